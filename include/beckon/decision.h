@@ -1,0 +1,81 @@
+// Decisions: what the engine answers to "offer help now?".
+//
+// A Decision carries the action, the model's probability, the reason code,
+// readable reasons, and `recheck_at_ms`: the earliest time the answer could
+// change if nothing else happens. A host that gets `kWait` with a recheck time
+// sets one timer for it instead of polling.
+#ifndef BECKON_DECISION_H_
+#define BECKON_DECISION_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace beckon {
+
+enum class Action : uint8_t {
+  kOffer = 0,     // Offer help now. The engine has recorded the offer.
+  kWait = 1,      // Not yet: the visitor does not (yet) look stuck.
+  kSuppress = 2,  // A gate forbids an offer; `reason` names it.
+};
+
+inline constexpr int kActionCount = 3;
+
+// Why. The gates are listed in the order they are checked (docs/concepts.md).
+enum class Reason : uint8_t {
+  kScore = 0,            // kOffer: the probability reached the threshold.
+  kNoSession = 1,        // kWait: no live session for this visitor.
+  kDwell = 2,            // kWait: dwell below the page's dwell threshold.
+  kBelowThreshold = 3,   // kWait: probability below the threshold.
+  kDeclined = 4,         // Gate: declined within the decline cooldown.
+  kIgnored = 5,          // Gate: too many ignored offers recently.
+  kEngaged = 6,          // Gate: in a conversation or asked for help already.
+  kSessionCap = 7,       // Gate: offers this session at the cap.
+  kMinGap = 8,           // Gate: too soon after the last offer.
+  kHoldout = 9,          // Gate: visitor in the holdout group.
+  kNoAgents = 10,        // Gate: no free agent.
+  kRateCap = 11,         // Gate: site-wide offers above agent capacity.
+};
+
+inline constexpr int kReasonCount = 12;
+
+// Returns "offer", "wait" or "suppress".
+std::string_view ActionName(Action action);
+
+// Returns the reason code ("score", "declined", "session_cap", ...).
+std::string_view ReasonName(Reason reason);
+
+// One feature's part in the score.
+struct Contribution {
+  std::string feature;   // Feature name, e.g. "dwell_ratio".
+  double value = 0;      // The feature's value.
+  double contribution = 0;  // weight * value, in log-odds.
+};
+
+struct Decision {
+  Action action = Action::kWait;
+  Reason reason = Reason::kNoSession;
+  // The model's probability that the visitor needs help now, in [0, 1]
+  // (0 when there is no session).
+  double probability = 0;
+  // The threshold the probability was held against (raised when free agents
+  // are scarce).
+  double threshold = 0;
+  // kSuppress by kHoldout only: an offer would have been made.
+  bool would_offer = false;
+  // The earliest time (ms) at which deciding again could give another answer
+  // if nothing else happens; nullopt if none within the session.
+  std::optional<int64_t> recheck_at_ms;
+  // Readable reasons: for a gate, what it saw ("declined 2 d ago (cooldown
+  // 30 d)"); otherwise the largest feature contributions, largest first
+  // ("dwell 48 s on /checkout/* (threshold 35 s)").
+  std::vector<std::string> reasons;
+  // Every feature's contribution, in feature order (empty if no session).
+  std::vector<Contribution> contributions;
+};
+
+}  // namespace beckon
+
+#endif  // BECKON_DECISION_H_

@@ -1,0 +1,79 @@
+// Policy: the learned thresholds, model weights and business gates the engine
+// decides by, as one immutable, validated value.
+//
+//   absl::StatusOr<beckon::Policy> policy = beckon::Policy::FromFile(path);
+//   if (!policy.ok()) { /* policy.status().message() names the field */ }
+//   beckon::Policy fallback = beckon::Policy::Default();
+//
+// A Policy is loaded from a binary protobuf file, from bytes, or from protobuf
+// text format; every load validates and returns an error naming the offending
+// field, and a failed load leaves nothing behind. The format is documented in
+// docs/policy-format.md.
+//
+// Thread safety: a Policy is immutable; copies are cheap (they share one
+// message) and may be used from any thread.
+#ifndef BECKON_POLICY_H_
+#define BECKON_POLICY_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace beckon {
+namespace proto {
+class Policy;  // Generated from lib/beckon/policy.proto; not installed.
+}  // namespace proto
+
+class Policy {
+ public:
+  // Returns the built-in default policy: hand-set, sensible values that let
+  // the engine run with no training (docs/concepts.md lists them).
+  static Policy Default();
+
+  // Parses a binary protobuf policy and validates it.
+  static absl::StatusOr<Policy> FromBytes(std::string_view bytes);
+
+  // Parses protobuf text format and validates it.
+  static absl::StatusOr<Policy> FromText(std::string_view text);
+
+  // Reads a file: binary protobuf, or text format if the file is not valid
+  // binary (text policies are usually named *.txtpb).
+  static absl::StatusOr<Policy> FromFile(const std::string& path);
+
+  // Validates a message and takes a copy of it. For code inside beckon and
+  // tools that build policies (the trainer).
+  static absl::StatusOr<Policy> FromProto(const proto::Policy& message);
+
+  // Returns the binary protobuf encoding.
+  std::string ToBytes() const;
+
+  // Returns protobuf text format.
+  std::string ToText() const;
+
+  // Writes the binary encoding to `path` (replacing it atomically).
+  absl::Status ToFile(const std::string& path) const;
+
+  // Returns the policy's name (may be empty).
+  const std::string& name() const;
+
+  // Returns the underlying message. Its type is not part of the installed
+  // headers; code that includes the generated header may use it.
+  const proto::Policy& message() const { return *message_; }
+
+ private:
+  explicit Policy(std::shared_ptr<const proto::Policy> message)
+      : message_(std::move(message)) {}
+  std::shared_ptr<const proto::Policy> message_;
+};
+
+// Returns OK if `message` is a policy the engine can run, or an
+// InvalidArgument error naming the first offending field
+// ("groups[3].dwell_threshold_s: must be > 0, got -1").
+absl::Status ValidatePolicy(const proto::Policy& message);
+
+}  // namespace beckon
+
+#endif  // BECKON_POLICY_H_

@@ -1,0 +1,1143 @@
+#include "beckon/engine.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "beckon/policy.pb.h"
+#include "beckon/snapshot.pb.h"
+#include "model_features.h"
+#include "file_util.h"
+#include "page_matcher.h"
+#include "siphash.h"
+#include "string_views.h"
+#include "visitor_store.h"
+
+namespace beckon {
+
+using internal::kFeatureCount;
+using internal::kUnlistedGroup;
+using internal::MemoryRecord;
+using internal::SessionRecord;
+
+namespace {
+
+// Timestamps accepted: the Unix epoch up to the end of year 9999.
+constexpr int64_t kMaxTimestampMs = 253402300799999;
+constexpr int64_t kMaxAgents = 1'000'000;
+constexpr uint32_t kSnapshotVersion = 1;
+
+absl::Status Bad(std::string_view what) {
+  return absl::InvalidArgumentError(std::string(what));
+}
+
+absl::Status CheckVisitorId(std::string_view id) {
+  if (id.empty()) return Bad("visitor id is empty");
+  if (id.size() > kMaxVisitorIdBytes) {
+    return Bad(absl::StrCat("visitor id is ", id.size(),
+                            " bytes; at most ", kMaxVisitorIdBytes));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTimestamp(int64_t ts, std::string_view what) {
+  if (ts < 0 || ts > kMaxTimestampMs) {
+    return Bad(absl::StrCat(internal::AbslView(what), " ", ts,
+                            " is out of range (ms since 1970, before 10000)"));
+  }
+  return absl::OkStatus();
+}
+
+// "48 s", "12 min", "5 h", "3 d".
+std::string Duration(int64_t ms) {
+  const int64_t s = ms / 1000;
+  if (s < 120) return absl::StrCat(s, " s");
+  if (s < 2 * 3600) return absl::StrCat(s / 60, " min");
+  if (s < 2 * 86400) return absl::StrCat(s / 3600, " h");
+  return absl::StrCat(s / 86400, " d");
+}
+
+double Sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
+
+double Clamp(double v, double hi) { return v < 0 ? 0 : (v > hi ? hi : v); }
+
+// Site-wide offers over a sliding window, in kBuckets buckets.
+class RateWindow {
+ public:
+  static constexpr int kBuckets = 60;
+
+  explicit RateWindow(int64_t window_ms)
+      : width_ms_(std::max<int64_t>(1, window_ms / kBuckets)) {
+    for (auto& b : buckets_) b = Bucket{-1, 0};
+  }
+
+  // Counts offers in the window ending at now_ms.
+  int64_t Count(int64_t now_ms) const {
+    const int64_t cur = now_ms / width_ms_;
+    int64_t n = 0;
+    for (const Bucket& b : buckets_) {
+      if (b.index > cur - kBuckets && b.index <= cur) n += b.count;
+    }
+    return n;
+  }
+
+  void Add(int64_t now_ms) {
+    const int64_t cur = now_ms / width_ms_;
+    Bucket& b = buckets_[cur % kBuckets];
+    if (b.index != cur) b = Bucket{cur, 0};
+    ++b.count;
+  }
+
+  // Returns the earliest time >= now_ms at which fewer than `cap` offers
+  // are in the window, if no offer is added.
+  int64_t TimeBelow(int64_t now_ms, int64_t cap) const {
+    const int64_t cur = now_ms / width_ms_;
+    int64_t n = Count(now_ms);
+    for (int64_t idx = cur - kBuckets + 1; idx <= cur && n >= cap; ++idx) {
+      const Bucket& b = buckets_[idx % kBuckets];
+      if (b.index != idx) continue;
+      n -= b.count;
+      if (n < cap) return (idx + kBuckets) * width_ms_;
+    }
+    return n < cap ? now_ms : (cur + kBuckets + 1) * width_ms_;
+  }
+
+ private:
+  struct Bucket {
+    int64_t index;
+    int64_t count;
+  };
+  int64_t width_ms_;
+  Bucket buckets_[kBuckets];
+};
+
+struct ShardCounters {
+  uint64_t sessions_started = 0;
+  uint64_t sessions_expired = 0;
+  uint64_t sessions_evicted = 0;
+  uint64_t memory_evicted = 0;
+  uint64_t events_observed = 0;
+  uint64_t events_rejected = 0;
+  uint64_t by_action[kActionCount] = {};
+  uint64_t by_reason[kReasonCount] = {};
+};
+
+struct alignas(64) Shard {
+  Shard(uint64_t session_cap, uint64_t memory_cap)
+      : sessions(session_cap), memory(memory_cap) {}
+  mutable absl::Mutex mu;
+  internal::LruTable<SessionRecord> sessions ABSL_GUARDED_BY(mu);
+  internal::LruTable<MemoryRecord> memory ABSL_GUARDED_BY(mu);
+  ShardCounters counters ABSL_GUARDED_BY(mu);
+};
+
+// A group's settings, flattened for the hot path.
+struct GroupInfo {
+  std::string pattern;
+  proto::Role role;
+  double dwell_threshold_s;
+  double help_rate;
+};
+
+struct CompiledStep {
+  uint16_t group;  // kUnlistedGroup + role: match by role.
+  bool by_role;
+  proto::Role role;
+};
+
+struct CompiledPathRule {
+  std::string name;
+  bool from_search_engine;
+  double strength;
+  std::vector<CompiledStep> steps;
+};
+
+// What the model sees at one instant.
+struct Evaluation {
+  double x[kFeatureCount];
+  double logit;
+  double probability;
+  double dwell_s;
+  double dwell_threshold_s;
+};
+
+}  // namespace
+
+class EngineImpl {
+ public:
+  EngineImpl(Policy policy, const Engine::Options& options);
+
+  absl::Status Observe(const Event& e);
+  absl::StatusOr<Decision> Decide(std::string_view visitor, int64_t now_ms);
+  void Expire(int64_t now_ms);
+  std::string Snapshot() const;
+  absl::Status Restore(std::string_view bytes);
+  EngineStats Stats() const;
+  const Policy& policy() const { return policy_; }
+
+ private:
+  uint64_t KeyOf(std::string_view id) const {
+    return internal::SipHash24(options_.visitor_key[0],
+                               options_.visitor_key[1], id);
+  }
+  Shard& ShardOf(uint64_t key) const { return *shards_[key & shard_mask_]; }
+  const GroupInfo& Group(uint16_t g) const {
+    return groups_[g == kUnlistedGroup ? groups_.size() - 1 : g];
+  }
+  bool InHoldout(std::string_view id) const;
+  double ThresholdFor(int64_t free_agents) const;
+  bool MemoryExpired(const MemoryRecord& m, int64_t now_ms) const;
+  void ExpireSome(Shard& s, int64_t now_ms, int budget)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu);
+  void StartSession(SessionRecord& r, int64_t ts) const;
+  void PushPage(SessionRecord& r, uint16_t group, uint32_t page_hash,
+                int64_t ts) const;
+  uint8_t MatchPathRule(const SessionRecord& r) const;
+  void Evaluate(const SessionRecord& r, int64_t t, Evaluation& out) const;
+  bool Ready(const SessionRecord& r, int64_t t, double threshold) const;
+  std::optional<int64_t> ReadyTime(const SessionRecord& r, int64_t from,
+                                   double threshold) const;
+  void Explain(const SessionRecord& r, const Evaluation& ev,
+               Decision& d) const;
+
+  const Policy policy_;
+  const proto::Policy& p_;
+  const Engine::Options options_;
+  const internal::PageMatcher matcher_;
+  std::vector<GroupInfo> groups_;  // Policy groups, then the unlisted group.
+  std::vector<CompiledPathRule> path_rules_;
+  double weights_[kFeatureCount] = {};
+  int64_t timeout_ms_;
+  uint64_t holdout_k0_, holdout_k1_;
+  uint64_t key_fingerprint_;
+  uint64_t shard_mask_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+
+  // Site-wide state.
+  std::atomic<int64_t> free_agents_{-1};  // -1: never reported.
+  mutable absl::Mutex agents_mu_;
+  int64_t agents_ts_ms_ ABSL_GUARDED_BY(agents_mu_) = -1;
+  mutable absl::Mutex rate_mu_;  // Taken inside a shard lock, never around.
+  RateWindow rate_ ABSL_GUARDED_BY(rate_mu_);
+};
+
+EngineImpl::EngineImpl(Policy policy, const Engine::Options& options)
+    : policy_(std::move(policy)),
+      p_(policy_.message()),
+      options_(options),
+      matcher_(p_),
+      timeout_ms_(p_.session().timeout_s() * 1000),
+      shard_mask_(options.shards - 1),
+      rate_(p_.gates().rate_window_s() * 1000) {
+  for (const auto& g : p_.groups()) {
+    groups_.push_back(GroupInfo{g.pattern(), g.role(), g.dwell_threshold_s(),
+                                g.help_rate()});
+  }
+  const auto& u = p_.unlisted();
+  groups_.push_back(GroupInfo{"", u.role(), u.dwell_threshold_s(),
+                              u.help_rate()});
+  for (const auto& r : p_.path_rules()) {
+    CompiledPathRule c{r.name(), r.from_search_engine(), r.strength(), {}};
+    for (const auto& s : r.steps()) {
+      if (!s.group().empty()) {
+        c.steps.push_back({matcher_.GroupByPattern(s.group()), false,
+                           proto::ROLE_UNSPECIFIED});
+      } else {
+        c.steps.push_back({kUnlistedGroup, true, s.role()});
+      }
+    }
+    path_rules_.push_back(std::move(c));
+  }
+  for (const auto& w : p_.model().weights()) {
+    weights_[*internal::ParseFeature(w.feature())] = w.weight();
+  }
+  const std::string& salt = p_.gates().holdout_salt();
+  holdout_k0_ = internal::SipHash24(0x686f6c646f757430ULL, 1, salt);
+  holdout_k1_ = internal::SipHash24(0x686f6c646f757431ULL, 2, salt);
+  key_fingerprint_ = internal::SipHash24(options.visitor_key[0],
+                                         options.visitor_key[1],
+                                         "beckon key fingerprint");
+  const uint64_t n = options.shards;
+  const uint64_t per_session = (options.max_sessions + n - 1) / n;
+  const uint64_t per_memory = (options.max_memory_records + n - 1) / n;
+  for (uint64_t i = 0; i < n; ++i) {
+    shards_.push_back(std::make_unique<Shard>(per_session, per_memory));
+  }
+}
+
+bool EngineImpl::InHoldout(std::string_view id) const {
+  const double f = p_.gates().holdout_fraction();
+  if (f <= 0) return false;
+  const uint64_t h = internal::SipHash24(holdout_k0_, holdout_k1_, id);
+  return static_cast<double>(h >> 11) * 0x1.0p-53 < f;
+}
+
+double EngineImpl::ThresholdFor(int64_t free_agents) const {
+  const double base = p_.model().decision_threshold();
+  const auto& g = p_.gates();
+  if (free_agents < 1 || free_agents >= g.plenty_agents() ||
+      g.plenty_agents() <= 1) {
+    return base;
+  }
+  // Linear from threshold_at_one_agent (1 agent) to base (plenty_agents).
+  const double scarcity = static_cast<double>(g.plenty_agents() - free_agents) /
+                          static_cast<double>(g.plenty_agents() - 1);
+  return base + (g.threshold_at_one_agent() - base) * scarcity;
+}
+
+bool EngineImpl::MemoryExpired(const MemoryRecord& m, int64_t now) const {
+  const auto& g = p_.gates();
+  if ((m.flags & internal::kHasDecline) &&
+      (g.decline_forever() ||
+       now < m.last_decline_ms + g.decline_cooldown_s() * 1000)) {
+    return false;
+  }
+  if ((m.flags & internal::kHasIgnore) &&
+      now < m.last_ignore_ms + g.ignored_cooldown_s() * 1000) {
+    return false;
+  }
+  return true;
+}
+
+void EngineImpl::ExpireSome(Shard& s, int64_t now, int budget) {
+  uint64_t key;
+  for (int i = 0; i < budget; ++i) {
+    const SessionRecord* r = s.sessions.Oldest(&key);
+    if (r == nullptr || now - r->last_event_ms <= timeout_ms_) break;
+    s.sessions.Erase(key);
+    ++s.counters.sessions_expired;
+  }
+  for (int i = 0; i < budget; ++i) {
+    const MemoryRecord* m = s.memory.Oldest(&key);
+    if (m == nullptr || !MemoryExpired(*m, now)) break;
+    s.memory.Erase(key);
+  }
+}
+
+void EngineImpl::StartSession(SessionRecord& r, int64_t ts) const {
+  r = SessionRecord{};
+  r.session_start_ms = ts;
+  r.last_event_ms = ts;
+  r.last_activity_ms = ts;
+  r.current_group = kUnlistedGroup;
+}
+
+void EngineImpl::PushPage(SessionRecord& r, uint16_t group, uint32_t hash,
+                          int64_t ts) const {
+  const bool reload = r.n_pages > 0 && r.recent_pages[r.n_pages - 1] == hash;
+  const proto::Role role = Group(group).role;
+  // Checkout progress: entering checkout, or a new checkout page.
+  if (role == proto::ROLE_CHECKOUT) {
+    if (!(r.flags & internal::kInCheckout) || !reload) {
+      r.checkout_since_ms = ts;
+    }
+    r.flags |= internal::kInCheckout;
+  } else {
+    r.flags &= ~internal::kInCheckout;
+  }
+  r.current_group = group;
+  if (reload) return;  // A reload is neither a loop nor a new step.
+  if (r.n_pages >= 2 && r.recent_pages[r.n_pages - 2] == hash) {
+    ++r.back_and_forth;
+  } else if (std::find(r.recent_pages, r.recent_pages + r.n_pages, hash) !=
+             r.recent_pages + r.n_pages) {
+    ++r.loops;
+  }
+  if (r.n_pages == internal::kRecentPages) {
+    std::memmove(r.recent_pages, r.recent_pages + 1,
+                 sizeof(uint32_t) * (internal::kRecentPages - 1));
+    --r.n_pages;
+  }
+  r.recent_pages[r.n_pages++] = hash;
+  if (r.n_steps == internal::kRecentSteps) {
+    std::memmove(r.recent_steps, r.recent_steps + 1,
+                 sizeof(uint16_t) * (internal::kRecentSteps - 1));
+    --r.n_steps;
+  }
+  r.recent_steps[r.n_steps++] = group;
+  r.path_rule = MatchPathRule(r);
+}
+
+uint8_t EngineImpl::MatchPathRule(const SessionRecord& r) const {
+  uint8_t found = 0;
+  double best = -1;
+  for (size_t i = 0; i < path_rules_.size(); ++i) {
+    const CompiledPathRule& rule = path_rules_[i];
+    const size_t n = rule.steps.size();
+    if (n > r.n_steps || rule.strength <= best) continue;
+    if (rule.from_search_engine && !(r.flags & internal::kFromSearchEngine)) {
+      continue;
+    }
+    bool match = true;
+    for (size_t j = 0; j < n && match; ++j) {
+      const CompiledStep& st = rule.steps[j];
+      const uint16_t g = r.recent_steps[r.n_steps - n + j];
+      match = st.by_role ? Group(g).role == st.role : g == st.group;
+    }
+    if (match) {
+      best = rule.strength;
+      found = static_cast<uint8_t>(i + 1);
+    }
+  }
+  return found;
+}
+
+absl::Status EngineImpl::Observe(const Event& e) {
+  const auto type_index = static_cast<unsigned>(e.type);
+  if (type_index >= static_cast<unsigned>(kEventTypeCount)) {
+    return Bad(absl::StrCat("unknown event type ", type_index));
+  }
+  if (absl::Status s = CheckTimestamp(e.ts_ms, "ts_ms"); !s.ok()) return s;
+  if (static_cast<unsigned>(e.channel) > 4) {
+    return Bad(absl::StrCat("unknown channel ", static_cast<int>(e.channel)));
+  }
+  if (e.type == EventType::kAgents) {
+    if (!e.visitor.empty()) return Bad("agents event must have no visitor");
+    if (e.count < 0 || e.count > kMaxAgents) {
+      return Bad(absl::StrCat("free agents must be in [0, ", kMaxAgents,
+                              "], got ", e.count));
+    }
+    absl::MutexLock lock(&agents_mu_);
+    if (e.ts_ms < agents_ts_ms_) {
+      return Bad(absl::StrCat("time went backwards for agents: ", e.ts_ms,
+                              " < last ", agents_ts_ms_));
+    }
+    agents_ts_ms_ = e.ts_ms;
+    free_agents_.store(e.count, std::memory_order_relaxed);
+    return absl::OkStatus();
+  }
+  if (absl::Status s = CheckVisitorId(e.visitor); !s.ok()) return s;
+  if (e.type == EventType::kSearch && e.count < 0) {
+    return Bad(absl::StrCat("search results must be >= 0, got ", e.count));
+  }
+  if ((e.type == EventType::kCart || e.type == EventType::kPurchase) &&
+      !(std::isfinite(e.value) && e.value >= 0 && e.value < 1e15)) {
+    return Bad(absl::StrCat(internal::AbslView(EventTypeName(e.type)),
+                            " value must be finite and >= 0, got ", e.value));
+  }
+
+  const uint64_t key = KeyOf(e.visitor);
+  Shard& shard = ShardOf(key);
+  absl::MutexLock lock(&shard.mu);
+  SessionRecord* r = shard.sessions.Find(key);
+  if (r != nullptr && e.ts_ms < r->last_event_ms) {
+    ++shard.counters.events_rejected;
+    return Bad(absl::StrCat("time went backwards for visitor: ", e.ts_ms,
+                            " < last event ", r->last_event_ms));
+  }
+  // All checks passed: from here on the event is applied whole.
+  ExpireSome(shard, e.ts_ms, 2);
+  r = shard.sessions.Find(key);  // ExpireSome may have dropped it.
+  if (r == nullptr) {
+    bool evicted;
+    r = shard.sessions.Insert(key, &evicted);
+    if (evicted) ++shard.counters.sessions_evicted;
+    StartSession(*r, e.ts_ms);
+    ++shard.counters.sessions_started;
+  } else {
+    shard.sessions.Touch(key);
+    if (e.ts_ms - r->last_event_ms > timeout_ms_) {
+      StartSession(*r, e.ts_ms);
+      ++shard.counters.sessions_expired;
+      ++shard.counters.sessions_started;
+    }
+  }
+  ++shard.counters.events_observed;
+  r->last_event_ms = e.ts_ms;
+  if (e.type != EventType::kOfferShown) r->last_activity_ms = e.ts_ms;
+
+  auto memory = [&]() -> MemoryRecord& {
+    MemoryRecord* m = shard.memory.Find(key);
+    if (m != nullptr) {
+      shard.memory.Touch(key);
+      return *m;
+    }
+    bool evicted;
+    m = shard.memory.Insert(key, &evicted);
+    if (evicted) ++shard.counters.memory_evicted;
+    return *m;
+  };
+  auto sat_inc = [](uint16_t& v) {
+    if (v < 0xffff) ++v;
+  };
+
+  switch (e.type) {
+    case EventType::kPageView: {
+      if (r->pages_viewed == 0 && matcher_.IsSearchEngine(e.referrer)) {
+        r->flags |= internal::kFromSearchEngine;
+      }
+      const internal::PageMatcher::Match m = matcher_.Classify(e.page);
+      const bool reload =
+          r->n_pages > 0 && r->recent_pages[r->n_pages - 1] == m.page_hash;
+      sat_inc(r->pages_viewed);
+      if (!reload && Group(m.group).role == proto::ROLE_HELP) {
+        sat_inc(r->help_hits);
+      }
+      PushPage(*r, m.group, m.page_hash, e.ts_ms);
+      break;
+    }
+    case EventType::kSearch: {
+      sat_inc(r->searches);
+      if (e.count == 0) sat_inc(r->zero_result_searches);
+      const internal::PageMatcher::Match m = matcher_.Classify(e.page);
+      // Each search is a step, even on the same results page.
+      if (r->n_pages > 0 && r->recent_pages[r->n_pages - 1] == m.page_hash) {
+        r->recent_pages[r->n_pages - 1] ^= 1;  // Not a reload: a new query.
+      }
+      PushPage(*r, m.group, m.page_hash, e.ts_ms);
+      break;
+    }
+    case EventType::kCart:
+      r->cart_value = static_cast<float>(e.value);
+      if (r->flags & internal::kInCheckout) r->checkout_since_ms = e.ts_ms;
+      break;
+    case EventType::kPurchase:
+      r->cart_value = 0;
+      if (r->flags & internal::kInCheckout) r->checkout_since_ms = e.ts_ms;
+      break;
+    case EventType::kHelpContact:
+    case EventType::kOfferAccepted:
+      r->flags |= internal::kEngaged;
+      r->flags &= ~internal::kOfferPending;
+      break;
+    case EventType::kOfferShown:
+      if (r->flags & internal::kOfferPending) {
+        r->flags &= ~internal::kOfferPending;  // beckon's own offer: counted.
+      } else {
+        if (r->offers < 0xff) ++r->offers;
+        r->last_offer_ms = e.ts_ms;
+        r->flags |= internal::kHasOffer;
+      }
+      break;
+    case EventType::kOfferDeclined: {
+      r->flags &= ~internal::kOfferPending;
+      MemoryRecord& m = memory();
+      m.flags |= internal::kHasDecline;
+      m.last_decline_ms = e.ts_ms;
+      sat_inc(m.declines);
+      break;
+    }
+    case EventType::kOfferIgnored: {
+      r->flags &= ~internal::kOfferPending;
+      MemoryRecord& m = memory();
+      if ((m.flags & internal::kHasIgnore) &&
+          e.ts_ms >= m.last_ignore_ms + p_.gates().ignored_cooldown_s() * 1000) {
+        m.ignored = 0;  // The earlier ignores have been forgiven.
+      }
+      m.flags |= internal::kHasIgnore;
+      m.last_ignore_ms = std::max(m.last_ignore_ms, e.ts_ms);
+      sat_inc(m.ignored);
+      break;
+    }
+    case EventType::kAgents:
+      break;  // Handled above.
+  }
+  return absl::OkStatus();
+}
+
+void EngineImpl::Evaluate(const SessionRecord& r, int64_t t,
+                          Evaluation& ev) const {
+  using namespace internal;  // NOLINT: feature names.
+  const GroupInfo& g = Group(r.current_group);
+  ev.dwell_s = static_cast<double>(t - r.last_activity_ms) / 1000.0;
+  ev.dwell_threshold_s = g.dwell_threshold_s;
+  ev.x[kDwellRatio] = Clamp(ev.dwell_s / g.dwell_threshold_s, kMaxDwellRatio);
+  ev.x[kHelpHits] = Clamp(r.help_hits, kMaxCount);
+  ev.x[kSearches] = Clamp(r.searches, kMaxCount);
+  ev.x[kZeroResultSearches] = Clamp(r.zero_result_searches, kMaxCount);
+  ev.x[kLoops] = Clamp(r.loops, kMaxCount);
+  ev.x[kBackAndForth] = Clamp(r.back_and_forth, kMaxCount);
+  ev.x[kPath] = r.path_rule ? path_rules_[r.path_rule - 1].strength : 0.0;
+  ev.x[kCheckoutStallMin] =
+      (r.flags & kInCheckout)
+          ? Clamp(static_cast<double>(t - r.checkout_since_ms) / 60000.0,
+                  kMaxStallMin)
+          : 0.0;
+  ev.x[kPagesViewed] = std::log1p(static_cast<double>(r.pages_viewed));
+  ev.x[kCartValue] = std::log1p(static_cast<double>(r.cart_value));
+  ev.x[kGroupHelpRate] = g.help_rate;
+  double z = p_.model().bias();
+  for (int i = 0; i < kFeatureCount; ++i) z += weights_[i] * ev.x[i];
+  ev.logit = z;
+  ev.probability = Sigmoid(z);
+}
+
+bool EngineImpl::Ready(const SessionRecord& r, int64_t t,
+                       double threshold) const {
+  Evaluation ev;
+  Evaluate(r, t, ev);
+  if (!p_.model().allow_before_dwell_threshold() &&
+      ev.dwell_s < ev.dwell_threshold_s) {
+    return false;
+  }
+  return ev.probability >= threshold;
+}
+
+// The earliest t in [from, end of session] at which the visitor is ready,
+// if nothing else happens. Time moves two features, dwell and checkout
+// stall; both are linear in t up to their caps, so the logit is piecewise
+// linear and each piece is solved exactly, then checked with Ready itself.
+std::optional<int64_t> EngineImpl::ReadyTime(const SessionRecord& r,
+                                             int64_t from,
+                                             double threshold) const {
+  const int64_t end = r.last_event_ms + timeout_ms_;
+  if (from > end) return std::nullopt;
+  const GroupInfo& g = Group(r.current_group);
+  int64_t start = from;
+  if (!p_.model().allow_before_dwell_threshold()) {
+    const int64_t dwell_at = r.last_activity_ms +
+        static_cast<int64_t>(std::ceil(g.dwell_threshold_s * 1000.0));
+    start = std::max(start, dwell_at);
+  }
+  if (start > end) return std::nullopt;
+  std::vector<int64_t> cuts = {start, end};
+  const int64_t dwell_cap = r.last_activity_ms +
+      static_cast<int64_t>(g.dwell_threshold_s * 1000.0 *
+                           internal::kMaxDwellRatio);
+  const int64_t stall_cap =
+      r.checkout_since_ms +
+      static_cast<int64_t>(internal::kMaxStallMin * 60000.0);
+  for (int64_t c : {dwell_cap, stall_cap}) {
+    if (c > start && c < end) cuts.push_back(c);
+  }
+  std::sort(cuts.begin(), cuts.end());
+  const double target = std::log(threshold / (1.0 - threshold));
+  auto settle = [&](int64_t t, int64_t hi) -> std::optional<int64_t> {
+    // Guards against rounding: step forward to the first ready millisecond.
+    for (int i = 0; i < 64 && t <= hi; ++i, ++t) {
+      if (Ready(r, t, threshold)) return t;
+    }
+    return std::nullopt;
+  };
+  for (size_t i = 0; i + 1 < cuts.size(); ++i) {
+    const int64_t a = cuts[i], b = cuts[i + 1];
+    if (Ready(r, a, threshold)) return a;
+    Evaluation ea, eb;
+    Evaluate(r, a, ea);
+    Evaluate(r, b, eb);
+    if (eb.logit < target || eb.logit <= ea.logit) continue;
+    const double frac = (target - ea.logit) / (eb.logit - ea.logit);
+    const int64_t t = a + static_cast<int64_t>(
+                              std::floor(frac * static_cast<double>(b - a)));
+    if (std::optional<int64_t> hit = settle(std::max(a, t), b)) return hit;
+  }
+  if (Ready(r, end, threshold)) return settle(end, end);
+  return std::nullopt;
+}
+
+void EngineImpl::Explain(const SessionRecord& r, const Evaluation& ev,
+                         Decision& d) const {
+  using namespace internal;  // NOLINT: feature names.
+  d.contributions.clear();
+  d.contributions.reserve(kFeatureCount);
+  for (int i = 0; i < kFeatureCount; ++i) {
+    d.contributions.push_back(Contribution{std::string(FeatureName(i)),
+                                           ev.x[i], weights_[i] * ev.x[i]});
+  }
+  if (d.action == Action::kSuppress) return;  // The gate is the reason.
+  int order[kFeatureCount];
+  for (int i = 0; i < kFeatureCount; ++i) order[i] = i;
+  std::stable_sort(order, order + kFeatureCount, [&](int a, int b) {
+    return d.contributions[a].contribution > d.contributions[b].contribution;
+  });
+  const GroupInfo& g = Group(r.current_group);
+  const std::string page =
+      g.pattern.empty() ? std::string("an unlisted page") : g.pattern;
+  for (int k = 0; k < 3; ++k) {
+    const int f = order[k];
+    if (d.contributions[f].contribution <= 0) break;
+    const double v = ev.x[f];
+    std::string text;
+    switch (f) {
+      case kDwellRatio:
+        text = absl::StrFormat("dwell %.0f s on %s (threshold %.0f s)",
+                               ev.dwell_s, page, ev.dwell_threshold_s);
+        break;
+      case kHelpHits:
+        text = absl::StrCat(r.help_hits, " help-page views");
+        break;
+      case kSearches:
+        text = absl::StrCat(r.searches, " site searches");
+        break;
+      case kZeroResultSearches:
+        text = absl::StrCat(r.zero_result_searches,
+                            " searches with no results");
+        break;
+      case kLoops:
+        text = absl::StrCat("returned to recently seen pages ", r.loops,
+                            " times");
+        break;
+      case kBackAndForth:
+        text = absl::StrCat("went back and forth ", r.back_and_forth,
+                            " times");
+        break;
+      case kPath:
+        text = absl::StrCat("path: ", path_rules_[r.path_rule - 1].name);
+        break;
+      case kCheckoutStallMin:
+        text = absl::StrFormat("%.0f min in checkout without progress", v);
+        break;
+      case kPagesViewed:
+        text = absl::StrCat(r.pages_viewed, " pages viewed");
+        break;
+      case kCartValue:
+        text = absl::StrFormat("cart worth %.2f", r.cart_value);
+        break;
+      case kGroupHelpRate:
+        text = absl::StrFormat("%s leads to help requests in %.0f%% of views",
+                               page, 100.0 * g.help_rate);
+        break;
+    }
+    d.reasons.push_back(std::move(text));
+  }
+}
+
+absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
+                                            int64_t now) {
+  if (absl::Status s = CheckVisitorId(visitor); !s.ok()) return s;
+  if (absl::Status s = CheckTimestamp(now, "now_ms"); !s.ok()) return s;
+  const uint64_t key = KeyOf(visitor);
+  Shard& shard = ShardOf(key);
+  absl::MutexLock lock(&shard.mu);
+  SessionRecord* r = shard.sessions.Find(key);
+  if (r != nullptr && now < r->last_event_ms) {
+    return Bad(absl::StrCat("time went backwards for visitor: ", now,
+                            " < last event ", r->last_event_ms));
+  }
+  if (r != nullptr && (r->flags & internal::kHasOffer) &&
+      now < r->last_offer_ms) {
+    return Bad(absl::StrCat("time went backwards for visitor: ", now,
+                            " < last offer ", r->last_offer_ms));
+  }
+  Decision d;
+  auto finish = [&](Action action, Reason reason) {
+    d.action = action;
+    d.reason = reason;
+    ++shard.counters.by_action[static_cast<int>(action)];
+    ++shard.counters.by_reason[static_cast<int>(reason)];
+  };
+  if (r == nullptr || now - r->last_event_ms > timeout_ms_) {
+    finish(Action::kWait, Reason::kNoSession);
+    d.reasons.push_back("no live session for this visitor");
+    return d;
+  }
+  const auto& gates = p_.gates();
+  const int64_t agents = free_agents_.load(std::memory_order_relaxed);
+  d.threshold = ThresholdFor(agents);
+  Evaluation ev;
+  Evaluate(*r, now, ev);
+  d.probability = ev.probability;
+
+  // Visitor gates, in order. `open_at` collects when time-limited gates open.
+  int64_t open_at = now;
+  bool permanent = false;
+  std::optional<Reason> gate;
+  std::string gate_text;
+  auto close = [&](Reason why, std::string text) {
+    if (!gate) {
+      gate = why;
+      gate_text = std::move(text);
+    }
+  };
+  const MemoryRecord* m = shard.memory.Find(key);
+  if (m != nullptr && (m->flags & internal::kHasDecline)) {
+    const int64_t until =
+        m->last_decline_ms + gates.decline_cooldown_s() * 1000;
+    if (gates.decline_forever()) {
+      close(Reason::kDeclined, "declined an offer before (never re-offered)");
+      permanent = true;
+    } else if (now < until) {
+      close(Reason::kDeclined,
+            absl::StrCat("declined an offer ",
+                         Duration(now - m->last_decline_ms), " ago (cooldown ",
+                         Duration(gates.decline_cooldown_s() * 1000), ")"));
+      open_at = std::max(open_at, until);
+    }
+  }
+  if (m != nullptr && (m->flags & internal::kHasIgnore) &&
+      m->ignored >= gates.ignored_cap()) {
+    const int64_t until = m->last_ignore_ms + gates.ignored_cooldown_s() * 1000;
+    if (now < until) {
+      close(Reason::kIgnored,
+            absl::StrCat("left ", m->ignored, " offers unanswered, the last ",
+                         Duration(now - m->last_ignore_ms), " ago (cap ",
+                         gates.ignored_cap(), ", cooldown ",
+                         Duration(gates.ignored_cooldown_s() * 1000), ")"));
+      open_at = std::max(open_at, until);
+    }
+  }
+  if (r->flags & internal::kEngaged) {
+    close(Reason::kEngaged,
+          "in a conversation or asked for help this session");
+    permanent = true;
+  }
+  if (r->offers >= gates.max_offers_per_session()) {
+    close(Reason::kSessionCap,
+          absl::StrCat(r->offers, " offers this session (cap ",
+                       gates.max_offers_per_session(), ")"));
+    permanent = true;
+  }
+  if (r->flags & internal::kHasOffer) {
+    const int64_t until = r->last_offer_ms + gates.min_gap_s() * 1000;
+    if (now < until) {
+      close(Reason::kMinGap,
+            absl::StrCat("last offer ", Duration(now - r->last_offer_ms),
+                         " ago (minimum gap ",
+                         Duration(gates.min_gap_s() * 1000), ")"));
+      open_at = std::max(open_at, until);
+    }
+  }
+  if (gate) {
+    finish(Action::kSuppress, *gate);
+    d.reasons.push_back(std::move(gate_text));
+    if (!permanent) d.recheck_at_ms = ReadyTime(*r, open_at, d.threshold);
+    Explain(*r, ev, d);
+    return d;
+  }
+
+  // The score.
+  const bool dwell_short = !p_.model().allow_before_dwell_threshold() &&
+                           ev.dwell_s < ev.dwell_threshold_s;
+  if (dwell_short || ev.probability < d.threshold) {
+    finish(Action::kWait, dwell_short ? Reason::kDwell
+                                      : Reason::kBelowThreshold);
+    d.reasons.push_back(
+        dwell_short
+            ? absl::StrFormat("dwell %.0f s, below the page's threshold %.0f s",
+                              ev.dwell_s, ev.dwell_threshold_s)
+            : absl::StrFormat("probability %.2f below threshold %.2f",
+                              ev.probability, d.threshold));
+    d.recheck_at_ms = ReadyTime(*r, now, d.threshold);
+    Explain(*r, ev, d);
+    return d;
+  }
+
+  // Site gates: the visitor would be offered.
+  if (InHoldout(visitor)) {
+    d.would_offer = true;
+    finish(Action::kSuppress, Reason::kHoldout);
+    d.reasons.push_back(absl::StrFormat(
+        "in the holdout group (%.0f%% of visitors); would have offered",
+        100.0 * gates.holdout_fraction()));
+    Explain(*r, ev, d);
+    return d;
+  }
+  if (agents == 0) {
+    finish(Action::kSuppress, Reason::kNoAgents);
+    d.reasons.push_back("no free agent");
+    Explain(*r, ev, d);
+    return d;
+  }
+  if (agents > 0) {
+    const auto cap = static_cast<int64_t>(
+        std::floor(static_cast<double>(agents) / gates.expected_accept_rate()));
+    absl::MutexLock rate_lock(&rate_mu_);
+    const int64_t in_window = rate_.Count(now);
+    if (in_window >= cap) {
+      finish(Action::kSuppress, Reason::kRateCap);
+      d.reasons.push_back(absl::StrCat(
+          in_window, " offers in the last ", gates.rate_window_s(),
+          " s; ", agents, " free agents answer about ", cap));
+      const int64_t t = rate_.TimeBelow(now, cap);
+      if (t <= r->last_event_ms + timeout_ms_) {
+        d.recheck_at_ms = ReadyTime(*r, t, d.threshold);
+      }
+      Explain(*r, ev, d);
+      return d;
+    }
+    rate_.Add(now);
+  }
+
+  // Offer, and record it.
+  finish(Action::kOffer, Reason::kScore);
+  d.reasons.push_back(absl::StrFormat("probability %.2f reached threshold %.2f",
+                                      ev.probability, d.threshold));
+  if (r->offers < 0xff) ++r->offers;
+  r->last_offer_ms = now;
+  r->flags |= internal::kHasOffer | internal::kOfferPending;
+  r->last_event_ms = std::max(r->last_event_ms, now);
+  shard.sessions.Touch(key);
+  Explain(*r, ev, d);
+  return d;
+}
+
+void EngineImpl::Expire(int64_t now) {
+  for (auto& s : shards_) {
+    absl::MutexLock lock(&s->mu);
+    ExpireSome(*s, now, std::numeric_limits<int>::max());
+  }
+}
+
+EngineStats EngineImpl::Stats() const {
+  EngineStats st;
+  for (const auto& s : shards_) {
+    absl::MutexLock lock(&s->mu);
+    const ShardCounters& c = s->counters;
+    st.live_sessions += s->sessions.size();
+    st.memory_records += s->memory.size();
+    st.sessions_started += c.sessions_started;
+    st.sessions_expired += c.sessions_expired;
+    st.sessions_evicted += c.sessions_evicted;
+    st.memory_evicted += c.memory_evicted;
+    st.events_observed += c.events_observed;
+    st.events_rejected += c.events_rejected;
+    for (int i = 0; i < kActionCount; ++i) {
+      st.decisions_by_action[i] += c.by_action[i];
+    }
+    for (int i = 0; i < kReasonCount; ++i) {
+      st.decisions_by_reason[i] += c.by_reason[i];
+    }
+  }
+  return st;
+}
+
+std::string EngineImpl::Snapshot() const {
+  proto::Snapshot snap;
+  snap.set_format_version(kSnapshotVersion);
+  snap.set_key_fingerprint(key_fingerprint_);
+  for (size_t i = 0; i + 1 < groups_.size(); ++i) {
+    snap.add_groups(groups_[i].pattern);
+  }
+  snap.add_groups("");  // The unlisted group.
+  const uint32_t unlisted = static_cast<uint32_t>(groups_.size() - 1);
+  auto group_index = [&](uint16_t g) -> uint32_t {
+    return g == kUnlistedGroup ? unlisted : g;
+  };
+  {
+    absl::MutexLock lock(&agents_mu_);
+    snap.set_free_agents(free_agents_.load());
+    snap.set_agents_ts_ms(agents_ts_ms_);
+  }
+  for (const auto& s : shards_) {
+    absl::MutexLock lock(&s->mu);
+    s->sessions.ForEachOldestFirst([&](uint64_t key, const SessionRecord& r) {
+      proto::SessionRecord* o = snap.add_sessions();
+      o->set_visitor(key);
+      o->set_session_start_ms(r.session_start_ms);
+      o->set_last_event_ms(r.last_event_ms);
+      o->set_last_activity_ms(r.last_activity_ms);
+      o->set_checkout_since_ms(r.checkout_since_ms);
+      o->set_last_offer_ms(r.last_offer_ms);
+      o->set_cart_value(r.cart_value);
+      for (int i = 0; i < r.n_pages; ++i) o->add_recent_pages(r.recent_pages[i]);
+      for (int i = 0; i < r.n_steps; ++i) {
+        o->add_recent_steps(group_index(r.recent_steps[i]));
+      }
+      o->set_current_group(group_index(r.current_group));
+      o->set_pages_viewed(r.pages_viewed);
+      o->set_help_hits(r.help_hits);
+      o->set_searches(r.searches);
+      o->set_zero_result_searches(r.zero_result_searches);
+      o->set_loops(r.loops);
+      o->set_back_and_forth(r.back_and_forth);
+      o->set_offers(r.offers);
+      o->set_flags(r.flags);
+    });
+    s->memory.ForEachOldestFirst([&](uint64_t key, const MemoryRecord& m) {
+      proto::MemoryRecord* o = snap.add_memory();
+      o->set_visitor(key);
+      if (m.flags & internal::kHasDecline) {
+        o->set_last_decline_ms(m.last_decline_ms);
+        o->set_declines(std::max<uint32_t>(1, m.declines));
+      }
+      if (m.flags & internal::kHasIgnore) {
+        o->set_last_ignore_ms(m.last_ignore_ms);
+        o->set_ignored(std::max<uint32_t>(1, m.ignored));
+      }
+    });
+  }
+  return snap.SerializeAsString();
+}
+
+absl::Status EngineImpl::Restore(std::string_view bytes) {
+  proto::Snapshot snap;
+  if (bytes.size() > static_cast<size_t>(INT32_MAX) ||
+      !snap.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError(absl::StrCat(
+        "invalid snapshot: not a snapshot message (", bytes.size(), " bytes)"));
+  }
+  if (snap.format_version() != kSnapshotVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("invalid snapshot: format_version ",
+                     snap.format_version(), "; this engine reads ",
+                     kSnapshotVersion));
+  }
+  if (snap.key_fingerprint() != key_fingerprint_) {
+    return absl::FailedPreconditionError(
+        "snapshot was written by an engine with another visitor_key");
+  }
+  if (snap.groups_size() < 1 || snap.free_agents() < -1 ||
+      snap.free_agents() > kMaxAgents) {
+    return absl::DataLossError("invalid snapshot: bad header");
+  }
+  // Map the snapshot's groups onto this policy by pattern.
+  std::vector<uint16_t> remap(snap.groups_size());
+  for (int i = 0; i < snap.groups_size(); ++i) {
+    remap[i] = snap.groups(i).empty() ? kUnlistedGroup
+                                      : matcher_.GroupByPattern(snap.groups(i));
+  }
+  // Check everything before touching any state.
+  auto ts_ok = [](int64_t t) { return t >= 0 && t <= kMaxTimestampMs; };
+  for (int i = 0; i < snap.sessions_size(); ++i) {
+    const auto& o = snap.sessions(i);
+    const bool ok =
+        ts_ok(o.session_start_ms()) && ts_ok(o.last_event_ms()) &&
+        ts_ok(o.last_activity_ms()) && ts_ok(o.checkout_since_ms()) &&
+        ts_ok(o.last_offer_ms()) && std::isfinite(o.cart_value()) &&
+        o.cart_value() >= 0 && o.recent_pages_size() <= internal::kRecentPages &&
+        o.recent_steps_size() <= internal::kRecentSteps &&
+        o.current_group() < static_cast<uint32_t>(snap.groups_size()) &&
+        o.flags() <= internal::kSessionFlagsMask && o.offers() <= 0xff &&
+        std::all_of(o.recent_steps().begin(), o.recent_steps().end(),
+                    [&](uint32_t g) {
+                      return g < static_cast<uint32_t>(snap.groups_size());
+                    }) &&
+        o.pages_viewed() <= 0xffff && o.help_hits() <= 0xffff &&
+        o.searches() <= 0xffff && o.zero_result_searches() <= 0xffff &&
+        o.loops() <= 0xffff && o.back_and_forth() <= 0xffff;
+    if (!ok) {
+      return absl::DataLossError(
+          absl::StrCat("invalid snapshot: session record ", i, " is corrupt"));
+    }
+  }
+  for (int i = 0; i < snap.memory_size(); ++i) {
+    const auto& o = snap.memory(i);
+    if (!ts_ok(o.last_decline_ms()) || !ts_ok(o.last_ignore_ms()) ||
+        o.declines() > 0xffff || o.ignored() > 0xffff ||
+        (o.declines() == 0 && o.ignored() == 0)) {
+      return absl::DataLossError(
+          absl::StrCat("invalid snapshot: memory record ", i, " is corrupt"));
+    }
+  }
+  // Apply: replace every shard's state.
+  for (auto& s : shards_) {
+    absl::MutexLock lock(&s->mu);
+    s->sessions.Clear();
+    s->memory.Clear();
+  }
+  for (const auto& o : snap.sessions()) {
+    Shard& s = ShardOf(o.visitor());
+    absl::MutexLock lock(&s.mu);
+    if (s.sessions.Find(o.visitor()) != nullptr) continue;  // Duplicate.
+    bool evicted;
+    SessionRecord& r = *s.sessions.Insert(o.visitor(), &evicted);
+    if (evicted) ++s.counters.sessions_evicted;
+    r.session_start_ms = o.session_start_ms();
+    r.last_event_ms = o.last_event_ms();
+    r.last_activity_ms = o.last_activity_ms();
+    r.checkout_since_ms = o.checkout_since_ms();
+    r.last_offer_ms = o.last_offer_ms();
+    r.cart_value = o.cart_value();
+    r.current_group = remap[o.current_group()];
+    r.pages_viewed = static_cast<uint16_t>(o.pages_viewed());
+    r.help_hits = static_cast<uint16_t>(o.help_hits());
+    r.searches = static_cast<uint16_t>(o.searches());
+    r.zero_result_searches = static_cast<uint16_t>(o.zero_result_searches());
+    r.loops = static_cast<uint16_t>(o.loops());
+    r.back_and_forth = static_cast<uint16_t>(o.back_and_forth());
+    r.offers = static_cast<uint8_t>(o.offers());
+    r.flags = static_cast<uint8_t>(o.flags());
+    for (int i = 0; i < o.recent_pages_size(); ++i) {
+      r.recent_pages[r.n_pages++] = o.recent_pages(i);
+    }
+    for (int i = 0; i < o.recent_steps_size(); ++i) {
+      r.recent_steps[r.n_steps++] = remap[o.recent_steps(i)];
+    }
+    r.path_rule = MatchPathRule(r);  // Under this engine's policy.
+  }
+  for (const auto& o : snap.memory()) {
+    Shard& s = ShardOf(o.visitor());
+    absl::MutexLock lock(&s.mu);
+    if (s.memory.Find(o.visitor()) != nullptr) continue;
+    bool evicted;
+    MemoryRecord& m = *s.memory.Insert(o.visitor(), &evicted);
+    if (evicted) ++s.counters.memory_evicted;
+    if (o.declines() > 0) {
+      m.flags |= internal::kHasDecline;
+      m.last_decline_ms = o.last_decline_ms();
+      m.declines = static_cast<uint16_t>(o.declines());
+    }
+    if (o.ignored() > 0) {
+      m.flags |= internal::kHasIgnore;
+      m.last_ignore_ms = o.last_ignore_ms();
+      m.ignored = static_cast<uint16_t>(o.ignored());
+    }
+  }
+  {
+    absl::MutexLock lock(&agents_mu_);
+    agents_ts_ms_ = snap.agents_ts_ms();
+    free_agents_.store(snap.free_agents());
+  }
+  return absl::OkStatus();
+}
+
+// --- Engine -------------------------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(Policy policy) {
+  return Create(std::move(policy), Options());
+}
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(Policy policy,
+                                                       const Options& options) {
+  if (options.max_sessions < 1) {
+    return Bad("Engine::Options.max_sessions must be >= 1");
+  }
+  if (options.max_memory_records < 1) {
+    return Bad("Engine::Options.max_memory_records must be >= 1");
+  }
+  if (options.shards < 1 || options.shards > 4096 ||
+      (options.shards & (options.shards - 1)) != 0) {
+    return Bad(absl::StrCat(
+        "Engine::Options.shards must be a power of two in [1, 4096], got ",
+        options.shards));
+  }
+  if (options.max_sessions / options.shards > 0xfffffff0ULL ||
+      options.max_memory_records / options.shards > 0xfffffff0ULL) {
+    return Bad("Engine::Options: more than 2^32 records per shard");
+  }
+  return std::unique_ptr<Engine>(
+      new Engine(std::make_unique<EngineImpl>(std::move(policy), options)));
+}
+
+Engine::Engine(std::unique_ptr<EngineImpl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+absl::Status Engine::Observe(const Event& event) {
+  return impl_->Observe(event);
+}
+
+absl::StatusOr<Decision> Engine::Decide(std::string_view visitor,
+                                        int64_t now_ms) {
+  return impl_->Decide(visitor, now_ms);
+}
+
+void Engine::Expire(int64_t now_ms) { impl_->Expire(now_ms); }
+
+std::string Engine::Snapshot() const { return impl_->Snapshot(); }
+
+absl::Status Engine::SnapshotToFile(const std::string& path) const {
+  return internal::WriteFileAtomically(path, impl_->Snapshot());
+}
+
+absl::Status Engine::Restore(std::string_view snapshot) {
+  return impl_->Restore(snapshot);
+}
+
+absl::Status Engine::RestoreFromFile(const std::string& path) {
+  absl::StatusOr<std::string> bytes = internal::ReadFile(path);
+  if (!bytes.ok()) return bytes.status();
+  return impl_->Restore(*bytes);
+}
+
+EngineStats Engine::Stats() const { return impl_->Stats(); }
+
+const Policy& Engine::policy() const { return impl_->policy(); }
+
+}  // namespace beckon

@@ -1,0 +1,300 @@
+#include "beckon/policy.h"
+
+#include <cmath>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "beckon/policy.pb.h"
+#include "model_features.h"
+#include "file_util.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+
+namespace beckon {
+namespace {
+
+using proto::Role;
+
+constexpr size_t kMaxGroups = 65534;  // Group indexes are 16-bit.
+constexpr int kMaxPathRules = 32;
+constexpr int kMaxPathSteps = 8;
+constexpr int64_t kMaxTimeoutS = 7 * 24 * 3600;
+constexpr int64_t kMaxCooldownS = int64_t{100} * 365 * 24 * 3600;
+
+// Collects text-format parse errors instead of letting protobuf print them.
+class TextErrors : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    if (first_.empty()) {
+      first_ = absl::StrFormat("line %d, column %d: %s", line + 1, column + 1,
+                               message);
+    }
+  }
+  void AddWarning(int, google::protobuf::io::ColumnNumber,
+                  const std::string&) override {}
+  const std::string& first() const { return first_; }
+
+ private:
+  std::string first_;
+};
+
+absl::Status Invalid(absl::string_view field, absl::string_view problem) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid policy: ", field, ": ", problem));
+}
+
+bool ValidRole(Role role) {
+  return proto::Role_IsValid(role) && role != proto::ROLE_UNSPECIFIED;
+}
+
+absl::Status ValidateGroup(const proto::PageGroup& g, const std::string& at) {
+  if (!ValidRole(g.role())) {
+    return Invalid(at + ".role", absl::StrCat("must name a role, got ",
+                                              static_cast<int>(g.role())));
+  }
+  if (!std::isfinite(g.dwell_threshold_s()) || g.dwell_threshold_s() <= 0 ||
+      g.dwell_threshold_s() > 86400) {
+    return Invalid(at + ".dwell_threshold_s",
+                   absl::StrCat("must be in (0, 86400] seconds, got ",
+                                g.dwell_threshold_s()));
+  }
+  if (!(g.help_rate() >= 0 && g.help_rate() <= 1)) {
+    return Invalid(at + ".help_rate",
+                   absl::StrCat("must be in [0, 1], got ", g.help_rate()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckFinite(double v, absl::string_view field) {
+  if (!std::isfinite(v)) return Invalid(field, "must be finite");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidatePolicy(const proto::Policy& p) {
+  if (p.format_version() != 1) {
+    return Invalid("format_version",
+                   absl::StrCat("this engine reads version 1, got ",
+                                p.format_version()));
+  }
+  if (p.groups_size() > static_cast<int>(kMaxGroups)) {
+    return Invalid("groups", absl::StrCat("at most ", kMaxGroups, ", got ",
+                                          p.groups_size()));
+  }
+  absl::flat_hash_set<std::string_view> patterns;
+  for (int i = 0; i < p.groups_size(); ++i) {
+    const auto& g = p.groups(i);
+    const std::string at = absl::StrCat("groups[", i, "]");
+    if (g.pattern().empty()) return Invalid(at + ".pattern", "is empty");
+    if (!patterns.insert(g.pattern()).second) {
+      return Invalid(at + ".pattern",
+                     absl::StrCat("duplicate pattern \"", g.pattern(), "\""));
+    }
+    if (absl::Status s = ValidateGroup(g, at); !s.ok()) return s;
+  }
+  if (!p.has_unlisted()) return Invalid("unlisted", "is missing");
+  if (absl::Status s = ValidateGroup(p.unlisted(), "unlisted"); !s.ok()) {
+    return s;
+  }
+  for (int i = 0; i < p.url_rules_size(); ++i) {
+    const auto& r = p.url_rules(i);
+    const std::string at = absl::StrCat("url_rules[", i, "]");
+    if (r.kind() != proto::UrlRule::PREFIX && r.kind() != proto::UrlRule::GLOB) {
+      return Invalid(at + ".kind", "must be PREFIX or GLOB");
+    }
+    if (r.match().empty()) return Invalid(at + ".match", "is empty");
+    if (!patterns.contains(r.group())) {
+      return Invalid(at + ".group",
+                     absl::StrCat("names no group: \"", r.group(), "\""));
+    }
+  }
+  if (p.path_rules_size() > kMaxPathRules) {
+    return Invalid("path_rules", absl::StrCat("at most ", kMaxPathRules,
+                                              ", got ", p.path_rules_size()));
+  }
+  absl::flat_hash_set<std::string_view> rule_names;
+  for (int i = 0; i < p.path_rules_size(); ++i) {
+    const auto& r = p.path_rules(i);
+    const std::string at = absl::StrCat("path_rules[", i, "]");
+    if (r.name().empty()) return Invalid(at + ".name", "is empty");
+    if (!rule_names.insert(r.name()).second) {
+      return Invalid(at + ".name",
+                     absl::StrCat("duplicate name \"", r.name(), "\""));
+    }
+    if (r.steps_size() < 1 || r.steps_size() > kMaxPathSteps) {
+      return Invalid(at + ".steps", absl::StrCat("must hold 1 to ",
+                                                 kMaxPathSteps, " steps, got ",
+                                                 r.steps_size()));
+    }
+    for (int j = 0; j < r.steps_size(); ++j) {
+      const auto& step = r.steps(j);
+      const std::string sat = absl::StrCat(at, ".steps[", j, "]");
+      if (!step.group().empty()) {
+        if (!patterns.contains(step.group())) {
+          return Invalid(sat + ".group", absl::StrCat("names no group: \"",
+                                                      step.group(), "\""));
+        }
+      } else if (!ValidRole(step.role())) {
+        return Invalid(sat, "must name a group or a role");
+      }
+    }
+    if (!std::isfinite(r.strength()) || r.strength() < 0) {
+      return Invalid(at + ".strength", "must be finite and >= 0");
+    }
+    if (!(r.help_rate() >= 0 && r.help_rate() <= 1)) {
+      return Invalid(at + ".help_rate", "must be in [0, 1]");
+    }
+  }
+  const auto& m = p.model();
+  if (absl::Status s = CheckFinite(m.bias(), "model.bias"); !s.ok()) return s;
+  bool seen[internal::kFeatureCount] = {};
+  for (int i = 0; i < m.weights_size(); ++i) {
+    const auto& w = m.weights(i);
+    const std::string at = absl::StrCat("model.weights[", i, "]");
+    const std::optional<int> f = internal::ParseFeature(w.feature());
+    if (!f) {
+      return Invalid(at + ".feature",
+                     absl::StrCat("unknown feature \"", w.feature(), "\""));
+    }
+    if (seen[*f]) {
+      return Invalid(at + ".feature",
+                     absl::StrCat("duplicate feature \"", w.feature(), "\""));
+    }
+    seen[*f] = true;
+    if (absl::Status s = CheckFinite(w.weight(), at + ".weight"); !s.ok()) {
+      return s;
+    }
+  }
+  if (!(m.decision_threshold() > 0 && m.decision_threshold() < 1)) {
+    return Invalid("model.decision_threshold",
+                   absl::StrCat("must be in (0, 1), got ",
+                                m.decision_threshold()));
+  }
+  const auto& g = p.gates();
+  if (g.decline_cooldown_s() < 0 || g.decline_cooldown_s() > kMaxCooldownS) {
+    return Invalid("gates.decline_cooldown_s", "must be in [0, 100 years]");
+  }
+  if (g.ignored_cap() < 1) return Invalid("gates.ignored_cap", "must be >= 1");
+  if (g.ignored_cooldown_s() < 0 || g.ignored_cooldown_s() > kMaxCooldownS) {
+    return Invalid("gates.ignored_cooldown_s", "must be in [0, 100 years]");
+  }
+  if (g.max_offers_per_session() < 1) {
+    return Invalid("gates.max_offers_per_session", "must be >= 1");
+  }
+  if (g.min_gap_s() < 0 || g.min_gap_s() > kMaxCooldownS) {
+    return Invalid("gates.min_gap_s", "must be in [0, 100 years]");
+  }
+  if (!(g.holdout_fraction() >= 0 && g.holdout_fraction() < 1)) {
+    return Invalid("gates.holdout_fraction",
+                   absl::StrCat("must be in [0, 1), got ",
+                                g.holdout_fraction()));
+  }
+  if (!(g.expected_accept_rate() > 0 && g.expected_accept_rate() <= 1)) {
+    return Invalid("gates.expected_accept_rate",
+                   absl::StrCat("must be in (0, 1], got ",
+                                g.expected_accept_rate()));
+  }
+  if (g.rate_window_s() < 1 || g.rate_window_s() > 86400) {
+    return Invalid("gates.rate_window_s", "must be in [1, 86400]");
+  }
+  if (g.plenty_agents() < 1) {
+    return Invalid("gates.plenty_agents", "must be >= 1");
+  }
+  if (!(g.threshold_at_one_agent() >= m.decision_threshold() &&
+        g.threshold_at_one_agent() < 1)) {
+    return Invalid("gates.threshold_at_one_agent",
+                   absl::StrCat("must be in [model.decision_threshold, 1), "
+                                "got ",
+                                g.threshold_at_one_agent()));
+  }
+  if (p.session().timeout_s() <= 0 || p.session().timeout_s() > kMaxTimeoutS) {
+    return Invalid("session.timeout_s",
+                   absl::StrCat("must be in (0, ", kMaxTimeoutS, "], got ",
+                                p.session().timeout_s()));
+  }
+  for (int i = 0; i < p.session().search_engine_hosts_size(); ++i) {
+    if (p.session().search_engine_hosts(i).empty()) {
+      return Invalid(absl::StrCat("session.search_engine_hosts[", i, "]"),
+                     "is empty");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Policy> Policy::FromProto(const proto::Policy& message) {
+  if (absl::Status s = ValidatePolicy(message); !s.ok()) return s;
+  return Policy(std::make_shared<const proto::Policy>(message));
+}
+
+absl::StatusOr<Policy> Policy::FromBytes(std::string_view bytes) {
+  auto message = std::make_shared<proto::Policy>();
+  if (!message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
+      bytes.size() > static_cast<size_t>(INT32_MAX)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid policy: not a binary policy message (",
+                     bytes.size(), " bytes)"));
+  }
+  if (absl::Status s = ValidatePolicy(*message); !s.ok()) return s;
+  return Policy(std::move(message));
+}
+
+absl::StatusOr<Policy> Policy::FromText(std::string_view text) {
+  auto message = std::make_shared<proto::Policy>();
+  google::protobuf::TextFormat::Parser parser;
+  TextErrors errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(std::string(text), message.get())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid policy text: ", errors.first()));
+  }
+  if (absl::Status s = ValidatePolicy(*message); !s.ok()) return s;
+  return Policy(std::move(message));
+}
+
+absl::StatusOr<Policy> Policy::FromFile(const std::string& path) {
+  absl::StatusOr<std::string> read = internal::ReadFile(path);
+  if (!read.ok()) return read.status();
+  const std::string& data = *read;
+  const bool texty = absl::EndsWith(path, ".txtpb") ||
+                     absl::EndsWith(path, ".textproto") ||
+                     absl::EndsWith(path, ".pbtxt");
+  absl::StatusOr<Policy> p = texty ? FromText(data) : FromBytes(data);
+  if (p.ok()) return p;
+  if (!texty && absl::StrContains(p.status().message(), "not a binary")) {
+    // Maybe text format without the usual extension.
+    absl::StatusOr<Policy> t = FromText(data);
+    if (t.ok() || !absl::StartsWith(t.status().message(),
+                                    "invalid policy text")) {
+      return t.ok() ? t
+                    : absl::Status(t.status().code(),
+                                   absl::StrCat(path, ": ",
+                                                t.status().message()));
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": neither a binary policy nor policy text (as text: ",
+        t.status().message(), ")"));
+  }
+  return absl::Status(p.status().code(),
+                      absl::StrCat(path, ": ", p.status().message()));
+}
+
+std::string Policy::ToBytes() const { return message_->SerializeAsString(); }
+
+std::string Policy::ToText() const {
+  std::string out;
+  google::protobuf::TextFormat::PrintToString(*message_, &out);
+  return out;
+}
+
+absl::Status Policy::ToFile(const std::string& path) const {
+  return internal::WriteFileAtomically(path, ToBytes());
+}
+
+const std::string& Policy::name() const { return message_->name(); }
+
+}  // namespace beckon
