@@ -1,0 +1,283 @@
+// Each gate, its reason code, and the order in which they apply.
+#include "engine_test_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace beckon::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Plays StuckVisitor from `t` and returns the decision at its offer time.
+Decision StuckAt(Engine& e, std::string_view v, int64_t t) {
+  StuckVisitor(e, v, t);
+  return MustDecide(e, v, t + kStuckOfferAfter);
+}
+
+TEST(Gates, StuckVisitorIsOfferedOnceDwellIsReached) {
+  auto e = MakeEngine(TestPolicy());
+  StuckVisitor(*e, "v", kT0);
+  EXPECT_EQ(MustDecide(*e, "v", kT0 + kStuckOfferAfter - 1).action,
+            Action::kWait);
+  const Decision d = MustDecide(*e, "v", kT0 + kStuckOfferAfter);
+  EXPECT_EQ(d.action, Action::kOffer);
+  EXPECT_EQ(d.reason, Reason::kScore);
+  EXPECT_THAT(d.reasons,
+              ::testing::Contains("dwell 45 s on /help/* (threshold 45 s)"));
+}
+
+TEST(Gates, DeclinedVisitorIsNeverReOfferedWithinTheCooldown) {
+  auto e = MakeEngine(TestPolicy());
+  ASSERT_EQ(StuckAt(*e, "v", kT0).action, Action::kOffer);
+  MustObserve(*e, Event::OfferDeclined(kT0 + kStuckOfferAfter + kSec, "v",
+                                       "/help/returns", Channel::kChat));
+  // New sessions on later days, each as stuck as the first: the 30-day
+  // cooldown holds across all of them.
+  for (int day : {1, 2, 10, 29}) {
+    const Decision d = StuckAt(*e, "v", kT0 + day * kDay);
+    EXPECT_EQ(d.action, Action::kSuppress) << "day " << day;
+    EXPECT_EQ(d.reason, Reason::kDeclined) << "day " << day;
+    EXPECT_THAT(d.reasons[0], HasSubstr("cooldown 30 d"));
+  }
+  // After it, the visitor may be offered again.
+  EXPECT_EQ(StuckAt(*e, "v", kT0 + 31 * kDay).action, Action::kOffer);
+}
+
+TEST(Gates, DeclineForeverMeansNever) {
+  auto e = MakeEngine(TestPolicy(
+      [](proto::Policy& p) { p.mutable_gates()->set_decline_forever(true); }));
+  ASSERT_EQ(StuckAt(*e, "v", kT0).action, Action::kOffer);
+  MustObserve(*e, Event::OfferDeclined(kT0 + 80 * kSec, "v", "/help",
+                                       Channel::kChat));
+  const Decision d = StuckAt(*e, "v", kT0 + 400 * kDay);
+  EXPECT_EQ(d.reason, Reason::kDeclined);
+  EXPECT_FALSE(d.recheck_at_ms.has_value());
+}
+
+TEST(Gates, IgnoredOffersAreNotDeclines) {
+  auto e = MakeEngine(TestPolicy());
+  ASSERT_EQ(StuckAt(*e, "v", kT0).action, Action::kOffer);
+  MustObserve(*e, Event::OfferIgnored(kT0 + 80 * kSec, "v", "/help",
+                                      Channel::kChat));
+  // One ignore is under the cap of two: the next session may be offered.
+  EXPECT_EQ(StuckAt(*e, "v", kT0 + kDay).action, Action::kOffer);
+}
+
+TEST(Gates, IgnoredOffersHaveTheirOwnCapAndShorterCooldown) {
+  auto e = MakeEngine(TestPolicy());
+  for (int day : {0, 1}) {
+    const int64_t t = kT0 + day * kDay;
+    ASSERT_EQ(StuckAt(*e, "v", t).action, Action::kOffer) << day;
+    MustObserve(*e, Event::OfferIgnored(t + 80 * kSec, "v", "/help",
+                                        Channel::kChat));
+  }
+  const Decision d = StuckAt(*e, "v", kT0 + 2 * kDay);
+  EXPECT_EQ(d.action, Action::kSuppress);
+  EXPECT_EQ(d.reason, Reason::kIgnored);
+  EXPECT_THAT(d.reasons[0], HasSubstr("cap 2, cooldown 7 d"));
+  // Seven days after the last ignore, the count is forgiven.
+  EXPECT_EQ(StuckAt(*e, "v", kT0 + kDay + 80 * kSec + 7 * kDay).action,
+            Action::kOffer);
+}
+
+TEST(Gates, HelpContactMakesTheVisitorEngaged) {
+  auto e = MakeEngine(TestPolicy());
+  StuckVisitor(*e, "v", kT0);
+  MustObserve(*e, Event::HelpContact(kT0 + 40 * kSec, "v", "/help/returns",
+                                     Channel::kEmail));
+  const Decision d = MustDecide(*e, "v", kT0 + 10 * kMin);
+  EXPECT_EQ(d.reason, Reason::kEngaged);
+  EXPECT_FALSE(d.recheck_at_ms.has_value());
+}
+
+TEST(Gates, AcceptedOfferMakesTheVisitorEngaged) {
+  auto e = MakeEngine(TestPolicy([](proto::Policy& p) {
+    p.mutable_gates()->set_max_offers_per_session(5);
+    p.mutable_gates()->set_min_gap_s(0);
+  }));
+  ASSERT_EQ(StuckAt(*e, "v", kT0).action, Action::kOffer);
+  MustObserve(*e, Event::OfferAccepted(kT0 + 80 * kSec, "v", "/help",
+                                       Channel::kChat));
+  EXPECT_EQ(MustDecide(*e, "v", kT0 + 10 * kMin).reason, Reason::kEngaged);
+}
+
+TEST(Gates, SessionCapStopsFurtherOffersThisSessionOnly) {
+  auto e = MakeEngine(TestPolicy());
+  ASSERT_EQ(StuckAt(*e, "v", kT0).action, Action::kOffer);
+  const Decision d = MustDecide(*e, "v", kT0 + 20 * kMin);
+  EXPECT_EQ(d.reason, Reason::kSessionCap);
+  EXPECT_FALSE(d.recheck_at_ms.has_value());
+  // A new session (gap > 30 min) starts a new count.
+  EXPECT_EQ(StuckAt(*e, "v", kT0 + 2 * 60 * kMin).action, Action::kOffer);
+}
+
+TEST(Gates, MinGapHoldsUntilItEndsAndRecheckSaysWhen) {
+  auto e = MakeEngine(TestPolicy([](proto::Policy& p) {
+    p.mutable_gates()->set_max_offers_per_session(3);
+    p.mutable_gates()->set_min_gap_s(300);
+  }));
+  const int64_t offered = kT0 + kStuckOfferAfter;
+  ASSERT_EQ(StuckAt(*e, "v", kT0).action, Action::kOffer);
+  const Decision d = MustDecide(*e, "v", offered + 60 * kSec);
+  EXPECT_EQ(d.action, Action::kSuppress);
+  EXPECT_EQ(d.reason, Reason::kMinGap);
+  ASSERT_TRUE(d.recheck_at_ms.has_value());
+  EXPECT_EQ(*d.recheck_at_ms, offered + 300 * kSec);
+  EXPECT_EQ(MustDecide(*e, "v", *d.recheck_at_ms - 1).reason, Reason::kMinGap);
+  EXPECT_EQ(MustDecide(*e, "v", *d.recheck_at_ms).action, Action::kOffer);
+}
+
+TEST(Gates, OfferShownForBeckonsOwnOfferIsNotCountedTwice) {
+  auto e = MakeEngine(TestPolicy([](proto::Policy& p) {
+    p.mutable_gates()->set_max_offers_per_session(2);
+    p.mutable_gates()->set_min_gap_s(60);
+  }));
+  ASSERT_EQ(StuckAt(*e, "v", kT0).action, Action::kOffer);
+  MustObserve(*e, Event::OfferShown(kT0 + kStuckOfferAfter, "v",
+                                    "/help/returns", Channel::kChat));
+  EXPECT_EQ(MustDecide(*e, "v", kT0 + kStuckOfferAfter + 61 * kSec).action,
+            Action::kOffer);
+}
+
+TEST(Gates, OfferShownByAnotherSystemCountsTowardTheCap) {
+  auto e = MakeEngine(TestPolicy());
+  StuckVisitor(*e, "v", kT0);
+  MustObserve(*e, Event::OfferShown(kT0 + 40 * kSec, "v", "/help/returns",
+                                    Channel::kChat));
+  EXPECT_EQ(MustDecide(*e, "v", kT0 + 10 * kMin).reason, Reason::kSessionCap);
+}
+
+TEST(Gates, HoldoutVisitorsAreNeverOfferedButRecordedAsWouldOffer) {
+  auto e = MakeEngine(TestPolicy(
+      [](proto::Policy& p) { p.mutable_gates()->set_holdout_fraction(0.5); }));
+  int held = 0, offered = 0;
+  for (int i = 0; i < 40; ++i) {
+    const std::string v = "visitor-" + std::to_string(i);
+    const Decision d = StuckAt(*e, v, kT0 + i * kSec);
+    if (d.reason == Reason::kHoldout) {
+      ++held;
+      EXPECT_EQ(d.action, Action::kSuppress);
+      EXPECT_TRUE(d.would_offer);
+      EXPECT_THAT(d.reasons[0], HasSubstr("would have offered"));
+    } else {
+      ++offered;
+      EXPECT_EQ(d.action, Action::kOffer);
+      EXPECT_FALSE(d.would_offer);
+    }
+  }
+  EXPECT_GT(held, 5);
+  EXPECT_GT(offered, 5);
+}
+
+TEST(Gates, NoOfferIsEverMadeWithZeroFreeAgents) {
+  auto e = MakeEngine(TestPolicy());
+  MustObserve(*e, Event::Agents(kT0, 0));
+  for (int i = 0; i < 20; ++i) {
+    const std::string v = "v" + std::to_string(i);
+    StuckVisitor(*e, v, kT0 + i * kSec);
+    for (int64_t dt = 30 * kSec; dt <= 20 * kMin; dt += 15 * kSec) {
+      const Decision d = MustDecide(*e, v, kT0 + i * kSec + dt);
+      ASSERT_NE(d.action, Action::kOffer) << v << " at +" << dt;
+      if (d.action == Action::kSuppress) {
+        EXPECT_EQ(d.reason, Reason::kNoAgents);
+        EXPECT_FALSE(d.recheck_at_ms.has_value());
+      }
+    }
+  }
+  EXPECT_EQ(e->Stats().decisions_by_action[0], 0u);
+  // An agent frees up: the stuck visitors can be helped.
+  MustObserve(*e, Event::Agents(kT0 + 21 * kMin, 2));
+  EXPECT_EQ(MustDecide(*e, "v0", kT0 + 21 * kMin).action, Action::kOffer);
+}
+
+TEST(Gates, AHostThatNeverReportsAgentsIsNotGated) {
+  auto e = MakeEngine(TestPolicy());
+  EXPECT_EQ(StuckAt(*e, "v", kT0).action, Action::kOffer);
+}
+
+TEST(Gates, RateCapHoldsOffersToWhatFreeAgentsCanAnswer) {
+  // One agent, half of offers accepted: at most 2 offers per 5 minutes.
+  auto e = MakeEngine(TestPolicy([](proto::Policy& p) {
+    p.mutable_gates()->set_expected_accept_rate(0.5);
+    p.mutable_gates()->set_threshold_at_one_agent(0.5);
+  }));
+  MustObserve(*e, Event::Agents(kT0, 1));
+  EXPECT_EQ(StuckAt(*e, "a", kT0).action, Action::kOffer);
+  EXPECT_EQ(StuckAt(*e, "b", kT0 + kSec).action, Action::kOffer);
+  const Decision d = StuckAt(*e, "c", kT0 + 2 * kSec);
+  EXPECT_EQ(d.action, Action::kSuppress);
+  EXPECT_EQ(d.reason, Reason::kRateCap);
+  EXPECT_THAT(d.reasons[0], HasSubstr("1 free agents answer about 2"));
+  ASSERT_TRUE(d.recheck_at_ms.has_value());
+  // When the window has slid past the first offer, c may be offered.
+  EXPECT_GT(*d.recheck_at_ms, kT0 + kStuckOfferAfter + 290 * kSec);
+  EXPECT_LE(*d.recheck_at_ms, kT0 + kStuckOfferAfter + 306 * kSec);
+  // c keeps browsing the help page, so the session is still live then.
+  MustObserve(*e, Event::PageView(kT0 + 5 * kMin, "c", "/help/returns"));
+  MustObserve(*e, Event::PageView(kT0 + 6 * kMin, "c", "/help/returns"));
+  const Decision later = MustDecide(*e, "c", kT0 + 7 * kMin);
+  EXPECT_EQ(later.action, Action::kOffer);
+}
+
+TEST(Gates, ScarceAgentsRaiseTheBarSoTheNeediestAreOfferedFirst) {
+  auto e = MakeEngine(TestPolicy());
+  // "mild": on a help page, nothing else; "stuck": StuckVisitor.
+  auto play = [&](std::string_view v, int64_t t) {
+    MustObserve(*e, Event::PageView(t, v, "/help/returns"));
+  };
+  MustObserve(*e, Event::Agents(kT0, 4));  // Plenty: base threshold 0.5.
+  play("mild", kT0);
+  const Decision plenty = MustDecide(*e, "mild", kT0 + 4 * kMin);
+  EXPECT_DOUBLE_EQ(plenty.threshold, 0.5);
+
+  auto e1 = MakeEngine(TestPolicy());
+  e = std::move(e1);
+  MustObserve(*e, Event::Agents(kT0, 1));  // Last agent: threshold 0.75.
+  play("mild", kT0);
+  StuckVisitor(*e, "stuck", kT0);
+  const Decision mild = MustDecide(*e, "mild", kT0 + 4 * kMin);
+  EXPECT_DOUBLE_EQ(mild.threshold, 0.75);
+  EXPECT_GT(mild.probability, plenty.threshold);  // Would pass with plenty.
+  EXPECT_EQ(mild.action, Action::kWait);
+  EXPECT_EQ(mild.reason, Reason::kBelowThreshold);
+  const Decision stuck = MustDecide(*e, "stuck", kT0 + 4 * kMin);
+  EXPECT_EQ(stuck.action, Action::kOffer);
+  EXPECT_GE(stuck.probability, 0.75);
+}
+
+TEST(Gates, ThresholdFallsLinearlyFromOneAgentToPlenty) {
+  for (auto [agents, want] : std::vector<std::pair<int, double>>{
+           {1, 0.75}, {2, 0.5 + 0.25 * 2 / 3}, {3, 0.5 + 0.25 / 3},
+           {4, 0.5}, {40, 0.5}}) {
+    auto e = MakeEngine(TestPolicy());
+    MustObserve(*e, Event::Agents(kT0, agents));
+    MustObserve(*e, Event::PageView(kT0, "v", "/"));
+    EXPECT_NEAR(MustDecide(*e, "v", kT0).threshold, want, 1e-12) << agents;
+  }
+}
+
+TEST(Gates, DeclineIsCheckedBeforeTheOtherGates) {
+  auto e = MakeEngine(TestPolicy());
+  ASSERT_EQ(StuckAt(*e, "v", kT0).action, Action::kOffer);
+  MustObserve(*e, Event::OfferDeclined(kT0 + 80 * kSec, "v", "/help",
+                                       Channel::kChat));
+  MustObserve(*e, Event::HelpContact(kT0 + 90 * kSec, "v", "/help",
+                                     Channel::kChat));
+  // Declined, engaged and at the session cap at once: declined wins.
+  EXPECT_EQ(MustDecide(*e, "v", kT0 + 100 * kSec).reason, Reason::kDeclined);
+}
+
+TEST(Gates, VisitorGatesComeBeforeTheScoreAndSiteGatesAfter) {
+  auto e = MakeEngine(TestPolicy());
+  MustObserve(*e, Event::Agents(kT0, 0));
+  MustObserve(*e, Event::PageView(kT0, "v", "/p/1"));
+  // Not ready: the answer is wait, not no_agents.
+  EXPECT_EQ(MustDecide(*e, "v", kT0 + kSec).reason, Reason::kDwell);
+  MustObserve(*e, Event::HelpContact(kT0 + 2 * kSec, "v", "/p/1",
+                                     Channel::kChat));
+  // Engaged is a visitor gate: it comes before the score.
+  EXPECT_EQ(MustDecide(*e, "v", kT0 + 3 * kSec).reason, Reason::kEngaged);
+}
+
+}  // namespace
+}  // namespace beckon::testing
