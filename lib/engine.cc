@@ -124,7 +124,6 @@ struct ShardCounters {
   uint64_t sessions_evicted = 0;
   uint64_t memory_evicted = 0;
   uint64_t events_observed = 0;
-  uint64_t events_rejected = 0;
   uint64_t by_action[kActionCount] = {};
   uint64_t by_reason[kReasonCount] = {};
 };
@@ -174,7 +173,11 @@ class EngineImpl {
  public:
   EngineImpl(Policy policy, const Engine::Options& options);
 
-  absl::Status Observe(const Event& e);
+  absl::Status Observe(const Event& e) {
+    absl::Status s = Apply(e);
+    if (!s.ok()) events_rejected_.fetch_add(1, std::memory_order_relaxed);
+    return s;
+  }
   absl::StatusOr<Decision> Decide(std::string_view visitor, int64_t now_ms);
   void Expire(int64_t now_ms);
   std::string Snapshot() const;
@@ -199,6 +202,7 @@ class EngineImpl {
   void StartSession(SessionRecord& r, int64_t ts) const;
   void PushPage(SessionRecord& r, uint16_t group, uint32_t page_hash,
                 int64_t ts) const;
+  absl::Status Apply(const Event& e);
   uint8_t MatchPathRule(const SessionRecord& r) const;
   void Evaluate(const SessionRecord& r, int64_t t, Evaluation& out) const;
   bool Ready(const SessionRecord& r, int64_t t, double threshold) const;
@@ -221,6 +225,7 @@ class EngineImpl {
   std::vector<std::unique_ptr<Shard>> shards_;
 
   // Site-wide state.
+  std::atomic<uint64_t> events_rejected_{0};
   std::atomic<int64_t> free_agents_{-1};  // -1: never reported.
   mutable absl::Mutex agents_mu_;
   int64_t agents_ts_ms_ ABSL_GUARDED_BY(agents_mu_) = -1;
@@ -389,7 +394,8 @@ uint8_t EngineImpl::MatchPathRule(const SessionRecord& r) const {
   return found;
 }
 
-absl::Status EngineImpl::Observe(const Event& e) {
+// Checks `e` whole, then applies it whole: a rejected event changes nothing.
+absl::Status EngineImpl::Apply(const Event& e) {
   const auto type_index = static_cast<unsigned>(e.type);
   if (type_index >= static_cast<unsigned>(kEventTypeCount)) {
     return Bad(absl::StrCat("unknown event type ", type_index));
@@ -428,7 +434,6 @@ absl::Status EngineImpl::Observe(const Event& e) {
   absl::MutexLock lock(&shard.mu);
   SessionRecord* r = shard.sessions.Find(key);
   if (r != nullptr && e.ts_ms < r->last_event_ms) {
-    ++shard.counters.events_rejected;
     return Bad(absl::StrCat("time went backwards for visitor: ", e.ts_ms,
                             " < last event ", r->last_event_ms));
   }
@@ -877,6 +882,7 @@ void EngineImpl::Expire(int64_t now) {
 
 EngineStats EngineImpl::Stats() const {
   EngineStats st;
+  st.events_rejected = events_rejected_.load(std::memory_order_relaxed);
   for (const auto& s : shards_) {
     absl::MutexLock lock(&s->mu);
     const ShardCounters& c = s->counters;
@@ -887,7 +893,6 @@ EngineStats EngineImpl::Stats() const {
     st.sessions_evicted += c.sessions_evicted;
     st.memory_evicted += c.memory_evicted;
     st.events_observed += c.events_observed;
-    st.events_rejected += c.events_rejected;
     for (int i = 0; i < kActionCount; ++i) {
       st.decisions_by_action[i] += c.by_action[i];
     }

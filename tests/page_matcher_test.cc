@@ -303,7 +303,7 @@ TEST(PageMatcher, GlobTrailingStarsMatchEmpty) {
 
 // --- PageMatcher with the default policy -------------------------------------
 
-class DefaultPolicyMatcher : public testing::Test {
+class PageMatcherDefault : public testing::Test {
  protected:
   const proto::Policy& policy_ = DefaultMessage();
   PageMatcher matcher_{policy_};
@@ -312,14 +312,14 @@ class DefaultPolicyMatcher : public testing::Test {
   }
 };
 
-TEST_F(DefaultPolicyMatcher, RootIsItsOwnGroup) {
+TEST_F(PageMatcherDefault, RootIsItsOwnGroup) {
   EXPECT_EQ(GroupOf("/"), "/");
   EXPECT_EQ(GroupOf(""), "/");
   EXPECT_EQ(GroupOf("https://shop.example/?utm_source=x"), "/");
   EXPECT_EQ(GroupOf("https://shop.example"), "/");
 }
 
-TEST_F(DefaultPolicyMatcher, HelpPrefixRuleComesBeforeReturnsRule) {
+TEST_F(PageMatcherDefault, HelpPrefixRuleComesBeforeReturnsRule) {
   // "/help/returns" matches the "/help" prefix rule, which comes first.
   EXPECT_EQ(GroupOf("/help/returns?x=1"), "/help/*");
   EXPECT_EQ(GroupOf("/HELP/Returns/"), "/help/*");
@@ -327,14 +327,14 @@ TEST_F(DefaultPolicyMatcher, HelpPrefixRuleComesBeforeReturnsRule) {
   EXPECT_EQ(GroupOf("/support/ticket/123"), "/help/*");
 }
 
-TEST_F(DefaultPolicyMatcher, ReturnsAndShippingHaveTheirOwnHelpGroups) {
+TEST_F(PageMatcherDefault, ReturnsAndShippingHaveTheirOwnHelpGroups) {
   EXPECT_EQ(GroupOf("/returns"), "/help/returns");
   EXPECT_EQ(GroupOf("/returns/form?id=7"), "/help/returns");
   EXPECT_EQ(GroupOf("/shipping"), "/help/shipping");
   EXPECT_EQ(GroupOf("/delivery/times"), "/help/shipping");
 }
 
-TEST_F(DefaultPolicyMatcher, ProductPagesAreOneGroup) {
+TEST_F(PageMatcherDefault, ProductPagesAreOneGroup) {
   EXPECT_EQ(GroupOf("/p/4711"), "/p/*");
   EXPECT_EQ(GroupOf("https://shop.example/p/4711?color=red#reviews"), "/p/*");
   EXPECT_EQ(GroupOf("/product/blue-shoe"), "/p/*");
@@ -342,7 +342,7 @@ TEST_F(DefaultPolicyMatcher, ProductPagesAreOneGroup) {
   EXPECT_EQ(GroupOf("/category/shoes"), "/c/*");
 }
 
-TEST_F(DefaultPolicyMatcher, ShopPagesByRule) {
+TEST_F(PageMatcherDefault, ShopPagesByRule) {
   EXPECT_EQ(GroupOf("/search?q=boots"), "/search");
   EXPECT_EQ(GroupOf("/cart"), "/cart");
   EXPECT_EQ(GroupOf("/basket"), "/cart");
@@ -352,13 +352,13 @@ TEST_F(DefaultPolicyMatcher, ShopPagesByRule) {
   EXPECT_EQ(GroupOf("/contact"), "/contact");
 }
 
-TEST_F(DefaultPolicyMatcher, UnknownPathIsUnlisted) {
+TEST_F(PageMatcherDefault, UnknownPathIsUnlisted) {
   EXPECT_EQ(matcher_.Classify("/about-us").group, kUnlistedGroup);
   EXPECT_EQ(matcher_.Classify("/blog/2023/hello").group, kUnlistedGroup);
   EXPECT_EQ(matcher_.Classify("/p").group, kUnlistedGroup);  // Not "/p/".
 }
 
-TEST_F(DefaultPolicyMatcher, GroupByPatternFindsGroups) {
+TEST_F(PageMatcherDefault, GroupByPatternFindsGroups) {
   for (int i = 0; i < policy_.groups_size(); ++i) {
     EXPECT_EQ(matcher_.GroupByPattern(policy_.groups(i).pattern()), i)
         << policy_.groups(i).pattern();
@@ -368,7 +368,7 @@ TEST_F(DefaultPolicyMatcher, GroupByPatternFindsGroups) {
   EXPECT_EQ(matcher_.GroupByPattern("/P/*"), kUnlistedGroup);  // Exact.
 }
 
-TEST_F(DefaultPolicyMatcher, PageHashIdentifiesTheNormalizedPath) {
+TEST_F(PageMatcherDefault, PageHashIdentifiesTheNormalizedPath) {
   EXPECT_EQ(matcher_.Classify("/a?x=1").page_hash,
             matcher_.Classify("/A").page_hash);
   EXPECT_EQ(matcher_.Classify("https://shop.example/a/").page_hash,
@@ -380,13 +380,13 @@ TEST_F(DefaultPolicyMatcher, PageHashIdentifiesTheNormalizedPath) {
             matcher_.Classify("/p/2").page_hash);
 }
 
-TEST_F(DefaultPolicyMatcher, PageHashIsStableAcrossMatchers) {
+TEST_F(PageMatcherDefault, PageHashIsStableAcrossMatchers) {
   PageMatcher other(policy_);
   EXPECT_EQ(matcher_.Classify("/p/1").page_hash,
             other.Classify("/p/1").page_hash);
 }
 
-TEST_F(DefaultPolicyMatcher, SearchEngineReferrers) {
+TEST_F(PageMatcherDefault, SearchEngineReferrers) {
   EXPECT_TRUE(matcher_.IsSearchEngine("https://www.google.com/search?q=x"));
   EXPECT_TRUE(matcher_.IsSearchEngine("https://www.google.co.uk/"));
   EXPECT_TRUE(matcher_.IsSearchEngine("https://google.de"));
@@ -398,7 +398,7 @@ TEST_F(DefaultPolicyMatcher, SearchEngineReferrers) {
   EXPECT_TRUE(matcher_.IsSearchEngine("https://u:p@www.google.com:443/"));
 }
 
-TEST_F(DefaultPolicyMatcher, SearchEngineEntryStartsAtALabelBoundary) {
+TEST_F(PageMatcherDefault, SearchEngineEntryStartsAtALabelBoundary) {
   EXPECT_FALSE(matcher_.IsSearchEngine("https://notgoogle.com/"));
   EXPECT_FALSE(matcher_.IsSearchEngine("https://mybing.com/"));
   EXPECT_FALSE(matcher_.IsSearchEngine("https://www.notgoogle.com/"));
@@ -406,13 +406,13 @@ TEST_F(DefaultPolicyMatcher, SearchEngineEntryStartsAtALabelBoundary) {
   EXPECT_TRUE(matcher_.IsSearchEngine("https://google.example.com/"));
 }
 
-TEST_F(DefaultPolicyMatcher, SearchEngineSuffixEntryEndsAtTheHostsEnd) {
+TEST_F(PageMatcherDefault, SearchEngineSuffixEntryEndsAtTheHostsEnd) {
   // "bing.com" is a host suffix: it must not match inside a longer label.
   EXPECT_FALSE(matcher_.IsSearchEngine("https://bing.company.example/"));
   EXPECT_FALSE(matcher_.IsSearchEngine("https://www.baidu.commerce.example/"));
 }
 
-TEST_F(DefaultPolicyMatcher, NonSearchEngineReferrers) {
+TEST_F(PageMatcherDefault, NonSearchEngineReferrers) {
   EXPECT_FALSE(matcher_.IsSearchEngine(""));
   EXPECT_FALSE(matcher_.IsSearchEngine("https://shop.example/p/1"));
   EXPECT_FALSE(matcher_.IsSearchEngine("/search?q=google."));  // No host.
@@ -528,8 +528,6 @@ TEST(PageMatcher, PolicyWithNoGroupsClassifiesEverythingUnlisted) {
   p.clear_url_rules();
   p.clear_groups();
   p.clear_path_rules();
-  p.mutable_path_rules();
-  // Path rules of the default policy name roles only, but drop them anyway.
   const PageMatcher matcher(Validated(p));
   EXPECT_EQ(matcher.Classify("/").group, kUnlistedGroup);
   EXPECT_EQ(matcher.Classify("/p/1").group, kUnlistedGroup);
