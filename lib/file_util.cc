@@ -6,11 +6,18 @@
 #include <fstream>
 #include <sstream>
 
+#include <sys/stat.h>
+
 #include "absl/strings/str_cat.h"
 
 namespace beckon::internal {
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot read ", path, ": it is a directory"));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return absl::NotFoundError(

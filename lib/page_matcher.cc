@@ -1,5 +1,8 @@
 #include "page_matcher.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "absl/strings/ascii.h"
 #include "siphash.h"
 #include "string_views.h"
@@ -39,14 +42,13 @@ constexpr uint64_t kPageKey1 = 0x6265636b6f6e2d70ULL;
 
 std::string_view HostOf(std::string_view url) {
   const size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) {
-    if (url.size() >= 2 && url[0] == '/' && url[1] == '/') {
-      url.remove_prefix(2);
-    } else {
-      return {};
-    }
-  } else {
+  if (scheme != std::string_view::npos &&
+      url.find_first_of("/?#") > scheme) {
     url.remove_prefix(scheme + 3);
+  } else if (url.size() >= 2 && url[0] == '/' && url[1] == '/') {
+    url.remove_prefix(2);  // Protocol-relative: "//host/path".
+  } else {
+    return {};  // Relative: no host, whatever its query holds.
   }
   const size_t end = url.find_first_of("/?#");
   std::string_view host = url.substr(0, end);
@@ -110,31 +112,40 @@ std::string TemplateOf(std::string_view url) {
 }
 
 bool GlobMatch(std::string_view pattern, std::string_view text) {
-  // Backtracking over the last star seen; `**` may cross '/', `*` may not.
-  size_t p = 0, t = 0;
-  size_t star_p = std::string_view::npos, star_t = 0;
-  bool star_deep = false;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star_deep = p + 1 < pattern.size() && pattern[p + 1] == '*';
-      p += star_deep ? 2 : 1;
-      star_p = p;
-      star_t = t;
-    } else if (p < pattern.size() && pattern[p] == text[t]) {
-      ++p;
-      ++t;
-    } else if (star_p != std::string_view::npos &&
-               (star_deep || text[star_t] != '/')) {
-      // Let the last star swallow one more character.
-      ++star_t;
-      t = star_t;
-      p = star_p;
-    } else {
-      return false;
-    }
+  // Dynamic programming over the pattern's tokens: m[j] tells whether the
+  // pattern so far matches text[0, j). O(|pattern| * |text|), no recursion,
+  // no allocation for texts up to kMaxPathBytes.
+  const size_t n = text.size();
+  unsigned char small[2][kMaxPathBytes + 1];
+  std::vector<unsigned char> big;
+  unsigned char* cur = small[0];
+  unsigned char* next = small[1];
+  if (n > kMaxPathBytes) {
+    big.assign(2 * (n + 1), 0);
+    cur = big.data();
+    next = cur + n + 1;
   }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
+  std::fill(cur, cur + n + 1, 0);
+  cur[0] = 1;
+  for (size_t i = 0; i < pattern.size();) {
+    if (pattern[i] == '*') {
+      const bool deep = i + 1 < pattern.size() && pattern[i + 1] == '*';
+      while (i < pattern.size() && pattern[i] == '*') ++i;
+      next[0] = cur[0];
+      for (size_t j = 1; j <= n; ++j) {
+        // Either the star matches nothing more, or it takes text[j-1].
+        next[j] = cur[j] || (next[j - 1] && (deep || text[j - 1] != '/'));
+      }
+    } else {
+      next[0] = false;
+      for (size_t j = 1; j <= n; ++j) {
+        next[j] = cur[j - 1] && text[j - 1] == pattern[i];
+      }
+      ++i;
+    }
+    std::swap(cur, next);
+  }
+  return cur[n];
 }
 
 PageMatcher::PageMatcher(const proto::Policy& policy) {
@@ -181,10 +192,15 @@ bool PageMatcher::IsSearchEngine(std::string_view referrer) const {
     buf[i] = absl::ascii_tolower(static_cast<unsigned char>(host[i]));
   }
   const std::string_view h(buf, n);
+  // An entry matches whole labels: it starts the host or follows a '.',
+  // and it ends the host unless it ends with '.' itself ("google." matches
+  // "www.google.co.uk"; "bing.com" does not match "bing.company.example").
   for (const std::string& s : search_hosts_) {
     for (size_t pos = h.find(s); pos != std::string_view::npos;
          pos = h.find(s, pos + 1)) {
-      if (pos == 0 || h[pos - 1] == '.') return true;
+      const bool starts = pos == 0 || h[pos - 1] == '.';
+      const bool ends = s.back() == '.' || pos + s.size() == h.size();
+      if (starts && ends) return true;
     }
   }
   return false;

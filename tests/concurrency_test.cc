@@ -22,7 +22,12 @@ TEST(Concurrency, SharedVisitorsFromManyThreadsStayConsistent) {
   constexpr int kSteps = 3000;
   // One clock for all threads; per visitor, calls can still arrive out of
   // order across threads, and those must be rejected whole.
-  std::atomic<int64_t> clock{kT0};
+  // Odd visitors are stuck before the threads start and are only asked
+  // afterwards: the threads race to offer them, and exactly one must win.
+  for (int vi = 1; vi < kVisitors; vi += 2) {
+    StuckVisitor(*e, "shared-" + std::to_string(vi), kT0);
+  }
+  std::atomic<int64_t> clock{kT0 + 2 * kMin};
   std::atomic<uint64_t> accepted{0}, rejected{0};
   absl::Mutex mu;
   std::map<std::string, int> offers;  // Per visitor; one session each.
@@ -43,7 +48,7 @@ TEST(Concurrency, SharedVisitorsFromManyThreadsStayConsistent) {
       const int vi = static_cast<int>(next() % kVisitors);
       const std::string v = "shared-" + std::to_string(vi);
       const int64_t t = clock.fetch_add(50);  // 50 ms per call, site-wide.
-      const int what = static_cast<int>(next() % 10);
+      const int what = vi % 2 ? 9 : static_cast<int>(next() % 10);
       absl::Status s;
       if (what < 5) {
         s = e->Observe(Event::PageView(t, v, pages[next() % 6]));
@@ -78,14 +83,17 @@ TEST(Concurrency, SharedVisitorsFromManyThreadsStayConsistent) {
   const EngineStats st = e->Stats();
   uint64_t decisions = 0;
   for (uint64_t n : st.decisions_by_action) decisions += n;
-  EXPECT_EQ(st.events_observed + decisions, accepted.load());
+  EXPECT_EQ(st.events_observed + decisions,
+            accepted.load() + uint64_t{kVisitors / 2} * 4);
   EXPECT_EQ(st.live_sessions, static_cast<uint64_t>(kVisitors));
-  // The whole run spans 15 minutes: one session per visitor, so the cap of
+  // The whole run spans 17 minutes: one session per visitor, so the cap of
   // one offer per session holds per visitor, whatever the interleaving.
   ASSERT_LT(clock.load() - kT0, 30 * kMin);
   for (const auto& [v, n] : offers) EXPECT_LE(n, 1) << v;
+  for (int vi = 1; vi < kVisitors; vi += 2) {
+    EXPECT_EQ(offers["shared-" + std::to_string(vi)], 1) << vi;
+  }
   EXPECT_EQ(offers_after_decline.load(), 0);
-  EXPECT_GT(offers.size(), 0u);  // The run did reach offers.
 }
 
 TEST(Concurrency, DistinctVisitorsNeverInterfere) {

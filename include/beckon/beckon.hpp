@@ -1,7 +1,7 @@
 // beckon: decides when an online shop should proactively offer help to a
 // visitor, and when to leave them alone. The stable C++ API.
 //
-// Start with beckon/engine.h. The C ABI is beckon/beckon.h.
+// Start with beckon/engine.h.
 #ifndef BECKON_BECKON_HPP_
 #define BECKON_BECKON_HPP_
 
