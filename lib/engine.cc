@@ -874,9 +874,17 @@ absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
 }
 
 void EngineImpl::Expire(int64_t now) {
+  // A full scan: timestamps of different visitors need not arrive in order,
+  // and memory records expire by their own cooldowns, not by recency.
   for (auto& s : shards_) {
     absl::MutexLock lock(&s->mu);
-    ExpireSome(*s, now, std::numeric_limits<int>::max());
+    s->counters.sessions_expired +=
+        s->sessions.EraseIf([&](uint64_t, const SessionRecord& r) {
+          return now - r.last_event_ms > timeout_ms_;
+        });
+    s->memory.EraseIf([&](uint64_t, const MemoryRecord& m) {
+      return MemoryExpired(m, now);
+    });
   }
 }
 

@@ -137,6 +137,18 @@ class LruTable {
     }
   }
 
+  // Erases every record for which pred(key, record) is true; returns how
+  // many. O(size).
+  template <typename Pred>
+  size_t EraseIf(Pred pred) {
+    std::vector<uint64_t> doomed;
+    ForEachOldestFirst([&](uint64_t key, const Record& r) {
+      if (pred(key, r)) doomed.push_back(key);
+    });
+    for (uint64_t key : doomed) Erase(key);
+    return doomed.size();
+  }
+
   void Clear() {
     nodes_.clear();
     index_.clear();

@@ -193,6 +193,21 @@ TEST(State, ExpireDropsIdleSessionsAndSpentMemory) {
   EXPECT_EQ(e->Stats().memory_records, 0u);
 }
 
+TEST(State, ExpireFindsSpentMemoryWhateverItsRecency) {
+  auto e = MakeEngine(TestPolicy());
+  MustObserve(*e, Event::OfferDeclined(kT0, "declined", "/", Channel::kChat));
+  MustObserve(*e, Event::OfferIgnored(kT0 + kSec, "ignored", "/",
+                                      Channel::kChat));
+  // The ignore (7 days) is younger than the decline (30 days) but spent
+  // first.
+  e->Expire(kT0 + 8 * kDay);
+  EXPECT_EQ(e->Stats().memory_records, 1u);
+  StuckVisitor(*e, "declined", kT0 + 8 * kDay);
+  EXPECT_EQ(MustDecide(*e, "declined", kT0 + 8 * kDay + kStuckOfferAfter)
+                .reason,
+            Reason::kDeclined);
+}
+
 TEST(State, ObserveExpiresIdleSessionsAsItGoes) {
   Engine::Options o;
   o.shards = 1;
