@@ -91,6 +91,9 @@ class RateWindow {
   void Add(int64_t now_ms) {
     const int64_t cur = now_ms / width_ms_;
     Bucket& b = buckets_[cur % kBuckets];
+    // A bucket already reused for a later time: this offer is a whole window
+    // older than it, outside every window that bucket still counts in.
+    if (b.index > cur) return;
     if (b.index != cur) b = Bucket{cur, 0};
     ++b.count;
   }
@@ -426,7 +429,8 @@ absl::Status EngineImpl::Apply(const Event& e) {
   if ((e.type == EventType::kCart || e.type == EventType::kPurchase) &&
       !(std::isfinite(e.value) && e.value >= 0 && e.value < 1e15)) {
     return Bad(absl::StrCat(internal::AbslView(EventTypeName(e.type)),
-                            " value must be finite and >= 0, got ", e.value));
+                            " value must be finite, >= 0 and < 1e15, got ",
+                            e.value));
   }
 
   const uint64_t key = KeyOf(e.visitor);
@@ -525,7 +529,7 @@ absl::Status EngineImpl::Apply(const Event& e) {
       r->flags &= ~internal::kOfferPending;
       MemoryRecord& m = memory();
       m.flags |= internal::kHasDecline;
-      m.last_decline_ms = e.ts_ms;
+      m.last_decline_ms = std::max(m.last_decline_ms, e.ts_ms);
       sat_inc(m.declines);
       break;
     }
@@ -657,7 +661,7 @@ void EngineImpl::Explain(const SessionRecord& r, const Evaluation& ev,
       g.pattern.empty() ? std::string("an unlisted page") : g.pattern;
   for (int k = 0; k < 3; ++k) {
     const int f = order[k];
-    if (d.contributions[f].contribution <= 0) break;
+    if (d.contributions[f].contribution < 0.05) break;  // Not worth words.
     const double v = ev.x[f];
     std::string text;
     switch (f) {
@@ -987,7 +991,8 @@ absl::Status EngineImpl::Restore(std::string_view bytes) {
         "snapshot was written by an engine with another visitor_key");
   }
   if (snap.groups_size() < 1 || snap.free_agents() < -1 ||
-      snap.free_agents() > kMaxAgents) {
+      snap.free_agents() > kMaxAgents || snap.agents_ts_ms() < -1 ||
+      snap.agents_ts_ms() > kMaxTimestampMs) {
     return absl::DataLossError("invalid snapshot: bad header");
   }
   // Map the snapshot's groups onto this policy by pattern.
@@ -1029,15 +1034,16 @@ absl::Status EngineImpl::Restore(std::string_view bytes) {
           absl::StrCat("invalid snapshot: memory record ", i, " is corrupt"));
     }
   }
-  // Apply: replace every shard's state.
+  // Apply under every shard's lock at once (taken in index order, the only
+  // place that holds more than one), so no concurrent call sees a
+  // half-restored engine or slips a record in between.
+  for (auto& s : shards_) s->mu.Lock();
   for (auto& s : shards_) {
-    absl::MutexLock lock(&s->mu);
     s->sessions.Clear();
     s->memory.Clear();
   }
   for (const auto& o : snap.sessions()) {
     Shard& s = ShardOf(o.visitor());
-    absl::MutexLock lock(&s.mu);
     if (s.sessions.Find(o.visitor()) != nullptr) continue;  // Duplicate.
     bool evicted;
     SessionRecord& r = *s.sessions.Insert(o.visitor(), &evicted);
@@ -1067,7 +1073,6 @@ absl::Status EngineImpl::Restore(std::string_view bytes) {
   }
   for (const auto& o : snap.memory()) {
     Shard& s = ShardOf(o.visitor());
-    absl::MutexLock lock(&s.mu);
     if (s.memory.Find(o.visitor()) != nullptr) continue;
     bool evicted;
     MemoryRecord& m = *s.memory.Insert(o.visitor(), &evicted);
@@ -1087,6 +1092,9 @@ absl::Status EngineImpl::Restore(std::string_view bytes) {
     absl::MutexLock lock(&agents_mu_);
     agents_ts_ms_ = snap.agents_ts_ms();
     free_agents_.store(snap.free_agents());
+  }
+  for (auto it = shards_.rbegin(); it != shards_.rend(); ++it) {
+    (*it)->mu.Unlock();
   }
   return absl::OkStatus();
 }

@@ -62,10 +62,11 @@ std::string_view HostOf(std::string_view url) {
 }
 
 void NormalizePath(std::string_view url, PathBuffer& out) {
-  // Drop the scheme and host of an absolute URL.
-  if (const size_t scheme = url.find("://");
-      scheme != std::string_view::npos &&
-      url.find_first_of("/?#") > scheme) {
+  // Drop the scheme and host of an absolute URL. A page that starts with
+  // "//" is taken as a path with a doubled slash, as web logs write it, not
+  // as a protocol-relative URL (referrers, read by HostOf, may be those).
+  const size_t scheme = url.find("://");
+  if (scheme != std::string_view::npos && url.find_first_of("/?#") > scheme) {
     url.remove_prefix(scheme + 3);
     const size_t slash = url.find_first_of("/?#");
     url = slash == std::string_view::npos ? std::string_view()

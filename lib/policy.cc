@@ -183,8 +183,10 @@ absl::Status ValidatePolicy(const proto::Policy& p) {
   if (g.ignored_cooldown_s() < 0 || g.ignored_cooldown_s() > kMaxCooldownS) {
     return Invalid("gates.ignored_cooldown_s", "must be in [0, 100 years]");
   }
-  if (g.max_offers_per_session() < 1) {
-    return Invalid("gates.max_offers_per_session", "must be >= 1");
+  if (g.max_offers_per_session() < 1 || g.max_offers_per_session() > 255) {
+    return Invalid("gates.max_offers_per_session",
+                   absl::StrCat("must be in [1, 255], got ",
+                                g.max_offers_per_session()));
   }
   if (g.min_gap_s() < 0 || g.min_gap_s() > kMaxCooldownS) {
     return Invalid("gates.min_gap_s", "must be in [0, 100 years]");
@@ -233,8 +235,8 @@ absl::StatusOr<Policy> Policy::FromProto(const proto::Policy& message) {
 
 absl::StatusOr<Policy> Policy::FromBytes(std::string_view bytes) {
   auto message = std::make_shared<proto::Policy>();
-  if (!message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
-      bytes.size() > static_cast<size_t>(INT32_MAX)) {
+  if (bytes.size() > static_cast<size_t>(INT32_MAX) ||
+      !message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid policy: not a binary policy message (",
                      bytes.size(), " bytes)"));

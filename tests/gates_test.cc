@@ -256,6 +256,18 @@ TEST(Gates, ThresholdFallsLinearlyFromOneAgentToPlenty) {
   }
 }
 
+TEST(Gates, ALateDeclineReportDoesNotShortenTheCooldown) {
+  auto e = MakeEngine(TestPolicy());
+  MustObserve(*e, Event::OfferDeclined(kT0 + 10 * kDay, "v", "/",
+                                       Channel::kChat));
+  // The session is long gone; a delayed report of an older decline arrives
+  // for a new session that starts at that older time.
+  e->Expire(kT0 + 11 * kDay);
+  MustObserve(*e, Event::OfferDeclined(kT0, "v", "/", Channel::kChat));
+  const Decision d = StuckAt(*e, "v", kT0 + 31 * kDay);
+  EXPECT_EQ(d.reason, Reason::kDeclined);  // 30 days from day 10, not day 0.
+}
+
 TEST(Gates, DeclineIsCheckedBeforeTheOtherGates) {
   auto e = MakeEngine(TestPolicy());
   ASSERT_EQ(StuckAt(*e, "v", kT0).action, Action::kOffer);

@@ -1,6 +1,8 @@
 // Visitor state: snapshot and restore, capacity, expiry, record size.
 #include <cstdio>
+#include <atomic>
 #include <fstream>
+#include <thread>
 
 #include "engine_test_util.h"
 #include "gmock/gmock.h"
@@ -95,6 +97,37 @@ TEST(State, RestoreRejectsBadSnapshotsAndChangesNothing) {
     EXPECT_FALSE(s.ok());
     EXPECT_THAT(Str(s.message()), HasSubstr(c.message));
     EXPECT_EQ(e->Snapshot(), good);
+  }
+}
+
+TEST(State, RestoreIsAtomicForConcurrentCallers) {
+  constexpr int kN = 2000;
+  auto source = MakeEngine(TestPolicy());
+  for (int i = 0; i < kN; ++i) {
+    MustObserve(*source, Event::OfferDeclined(kT0, "d" + std::to_string(i),
+                                              "/", Channel::kChat));
+  }
+  const std::string snap = source->Snapshot();
+  auto e = MakeEngine(TestPolicy());
+  // While restores run, another thread records ignored offers for the same
+  // visitors. A record slipped in between a restore's clearing and its
+  // inserts would shadow the snapshot's decline for that visitor.
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int64_t n = 0; !done; ++n) {
+      (void)e->Observe(Event::OfferIgnored(kT0 + n, "d" + std::to_string(n % kN),
+                                           "/", Channel::kChat));
+    }
+  });
+  for (int round = 0; round < 30; ++round) ASSERT_TRUE(e->Restore(snap).ok());
+  done = true;
+  writer.join();
+  for (int i = 0; i < kN; ++i) {
+    const std::string v = "d" + std::to_string(i);
+    StuckVisitor(*e, v, kT0 + kDay);
+    ASSERT_EQ(MustDecide(*e, v, kT0 + kDay + kStuckOfferAfter).reason,
+              Reason::kDeclined)
+        << v;
   }
 }
 

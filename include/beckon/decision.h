@@ -23,7 +23,9 @@ enum class Action : uint8_t {
 
 inline constexpr int kActionCount = 3;
 
-// Why. The gates are listed in the order they are checked (docs/concepts.md).
+// Why. Checked in this order (docs/concepts.md): no_session; the visitor
+// gates declined, ignored, engaged, session_cap, min_gap; the score (dwell,
+// below_threshold); the site gates holdout, no_agents, rate_cap; else score.
 enum class Reason : uint8_t {
   kScore = 0,            // kOffer: the probability reached the threshold.
   kNoSession = 1,        // kWait: no live session for this visitor.

@@ -71,7 +71,8 @@ class Policy {
 
 // Returns OK if `message` is a policy the engine can run, or an
 // InvalidArgument error naming the first offending field
-// ("groups[3].dwell_threshold_s: must be > 0, got -1").
+// ("invalid policy: groups[3].dwell_threshold_s: must be in (0, 86400]
+// seconds, got -1").
 absl::Status ValidatePolicy(const proto::Policy& message);
 
 }  // namespace beckon
