@@ -64,6 +64,11 @@ std::string Duration(int64_t ms) {
   return absl::StrCat(s / 86400, " d");
 }
 
+// "1 page", "2 pages".
+std::string Count(uint64_t n, std::string_view one, std::string_view many) {
+  return absl::StrCat(n, " ", internal::AbslView(n == 1 ? one : many));
+}
+
 double Sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 
 double Clamp(double v, double hi) { return v < 0 ? 0 : (v > hi ? hi : v); }
@@ -670,14 +675,14 @@ void EngineImpl::Explain(const SessionRecord& r, const Evaluation& ev,
                                ev.dwell_s, page, ev.dwell_threshold_s);
         break;
       case kHelpHits:
-        text = absl::StrCat(r.help_hits, " help-page views");
+        text = Count(r.help_hits, "help-page view", "help-page views");
         break;
       case kSearches:
-        text = absl::StrCat(r.searches, " site searches");
+        text = Count(r.searches, "site search", "site searches");
         break;
       case kZeroResultSearches:
-        text = absl::StrCat(r.zero_result_searches,
-                            " searches with no results");
+        text = Count(r.zero_result_searches, "search with no results",
+                     "searches with no results");
         break;
       case kLoops:
         text = absl::StrCat("returned to recently seen pages ", r.loops,
@@ -694,7 +699,7 @@ void EngineImpl::Explain(const SessionRecord& r, const Evaluation& ev,
         text = absl::StrFormat("%.0f min in checkout without progress", v);
         break;
       case kPagesViewed:
-        text = absl::StrCat(r.pages_viewed, " pages viewed");
+        text = Count(r.pages_viewed, "page viewed", "pages viewed");
         break;
       case kCartValue:
         text = absl::StrFormat("cart worth %.2f", r.cart_value);
@@ -775,7 +780,8 @@ absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
     const int64_t until = m->last_ignore_ms + gates.ignored_cooldown_s() * 1000;
     if (now < until) {
       close(Reason::kIgnored,
-            absl::StrCat("left ", m->ignored, " offers unanswered, the last ",
+            absl::StrCat("left ", Count(m->ignored, "offer", "offers"),
+                         " unanswered, the last ",
                          Duration(now - m->last_ignore_ms), " ago (cap ",
                          gates.ignored_cap(), ", cooldown ",
                          Duration(gates.ignored_cooldown_s() * 1000), ")"));
@@ -789,7 +795,8 @@ absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
   }
   if (r->offers >= gates.max_offers_per_session()) {
     close(Reason::kSessionCap,
-          absl::StrCat(r->offers, " offers this session (cap ",
+          absl::StrCat(Count(r->offers, "offer", "offers"),
+                       " this session (cap ",
                        gates.max_offers_per_session(), ")"));
     permanent = true;
   }

@@ -14,16 +14,21 @@ namespace {
 
 constexpr int64_t kT0 = 1'700'000'000'000;  // A Tuesday in November 2023.
 
+// "+2:25" (minutes:seconds since the story began), "+7d 0:00" later on.
 std::string Clock(int64_t ts_ms) {
-  const int64_t s = (ts_ms - kT0) / 1000;
+  const long long s = (ts_ms - kT0) / 1000;
   char buf[32];
-  std::snprintf(buf, sizeof(buf), "+%lld:%02lld", static_cast<long long>(s / 60),
-                static_cast<long long>(s % 60));
+  if (s >= 86400) {
+    std::snprintf(buf, sizeof(buf), "+%lldd %lld:%02lld", s / 86400,
+                  s % 86400 / 60, s % 60);
+  } else {
+    std::snprintf(buf, sizeof(buf), "+%lld:%02lld", s / 60, s % 60);
+  }
   return buf;
 }
 
 void Print(const beckon::Decision& d, int64_t now) {
-  std::printf("    %-8s p=%.2f (threshold %.2f) [%s]", 
+  std::printf("    %-8s p=%.2f (threshold %.2f) [%s]",
               std::string(beckon::ActionName(d.action)).c_str(),
               d.probability, d.threshold,
               std::string(beckon::ReasonName(d.reason)).c_str());
