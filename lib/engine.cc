@@ -69,6 +69,11 @@ std::string Count(uint64_t n, std::string_view one, std::string_view many) {
   return absl::StrCat(n, " ", internal::AbslView(n == 1 ? one : many));
 }
 
+// Counters saturate instead of wrapping.
+void SatInc(uint16_t& v) {
+  if (v < 0xffff) ++v;
+}
+
 double Sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 
 double Clamp(double v, double hi) { return v < 0 ? 0 : (v > hi ? hi : v); }
@@ -79,16 +84,18 @@ class RateWindow {
   static constexpr int kBuckets = 60;
 
   explicit RateWindow(int64_t window_ms)
-      : width_ms_(std::max<int64_t>(1, window_ms / kBuckets)) {
+      : width_ms_(std::max<int64_t>(1, (window_ms + kBuckets - 1) / kBuckets)) {
     for (auto& b : buckets_) b = Bucket{-1, 0};
   }
 
-  // Counts offers in the window ending at now_ms.
+  // Counts offers in the window ending at now_ms, and any recorded at later
+  // times (decisions for different visitors may arrive slightly out of
+  // order; an offer made "later" is still a recent one).
   int64_t Count(int64_t now_ms) const {
     const int64_t cur = now_ms / width_ms_;
     int64_t n = 0;
     for (const Bucket& b : buckets_) {
-      if (b.index > cur - kBuckets && b.index <= cur) n += b.count;
+      if (b.index > cur - kBuckets) n += b.count;
     }
     return n;
   }
@@ -187,7 +194,7 @@ class EngineImpl {
     return s;
   }
   absl::StatusOr<Decision> Decide(std::string_view visitor, int64_t now_ms);
-  void Expire(int64_t now_ms);
+  absl::Status Expire(int64_t now_ms);
   std::string Snapshot() const;
   absl::Status Restore(std::string_view bytes);
   EngineStats Stats() const;
@@ -211,6 +218,8 @@ class EngineImpl {
   void PushPage(SessionRecord& r, uint16_t group, uint32_t page_hash,
                 int64_t ts) const;
   absl::Status Apply(const Event& e);
+  void RecordOutcome(Shard& shard, uint64_t key, const Event& e)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   uint8_t MatchPathRule(const SessionRecord& r) const;
   void Evaluate(const SessionRecord& r, int64_t t, Evaluation& out) const;
   bool Ready(const SessionRecord& r, int64_t t, double threshold) const;
@@ -319,6 +328,9 @@ bool EngineImpl::MemoryExpired(const MemoryRecord& m, int64_t now) const {
   return true;
 }
 
+// Drops up to `budget` idle sessions from the shard's LRU tail. Memory
+// records are left to Expire() and the capacity limit: one visitor's clock
+// running ahead must never cost another visitor their decline.
 void EngineImpl::ExpireSome(Shard& s, int64_t now, int budget) {
   uint64_t key;
   for (int i = 0; i < budget; ++i) {
@@ -326,11 +338,6 @@ void EngineImpl::ExpireSome(Shard& s, int64_t now, int budget) {
     if (r == nullptr || now - r->last_event_ms <= timeout_ms_) break;
     s.sessions.Erase(key);
     ++s.counters.sessions_expired;
-  }
-  for (int i = 0; i < budget; ++i) {
-    const MemoryRecord* m = s.memory.Oldest(&key);
-    if (m == nullptr || !MemoryExpired(*m, now)) break;
-    s.memory.Erase(key);
   }
 }
 
@@ -376,6 +383,35 @@ void EngineImpl::PushPage(SessionRecord& r, uint16_t group, uint32_t hash,
   }
   r.recent_steps[r.n_steps++] = group;
   r.path_rule = MatchPathRule(r);
+}
+
+void EngineImpl::RecordOutcome(Shard& shard, uint64_t key, const Event& e) {
+  MemoryRecord* m = shard.memory.Find(key);
+  if (m != nullptr) {
+    shard.memory.Touch(key);
+  } else {
+    bool evicted;
+    m = shard.memory.Insert(key, &evicted);
+    if (evicted) ++shard.counters.memory_evicted;
+  }
+  if (e.type == EventType::kOfferDeclined) {
+    // The latest decline counts; a late report never moves it back.
+    m->last_decline_ms = (m->flags & internal::kHasDecline)
+                             ? std::max(m->last_decline_ms, e.ts_ms)
+                             : e.ts_ms;
+    m->flags |= internal::kHasDecline;
+    SatInc(m->declines);
+    return;
+  }
+  if ((m->flags & internal::kHasIgnore) &&
+      e.ts_ms >= m->last_ignore_ms + p_.gates().ignored_cooldown_s() * 1000) {
+    m->ignored = 0;  // The earlier ignores have been forgiven.
+  }
+  m->last_ignore_ms = (m->flags & internal::kHasIgnore)
+                          ? std::max(m->last_ignore_ms, e.ts_ms)
+                          : e.ts_ms;
+  m->flags |= internal::kHasIgnore;
+  SatInc(m->ignored);
 }
 
 uint8_t EngineImpl::MatchPathRule(const SessionRecord& r) const {
@@ -442,9 +478,19 @@ absl::Status EngineImpl::Apply(const Event& e) {
   Shard& shard = ShardOf(key);
   absl::MutexLock lock(&shard.mu);
   SessionRecord* r = shard.sessions.Find(key);
+  const bool memory_event = e.type == EventType::kOfferDeclined ||
+                            e.type == EventType::kOfferIgnored;
   if (r != nullptr && e.ts_ms < r->last_event_ms) {
-    return Bad(absl::StrCat("time went backwards for visitor: ", e.ts_ms,
-                            " < last event ", r->last_event_ms));
+    if (!memory_event) {
+      return Bad(absl::StrCat("time went backwards for visitor: ", e.ts_ms,
+                              " < last event ", r->last_event_ms));
+    }
+    // A decline or ignore reported late: it goes to the do-not-re-offer
+    // memory as of its own time, without moving the visitor's clock.
+    RecordOutcome(shard, key, e);
+    r->flags &= ~internal::kOfferPending;
+    ++shard.counters.events_observed;
+    return absl::OkStatus();
   }
   // All checks passed: from here on the event is applied whole.
   ExpireSome(shard, e.ts_ms, 2);
@@ -467,20 +513,6 @@ absl::Status EngineImpl::Apply(const Event& e) {
   r->last_event_ms = e.ts_ms;
   if (e.type != EventType::kOfferShown) r->last_activity_ms = e.ts_ms;
 
-  auto memory = [&]() -> MemoryRecord& {
-    MemoryRecord* m = shard.memory.Find(key);
-    if (m != nullptr) {
-      shard.memory.Touch(key);
-      return *m;
-    }
-    bool evicted;
-    m = shard.memory.Insert(key, &evicted);
-    if (evicted) ++shard.counters.memory_evicted;
-    return *m;
-  };
-  auto sat_inc = [](uint16_t& v) {
-    if (v < 0xffff) ++v;
-  };
 
   switch (e.type) {
     case EventType::kPageView: {
@@ -490,16 +522,16 @@ absl::Status EngineImpl::Apply(const Event& e) {
       const internal::PageMatcher::Match m = matcher_.Classify(e.page);
       const bool reload =
           r->n_pages > 0 && r->recent_pages[r->n_pages - 1] == m.page_hash;
-      sat_inc(r->pages_viewed);
+      SatInc(r->pages_viewed);
       if (!reload && Group(m.group).role == proto::ROLE_HELP) {
-        sat_inc(r->help_hits);
+        SatInc(r->help_hits);
       }
       PushPage(*r, m.group, m.page_hash, e.ts_ms);
       break;
     }
     case EventType::kSearch: {
-      sat_inc(r->searches);
-      if (e.count == 0) sat_inc(r->zero_result_searches);
+      SatInc(r->searches);
+      if (e.count == 0) SatInc(r->zero_result_searches);
       const internal::PageMatcher::Match m = matcher_.Classify(e.page);
       // Each search is a step, even on the same results page.
       if (r->n_pages > 0 && r->recent_pages[r->n_pages - 1] == m.page_hash) {
@@ -530,26 +562,11 @@ absl::Status EngineImpl::Apply(const Event& e) {
         r->flags |= internal::kHasOffer;
       }
       break;
-    case EventType::kOfferDeclined: {
+    case EventType::kOfferDeclined:
+    case EventType::kOfferIgnored:
       r->flags &= ~internal::kOfferPending;
-      MemoryRecord& m = memory();
-      m.flags |= internal::kHasDecline;
-      m.last_decline_ms = std::max(m.last_decline_ms, e.ts_ms);
-      sat_inc(m.declines);
+      RecordOutcome(shard, key, e);
       break;
-    }
-    case EventType::kOfferIgnored: {
-      r->flags &= ~internal::kOfferPending;
-      MemoryRecord& m = memory();
-      if ((m.flags & internal::kHasIgnore) &&
-          e.ts_ms >= m.last_ignore_ms + p_.gates().ignored_cooldown_s() * 1000) {
-        m.ignored = 0;  // The earlier ignores have been forgiven.
-      }
-      m.flags |= internal::kHasIgnore;
-      m.last_ignore_ms = std::max(m.last_ignore_ms, e.ts_ms);
-      sat_inc(m.ignored);
-      break;
-    }
     case EventType::kAgents:
       break;  // Handled above.
   }
@@ -612,16 +629,21 @@ std::optional<int64_t> EngineImpl::ReadyTime(const SessionRecord& r,
   }
   if (start > end) return std::nullopt;
   std::vector<int64_t> cuts = {start, end};
-  const int64_t dwell_cap = r.last_activity_ms +
-      static_cast<int64_t>(g.dwell_threshold_s * 1000.0 *
-                           internal::kMaxDwellRatio);
-  const int64_t stall_cap =
-      r.checkout_since_ms +
-      static_cast<int64_t>(internal::kMaxStallMin * 60000.0);
-  for (int64_t c : {dwell_cap, stall_cap}) {
-    if (c > start && c < end) cuts.push_back(c);
+  // The kinks where dwell and stall reach their caps. Cutting on the
+  // millisecond either side of each leaves every other piece exactly linear.
+  const double dwell_cap = static_cast<double>(r.last_activity_ms) +
+                           g.dwell_threshold_s * 1000.0 *
+                               internal::kMaxDwellRatio;
+  const double stall_cap = static_cast<double>(r.checkout_since_ms) +
+                           internal::kMaxStallMin * 60000.0;
+  for (double kink : {dwell_cap, stall_cap}) {
+    for (double c : {std::floor(kink), std::ceil(kink)}) {
+      const auto ci = static_cast<int64_t>(c);
+      if (ci > start && ci < end) cuts.push_back(ci);
+    }
   }
   std::sort(cuts.begin(), cuts.end());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
   const double target = std::log(threshold / (1.0 - threshold));
   auto settle = [&](int64_t t, int64_t hi) -> std::optional<int64_t> {
     // Guards against rounding: step forward to the first ready millisecond.
@@ -640,7 +662,10 @@ std::optional<int64_t> EngineImpl::ReadyTime(const SessionRecord& r,
     const double frac = (target - ea.logit) / (eb.logit - ea.logit);
     const int64_t t = a + static_cast<int64_t>(
                               std::floor(frac * static_cast<double>(b - a)));
-    if (std::optional<int64_t> hit = settle(std::max(a, t), b)) return hit;
+    // Start a little early: the division may round either way.
+    if (std::optional<int64_t> hit = settle(std::max(a, t - 2), b)) {
+      return hit;
+    }
   }
   if (Ready(r, end, threshold)) return settle(end, end);
   return std::nullopt;
@@ -884,7 +909,8 @@ absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
   return d;
 }
 
-void EngineImpl::Expire(int64_t now) {
+absl::Status EngineImpl::Expire(int64_t now) {
+  if (absl::Status s = CheckTimestamp(now, "now_ms"); !s.ok()) return s;
   // A full scan: timestamps of different visitors need not arrive in order,
   // and memory records expire by their own cooldowns, not by recency.
   for (auto& s : shards_) {
@@ -897,6 +923,7 @@ void EngineImpl::Expire(int64_t now) {
       return MemoryExpired(m, now);
     });
   }
+  return absl::OkStatus();
 }
 
 EngineStats EngineImpl::Stats() const {
@@ -1146,7 +1173,7 @@ absl::StatusOr<Decision> Engine::Decide(std::string_view visitor,
   return impl_->Decide(visitor, now_ms);
 }
 
-void Engine::Expire(int64_t now_ms) { impl_->Expire(now_ms); }
+absl::Status Engine::Expire(int64_t now_ms) { return impl_->Expire(now_ms); }
 
 std::string Engine::Snapshot() const { return impl_->Snapshot(); }
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
@@ -69,8 +70,106 @@ absl::Status ValidateGroup(const proto::PageGroup& g, const std::string& at) {
   return absl::OkStatus();
 }
 
-absl::Status CheckFinite(double v, absl::string_view field) {
-  if (!std::isfinite(v)) return Invalid(field, "must be finite");
+// Model numbers are bounded so that no sum of them can overflow to inf or
+// NaN: features are capped, and |weights|, |bias| <= kMaxWeight.
+constexpr double kMaxWeight = 1e6;
+
+absl::Status CheckWeight(double v, absl::string_view field) {
+  if (!(std::fabs(v) <= kMaxWeight)) {
+    return Invalid(field, absl::StrCat("must be finite with magnitude <= ",
+                                       kMaxWeight, ", got ", v));
+  }
+  return absl::OkStatus();
+}
+
+// Returns true if `s` is well-formed UTF-8 (protobuf's string fields must
+// be, or the message cannot be written back).
+bool IsUtf8(absl::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    int n;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c >> 5) == 0x6) {
+      n = 1;
+      cp = c & 0x1f;
+    } else if ((c >> 4) == 0xe) {
+      n = 2;
+      cp = c & 0x0f;
+    } else if ((c >> 3) == 0x1e) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;  // Truncated sequence.
+    for (int k = 1; k <= n; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d >> 6) != 0x2) return false;
+      cp = (cp << 6) | (d & 0x3f);
+    }
+    const uint32_t min = n == 1 ? 0x80 : n == 2 ? 0x800 : 0x10000;
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+absl::Status CheckUtf8(const std::string& v, absl::string_view field) {
+  if (!IsUtf8(v)) return Invalid(field, "is not valid UTF-8");
+  return absl::OkStatus();
+}
+
+// Every string field of the policy, with its path.
+absl::Status CheckStrings(const proto::Policy& p) {
+  std::vector<std::pair<const std::string*, std::string>> fields;
+  fields.emplace_back(&p.name(), "name");
+  fields.emplace_back(&p.provenance().created_by(), "provenance.created_by");
+  fields.emplace_back(&p.provenance().notes(), "provenance.notes");
+  for (const auto& [k, v] : p.provenance().options()) {
+    fields.emplace_back(&k, "provenance.options (key)");
+    fields.emplace_back(&v, "provenance.options[" + k + "]");
+  }
+  for (const auto& [k, v] : p.provenance().validation()) {
+    fields.emplace_back(&k, "provenance.validation (key)");
+  }
+  for (int i = 0; i < p.url_rules_size(); ++i) {
+    fields.emplace_back(&p.url_rules(i).match(),
+                        absl::StrCat("url_rules[", i, "].match"));
+    fields.emplace_back(&p.url_rules(i).group(),
+                        absl::StrCat("url_rules[", i, "].group"));
+  }
+  for (int i = 0; i < p.groups_size(); ++i) {
+    fields.emplace_back(&p.groups(i).pattern(),
+                        absl::StrCat("groups[", i, "].pattern"));
+  }
+  fields.emplace_back(&p.unlisted().pattern(), "unlisted.pattern");
+  for (int i = 0; i < p.path_rules_size(); ++i) {
+    fields.emplace_back(&p.path_rules(i).name(),
+                        absl::StrCat("path_rules[", i, "].name"));
+    for (int j = 0; j < p.path_rules(i).steps_size(); ++j) {
+      fields.emplace_back(&p.path_rules(i).steps(j).group(),
+                          absl::StrCat("path_rules[", i, "].steps[", j,
+                                       "].group"));
+    }
+  }
+  for (int i = 0; i < p.model().weights_size(); ++i) {
+    fields.emplace_back(&p.model().weights(i).feature(),
+                        absl::StrCat("model.weights[", i, "].feature"));
+  }
+  fields.emplace_back(&p.gates().holdout_salt(), "gates.holdout_salt");
+  for (int i = 0; i < p.session().search_engine_hosts_size(); ++i) {
+    fields.emplace_back(&p.session().search_engine_hosts(i),
+                        absl::StrCat("session.search_engine_hosts[", i, "]"));
+  }
+  for (const auto& [value, field] : fields) {
+    if (absl::Status s = CheckUtf8(*value, field); !s.ok()) return s;
+  }
   return absl::OkStatus();
 }
 
@@ -82,6 +181,7 @@ absl::Status ValidatePolicy(const proto::Policy& p) {
                    absl::StrCat("this engine reads version 1, got ",
                                 p.format_version()));
   }
+  if (absl::Status s = CheckStrings(p); !s.ok()) return s;
   if (p.groups_size() > static_cast<int>(kMaxGroups)) {
     return Invalid("groups", absl::StrCat("at most ", kMaxGroups, ", got ",
                                           p.groups_size()));
@@ -143,15 +243,16 @@ absl::Status ValidatePolicy(const proto::Policy& p) {
         return Invalid(sat, "must name a group or a role");
       }
     }
-    if (!std::isfinite(r.strength()) || r.strength() < 0) {
-      return Invalid(at + ".strength", "must be finite and >= 0");
+    if (!(r.strength() >= 0 && r.strength() <= 1000)) {
+      return Invalid(at + ".strength",
+                     absl::StrCat("must be in [0, 1000], got ", r.strength()));
     }
     if (!(r.help_rate() >= 0 && r.help_rate() <= 1)) {
       return Invalid(at + ".help_rate", "must be in [0, 1]");
     }
   }
   const auto& m = p.model();
-  if (absl::Status s = CheckFinite(m.bias(), "model.bias"); !s.ok()) return s;
+  if (absl::Status s = CheckWeight(m.bias(), "model.bias"); !s.ok()) return s;
   bool seen[internal::kFeatureCount] = {};
   for (int i = 0; i < m.weights_size(); ++i) {
     const auto& w = m.weights(i);
@@ -166,7 +267,7 @@ absl::Status ValidatePolicy(const proto::Policy& p) {
                      absl::StrCat("duplicate feature \"", w.feature(), "\""));
     }
     seen[*f] = true;
-    if (absl::Status s = CheckFinite(w.weight(), at + ".weight"); !s.ok()) {
+    if (absl::Status s = CheckWeight(w.weight(), at + ".weight"); !s.ok()) {
       return s;
     }
   }
@@ -196,9 +297,9 @@ absl::Status ValidatePolicy(const proto::Policy& p) {
                    absl::StrCat("must be in [0, 1), got ",
                                 g.holdout_fraction()));
   }
-  if (!(g.expected_accept_rate() > 0 && g.expected_accept_rate() <= 1)) {
+  if (!(g.expected_accept_rate() >= 0.001 && g.expected_accept_rate() <= 1)) {
     return Invalid("gates.expected_accept_rate",
-                   absl::StrCat("must be in (0, 1], got ",
+                   absl::StrCat("must be in [0.001, 1], got ",
                                 g.expected_accept_rate()));
   }
   if (g.rate_window_s() < 1 || g.rate_window_s() > 86400) {

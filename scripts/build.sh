@@ -10,8 +10,9 @@ args=(-S . -B "$build_dir" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}")
 command -v ninja >/dev/null && args+=(-G Ninja)
 command -v ccache >/dev/null && args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache
                                        -DCMAKE_C_COMPILER_LAUNCHER=ccache)
-# An existing build dir keeps its generator.
-[ -f "$build_dir/CMakeCache.txt" ] && args=(-S . -B "$build_dir")
+# An existing build dir keeps its generator and launcher.
+[ -f "$build_dir/CMakeCache.txt" ] &&
+  args=(-S . -B "$build_dir" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}")
 cmake "${args[@]}" "$@" >/dev/null
 # shellcheck disable=SC2086
 cmake --build "$build_dir" --parallel "$(nproc)" ${TARGETS:+--target $TARGETS}

@@ -49,9 +49,21 @@ TEST(Engine, RecheckAtIsTheEarliestTimeTheOfferComes) {
   const char* pages[] = {"/", "/c/shoes", "/p/1", "/p/2", "/help/returns",
                          "/faq", "/checkout/address", "/checkout/payment",
                          "/cart", "/about", "/contact"};
+  // Every third engine has odd thresholds and weights, so that the dwell cap
+  // falls between milliseconds and the stall feature matters.
+  const Policy odd = TestPolicy([](proto::Policy& p) {
+    for (auto& g : *p.mutable_groups()) {
+      g.set_dwell_threshold_s(g.dwell_threshold_s() / 3.7 + 0.0001);
+    }
+    p.mutable_model()->set_bias(-4.005);
+    for (auto& w : *p.mutable_model()->mutable_weights()) {
+      if (w.feature() == "checkout_stall_min") w.set_weight(0.001);
+      if (w.feature() == "dwell_ratio") w.set_weight(0.6180339);
+    }
+  });
   int promises = 0, kept = 0;
-  for (int round = 0; round < 300; ++round) {
-    auto e = MakeEngine(TestPolicy());
+  for (int round = 0; round < 600; ++round) {
+    auto e = MakeEngine(round % 3 == 2 ? odd : TestPolicy());
     if (round % 3 == 1) MustObserve(*e, Event::Agents(kT0, 1 + round % 5));
     const std::string v = "v" + std::to_string(round);
     int64_t t = kT0;
@@ -79,7 +91,7 @@ TEST(Engine, RecheckAtIsTheEarliestTimeTheOfferComes) {
         << "round " << round << ": " << ReasonName(then.reason);
     if (then.action == Action::kOffer) ++kept;
   }
-  EXPECT_GT(promises, 50);  // The property was exercised.
+  EXPECT_GT(promises, 100);  // The property was exercised.
   EXPECT_EQ(kept, promises);
 }
 

@@ -262,10 +262,37 @@ TEST(Gates, ALateDeclineReportDoesNotShortenTheCooldown) {
                                        Channel::kChat));
   // The session is long gone; a delayed report of an older decline arrives
   // for a new session that starts at that older time.
-  e->Expire(kT0 + 11 * kDay);
+  ASSERT_TRUE(e->Expire(kT0 + 11 * kDay).ok());
   MustObserve(*e, Event::OfferDeclined(kT0, "v", "/", Channel::kChat));
   const Decision d = StuckAt(*e, "v", kT0 + 31 * kDay);
   EXPECT_EQ(d.reason, Reason::kDeclined);  // 30 days from day 10, not day 0.
+}
+
+TEST(Gates, ADeclineReportedLateWithinTheSessionStillCounts) {
+  auto e = MakeEngine(TestPolicy());
+  ASSERT_EQ(StuckAt(*e, "v", kT0).action, Action::kOffer);
+  // The page view after the offer reaches the engine before the decline.
+  MustObserve(*e, Event::PageView(kT0 + 80 * kSec, "v", "/p/1"));
+  MustObserve(*e, Event::OfferDeclined(kT0 + 77 * kSec, "v", "/help",
+                                       Channel::kChat));
+  EXPECT_EQ(StuckAt(*e, "v", kT0 + kDay).reason, Reason::kDeclined);
+  // Other kinds of event may not go back in time.
+  EXPECT_FALSE(e->Observe(Event::PageView(kT0 + 78 * kSec, "v", "/")).ok());
+}
+
+TEST(Gates, RateCapHoldsWhenDecisionsArriveSlightlyOutOfOrder) {
+  auto e = MakeEngine(TestPolicy([](proto::Policy& p) {
+    p.mutable_gates()->set_expected_accept_rate(1.0);  // 1 agent: 1 offer.
+    p.mutable_gates()->set_threshold_at_one_agent(0.5);
+    p.mutable_gates()->set_rate_window_s(300);
+  }));
+  MustObserve(*e, Event::Agents(kT0, 1));
+  // 300 s / 60 buckets: 5 s each; the two decisions straddle a boundary.
+  const int64_t t = kT0 + 1000 * 5 * kSec;
+  StuckVisitor(*e, "a", t - kStuckOfferAfter);
+  StuckVisitor(*e, "b", t - kStuckOfferAfter - kSec);
+  EXPECT_EQ(MustDecide(*e, "a", t).action, Action::kOffer);
+  EXPECT_EQ(MustDecide(*e, "b", t - 1).reason, Reason::kRateCap);
 }
 
 TEST(Gates, DeclineIsCheckedBeforeTheOtherGates) {

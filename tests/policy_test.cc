@@ -1,5 +1,6 @@
 // Tests for beckon::Policy: the default policy, binary and text encodings,
 // files, and every rule of ValidatePolicy.
+#include "beckon/engine.h"
 #include "beckon/policy.h"
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include "google/protobuf/text_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "file_test_util.h"
 
 namespace beckon {
 namespace {
@@ -73,6 +75,42 @@ class PolicyFiles : public testing::Test {
 };
 
 // --- The default policy -------------------------------------------------------
+
+TEST(Policy, StringsThatAreNotUtf8AreRejectedAndNamed) {
+  // proto3 strings must be UTF-8, or the policy could not be written back.
+  const std::vector<std::pair<std::function<void(proto::Policy&)>,
+                              std::string>>
+      cases = {
+          {[](proto::Policy& p) { p.mutable_groups(0)->set_pattern("/caf\xe9"); },
+           "groups[0].pattern"},
+          {[](proto::Policy& p) { p.mutable_gates()->set_holdout_salt("\xff"); },
+           "gates.holdout_salt"},
+          {[](proto::Policy& p) { p.set_name("a\xc3"); }, "name"},
+          {[](proto::Policy& p) {
+             p.mutable_path_rules(0)->set_name("\xed\xa0\x80");  // Surrogate.
+           },
+           "path_rules[0].name"},
+      };
+  for (const auto& [edit, field] : cases) {
+    proto::Policy m = DefaultMessage();
+    edit(m);
+    const absl::Status s = ValidatePolicy(m);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << field;
+    EXPECT_THAT(Msg(s), HasSubstr(field + ": is not valid UTF-8"));
+    EXPECT_FALSE(Policy::FromProto(m).ok());
+  }
+  proto::Policy ok = DefaultMessage();
+  ok.set_name("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9b\x92");  // é € 🛒
+  EXPECT_TRUE(ValidatePolicy(ok).ok());
+}
+
+TEST(Policy, MovingCopiesSoTheSourceStaysUsable) {
+  Policy a = Policy::Default();
+  Policy b = std::move(a);
+  EXPECT_EQ(a.name(), "beckon-default");  // NOLINT: use after move is fine.
+  EXPECT_EQ(b.name(), "beckon-default");
+  EXPECT_TRUE(Engine::Create(std::move(a)).ok());
+}
 
 TEST(Policy, DefaultValidates) {
   const Policy p = Policy::Default();
@@ -381,7 +419,7 @@ TEST_F(PolicyFiles, ToFileWritesAtomically) {
   const Policy p = Policy::Default();
   ASSERT_TRUE(p.ToFile(path).ok());
   EXPECT_TRUE(FileExists(path));
-  EXPECT_FALSE(FileExists(path + ".tmp"));
+  EXPECT_FALSE(beckon_test_files::TempLeftBeside(path));
   EXPECT_EQ(ReadAll(path), p.ToBytes());
   absl::StatusOr<Policy> q = Policy::FromFile(path);
   ASSERT_TRUE(q.ok()) << q.status();
@@ -395,7 +433,7 @@ TEST_F(PolicyFiles, ToFileReplacesAnExistingFile) {
   m.set_name("replacement");
   const Policy p = *Policy::FromProto(m);
   ASSERT_TRUE(p.ToFile(path).ok());
-  EXPECT_FALSE(FileExists(path + ".tmp"));
+  EXPECT_FALSE(beckon_test_files::TempLeftBeside(path));
   EXPECT_EQ(ReadAll(path), p.ToBytes());
   absl::StatusOr<Policy> q = Policy::FromFile(path);
   ASSERT_TRUE(q.ok()) << q.status();
@@ -408,7 +446,7 @@ TEST_F(PolicyFiles, ToFileIntoMissingDirectoryFailsAndNamesThePath) {
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(Msg(s), HasSubstr(path));
   EXPECT_FALSE(FileExists(path));
-  EXPECT_FALSE(FileExists(path + ".tmp"));
+  EXPECT_FALSE(beckon_test_files::TempLeftBeside(path));
 }
 
 // --- Validation rules ----------------------------------------------------------
@@ -640,6 +678,17 @@ const std::vector<Case>& Invalid() {
          p.mutable_gates()->set_min_gap_s(int64_t{100} * 365 * 86400 + 1);
        },
        "gates.min_gap_s"},
+      {"BiasHuge", [](P& p) { p.mutable_model()->set_bias(1e7); },
+       "model.bias"},
+      {"WeightHuge",
+       [](P& p) { p.mutable_model()->mutable_weights(0)->set_weight(1e308); },
+       "model.weights[0].weight"},
+      {"AcceptRateTiny",
+       [](P& p) { p.mutable_gates()->set_expected_accept_rate(1e-19); },
+       "gates.expected_accept_rate"},
+      {"PathStrengthHuge",
+       [](P& p) { p.mutable_path_rules(0)->set_strength(1e9); },
+       "path_rules[0].strength"},
       {"HoldoutFraction1",
        [](P& p) { p.mutable_gates()->set_holdout_fraction(1); },
        "gates.holdout_fraction"},

@@ -1,10 +1,12 @@
 // Visitor state: snapshot and restore, capacity, expiry, record size.
 #include <cstdio>
 #include <atomic>
+#include <limits>
 #include <fstream>
 #include <thread>
 
 #include "engine_test_util.h"
+#include "file_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lib/visitor_store.h"
@@ -49,8 +51,7 @@ TEST(State, SnapshotToFileAndBack) {
   MustObserve(*a, Event::Agents(kT0 + 5 * kMin, 2));
   const std::string path = TempPath("file.snap");
   ASSERT_TRUE(a->SnapshotToFile(path).ok());
-  std::ifstream tmp(path + ".tmp");
-  EXPECT_FALSE(tmp.good());  // Written atomically: no leftover.
+  EXPECT_FALSE(beckon_test_files::TempLeftBeside(path));  // Written atomically: no leftover.
 
   auto b = MakeEngine(TestPolicy());
   ASSERT_TRUE(b->RestoreFromFile(path).ok());
@@ -218,11 +219,11 @@ TEST(State, ExpireDropsIdleSessionsAndSpentMemory) {
   Decline(*e, "anna", kT0);
   MustObserve(*e, Event::PageView(kT0, "ben", "/"));
   EXPECT_EQ(e->Stats().live_sessions, 2u);
-  e->Expire(kT0 + 2 * 60 * kMin);
+  ASSERT_TRUE(e->Expire(kT0 + 2 * 60 * kMin).ok());
   EXPECT_EQ(e->Stats().live_sessions, 0u);
   EXPECT_EQ(e->Stats().sessions_expired, 2u);
   EXPECT_EQ(e->Stats().memory_records, 1u);  // The decline lasts 30 days.
-  e->Expire(kT0 + 31 * kDay);
+  ASSERT_TRUE(e->Expire(kT0 + 31 * kDay).ok());
   EXPECT_EQ(e->Stats().memory_records, 0u);
 }
 
@@ -233,11 +234,38 @@ TEST(State, ExpireFindsSpentMemoryWhateverItsRecency) {
                                       Channel::kChat));
   // The ignore (7 days) is younger than the decline (30 days) but spent
   // first.
-  e->Expire(kT0 + 8 * kDay);
+  ASSERT_TRUE(e->Expire(kT0 + 8 * kDay).ok());
   EXPECT_EQ(e->Stats().memory_records, 1u);
   StuckVisitor(*e, "declined", kT0 + 8 * kDay);
   EXPECT_EQ(MustDecide(*e, "declined", kT0 + 8 * kDay + kStuckOfferAfter)
                 .reason,
+            Reason::kDeclined);
+}
+
+TEST(State, ExpireRejectsTimestampsOutOfRangeAndChangesNothing) {
+  auto e = MakeEngine(TestPolicy());
+  Decline(*e, "anna", kT0);
+  const std::string before = e->Snapshot();
+  // A host passing microseconds, or garbage.
+  for (int64_t bad : {kT0 * 1000, int64_t{-1},
+                      std::numeric_limits<int64_t>::min()}) {
+    const absl::Status s = e->Expire(bad);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(Str(s.message()), HasSubstr("out of range"));
+  }
+  EXPECT_EQ(e->Snapshot(), before);
+}
+
+TEST(State, OneVisitorsClockRunningAheadCostsNoOneTheirDecline) {
+  Engine::Options o;
+  o.shards = 1;
+  auto e = MakeEngine(TestPolicy(), o);
+  Decline(*e, "anna", kT0);
+  // A valid but far-future event for another visitor.
+  MustObserve(*e, Event::PageView(4102444800000, "mallory", "/"));
+  EXPECT_EQ(e->Stats().memory_records, 1u);
+  StuckVisitor(*e, "anna", kT0 + kDay);
+  EXPECT_EQ(MustDecide(*e, "anna", kT0 + kDay + kStuckOfferAfter).reason,
             Reason::kDeclined);
 }
 

@@ -67,8 +67,13 @@ struct Decision {
   double threshold = 0;
   // kSuppress by kHoldout only: an offer would have been made.
   bool would_offer = false;
-  // The earliest time (ms) at which deciding again could give another answer
-  // if nothing else happens; nullopt if none within the session.
+  // If nothing else happens: for kWait, the earliest time (ms) at which
+  // deciding again gives an offer (or a site gate's suppress); for a
+  // suppress by a gate that lapses (declined, ignored, min_gap, rate_cap),
+  // the earliest time the visitor could be offered once it has lapsed.
+  // nullopt if there is none within the session, or the gate only lifts
+  // with a new session or another event (engaged, session_cap, holdout,
+  // no_agents).
   std::optional<int64_t> recheck_at_ms;
   // Readable reasons: for a gate, what it saw ("declined 2 d ago (cooldown
   // 30 d)"); otherwise the largest feature contributions, largest first

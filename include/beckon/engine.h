@@ -51,12 +51,14 @@ struct EngineStats {
 class Engine {
  public:
   struct Options {
-    // Sessions kept at most; beyond it the least recently seen visitor of a
-    // shard is evicted (counted in sessions_evicted). Default: 1,000,000.
-    // REQUIRES: >= 1.
+    // Sessions kept at most, split evenly over the shards (each keeps
+    // ceil(max_sessions / shards)); beyond it the least recently seen visitor
+    // of a shard is evicted (counted in sessions_evicted). Default:
+    // 1,000,000. REQUIRES: >= 1.
     uint64_t max_sessions = 1'000'000;
-    // Decline/ignore memory records kept at most; beyond it the oldest of a
-    // shard is dropped (counted in memory_evicted). Default: 4,000,000.
+    // Decline/ignore memory records kept at most, split over the shards like
+    // max_sessions; beyond it the least recently touched of a shard is
+    // dropped (counted in memory_evicted). Default: 4,000,000.
     // REQUIRES: >= 1.
     uint64_t max_memory_records = 4'000'000;
     // Number of shards (each with its own lock). Default: 64.
@@ -79,10 +81,15 @@ class Engine {
   Engine(const Engine&) = delete;             // Owns shards and locks.
   Engine& operator=(const Engine&) = delete;
 
-  // Records one event. Rejects, changing nothing: an empty or over-long
-  // visitor id (or any id on kAgents), a timestamp before the visitor's last
-  // event (or, for kAgents, before the last agents event), negative counts,
-  // and non-finite or negative money values.
+  // Records one event. Rejects, changing nothing: an unknown type or
+  // channel, an empty or over-long visitor id (or any id on kAgents), a
+  // timestamp outside [0, end of year 9999], a timestamp before the
+  // visitor's last event (or, for kAgents, before the last agents event),
+  // negative result counts, free agents outside [0, 1000000], and money
+  // values that are not finite, negative, or >= 1e15. Exception: a late
+  // kOfferDeclined or kOfferIgnored is accepted into the visitor's
+  // do-not-re-offer memory as of its own time, without moving the visitor's
+  // clock, so a delayed report is never lost.
   absl::Status Observe(const Event& event);
 
   // Decides for `visitor` at `now_ms`. An kOffer is recorded as made (it
@@ -92,9 +99,11 @@ class Engine {
   absl::StatusOr<Decision> Decide(std::string_view visitor, int64_t now_ms);
 
   // Drops sessions idle longer than the policy's timeout at `now_ms` and
-  // memory records whose cooldowns have all passed. Observe does this
-  // incrementally; call it to reclaim memory after quiet periods.
-  void Expire(int64_t now_ms);
+  // memory records whose cooldowns have all passed. Observe expires idle
+  // sessions incrementally (never memory records); call this periodically,
+  // with the current time, to reclaim memory. Rejects a `now_ms` outside
+  // [0, end of year 9999].
+  absl::Status Expire(int64_t now_ms);
 
   // Serializes every live session and every memory record (versioned,
   // keyed ids only). Consistent per shard.

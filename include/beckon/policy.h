@@ -47,6 +47,11 @@ class Policy {
   // tools that build policies (the trainer).
   static absl::StatusOr<Policy> FromProto(const proto::Policy& message);
 
+  // Copies share the message. There is deliberately no move: a moved-from
+  // Policy would hold nothing, so std::move copies (cheaply) instead.
+  Policy(const Policy&) = default;
+  Policy& operator=(const Policy&) = default;
+
   // Returns the binary protobuf encoding.
   std::string ToBytes() const;
 
