@@ -6,9 +6,9 @@ namespace beckon {
 namespace {
 
 constexpr std::array<std::string_view, kEventTypeCount> kEventNames = {
-    "page_view",      "search",         "cart",           "help_contact",
-    "offer_shown",    "offer_accepted", "offer_declined", "offer_ignored",
-    "purchase",       "agents"};
+    "page_view",   "search",         "cart",           "help_contact",
+    "offer_shown", "offer_accepted", "offer_declined", "offer_ignored",
+    "purchase",    "agents"};
 
 constexpr std::array<std::string_view, 5> kChannelNames = {"", "chat", "call",
                                                            "email", "form"};
@@ -20,6 +20,13 @@ Event Make(EventType type, int64_t ts_ms, std::string_view visitor,
   e.ts_ms = ts_ms;
   e.visitor = visitor;
   e.page = page;
+  return e;
+}
+
+Event MakeWithChannel(EventType type, int64_t ts_ms, std::string_view visitor,
+                      std::string_view page, Channel channel) {
+  Event e = Make(type, ts_ms, visitor, page);
+  e.channel = channel;
   return e;
 }
 
@@ -72,37 +79,31 @@ Event Event::Cart(int64_t ts_ms, std::string_view visitor,
 
 Event Event::HelpContact(int64_t ts_ms, std::string_view visitor,
                          std::string_view page, Channel channel) {
-  Event e = Make(EventType::kHelpContact, ts_ms, visitor, page);
-  e.channel = channel;
-  return e;
+  return MakeWithChannel(EventType::kHelpContact, ts_ms, visitor, page,
+                         channel);
 }
 
 Event Event::OfferShown(int64_t ts_ms, std::string_view visitor,
                         std::string_view page, Channel channel) {
-  Event e = Make(EventType::kOfferShown, ts_ms, visitor, page);
-  e.channel = channel;
-  return e;
+  return MakeWithChannel(EventType::kOfferShown, ts_ms, visitor, page, channel);
 }
 
 Event Event::OfferAccepted(int64_t ts_ms, std::string_view visitor,
                            std::string_view page, Channel channel) {
-  Event e = Make(EventType::kOfferAccepted, ts_ms, visitor, page);
-  e.channel = channel;
-  return e;
+  return MakeWithChannel(EventType::kOfferAccepted, ts_ms, visitor, page,
+                         channel);
 }
 
 Event Event::OfferDeclined(int64_t ts_ms, std::string_view visitor,
                            std::string_view page, Channel channel) {
-  Event e = Make(EventType::kOfferDeclined, ts_ms, visitor, page);
-  e.channel = channel;
-  return e;
+  return MakeWithChannel(EventType::kOfferDeclined, ts_ms, visitor, page,
+                         channel);
 }
 
 Event Event::OfferIgnored(int64_t ts_ms, std::string_view visitor,
                           std::string_view page, Channel channel) {
-  Event e = Make(EventType::kOfferIgnored, ts_ms, visitor, page);
-  e.channel = channel;
-  return e;
+  return MakeWithChannel(EventType::kOfferIgnored, ts_ms, visitor, page,
+                         channel);
 }
 
 Event Event::Purchase(int64_t ts_ms, std::string_view visitor,
