@@ -211,12 +211,15 @@ class EngineImpl {
   }
   bool InHoldout(std::string_view id) const;
   double ThresholdFor(int64_t free_agents) const;
+  // When a memory record's decline / ignore cooldown ends.
+  int64_t DeclineUntil(const MemoryRecord& m) const;
+  int64_t IgnoreUntil(const MemoryRecord& m) const;
   bool MemoryExpired(const MemoryRecord& m, int64_t now_ms) const;
   void ExpireSome(Shard& s, int64_t now_ms, int budget)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu);
   void StartSession(SessionRecord& r, int64_t ts) const;
-  void PushPage(SessionRecord& r, uint16_t group, uint32_t page_hash,
-                int64_t ts) const;
+  bool PushPage(SessionRecord& r, uint16_t group, uint32_t page_hash,
+                int64_t ts, bool is_search) const;
   absl::Status Apply(const Event& e);
   void RecordOutcome(Shard& shard, uint64_t key, const Event& e)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
@@ -314,17 +317,20 @@ double EngineImpl::ThresholdFor(int64_t free_agents) const {
   return base + (g.threshold_at_one_agent() - base) * scarcity;
 }
 
+int64_t EngineImpl::DeclineUntil(const MemoryRecord& m) const {
+  return m.last_decline_ms + p_.gates().decline_cooldown_s() * 1000;
+}
+
+int64_t EngineImpl::IgnoreUntil(const MemoryRecord& m) const {
+  return m.last_ignore_ms + p_.gates().ignored_cooldown_s() * 1000;
+}
+
 bool EngineImpl::MemoryExpired(const MemoryRecord& m, int64_t now) const {
-  const auto& g = p_.gates();
   if ((m.flags & internal::kHasDecline) &&
-      (g.decline_forever() ||
-       now < m.last_decline_ms + g.decline_cooldown_s() * 1000)) {
+      (p_.gates().decline_forever() || now < DeclineUntil(m))) {
     return false;
   }
-  if ((m.flags & internal::kHasIgnore) &&
-      now < m.last_ignore_ms + g.ignored_cooldown_s() * 1000) {
-    return false;
-  }
+  if ((m.flags & internal::kHasIgnore) && now < IgnoreUntil(m)) return false;
   return true;
 }
 
@@ -349,9 +355,14 @@ void EngineImpl::StartSession(SessionRecord& r, int64_t ts) const {
   r.current_group = kUnlistedGroup;
 }
 
-void EngineImpl::PushPage(SessionRecord& r, uint16_t group, uint32_t hash,
-                          int64_t ts) const {
-  const bool reload = r.n_pages > 0 && r.recent_pages[r.n_pages - 1] == hash;
+// Moves the visitor to a page (a view, or a search on a results page) and
+// returns true if it was a reload. Each search is a step, even on the same
+// results page; repeating a search there is not a return to a seen page.
+bool EngineImpl::PushPage(SessionRecord& r, uint16_t group, uint32_t hash,
+                          int64_t ts, bool is_search) const {
+  const bool same_page =
+      r.n_pages > 0 && r.recent_pages[r.n_pages - 1] == hash;
+  const bool reload = same_page && !is_search;
   const proto::Role role = Group(group).role;
   // Checkout progress: entering checkout, or a new checkout page.
   if (role == proto::ROLE_CHECKOUT) {
@@ -363,11 +374,12 @@ void EngineImpl::PushPage(SessionRecord& r, uint16_t group, uint32_t hash,
     r.flags &= ~internal::kInCheckout;
   }
   r.current_group = group;
-  if (reload) return;  // A reload is neither a loop nor a new step.
+  if (reload) return true;  // A reload is neither a loop nor a new step.
+  uint32_t* const seen_end =
+      r.recent_pages + r.n_pages - (same_page ? 1 : 0);
   if (r.n_pages >= 2 && r.recent_pages[r.n_pages - 2] == hash) {
     ++r.back_and_forth;
-  } else if (std::find(r.recent_pages, r.recent_pages + r.n_pages, hash) !=
-             r.recent_pages + r.n_pages) {
+  } else if (std::find(r.recent_pages, seen_end, hash) != seen_end) {
     ++r.loops;
   }
   if (r.n_pages == internal::kRecentPages) {
@@ -383,6 +395,7 @@ void EngineImpl::PushPage(SessionRecord& r, uint16_t group, uint32_t hash,
   }
   r.recent_steps[r.n_steps++] = group;
   r.path_rule = MatchPathRule(r);
+  return false;
 }
 
 void EngineImpl::RecordOutcome(Shard& shard, uint64_t key, const Event& e) {
@@ -403,8 +416,7 @@ void EngineImpl::RecordOutcome(Shard& shard, uint64_t key, const Event& e) {
     SatInc(m->declines);
     return;
   }
-  if ((m->flags & internal::kHasIgnore) &&
-      e.ts_ms >= m->last_ignore_ms + p_.gates().ignored_cooldown_s() * 1000) {
+  if ((m->flags & internal::kHasIgnore) && e.ts_ms >= IgnoreUntil(*m)) {
     m->ignored = 0;  // The earlier ignores have been forgiven.
   }
   m->last_ignore_ms = (m->flags & internal::kHasIgnore)
@@ -520,24 +532,19 @@ absl::Status EngineImpl::Apply(const Event& e) {
         r->flags |= internal::kFromSearchEngine;
       }
       const internal::PageMatcher::Match m = matcher_.Classify(e.page);
-      const bool reload =
-          r->n_pages > 0 && r->recent_pages[r->n_pages - 1] == m.page_hash;
       SatInc(r->pages_viewed);
+      const bool reload =
+          PushPage(*r, m.group, m.page_hash, e.ts_ms, /*is_search=*/false);
       if (!reload && Group(m.group).role == proto::ROLE_HELP) {
         SatInc(r->help_hits);
       }
-      PushPage(*r, m.group, m.page_hash, e.ts_ms);
       break;
     }
     case EventType::kSearch: {
       SatInc(r->searches);
       if (e.count == 0) SatInc(r->zero_result_searches);
       const internal::PageMatcher::Match m = matcher_.Classify(e.page);
-      // Each search is a step, even on the same results page.
-      if (r->n_pages > 0 && r->recent_pages[r->n_pages - 1] == m.page_hash) {
-        r->recent_pages[r->n_pages - 1] ^= 1;  // Not a reload: a new query.
-      }
-      PushPage(*r, m.group, m.page_hash, e.ts_ms);
+      PushPage(*r, m.group, m.page_hash, e.ts_ms, /*is_search=*/true);
       break;
     }
     case EventType::kCart:
@@ -750,11 +757,8 @@ absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
     return Bad(absl::StrCat("time went backwards for visitor: ", now,
                             " < last event ", r->last_event_ms));
   }
-  if (r != nullptr && (r->flags & internal::kHasOffer) &&
-      now < r->last_offer_ms) {
-    return Bad(absl::StrCat("time went backwards for visitor: ", now,
-                            " < last offer ", r->last_offer_ms));
-  }
+  // No separate check against the last offer: recording an offer moves
+  // last_event_ms to it (Restore keeps that invariant too).
   Decision d;
   auto finish = [&](Action action, Reason reason) {
     d.action = action;
@@ -787,8 +791,7 @@ absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
   };
   const MemoryRecord* m = shard.memory.Find(key);
   if (m != nullptr && (m->flags & internal::kHasDecline)) {
-    const int64_t until =
-        m->last_decline_ms + gates.decline_cooldown_s() * 1000;
+    const int64_t until = DeclineUntil(*m);
     if (gates.decline_forever()) {
       close(Reason::kDeclined, "declined an offer before (never re-offered)");
       permanent = true;
@@ -802,7 +805,7 @@ absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
   }
   if (m != nullptr && (m->flags & internal::kHasIgnore) &&
       m->ignored >= gates.ignored_cap()) {
-    const int64_t until = m->last_ignore_ms + gates.ignored_cooldown_s() * 1000;
+    const int64_t until = IgnoreUntil(*m);
     if (now < until) {
       close(Reason::kIgnored,
             absl::StrCat("left ", Count(m->ignored, "offer", "offers"),
@@ -1047,6 +1050,8 @@ absl::Status EngineImpl::Restore(std::string_view bytes) {
         o.recent_steps_size() <= internal::kRecentSteps &&
         o.current_group() < static_cast<uint32_t>(snap.groups_size()) &&
         o.flags() <= internal::kSessionFlagsMask && o.offers() <= 0xff &&
+        (!(o.flags() & internal::kHasOffer) ||
+         o.last_offer_ms() <= o.last_event_ms()) &&
         std::all_of(o.recent_steps().begin(), o.recent_steps().end(),
                     [&](uint32_t g) {
                       return g < static_cast<uint32_t>(snap.groups_size());

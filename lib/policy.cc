@@ -334,27 +334,43 @@ absl::StatusOr<Policy> Policy::FromProto(const proto::Policy& message) {
   return Policy(std::make_shared<const proto::Policy>(message));
 }
 
-absl::StatusOr<Policy> Policy::FromBytes(std::string_view bytes) {
-  auto message = std::make_shared<proto::Policy>();
+namespace {
+
+// Parse only; validation follows in the callers. Each error is the whole
+// message a caller reports.
+absl::Status ParseBinary(std::string_view bytes, proto::Policy& message) {
   if (bytes.size() > static_cast<size_t>(INT32_MAX) ||
-      !message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      !message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid policy: not a binary policy message (",
                      bytes.size(), " bytes)"));
   }
+  return absl::OkStatus();
+}
+
+absl::Status ParseText(std::string_view text, proto::Policy& message) {
+  google::protobuf::TextFormat::Parser parser;
+  TextErrors errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(std::string(text), &message)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid policy text: ", errors.first()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Policy> Policy::FromBytes(std::string_view bytes) {
+  auto message = std::make_shared<proto::Policy>();
+  if (absl::Status s = ParseBinary(bytes, *message); !s.ok()) return s;
   if (absl::Status s = ValidatePolicy(*message); !s.ok()) return s;
   return Policy(std::move(message));
 }
 
 absl::StatusOr<Policy> Policy::FromText(std::string_view text) {
   auto message = std::make_shared<proto::Policy>();
-  google::protobuf::TextFormat::Parser parser;
-  TextErrors errors;
-  parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(std::string(text), message.get())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid policy text: ", errors.first()));
-  }
+  if (absl::Status s = ParseText(text, *message); !s.ok()) return s;
   if (absl::Status s = ValidatePolicy(*message); !s.ok()) return s;
   return Policy(std::move(message));
 }
@@ -362,28 +378,28 @@ absl::StatusOr<Policy> Policy::FromText(std::string_view text) {
 absl::StatusOr<Policy> Policy::FromFile(const std::string& path) {
   absl::StatusOr<std::string> read = internal::ReadFile(path);
   if (!read.ok()) return read.status();
-  const std::string& data = *read;
+  auto with_path = [&](const absl::Status& s) {
+    return absl::Status(s.code(), absl::StrCat(path, ": ", s.message()));
+  };
   const bool texty = absl::EndsWith(path, ".txtpb") ||
                      absl::EndsWith(path, ".textproto") ||
                      absl::EndsWith(path, ".pbtxt");
-  absl::StatusOr<Policy> p = texty ? FromText(data) : FromBytes(data);
-  if (p.ok()) return p;
-  if (!texty && absl::StrContains(p.status().message(), "not a binary")) {
-    // Maybe text format without the usual extension.
-    absl::StatusOr<Policy> t = FromText(data);
-    if (t.ok() || !absl::StartsWith(t.status().message(),
-                                    "invalid policy text")) {
-      return t.ok() ? t
-                    : absl::Status(t.status().code(),
-                                   absl::StrCat(path, ": ",
-                                                t.status().message()));
+  auto message = std::make_shared<proto::Policy>();
+  if (texty) {
+    if (absl::Status s = ParseText(*read, *message); !s.ok()) {
+      return with_path(s);
     }
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": neither a binary policy nor policy text (as text: ",
-        t.status().message(), ")"));
+  } else if (!ParseBinary(*read, *message).ok()) {
+    // Maybe text format without the usual extension.
+    message->Clear();
+    if (absl::Status s = ParseText(*read, *message); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": neither a binary policy nor policy text (as text: ",
+          s.message(), ")"));
+    }
   }
-  return absl::Status(p.status().code(),
-                      absl::StrCat(path, ": ", p.status().message()));
+  if (absl::Status s = ValidatePolicy(*message); !s.ok()) return with_path(s);
+  return Policy(std::move(message));
 }
 
 std::string Policy::ToBytes() const { return message_->SerializeAsString(); }
