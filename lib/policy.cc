@@ -12,6 +12,8 @@
 #include "model_features.h"
 #include "file_util.h"
 #include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
 
 namespace beckon {
@@ -402,7 +404,18 @@ absl::StatusOr<Policy> Policy::FromFile(const std::string& path) {
   return Policy(std::move(message));
 }
 
-std::string Policy::ToBytes() const { return message_->SerializeAsString(); }
+// Deterministic: maps (provenance options, validation metrics) are written
+// in key order, so the same policy always gives the same bytes.
+std::string Policy::ToBytes() const {
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    message_->SerializeToCodedStream(&coded);
+  }
+  return out;
+}
 
 std::string Policy::ToText() const {
   std::string out;

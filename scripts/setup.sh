@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Installs what beckon needs to build and test, from Debian's packages.
 # Installs only what is missing; needs root (or sudo) for that.
+# Then scripts/setup-node.sh adds the Node.js example's koffi package from
+# npm, where npm's registry is reachable.
 set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libabsl-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
+  php-cli
 )
+# Node.js runs the Node.js example; one installed from elsewhere (with its
+# own npm) is used as it is.
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -15,7 +22,7 @@ for p in "${packages[@]}"; do
     || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+  exec "$(dirname "$0")/setup-node.sh"  # koffi for the Node.js example
 fi
 
 echo "setup: installing ${missing[*]}" >&2
@@ -31,3 +38,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+exec "$(dirname "$0")/setup-node.sh"  # koffi for the Node.js example

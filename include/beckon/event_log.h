@@ -1,0 +1,151 @@
+// The event log: reading and writing the CSV format of docs/event-log.md.
+//
+//   beckon::EventLogReader::Options options;   // strict by default
+//   auto reader = beckon::EventLogReader::Open("events.csv", options);
+//   if (!reader.ok()) { /* the file cannot be opened or its header is wrong */ }
+//   beckon::LogEvent e;
+//   while (true) {
+//     absl::StatusOr<bool> more = (*reader)->Next(e);
+//     if (!more.ok()) { /* "line 17: unknown event \"page_veiw\"" */ }
+//     if (!*more) break;
+//     engine->Observe(e.ToEvent());
+//   }
+//
+// The reader streams: it holds one row at a time, so a file larger than
+// memory can be read. Rows come in file order; consumers that need time
+// order sort them (SortByTime is stable for ties, as the format requires).
+//
+// Thread safety: a reader or writer is used by one thread at a time.
+#ifndef BECKON_EVENT_LOG_H_
+#define BECKON_EVENT_LOG_H_
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "beckon/event.h"
+
+namespace beckon {
+
+// One row of the event log, owning its strings, with `detail` parsed.
+struct LogEvent {
+  int64_t ts_ms = 0;
+  EventType type = EventType::kPageView;
+  std::string visitor;  // Empty only for kAgents.
+  std::string page;
+  std::string detail;   // As written: referrer, count, value or channel.
+  int64_t count = 0;    // kSearch: results; kAgents: free agents.
+  double value = 0;     // kCart, kPurchase.
+  Channel channel = Channel::kUnspecified;
+  uint64_t line = 0;    // Line number in the file it was read from (1-based;
+                        // the header is line 1), or 0.
+
+  // Returns an Event that points into this row's strings.
+  Event ToEvent() const;
+  // Returns the row for `event` (copying its strings; `detail` rendered).
+  static LogEvent FromEvent(const Event& event);
+};
+
+// The header row of the format, without its line end.
+inline constexpr std::string_view kEventLogHeader =
+    "ts_ms,visitor,event,page,detail";
+
+class EventLogReader {
+ public:
+  struct Options {
+    // If set, bad rows are skipped and counted (skipped()) instead of
+    // failing the read; the first few errors are kept (errors()). A bad
+    // header and I/O errors still fail. Default: false (strict).
+    bool lenient = false;
+    // Errors kept in lenient mode. Default: 10.
+    size_t max_errors_kept = 10;
+  };
+
+  // Opens `path` and checks its header row. "-" reads standard input.
+  static absl::StatusOr<std::unique_ptr<EventLogReader>> Open(
+      const std::string& path, const Options& options);
+  // Reads from text already in memory (`name` is used in errors).
+  static absl::StatusOr<std::unique_ptr<EventLogReader>> FromString(
+      std::string text, const Options& options, std::string name = "<text>");
+  ~EventLogReader();
+  EventLogReader(const EventLogReader&) = delete;
+  EventLogReader& operator=(const EventLogReader&) = delete;
+
+  // Reads the next good row into `out`. Returns false at the end of the
+  // input, or an InvalidArgument error naming the line and the problem
+  // (strict mode; in lenient mode bad rows are skipped). After an error the
+  // reader is at the next row.
+  absl::StatusOr<bool> Next(LogEvent& out);
+
+  // Rows skipped as bad (lenient mode), and the first of their errors.
+  uint64_t skipped() const { return skipped_; }
+  const std::vector<std::string>& errors() const { return errors_; }
+  // Rows returned so far, and bytes consumed (for progress reports).
+  uint64_t rows() const { return rows_; }
+  uint64_t bytes_read() const;
+
+ private:
+  class Source;
+  EventLogReader(std::unique_ptr<Source> source, std::string name,
+                 const Options& options);
+  absl::Status ReadHeader();
+  // Reads one CSV record into fields_; false at end of input.
+  absl::StatusOr<bool> ReadRecord();
+  absl::Status ParseRow(LogEvent& out) const;
+
+  std::unique_ptr<Source> source_;
+  std::string name_;
+  Options options_;
+  std::vector<std::string> fields_;
+  uint64_t line_ = 0;         // Lines consumed so far.
+  uint64_t record_line_ = 0;  // First line of the current record.
+  uint64_t rows_ = 0;
+  uint64_t skipped_ = 0;
+  std::vector<std::string> errors_;
+};
+
+// Reads a whole log into memory (in file order). Fails on the first bad row
+// unless `options.lenient`; `skipped`, if given, receives the skip count.
+absl::StatusOr<std::vector<LogEvent>> ReadEventLog(
+    const std::string& path, const EventLogReader::Options& options = {},
+    uint64_t* skipped = nullptr);
+
+// Sorts rows by ts_ms, keeping file order for ties.
+void SortByTime(std::vector<LogEvent>& events);
+
+// Writes the event log: the header, then one row per Write, quoted where a
+// field needs it (RFC 4180), "\n" line ends.
+class EventLogWriter {
+ public:
+  // Creates (or truncates) `path`; "-" writes standard output.
+  static absl::StatusOr<std::unique_ptr<EventLogWriter>> Open(
+      const std::string& path);
+  ~EventLogWriter();
+  EventLogWriter(const EventLogWriter&) = delete;
+  EventLogWriter& operator=(const EventLogWriter&) = delete;
+
+  absl::Status Write(const LogEvent& event);
+  // Flushes and closes; reports any write error. Also done by the
+  // destructor, which cannot report it.
+  absl::Status Close();
+
+ private:
+  EventLogWriter(std::FILE* file, bool owned, std::string path);
+  std::FILE* file_;
+  bool owned_;
+  std::string path_;
+  std::string row_;
+  bool failed_ = false;
+};
+
+// Returns one CSV row (no line end) for `event`.
+std::string FormatLogRow(const LogEvent& event);
+
+}  // namespace beckon
+
+#endif  // BECKON_EVENT_LOG_H_

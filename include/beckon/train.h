@@ -1,0 +1,153 @@
+// The trainer: learn a policy from a shop's own event log.
+//
+//   absl::StatusOr<std::vector<beckon::LogEvent>> log =
+//       beckon::ReadEventLog("days1-6.csv");
+//   beckon::TrainOptions options;          // documented defaults
+//   options.target_offer_rate = 0.05;      // offer to 5% of sessions
+//   absl::StatusOr<beckon::TrainResult> r = beckon::Train(*log, options);
+//   r->policy.ToFile("shop.policy");
+//
+// With `help_contact` events as the label, the trainer learns, in order
+// (docs/trainer.md explains each step):
+//  1. page groups: the base policy's groups, plus the automatic templates
+//     ("/p/*") with enough views;
+//  2. per group, the help rate (smoothed toward the site's rate) and the
+//     dwell threshold (where dwell before a help contact separates best
+//     from dwell of visitors who never asked; groups with too little data
+//     fall back to their role's, then the site's value);
+//  3. path rules: short runs of groups or roles after which help contacts
+//     are far more likely than on average, with their support;
+//  4. the model: L2-regularized logistic regression over the engine's own
+//     features, computed by the engine at the decision points it would see;
+//  5. the decision threshold, calibrated by replaying the validation part
+//     (the latest `validation_fraction` of the time span, never a random
+//     split) to a target offer rate or to the agents' capacity; the
+//     validation metrics are stored in the policy's provenance.
+// Training is deterministic: the same log and options give the same bytes.
+//
+// Thread safety: Train may run concurrently on different inputs.
+#ifndef BECKON_TRAIN_H_
+#define BECKON_TRAIN_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "beckon/event_log.h"
+#include "beckon/policy.h"
+#include "beckon/replay.h"
+
+namespace beckon {
+
+struct TrainOptions {
+  // Where URL rules, gates and session settings come from, and the groups
+  // every learned policy keeps. Default: Policy::Default().
+  Policy base = Policy::Default();
+  // The latest share of the log's time span held out for validation and
+  // threshold calibration, in [0.05, 0.5]. Default: 0.2.
+  double validation_fraction = 0.2;
+
+  // Groups. An automatic template becomes a group with at least this many
+  // page views. Default: 50.
+  uint64_t min_group_views = 50;
+  // At most this many groups (base groups first, then templates by views).
+  // Default: 200.
+  int max_groups = 200;
+  // Help rates are smoothed toward the site's rate as if each group had
+  // this many more views at that rate. Default: 50.
+  double help_rate_prior_views = 50;
+
+  // Dwell thresholds. "quantile" (default): the `dwell_quantile` of dwell
+  // before a help contact on the group's pages, but never below the median
+  // dwell there of visitors who never asked. "separation": the dwell that
+  // best separates the two (the largest difference of their survival
+  // curves). Default quantile: 0.6.
+  std::string dwell_rule = "quantile";
+  double dwell_quantile = 0.6;
+  // A group needs this many help contacts made from its pages to get its
+  // own threshold; else its role's, else the site's. Default: 20.
+  uint64_t min_dwell_contacts = 20;
+  // Thresholds are kept within [min, max] seconds. Defaults: 5, 1800.
+  double min_dwell_threshold_s = 5;
+  double max_dwell_threshold_s = 1800;
+
+  // Path rules: runs of 2..max_path_length steps (groups, or roles) seen
+  // in at least `min_path_support` sessions whose help-contact rate after
+  // the run is at least `min_path_lift` times the site's; the best
+  // `max_path_rules` are kept. Defaults: 3, 30, 2.0, 16.
+  int max_path_length = 3;
+  uint64_t min_path_support = 30;
+  double min_path_lift = 2.0;
+  int max_path_rules = 16;
+
+  // The model: L2 penalty (on the weights, not the bias). Default: 1.0.
+  double l2 = 1.0;
+
+  // The decision threshold is calibrated so that this share of validation
+  // sessions is offered. Default: 0.05.
+  double target_offer_rate = 0.05;
+  // If > 0, calibrate to the agents' capacity instead: this many offers a
+  // day (turned into an offer rate by the validation sessions per day).
+  double offers_per_day = 0;
+
+  std::string name = "beckon-trained";
+
+  // Progress messages ("features: 120000 samples"), and a poll that stops
+  // training with a Cancelled error when it returns true. Optional.
+  std::function<void(const std::string&)> progress;
+  std::function<bool()> interrupted;
+};
+
+struct TrainResult {
+  Policy policy;
+  // The validation replay at the calibrated threshold.
+  ReplayMetrics validation;
+  // ROC AUC of the model on its training samples and on validation's.
+  double train_auc = 0;
+  double validation_auc = 0;
+  uint64_t train_samples = 0;
+  uint64_t train_sessions = 0;
+  uint64_t validation_sessions = 0;
+};
+
+// Learns a policy from `events` (any order). Fails with a clear error when
+// the log has no help contacts, too few sessions to split, or bad options.
+absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
+                                  const TrainOptions& options = {});
+
+// L2-regularized logistic regression, fitted by Newton's method: the
+// trainer's model fitting, for any numeric features.
+struct LogisticOptions {
+  double l2 = 1.0;          // Penalty 0.5 * l2 * |w|^2 (the bias is free).
+  int max_iterations = 100;
+  double tolerance = 1e-10; // Stop when the step's largest change is below.
+  // Polled between iterations; true stops with a Cancelled error.
+  std::function<bool()> interrupted;
+};
+
+struct LogisticModel {
+  double bias = 0;
+  std::vector<double> weights;
+  int iterations = 0;
+  // Returns the probability for one row of features.
+  double Predict(const double* row) const;
+};
+
+// Fits `y` (0 or 1, one per row) on `x` (rows of `dims` values, row-major),
+// with optional per-row `sample_weight` (empty: all 1). Rejects NaN or
+// infinite values, labels other than 0 and 1, and mismatched sizes.
+absl::StatusOr<LogisticModel> FitLogistic(
+    const std::vector<double>& x, size_t dims, const std::vector<double>& y,
+    const std::vector<double>& sample_weight = {},
+    const LogisticOptions& options = {});
+
+// Returns the area under the ROC curve of `scores` for `labels` (0/1),
+// ties counted half; 0.5 if either class is empty.
+double RocAuc(const std::vector<double>& scores,
+              const std::vector<double>& labels);
+
+}  // namespace beckon
+
+#endif  // BECKON_TRAIN_H_

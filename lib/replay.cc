@@ -1,0 +1,525 @@
+#include "beckon/replay.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "beckon/engine.h"
+#include "beckon/policy.pb.h"
+#include "lib/json.h"
+#include "lib/page_matcher.h"
+#include "lib/replay_internal.h"
+#include "lib/string_views.h"
+
+namespace beckon {
+namespace internal {
+
+PreparedLog::PreparedLog(const std::vector<LogEvent>& events,
+                         int64_t timeout)
+    : timeout_ms(timeout) {
+  const size_t n = events.size();
+  order.reserve(n);
+  for (const LogEvent& e : events) order.push_back(&e);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const LogEvent* a, const LogEvent* b) {
+                     return a->ts_ms < b->ts_ms;
+                   });
+  visitor.assign(n, kNoVisitor);
+  session.assign(n, 0);
+  next_ts.assign(n, -1);
+  next_row.assign(n, -1);
+  absl::flat_hash_map<std::string_view, uint32_t> ids;
+  std::vector<size_t> last_row;  // Per visitor: index of their last row.
+  for (size_t i = 0; i < n; ++i) {
+    const LogEvent& e = *order[i];
+    if (e.type == EventType::kAgents) continue;
+    auto [it, added] =
+        ids.try_emplace(e.visitor, static_cast<uint32_t>(visitor_ids.size()));
+    const uint32_t v = it->second;
+    visitor[i] = v;
+    if (added) {
+      visitor_ids.push_back(e.visitor);
+      last_row.push_back(i);
+    } else {
+      const size_t prev = last_row[v];
+      if (e.ts_ms - order[prev]->ts_ms <= timeout_ms) {
+        session[i] = session[prev];
+        next_ts[prev] = e.ts_ms;
+        next_row[prev] = static_cast<int64_t>(i);
+        last_row[v] = i;
+        continue;
+      }
+      last_row[v] = i;
+    }
+    session[i] = sessions++;
+    session_start.push_back(e.ts_ms);
+  }
+}
+
+namespace {
+
+constexpr uint16_t kUnlisted = kUnlistedGroup;
+
+double Quantile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const double pos = q * static_cast<double>(v.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
+}
+
+void Finish(ReplayCounts& c, std::vector<double> leads) {
+  c.precision = c.offered_sessions
+                    ? static_cast<double>(c.hits) / c.offered_sessions
+                    : 0.0;
+  c.recall =
+      c.help_sessions ? static_cast<double>(c.hits) / c.help_sessions : 0.0;
+  c.offer_rate = c.sessions
+                     ? static_cast<double>(c.offered_sessions) / c.sessions
+                     : 0.0;
+  c.median_lead_s = Quantile(std::move(leads), 0.5);
+}
+
+struct SessionState {
+  int64_t first_offer = -1;
+  int64_t first_help = -1;
+  uint16_t offer_group = kUnlisted;
+  uint16_t help_group = kUnlisted;
+  uint32_t pages = 0;
+  uint32_t offer_page_index = 0;
+};
+
+struct VisitorState {
+  uint32_t session = 0xFFFFFFFF;
+  uint16_t group = kUnlisted;  // Group of the current page.
+  uint32_t generation = 0;     // Bumped by each event: stale rechecks die.
+  int64_t declined_at = -1;    // Last logged decline.
+  std::vector<uint16_t> groups_seen;  // This session's groups.
+};
+
+struct Recheck {
+  int64_t at;
+  uint64_t seq;
+  uint32_t visitor;
+  uint32_t generation;
+  int64_t next_ts;  // The visitor's next event: rechecks stop before it.
+  bool operator>(const Recheck& o) const {
+    return at != o.at ? at > o.at : seq > o.seq;
+  }
+};
+
+}  // namespace
+
+absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
+                                        const PreparedLog& log,
+                                        const ReplayOptions& options) {
+  absl::StatusOr<std::unique_ptr<Engine>> created =
+      Engine::Create(policy, options.engine);
+  if (!created.ok()) return created.status();
+  Engine& engine = **created;
+  if (!options.load_state_path.empty()) {
+    if (absl::Status s = engine.RestoreFromFile(options.load_state_path);
+        !s.ok()) {
+      return s;
+    }
+  }
+  const proto::Policy& p = policy.message();
+  const PageMatcher matcher(p);
+  const size_t n_groups = static_cast<size_t>(p.groups_size()) + 1;
+  auto slot = [&](uint16_t g) -> size_t {
+    return g == kUnlisted ? n_groups - 1 : g;
+  };
+  const int64_t decline_ms = p.gates().decline_cooldown_s() * 1000;
+  const bool decline_forever = p.gates().decline_forever();
+
+  ReplayMetrics m;
+  std::vector<ReplayCounts> by_group(n_groups);
+  std::vector<std::vector<double>> group_leads(n_groups);
+  std::vector<SessionState> sessions(log.sessions);
+  std::vector<VisitorState> visitors(log.visitor_ids.size());
+  std::priority_queue<Recheck, std::vector<Recheck>, std::greater<Recheck>>
+      rechecks;
+  uint64_t seq = 0;
+  bool agents_known = false;
+  int64_t free_agents = 0;
+
+  auto handle = [&](uint32_t v, int64_t t, const Decision& d, bool recheck,
+                    int64_t next_ts) {
+    ++m.decisions;
+    if (recheck) ++m.rechecks;
+    if (options.trace) {
+      TraceRecord rec;
+      rec.ts_ms = t;
+      rec.visitor = log.visitor_ids[v];
+      rec.recheck = recheck;
+      rec.decision = &d;
+      options.trace(rec);
+    }
+    VisitorState& vs = visitors[v];
+    if (d.action == Action::kOffer) {
+      ++m.offers;
+      ++by_group[slot(vs.group)].offers;
+      SessionState& ss = sessions[vs.session];
+      if (ss.first_offer < 0) {
+        ss.first_offer = t;
+        ss.offer_group = vs.group;
+        ss.offer_page_index = ss.pages;
+      }
+      if (vs.declined_at >= 0 &&
+          (decline_forever || t < vs.declined_at + decline_ms)) {
+        ++m.offers_after_decline;
+      }
+      if (agents_known && free_agents == 0) ++m.offers_without_agents;
+    }
+    if (d.recheck_at_ms && next_ts >= 0 && *d.recheck_at_ms > t &&
+        *d.recheck_at_ms < next_ts) {
+      rechecks.push(
+          Recheck{*d.recheck_at_ms, seq++, v, vs.generation, next_ts});
+    }
+  };
+
+  auto fire_until = [&](int64_t t) -> absl::Status {
+    while (!rechecks.empty() && rechecks.top().at <= t) {
+      const Recheck r = rechecks.top();
+      rechecks.pop();
+      if (visitors[r.visitor].generation != r.generation) continue;
+      absl::StatusOr<Decision> d =
+          engine.Decide(log.visitor_ids[r.visitor], r.at);
+      if (!d.ok()) return d.status();
+      handle(r.visitor, r.at, *d, /*recheck=*/true, r.next_ts);
+    }
+    return absl::OkStatus();
+  };
+
+  const size_t n = log.order.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (options.interrupted && (i & 0xFFF) == 0 && options.interrupted()) {
+      return absl::CancelledError("replay interrupted");
+    }
+    if (options.progress && (i & 0xFFFF) == 0) options.progress(i, n);
+    const LogEvent& e = *log.order[i];
+    const int64_t t = e.ts_ms;
+    if (absl::Status s = fire_until(t); !s.ok()) return s;
+    if (absl::Status s = engine.Observe(e.ToEvent()); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("replay: line ", e.line, ": ", s.message()));
+    }
+    ++m.events;
+    if (e.type == EventType::kAgents) {
+      agents_known = true;
+      free_agents = e.count;
+      continue;
+    }
+    const uint32_t v = log.visitor[i];
+    VisitorState& vs = visitors[v];
+    ++vs.generation;
+    SessionState& ss = sessions[log.session[i]];
+    if (vs.session != log.session[i]) {
+      vs.session = log.session[i];
+      vs.groups_seen.clear();
+      ++m.sessions;
+    }
+    switch (e.type) {
+      case EventType::kPageView:
+      case EventType::kSearch: {
+        vs.group = matcher.Classify(e.page).group;
+        if (e.type == EventType::kPageView) ++ss.pages;
+        if (std::find(vs.groups_seen.begin(), vs.groups_seen.end(),
+                      vs.group) == vs.groups_seen.end()) {
+          vs.groups_seen.push_back(vs.group);
+          ++by_group[slot(vs.group)].sessions;
+        }
+        break;
+      }
+      case EventType::kHelpContact:
+        if (ss.first_help < 0) {
+          ss.first_help = t;
+          ss.help_group = e.page.empty() ? vs.group
+                                         : matcher.Classify(e.page).group;
+        }
+        break;
+      case EventType::kOfferDeclined:
+        vs.declined_at = std::max(vs.declined_at, t);
+        break;
+      default:
+        break;
+    }
+    absl::StatusOr<Decision> d = engine.Decide(e.visitor, t);
+    if (!d.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "replay: line ", e.line, ": decide: ", d.status().message()));
+    }
+    handle(v, t, *d, /*recheck=*/false, log.next_ts[i]);
+  }
+  if (absl::Status s = fire_until(std::numeric_limits<int64_t>::max());
+      !s.ok()) {
+    return s;
+  }
+  if (options.progress) options.progress(n, n);
+
+  std::vector<double> leads, after_start, page_index;
+  for (uint32_t s = 0; s < log.sessions; ++s) {
+    const SessionState& ss = sessions[s];
+    if (ss.first_help >= 0) {
+      ++m.help_sessions;
+      ++by_group[slot(ss.help_group)].help_sessions;
+    }
+    if (ss.first_offer < 0) continue;
+    ++m.offered_sessions;
+    ReplayCounts& g = by_group[slot(ss.offer_group)];
+    ++g.offered_sessions;
+    after_start.push_back((ss.first_offer - log.session_start[s]) / 1000.0);
+    page_index.push_back(ss.offer_page_index);
+    if (ss.first_help >= 0 && ss.first_offer < ss.first_help) {
+      ++m.hits;
+      ++g.hits;
+      const double lead = (ss.first_help - ss.first_offer) / 1000.0;
+      leads.push_back(lead);
+      group_leads[slot(ss.offer_group)].push_back(lead);
+    }
+  }
+  Finish(m, std::move(leads));
+  m.median_offer_after_start_s = Quantile(after_start, 0.5);
+  m.p90_offer_after_start_s = Quantile(after_start, 0.9);
+  m.median_offer_page_index = Quantile(page_index, 0.5);
+  m.p90_offer_page_index = Quantile(page_index, 0.9);
+  for (size_t g = 0; g < n_groups; ++g) {
+    ReplayCounts& c = by_group[g];
+    if (c.sessions == 0 && c.offers == 0 && c.help_sessions == 0) continue;
+    Finish(c, std::move(group_leads[g]));
+    GroupReplayCounts out;
+    static_cast<ReplayCounts&>(out) = c;
+    out.pattern =
+        g == n_groups - 1 ? "(unlisted)" : p.groups(static_cast<int>(g)).pattern();
+    m.groups.push_back(std::move(out));
+  }
+  std::stable_sort(m.groups.begin(), m.groups.end(),
+                   [](const GroupReplayCounts& a, const GroupReplayCounts& b) {
+                     return a.sessions > b.sessions;
+                   });
+  if (!options.save_state_path.empty()) {
+    if (absl::Status s = engine.SnapshotToFile(options.save_state_path);
+        !s.ok()) {
+      return s;
+    }
+  }
+  return m;
+}
+
+namespace {
+
+// Bisection of a setting whose offer rate falls as it rises; keeps the
+// replay nearest the target.
+template <typename MakePolicy>
+absl::StatusOr<Calibration> Bisect(double lo, double hi, int steps,
+                                   double target, const PreparedLog& log,
+                                   const ReplayOptions& options,
+                                   const MakePolicy& make) {
+  if (!(std::isfinite(target) && target > 0 && target < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "target offer rate must be in (0, 1), got ", target));
+  }
+  std::optional<Calibration> best;
+  double best_gap = 2;
+  for (int i = 0; i < steps; ++i) {
+    const double mid = (lo + hi) / 2;
+    absl::StatusOr<std::pair<Policy, double>> p = make(mid);
+    if (!p.ok()) return p.status();
+    absl::StatusOr<ReplayMetrics> m = RunReplay(p->first, log, options);
+    if (!m.ok()) return m.status();
+    const double rate = m->offer_rate;
+    const double gap = std::fabs(rate - target);
+    if (gap < best_gap) {
+      best_gap = gap;
+      best = Calibration{p->first, p->second, *std::move(m)};
+    }
+    if (rate == target) break;
+    (rate > target ? lo : hi) = mid;
+  }
+  return *std::move(best);
+}
+
+}  // namespace
+
+absl::StatusOr<Calibration> CalibrateThreshold(const Policy& policy,
+                                               const PreparedLog& log,
+                                               double target,
+                                               const ReplayOptions& options) {
+  return Bisect(-15, 15, 22, target, log, options,
+                [&](double z) -> absl::StatusOr<std::pair<Policy, double>> {
+                  const double thr = std::clamp(1.0 / (1.0 + std::exp(-z)),
+                                                1e-6, 1 - 1e-6);
+                  absl::StatusOr<Policy> p = WithDecisionThreshold(policy, thr);
+                  if (!p.ok()) return p.status();
+                  return std::make_pair(*std::move(p), thr);
+                });
+}
+
+absl::StatusOr<Calibration> CalibrateDwell(const Policy& base,
+                                           const PreparedLog& log,
+                                           double target,
+                                           const ReplayOptions& options) {
+  return Bisect(0, std::log(3600.0), 22, target, log, options,
+                [&](double ls) -> absl::StatusOr<std::pair<Policy, double>> {
+                  // Whole milliseconds, so the policy prints as it runs.
+                  const double secs = std::round(std::exp(ls) * 1000) / 1000;
+                  absl::StatusOr<Policy> p = FixedDwellPolicy(base, secs);
+                  if (!p.ok()) return p.status();
+                  return std::make_pair(*std::move(p), secs);
+                });
+}
+
+}  // namespace internal
+
+namespace {
+
+void CountsJson(internal::JsonObject& o, const ReplayCounts& c) {
+  o.UInt("sessions", c.sessions)
+      .UInt("offered_sessions", c.offered_sessions)
+      .UInt("offers", c.offers)
+      .UInt("help_sessions", c.help_sessions)
+      .UInt("hits", c.hits)
+      .Num("precision", c.precision)
+      .Num("recall", c.recall)
+      .Num("offer_rate", c.offer_rate)
+      .Num("median_lead_s", c.median_lead_s);
+}
+
+}  // namespace
+
+std::string ReplayMetrics::ToJson() const {
+  internal::JsonObject o;
+  CountsJson(o, *this);
+  o.UInt("offers_after_decline", offers_after_decline)
+      .UInt("offers_without_agents", offers_without_agents)
+      .Num("offers_per_1000_sessions",
+           sessions ? 1000.0 * static_cast<double>(offered_sessions) /
+                          static_cast<double>(sessions)
+                    : 0.0)
+      .Num("median_offer_after_start_s", median_offer_after_start_s)
+      .Num("p90_offer_after_start_s", p90_offer_after_start_s)
+      .Num("median_offer_page_index", median_offer_page_index)
+      .Num("p90_offer_page_index", p90_offer_page_index)
+      .UInt("events", events)
+      .UInt("decisions", decisions)
+      .UInt("rechecks", rechecks);
+  std::string groups_json = "[";
+  for (size_t i = 0; i < groups.size(); ++i) {
+    if (i > 0) groups_json.push_back(',');
+    internal::JsonObject g;
+    g.Str("pattern", groups[i].pattern);
+    CountsJson(g, groups[i]);
+    groups_json += g.Finish();
+  }
+  groups_json.push_back(']');
+  o.Raw("groups", groups_json);
+  return o.Finish();
+}
+
+std::string TraceToJson(const TraceRecord& r) {
+  internal::JsonObject o;
+  o.Int("ts_ms", r.ts_ms).Str("visitor", r.visitor);
+  const Decision& d = *r.decision;
+  o.Str("action", ActionName(d.action))
+      .Str("reason", ReasonName(d.reason))
+      .Num("probability", d.probability)
+      .Num("threshold", d.threshold);
+  if (d.recheck_at_ms) {
+    o.Int("recheck_at_ms", *d.recheck_at_ms);
+  } else {
+    o.Null("recheck_at_ms");
+  }
+  o.Bool("recheck", r.recheck);
+  std::string reasons = "[";
+  for (size_t i = 0; i < d.reasons.size(); ++i) {
+    if (i > 0) reasons.push_back(',');
+    internal::AppendJsonString(reasons, d.reasons[i]);
+  }
+  reasons.push_back(']');
+  o.Raw("reasons", reasons);
+  return o.Finish();
+}
+
+absl::StatusOr<ReplayMetrics> Replay(const Policy& policy,
+                                     const std::vector<LogEvent>& events,
+                                     const ReplayOptions& options) {
+  const internal::PreparedLog log(
+      events, policy.message().session().timeout_s() * 1000);
+  return internal::RunReplay(policy, log, options);
+}
+
+absl::StatusOr<Policy> WithDecisionThreshold(const Policy& policy,
+                                             double threshold) {
+  if (!(std::isfinite(threshold) && threshold > 0 && threshold < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "decision threshold must be in (0, 1), got ", threshold));
+  }
+  proto::Policy p = policy.message();
+  const double t0 = p.model().decision_threshold();
+  const double t1 = p.gates().threshold_at_one_agent();
+  const double raise =
+      t0 < 1 ? std::clamp((t1 - t0) / (1 - t0), 0.0, 0.99) : 0.0;
+  p.mutable_model()->set_decision_threshold(threshold);
+  p.mutable_gates()->set_threshold_at_one_agent(threshold +
+                                                raise * (1 - threshold));
+  return Policy::FromProto(p);
+}
+
+absl::StatusOr<Calibration> CalibrateDecisionThreshold(
+    const Policy& policy, const std::vector<LogEvent>& events,
+    double target_offer_rate, const ReplayOptions& options) {
+  const internal::PreparedLog log(
+      events, policy.message().session().timeout_s() * 1000);
+  return internal::CalibrateThreshold(policy, log, target_offer_rate,
+                                      options);
+}
+
+absl::StatusOr<Calibration> CalibrateFixedDwell(
+    const Policy& base, const std::vector<LogEvent>& events,
+    double target_offer_rate, const ReplayOptions& options) {
+  const internal::PreparedLog log(
+      events, base.message().session().timeout_s() * 1000);
+  return internal::CalibrateDwell(base, log, target_offer_rate, options);
+}
+
+absl::StatusOr<Policy> FixedDwellPolicy(const Policy& base, double seconds) {
+  if (!(std::isfinite(seconds) && seconds > 0 && seconds <= 86400)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "fixed dwell must be in (0, 86400] seconds, got ", seconds));
+  }
+  proto::Policy p = base.message();
+  p.set_name(absl::StrCat("fixed-dwell-", seconds, "s"));
+  p.clear_provenance();
+  p.mutable_provenance()->set_created_by("beckon fixed-dwell baseline");
+  p.mutable_provenance()->set_notes(absl::StrCat(
+      "offer once per session after ", seconds, " s on any page"));
+  p.clear_url_rules();
+  p.clear_groups();
+  p.clear_path_rules();
+  proto::PageGroup* u = p.mutable_unlisted();
+  u->set_pattern("");
+  u->set_role(proto::ROLE_OTHER);
+  u->set_dwell_threshold_s(seconds);
+  u->set_help_rate(0);
+  u->set_views(0);
+  // Certain to offer once the dwell gate opens: the dwell threshold alone
+  // decides when.
+  proto::Model* model = p.mutable_model();
+  model->Clear();
+  model->set_bias(20);
+  model->set_decision_threshold(0.5);
+  model->set_allow_before_dwell_threshold(false);
+  proto::Gates* g = p.mutable_gates();
+  g->set_max_offers_per_session(1);
+  g->set_threshold_at_one_agent(0.5);
+  return Policy::FromProto(p);
+}
+
+}  // namespace beckon

@@ -1,0 +1,755 @@
+// The trainer. docs/trainer.md explains every step; Train() runs them in
+// order. All containers that hash are read out in sorted order, so the
+// result does not depend on hash seeds.
+#include "beckon/train.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "beckon/engine.h"
+#include "beckon/policy.pb.h"
+#include "beckon/version.h"
+#include "lib/model_features.h"
+#include "lib/page_matcher.h"
+#include "lib/replay_internal.h"
+#include "lib/string_views.h"
+
+namespace beckon {
+namespace {
+
+using internal::kFeatureCount;
+using internal::kNoVisitor;
+using internal::kUnlistedGroup;
+using internal::PreparedLog;
+
+// Decision points per dwell, as multiples of the page's dwell threshold:
+// where the engine, which waits for the threshold, would decide.
+constexpr double kDwellMultiples[] = {1.0, 1.5, 2.0, 3.0};
+
+absl::Status Bad(std::string_view what) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("train: ", internal::AbslView(what)));
+}
+
+absl::Status CheckOptions(const TrainOptions& o) {
+  auto in = [](double v, double lo, double hi) {
+    return std::isfinite(v) && v >= lo && v <= hi;
+  };
+  if (!in(o.validation_fraction, 0.05, 0.5)) {
+    return Bad(absl::StrCat("validation_fraction must be in [0.05, 0.5], got ",
+                            o.validation_fraction));
+  }
+  if (o.max_groups < 1 || o.max_groups > 10000) {
+    return Bad(absl::StrCat("max_groups must be in [1, 10000], got ",
+                            o.max_groups));
+  }
+  if (!in(o.help_rate_prior_views, 0, 1e9)) {
+    return Bad("help_rate_prior_views must be finite and >= 0");
+  }
+  if (o.dwell_rule != "separation" && o.dwell_rule != "quantile") {
+    return Bad(absl::StrCat("dwell_rule must be \"separation\" or "
+                            "\"quantile\", got \"",
+                            o.dwell_rule, "\""));
+  }
+  if (!in(o.dwell_quantile, 0.01, 0.99)) {
+    return Bad(absl::StrCat("dwell_quantile must be in [0.01, 0.99], got ",
+                            o.dwell_quantile));
+  }
+  if (!in(o.min_dwell_threshold_s, 0.001, 86400) ||
+      !in(o.max_dwell_threshold_s, o.min_dwell_threshold_s, 86400)) {
+    return Bad("dwell threshold bounds must satisfy 0 < min <= max <= 86400");
+  }
+  if (o.max_path_length < 2 || o.max_path_length > 8) {
+    return Bad(absl::StrCat("max_path_length must be in [2, 8], got ",
+                            o.max_path_length));
+  }
+  if (!in(o.min_path_lift, 1, 1e9)) {
+    return Bad(absl::StrCat("min_path_lift must be >= 1, got ",
+                            o.min_path_lift));
+  }
+  if (o.max_path_rules < 0 || o.max_path_rules > 32) {
+    return Bad(absl::StrCat("max_path_rules must be in [0, 32], got ",
+                            o.max_path_rules));
+  }
+  if (!in(o.l2, 0, 1e9)) return Bad("l2 must be finite and >= 0");
+  if (!in(o.target_offer_rate, 1e-4, 0.9)) {
+    return Bad(absl::StrCat("target_offer_rate must be in [0.0001, 0.9], got ",
+                            o.target_offer_rate));
+  }
+  if (!in(o.offers_per_day, 0, 1e9)) {
+    return Bad("offers_per_day must be finite and >= 0");
+  }
+  if (o.name.empty()) return Bad("name is empty");
+  return absl::OkStatus();
+}
+
+// The role of an automatic template, from words in its path.
+proto::Role GuessRole(std::string_view pattern) {
+  std::string p(pattern);
+  auto has = [&](std::initializer_list<const char*> words) {
+    for (const char* w : words) {
+      if (p.find(w) != std::string::npos) return true;
+    }
+    return false;
+  };
+  if (p == "/") return proto::ROLE_LANDING;
+  if (has({"help", "faq", "support", "contact", "shipping", "delivery",
+           "return", "refund", "warranty"})) {
+    return proto::ROLE_HELP;
+  }
+  if (has({"checkout", "payment"})) return proto::ROLE_CHECKOUT;
+  if (has({"cart", "basket", "bag"})) return proto::ROLE_CART;
+  if (has({"search", "find"})) return proto::ROLE_SEARCH;
+  if (has({"account", "login", "register", "signin", "profile"})) {
+    return proto::ROLE_ACCOUNT;
+  }
+  if (has({"/p/", "product", "item"})) return proto::ROLE_PRODUCT;
+  if (has({"/c/", "categor", "collection", "shop"})) {
+    return proto::ROLE_CATEGORY;
+  }
+  return proto::ROLE_OTHER;
+}
+
+std::string RoleName(proto::Role role) {
+  std::string s = proto::Role_Name(role);
+  if (s.rfind("ROLE_", 0) == 0) s = s.substr(5);
+  for (char& c : s) c = static_cast<char>(std::tolower(c));
+  return s;
+}
+
+bool PrintableAscii(std::string_view s) {
+  for (char c : s) {
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return !s.empty();
+}
+
+// Survival-curve separation: the threshold t (among the positives) that
+// maximizes share(pos >= t) - share(neg >= t); ties go to the smaller t.
+double SeparationThreshold(std::vector<double> pos, std::vector<double> neg) {
+  std::sort(pos.begin(), pos.end());
+  std::sort(neg.begin(), neg.end());
+  const double np = static_cast<double>(pos.size());
+  const double nn = static_cast<double>(neg.size());
+  double best_t = pos.front(), best = -2;
+  size_t j = 0;
+  for (size_t i = 0; i < pos.size(); ++i) {
+    if (i > 0 && pos[i] == pos[i - 1]) continue;
+    const double t = pos[i];
+    while (j < neg.size() && neg[j] < t) ++j;
+    const double score =
+        (np - static_cast<double>(i)) / np - (nn - static_cast<double>(j)) / nn;
+    if (score > best) {
+      best = score;
+      best_t = t;
+    }
+  }
+  return best_t;
+}
+
+double QuantileOf(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  const double pos = q * static_cast<double>(v.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
+}
+
+struct DwellSamples {
+  std::vector<double> pos;  // Dwell (s) on a page left by a help contact.
+  std::vector<double> neg;  // Dwell (s) in sessions with no help contact.
+};
+
+// Per row of a prepared log: facts the trainer needs.
+struct RowFacts {
+  std::vector<uint16_t> group;      // Group of page_view/search rows.
+  std::vector<uint32_t> page_hash;  // Page identity of those rows.
+  std::vector<int64_t> first_help;  // Per session: first help_contact or -1.
+  std::vector<uint8_t> from_search_engine;  // Per session.
+};
+
+RowFacts Facts(const PreparedLog& log, const internal::PageMatcher& matcher) {
+  RowFacts f;
+  const size_t n = log.order.size();
+  f.group.assign(n, kUnlistedGroup);
+  f.page_hash.assign(n, 0);
+  f.first_help.assign(log.sessions, -1);
+  f.from_search_engine.assign(log.sessions, 0);
+  std::vector<uint8_t> seen_view(log.sessions, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const LogEvent& e = *log.order[i];
+    if (log.visitor[i] == kNoVisitor) continue;
+    const uint32_t s = log.session[i];
+    if (e.type == EventType::kPageView || e.type == EventType::kSearch) {
+      const internal::PageMatcher::Match m = matcher.Classify(e.page);
+      f.group[i] = m.group;
+      f.page_hash[i] = m.page_hash;
+      if (e.type == EventType::kPageView && !seen_view[s]) {
+        seen_view[s] = 1;
+        f.from_search_engine[s] = matcher.IsSearchEngine(e.detail) ? 1 : 0;
+      }
+    } else if (e.type == EventType::kHelpContact && f.first_help[s] < 0) {
+      f.first_help[s] = e.ts_ms;
+    }
+  }
+  return f;
+}
+
+// Feature rows at the decision points the engine would see: after each
+// visitor event, at multiples of the page's dwell threshold that come before
+// the visitor's next event. Label: a help contact follows in the session.
+struct Samples {
+  std::vector<double> x;
+  std::vector<double> y;
+  size_t rows() const { return y.size(); }
+};
+
+absl::StatusOr<Samples> CollectSamples(const proto::Policy& shape,
+                                       const PreparedLog& log,
+                                       const RowFacts& facts,
+                                       const TrainOptions& options) {
+  absl::StatusOr<Policy> policy = Policy::FromProto(shape);
+  if (!policy.ok()) return policy.status();
+  Engine::Options eo;
+  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(*policy, eo);
+  if (!engine.ok()) return engine.status();
+  std::vector<double> threshold_ms(shape.groups_size() + 1);
+  for (int g = 0; g < shape.groups_size(); ++g) {
+    threshold_ms[g] = shape.groups(g).dwell_threshold_s() * 1000;
+  }
+  threshold_ms.back() = shape.unlisted().dwell_threshold_s() * 1000;
+  std::vector<uint16_t> current(log.visitor_ids.size(), kUnlistedGroup);
+  Samples out;
+  const size_t n = log.order.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (options.interrupted && (i & 0xFFF) == 0 && options.interrupted()) {
+      return absl::CancelledError("training interrupted");
+    }
+    const LogEvent& e = *log.order[i];
+    if (absl::Status s = (*engine)->Observe(e.ToEvent()); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "train: line ", e.line, ": ", s.message()));
+    }
+    const uint32_t v = log.visitor[i];
+    if (v == kNoVisitor) continue;
+    if (e.type == EventType::kPageView || e.type == EventType::kSearch) {
+      current[v] = facts.group[i];
+    }
+    if (e.type == EventType::kOfferShown) continue;  // Not the visitor's.
+    const int64_t next = log.next_ts[i];
+    if (next < 0) continue;  // Gone after this: dwell unknown.
+    const int64_t help = facts.first_help[log.session[i]];
+    if (help >= 0 && e.ts_ms >= help) continue;  // Engaged: no decisions.
+    const uint16_t g = current[v];
+    const double theta =
+        threshold_ms[g == kUnlistedGroup ? threshold_ms.size() - 1 : g];
+    for (double m : kDwellMultiples) {
+      const int64_t t = e.ts_ms + static_cast<int64_t>(std::ceil(m * theta));
+      if (t >= next) break;
+      absl::StatusOr<Decision> d = (*engine)->Decide(e.visitor, t);
+      if (!d.ok()) return d.status();
+      if (d->contributions.size() != static_cast<size_t>(kFeatureCount)) {
+        continue;  // No session (cannot happen before the next event).
+      }
+      for (const Contribution& c : d->contributions) {
+        out.x.push_back(c.value);
+      }
+      out.y.push_back(help > t ? 1.0 : 0.0);
+    }
+  }
+  return out;
+}
+
+// Splits rows by session start: sessions that start at or after `split`
+// (and agents rows from the last one before it) go to validation.
+void SplitLog(const PreparedLog& log, int64_t split,
+              std::vector<LogEvent>& train, std::vector<LogEvent>& val) {
+  const size_t n = log.order.size();
+  int64_t last_agents_before = -1;
+  for (size_t i = 0; i < n; ++i) {
+    const LogEvent& e = *log.order[i];
+    if (log.visitor[i] == kNoVisitor) {
+      if (e.ts_ms < split) {
+        train.push_back(e);
+        last_agents_before = static_cast<int64_t>(i);
+      } else {
+        val.push_back(e);
+      }
+      continue;
+    }
+    (log.session_start[log.session[i]] < split ? train : val).push_back(e);
+  }
+  if (last_agents_before >= 0) {
+    // Validation starts with the agents count that held at the split.
+    val.insert(val.begin(), *log.order[last_agents_before]);
+  }
+}
+
+struct Candidate {
+  std::string key;
+  std::vector<int> steps;  // Group indexes, or roles.
+  bool by_role;
+  bool from_search_engine;
+  uint64_t support = 0;
+  uint64_t followed = 0;
+  double lift = 0;
+  double score = 0;
+};
+
+std::vector<Candidate> MinePaths(const PreparedLog& log, const RowFacts& f,
+                                 const proto::Policy& shape,
+                                 const TrainOptions& options,
+                                 double site_rate) {
+  // Steps per session, as the engine keeps them: page views (not reloads)
+  // and searches, with their times.
+  struct Step {
+    uint16_t group;
+    int64_t ts;
+  };
+  std::vector<std::vector<Step>> steps(log.sessions);
+  std::vector<uint32_t> last_hash(log.sessions, 0);
+  std::vector<uint8_t> has_page(log.sessions, 0);
+  for (size_t i = 0; i < log.order.size(); ++i) {
+    const LogEvent& e = *log.order[i];
+    if (log.visitor[i] == kNoVisitor) continue;
+    if (e.type != EventType::kPageView && e.type != EventType::kSearch) {
+      continue;
+    }
+    const uint32_t s = log.session[i];
+    const bool reload = e.type == EventType::kPageView && has_page[s] &&
+                        last_hash[s] == f.page_hash[i];
+    has_page[s] = 1;
+    last_hash[s] = f.page_hash[i];
+    if (reload) continue;
+    steps[s].push_back(Step{f.group[i], e.ts_ms});
+  }
+  auto role_of = [&](uint16_t g) {
+    return g == kUnlistedGroup ? shape.unlisted().role()
+                               : shape.groups(g).role();
+  };
+  absl::flat_hash_map<std::string, Candidate> found;
+  std::vector<std::string> seen_in_session;
+  for (uint32_t s = 0; s < log.sessions; ++s) {
+    const std::vector<Step>& st = steps[s];
+    const int64_t help = f.first_help[s];
+    seen_in_session.clear();
+    for (size_t end = 0; end < st.size(); ++end) {
+      if (help >= 0 && st[end].ts >= help) break;  // Only before contact.
+      for (int len = 2; len <= options.max_path_length &&
+                        static_cast<size_t>(len) <= end + 1;
+           ++len) {
+        for (int by_role = 0; by_role < 2; ++by_role) {
+          for (int se = 0; se < 2; ++se) {
+            if (se && !f.from_search_engine[s]) continue;
+            std::vector<int> ids;
+            std::string key = absl::StrCat(by_role ? "r" : "g", se ? "s" : "",
+                                           ":");
+            for (size_t k = end + 1 - len; k <= end; ++k) {
+              const int id = by_role ? static_cast<int>(role_of(st[k].group))
+                                     : static_cast<int>(st[k].group);
+              ids.push_back(id);
+              absl::StrAppend(&key, id, ",");
+            }
+            if (std::find(seen_in_session.begin(), seen_in_session.end(),
+                          key) != seen_in_session.end()) {
+              continue;  // Each session counts once, at its first sight.
+            }
+            seen_in_session.push_back(key);
+            Candidate& c = found[key];
+            if (c.support == 0) {
+              c.key = key;
+              c.steps = ids;
+              c.by_role = by_role;
+              c.from_search_engine = se;
+            }
+            ++c.support;
+            if (help > st[end].ts) ++c.followed;
+          }
+        }
+      }
+    }
+  }
+  std::vector<Candidate> all;
+  for (auto& [key, c] : found) {
+    if (c.support < options.min_path_support) continue;
+    c.lift = (static_cast<double>(c.followed) / c.support) / site_rate;
+    if (c.lift < options.min_path_lift) continue;
+    c.score = c.followed - site_rate * static_cast<double>(c.support);
+    all.push_back(c);
+  }
+  std::sort(all.begin(), all.end(), [](const Candidate& a, const Candidate& b) {
+    return a.score != b.score ? a.score > b.score : a.key < b.key;
+  });
+  // A search-engine variant earns its place only by a clearly higher lift
+  // than the same run without the condition.
+  absl::flat_hash_map<std::string, double> plain_lift;
+  for (const Candidate& c : all) {
+    if (!c.from_search_engine) {
+      std::string k = c.key;
+      plain_lift[k] = c.lift;
+    }
+  }
+  std::vector<Candidate> chosen;
+  for (const Candidate& c : all) {
+    if (static_cast<int>(chosen.size()) >= options.max_path_rules) break;
+    // A run by roles that matched exactly the sessions a run by groups
+    // matched (one group per role) adds nothing.
+    bool same = false;
+    for (const Candidate& k : chosen) {
+      same = same || (k.support == c.support && k.followed == c.followed &&
+                      k.from_search_engine == c.from_search_engine &&
+                      k.steps.size() == c.steps.size() &&
+                      k.by_role != c.by_role);
+    }
+    if (same) continue;
+    if (c.from_search_engine) {
+      std::string plain = c.key;
+      plain.erase(1, 1);  // "gs:" -> "g:"
+      auto it = plain_lift.find(plain);
+      if (it != plain_lift.end() && c.lift < 1.25 * it->second) continue;
+    }
+    chosen.push_back(c);
+  }
+  return chosen;
+}
+
+std::string FormatShare(double v) { return absl::StrCat(v); }
+
+}  // namespace
+
+absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
+                                  const TrainOptions& options) {
+  if (absl::Status s = CheckOptions(options); !s.ok()) return s;
+  auto say = [&](const std::string& what) {
+    if (options.progress) options.progress(what);
+  };
+  const proto::Policy& base = options.base.message();
+  const int64_t timeout_ms = base.session().timeout_s() * 1000;
+
+  // --- Split by time ---------------------------------------------------------
+  const PreparedLog all(events, timeout_ms);
+  if (all.sessions == 0) return Bad("the log has no visitor events");
+  int64_t t_min = -1, t_max = -1;
+  for (size_t i = 0; i < all.order.size(); ++i) {
+    if (all.visitor[i] == kNoVisitor) continue;
+    const int64_t t = all.order[i]->ts_ms;
+    if (t_min < 0) t_min = t;
+    t_max = t;
+  }
+  const int64_t split =
+      t_min + static_cast<int64_t>(std::llround(
+                  (1 - options.validation_fraction) *
+                  static_cast<double>(t_max - t_min)));
+  std::vector<LogEvent> train_events, val_events;
+  SplitLog(all, split, train_events, val_events);
+  const PreparedLog train(train_events, timeout_ms);
+  const PreparedLog val(val_events, timeout_ms);
+  if (train.sessions < 50 || val.sessions < 20) {
+    return Bad(absl::StrCat("too few sessions to learn from: ", train.sessions,
+                            " for training and ", val.sessions,
+                            " for validation (need 50 and 20)"));
+  }
+  say(absl::StrCat("split at ", split, " ms: ", train.sessions,
+                   " training sessions, ", val.sessions, " validation"));
+
+  // --- 1. Groups -------------------------------------------------------------
+  proto::Policy shape = base;
+  shape.clear_path_rules();
+  {
+    const internal::PageMatcher base_matcher(base);
+    absl::flat_hash_map<std::string, uint64_t> template_views;
+    for (size_t i = 0; i < train.order.size(); ++i) {
+      const LogEvent& e = *train.order[i];
+      if (e.type != EventType::kPageView && e.type != EventType::kSearch) {
+        continue;
+      }
+      if (base_matcher.Classify(e.page).group != kUnlistedGroup) continue;
+      ++template_views[internal::TemplateOf(e.page)];
+    }
+    std::vector<std::pair<std::string, uint64_t>> templates;
+    for (const auto& [pattern, views] : template_views) {
+      if (views >= options.min_group_views && PrintableAscii(pattern)) {
+        templates.emplace_back(pattern, views);
+      }
+    }
+    std::sort(templates.begin(), templates.end(),
+              [](const auto& a, const auto& b) {
+                return a.second != b.second ? a.second > b.second
+                                            : a.first < b.first;
+              });
+    for (const auto& [pattern, views] : templates) {
+      if (shape.groups_size() >= options.max_groups) break;
+      proto::PageGroup* g = shape.add_groups();
+      g->set_pattern(pattern);
+      g->set_role(GuessRole(pattern));
+      g->set_dwell_threshold_s(shape.unlisted().dwell_threshold_s());
+      g->set_help_rate(shape.unlisted().help_rate());
+    }
+  }
+  const int n_groups = shape.groups_size();
+  const size_t unlisted_slot = static_cast<size_t>(n_groups);
+  auto slot = [&](uint16_t g) -> size_t {
+    return g == kUnlistedGroup ? unlisted_slot : g;
+  };
+  auto group_at = [&](size_t s) -> proto::PageGroup* {
+    return s == unlisted_slot ? shape.mutable_unlisted()
+                              : shape.mutable_groups(static_cast<int>(s));
+  };
+  const internal::PageMatcher matcher(shape);
+  const RowFacts facts = Facts(train, matcher);
+
+  // --- 2. Help rates and dwell thresholds -------------------------------------
+  std::vector<uint64_t> views(unlisted_slot + 1, 0), helped(unlisted_slot + 1, 0);
+  std::vector<DwellSamples> dwell(unlisted_slot + 1);
+  uint64_t help_sessions = 0;
+  for (uint32_t s = 0; s < train.sessions; ++s) {
+    if (facts.first_help[s] >= 0) ++help_sessions;
+  }
+  if (help_sessions == 0) {
+    return Bad("no help_contact events in the training part of the log; "
+               "the trainer learns from them");
+  }
+  for (size_t i = 0; i < train.order.size(); ++i) {
+    const LogEvent& e = *train.order[i];
+    // A view of a page: a page_view, or a search (the results page).
+    if ((e.type != EventType::kPageView && e.type != EventType::kSearch) ||
+        train.visitor[i] == kNoVisitor) {
+      continue;
+    }
+    const size_t g = slot(facts.group[i]);
+    const int64_t help = facts.first_help[train.session[i]];
+    ++views[g];
+    if (help > e.ts_ms) ++helped[g];
+    const int64_t next = train.next_row[i];
+    if (next < 0) continue;
+    const LogEvent& after = *train.order[static_cast<size_t>(next)];
+    const double d = (after.ts_ms - e.ts_ms) / 1000.0;
+    if (after.type == EventType::kHelpContact) {
+      dwell[g].pos.push_back(d);
+    } else if (help < 0) {
+      dwell[g].neg.push_back(d);
+    }
+  }
+  uint64_t all_views = 0, all_helped = 0;
+  for (size_t g = 0; g <= unlisted_slot; ++g) {
+    all_views += views[g];
+    all_helped += helped[g];
+  }
+  const double site_view_rate =
+      all_views ? static_cast<double>(all_helped) / all_views : 0.0;
+  auto threshold_of = [&](const DwellSamples& d) {
+    double t;
+    if (options.dwell_rule == "separation" && !d.neg.empty()) {
+      t = SeparationThreshold(d.pos, d.neg);
+    } else {
+      // Never below the dwell of a typical visitor who did not ask.
+      t = QuantileOf(d.pos, options.dwell_quantile);
+      if (!d.neg.empty()) t = std::max(t, QuantileOf(d.neg, 0.5));
+    }
+    return std::clamp(t, options.min_dwell_threshold_s,
+                      options.max_dwell_threshold_s);
+  };
+  // Pools: by role, and the whole site.
+  std::map<int, DwellSamples> by_role;
+  DwellSamples site;
+  for (size_t g = 0; g <= unlisted_slot; ++g) {
+    DwellSamples& r = by_role[group_at(g)->role()];
+    for (double v : dwell[g].pos) r.pos.push_back(v), site.pos.push_back(v);
+    for (double v : dwell[g].neg) r.neg.push_back(v), site.neg.push_back(v);
+  }
+  const uint64_t need = std::max<uint64_t>(options.min_dwell_contacts, 1);
+  for (size_t g = 0; g <= unlisted_slot; ++g) {
+    proto::PageGroup* pg = group_at(g);
+    pg->set_views(views[g]);
+    const double k = options.help_rate_prior_views;
+    const double rate =
+        (views[g] + k) > 0
+            ? (static_cast<double>(helped[g]) + k * site_view_rate) /
+                  (static_cast<double>(views[g]) + k)
+            : site_view_rate;
+    pg->set_help_rate(std::clamp(rate, 0.0, 1.0));
+    const DwellSamples& own = dwell[g];
+    const DwellSamples& role = by_role[pg->role()];
+    if (own.pos.size() >= need) {
+      pg->set_dwell_threshold_s(threshold_of(own));
+    } else if (role.pos.size() >= need) {
+      pg->set_dwell_threshold_s(threshold_of(role));
+    } else if (site.pos.size() >= need) {
+      pg->set_dwell_threshold_s(threshold_of(site));
+    }  // Else the base policy's value stays.
+  }
+  say(absl::StrCat("groups: ", n_groups, " (+ unlisted), ", all_views,
+                   " page views, ", site.pos.size(),
+                   " help contacts after a page view"));
+
+  // --- 3. Path rules ----------------------------------------------------------
+  const double site_rate =
+      static_cast<double>(help_sessions) / static_cast<double>(train.sessions);
+  const std::vector<Candidate> paths =
+      MinePaths(train, facts, shape, options, site_rate);
+  for (const Candidate& c : paths) {
+    proto::PathRule* r = shape.add_path_rules();
+    std::vector<std::string> names;
+    for (int id : c.steps) {
+      proto::PathStep* st = r->add_steps();
+      if (c.by_role) {
+        st->set_role(static_cast<proto::Role>(id));
+        names.push_back(RoleName(static_cast<proto::Role>(id)));
+      } else {
+        const uint16_t g = static_cast<uint16_t>(id);
+        const proto::PageGroup& pg =
+            g == kUnlistedGroup ? shape.unlisted() : shape.groups(g);
+        if (g == kUnlistedGroup) {
+          st->set_role(pg.role());  // The unlisted group has no pattern.
+          names.push_back(RoleName(pg.role()));
+        } else {
+          st->set_group(pg.pattern());
+          names.push_back(pg.pattern());
+        }
+      }
+    }
+    std::string name = absl::StrJoin(names, " > ");
+    if (c.from_search_engine) name = absl::StrCat("search engine > ", name);
+    if (c.by_role) name = absl::StrCat(name, " (roles)");
+    r->set_name(name);
+    r->set_from_search_engine(c.from_search_engine);
+    r->set_strength(std::log(c.lift));
+    r->set_help_rate(static_cast<double>(c.followed) / c.support);
+    r->set_support(c.support);
+  }
+  // Names must be unique: an unlisted step named by its role may repeat one.
+  {
+    std::map<std::string, int> count;
+    for (auto& r : *shape.mutable_path_rules()) {
+      const int k = count[r.name()]++;
+      if (k > 0) r.set_name(absl::StrCat(r.name(), " #", k + 1));
+    }
+  }
+  say(absl::StrCat("path rules: ", shape.path_rules_size()));
+
+  // --- 4. Features and the model -------------------------------------------
+  proto::Model* model = shape.mutable_model();
+  model->Clear();
+  model->set_bias(-30);  // Collecting features: never offer.
+  model->set_decision_threshold(0.5);
+  absl::StatusOr<Samples> samples = CollectSamples(shape, train, facts, options);
+  if (!samples.ok()) return samples.status();
+  const RowFacts val_facts = Facts(val, matcher);
+  absl::StatusOr<Samples> val_samples =
+      CollectSamples(shape, val, val_facts, options);
+  if (!val_samples.ok()) return val_samples.status();
+  say(absl::StrCat("features: ", samples->rows(), " training samples, ",
+                   val_samples->rows(), " validation"));
+  uint64_t positives = 0;
+  for (double y : samples->y) positives += y > 0.5;
+  if (positives == 0 || positives == samples->rows()) {
+    return Bad("all training samples have the same label: need decision "
+               "points both before help contacts and in sessions without");
+  }
+  LogisticOptions lo;
+  lo.l2 = options.l2;
+  lo.interrupted = options.interrupted;
+  absl::StatusOr<LogisticModel> fit =
+      FitLogistic(samples->x, kFeatureCount, samples->y, {}, lo);
+  if (!fit.ok()) return fit.status();
+  model->set_bias(fit->bias);
+  for (int j = 0; j < kFeatureCount; ++j) {
+    proto::FeatureWeight* w = model->add_weights();
+    w->set_feature(std::string(internal::FeatureName(j)));
+    w->set_weight(fit->weights[j]);
+  }
+  auto auc_of = [&](const Samples& s) {
+    std::vector<double> scores(s.rows());
+    for (size_t i = 0; i < s.rows(); ++i) {
+      scores[i] = fit->Predict(&s.x[i * kFeatureCount]);
+    }
+    return RocAuc(scores, s.y);
+  };
+  TrainResult result{options.base, {}, 0, 0, 0, 0, 0};
+  result.train_auc = auc_of(*samples);
+  result.validation_auc = auc_of(*val_samples);
+  result.train_samples = samples->rows();
+  result.train_sessions = train.sessions;
+  result.validation_sessions = val.sessions;
+  say(absl::StrCat("model: ", fit->iterations, " Newton steps, AUC ",
+                   result.train_auc, " (train), ", result.validation_auc,
+                   " (validation)"));
+
+  // --- 5. The decision threshold, by replaying validation ------------------
+  double target = options.target_offer_rate;
+  if (options.offers_per_day > 0) {
+    const double days =
+        std::max(static_cast<double>(t_max - split) / 86'400'000.0, 1.0 / 24);
+    target = std::clamp(options.offers_per_day /
+                            (static_cast<double>(val.sessions) / days),
+                        1e-4, 0.9);
+  }
+  absl::StatusOr<Policy> unscaled = Policy::FromProto(shape);
+  if (!unscaled.ok()) return unscaled.status();
+  ReplayOptions ro;
+  ro.interrupted = options.interrupted;
+  absl::StatusOr<Calibration> cal =
+      internal::CalibrateThreshold(*unscaled, val, target, ro);
+  if (!cal.ok()) return cal.status();
+  shape = cal->policy.message();
+  const ReplayMetrics& best = cal->metrics;
+  say(absl::StrCat("threshold ", shape.model().decision_threshold(),
+                   ": offer rate ", best.offer_rate, " (target ", target,
+                   "), precision ", best.precision, ", recall ",
+                   best.recall));
+
+  // --- Provenance -------------------------------------------------------------
+  shape.set_name(options.name);
+  proto::Provenance* prov = shape.mutable_provenance();
+  prov->Clear();
+  prov->set_created_by(absl::StrCat("beckon train " BECKON_VERSION_STRING));
+  prov->set_notes(absl::StrCat(
+      "learned from ", train.sessions, " sessions; validated on ",
+      val.sessions, " later sessions"));
+  auto& opt = *prov->mutable_options();
+  opt["base"] = base.name();
+  opt["validation_fraction"] = FormatShare(options.validation_fraction);
+  opt["min_group_views"] = absl::StrCat(options.min_group_views);
+  opt["max_groups"] = absl::StrCat(options.max_groups);
+  opt["help_rate_prior_views"] = FormatShare(options.help_rate_prior_views);
+  opt["dwell_rule"] = options.dwell_rule;
+  opt["dwell_quantile"] = FormatShare(options.dwell_quantile);
+  opt["min_dwell_contacts"] = absl::StrCat(options.min_dwell_contacts);
+  opt["max_path_length"] = absl::StrCat(options.max_path_length);
+  opt["min_path_support"] = absl::StrCat(options.min_path_support);
+  opt["min_path_lift"] = FormatShare(options.min_path_lift);
+  opt["max_path_rules"] = absl::StrCat(options.max_path_rules);
+  opt["l2"] = FormatShare(options.l2);
+  opt["target_offer_rate"] = FormatShare(options.target_offer_rate);
+  opt["offers_per_day"] = FormatShare(options.offers_per_day);
+  prov->set_data_start_ms(t_min);
+  prov->set_data_end_ms(t_max);
+  auto& v = *prov->mutable_validation();
+  v["sessions"] = static_cast<double>(best.sessions);
+  v["offered_sessions"] = static_cast<double>(best.offered_sessions);
+  v["help_sessions"] = static_cast<double>(best.help_sessions);
+  v["hits"] = static_cast<double>(best.hits);
+  v["precision"] = best.precision;
+  v["recall"] = best.recall;
+  v["offer_rate"] = best.offer_rate;
+  v["median_lead_s"] = best.median_lead_s;
+  v["target_offer_rate"] = target;
+  v["train_auc"] = result.train_auc;
+  v["validation_auc"] = result.validation_auc;
+  v["split_ms"] = static_cast<double>(split);
+  absl::StatusOr<Policy> final_policy = Policy::FromProto(shape);
+  if (!final_policy.ok()) return final_policy.status();
+  result.policy = *final_policy;
+  result.validation = best;
+  return result;
+}
+
+}  // namespace beckon

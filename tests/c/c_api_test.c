@@ -1,0 +1,1346 @@
+/* Tests of the C ABI (include/beckon/beckon.h), written in C99 and compiled
+ * with -std=c99 -pedantic -Werror, so the header is checked as C too.
+ *
+ *   c_api_test            # every case
+ *   c_api_test CASE...    # the named cases
+ *
+ * Every function is called on its success path and on each of its error
+ * paths: NULL handles and pointers, handles of the wrong kind, bad sizes,
+ * malformed bytes, invalid values. A rejected call must return the right
+ * code and a message naming the problem, clear its outputs, and change no
+ * state. The last case drives one engine from several threads. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "beckon/beckon.h"
+
+/* ------------------------------------------------------------------------ */
+/* A minimal harness.                                                        */
+
+static int g_failures = 0;
+
+static void Fail(const char* file, int line, const char* what) {
+  fprintf(stderr, "%s:%d: FAILED: %s\n", file, line, what);
+  ++g_failures;
+}
+
+#define CHECK(cond)                                 \
+  do {                                              \
+    if (!(cond)) Fail(__FILE__, __LINE__, #cond);   \
+  } while (0)
+
+static void ExpectOk(int status, char* err, const char* call,
+                     const char* file, int line) {
+  if (status != BECKON_OK) {
+    fprintf(stderr, "%s:%d: FAILED: %s returned %s: %s\n", file, line, call,
+            beckon_status_name(status), err != NULL ? err : "(no message)");
+    ++g_failures;
+  } else if (err != NULL) {
+    fprintf(stderr, "%s:%d: FAILED: %s succeeded but left a message: %s\n",
+            file, line, call, err);
+    ++g_failures;
+  }
+  beckon_free(err);
+}
+
+static void ExpectError(int status, char* err, int want_status,
+                        const char* want_text, const char* call,
+                        const char* file, int line) {
+  if (status != want_status) {
+    fprintf(stderr, "%s:%d: FAILED: %s returned %s (%s), want %s\n", file,
+            line, call, beckon_status_name(status),
+            err != NULL ? err : "no message", beckon_status_name(want_status));
+    ++g_failures;
+  } else if (err == NULL) {
+    fprintf(stderr, "%s:%d: FAILED: %s returned %s without a message\n", file,
+            line, call, beckon_status_name(status));
+    ++g_failures;
+  } else if (strstr(err, want_text) == NULL) {
+    fprintf(stderr, "%s:%d: FAILED: %s: message \"%s\" lacks \"%s\"\n", file,
+            line, call, err, want_text);
+    ++g_failures;
+  }
+  beckon_free(err);
+}
+
+/* Both expect a local `char* err` that `call` passes as its errptr. */
+#define EXPECT_OK(call)                                       \
+  do {                                                        \
+    int status_ = (call);                                     \
+    ExpectOk(status_, err, #call, __FILE__, __LINE__);        \
+    err = NULL;                                               \
+  } while (0)
+
+#define EXPECT_ERROR(call, want_status, want_text)                        \
+  do {                                                                    \
+    int status_ = (call);                                                 \
+    ExpectError(status_, err, want_status, want_text, #call, __FILE__,    \
+                __LINE__);                                                \
+    err = NULL;                                                           \
+  } while (0)
+
+static const int64_t kT0 = INT64_C(1700000000000);
+static const int64_t kSec = 1000;
+static const int64_t kDay = INT64_C(86400000);
+
+/* A file name in the working directory, unique to this process. */
+static const char* TempPath(const char* suffix, char* buf, size_t size) {
+  snprintf(buf, size, "c_api_test.%ld.%s", (long)getpid(), suffix);
+  return buf;
+}
+
+static beckon_engine_t* MakeEngine(void) {
+  beckon_engine_t* engine = NULL;
+  char* err = NULL;
+  EXPECT_OK(beckon_engine_create_default(NULL, &engine, &err));
+  return engine;
+}
+
+static beckon_stats_t Stats(const beckon_engine_t* engine) {
+  beckon_stats_t stats = BECKON_STATS_INIT;
+  char* err = NULL;
+  EXPECT_OK(beckon_engine_stats(engine, &stats, &err));
+  return stats;
+}
+
+/* Returns the engine's snapshot (free it with beckon_free). */
+static char* Snapshot(const beckon_engine_t* engine, size_t* size) {
+  char* data = NULL;
+  char* err = NULL;
+  *size = 0;
+  EXPECT_OK(beckon_engine_snapshot(engine, &data, size, &err));
+  return data;
+}
+
+/* True if the engine's visitor state is byte for byte `data`. */
+static int SameState(const beckon_engine_t* engine, const char* data,
+                     size_t size) {
+  size_t now_size = 0;
+  char* now = Snapshot(engine, &now_size);
+  const int same = now != NULL && now_size == size &&
+                   memcmp(now, data, size) == 0;
+  beckon_free(now);
+  return same;
+}
+
+static beckon_decision_info_t Info(const beckon_decision_t* decision) {
+  beckon_decision_info_t info = BECKON_DECISION_INFO_INIT;
+  char* err = NULL;
+  EXPECT_OK(beckon_decision_get_info(decision, &info, &err));
+  return info;
+}
+
+static int SameInfo(const beckon_decision_info_t* a,
+                    const beckon_decision_info_t* b) {
+  return a->action == b->action && a->reason == b->reason &&
+         a->probability == b->probability && a->threshold == b->threshold &&
+         a->has_recheck_at == b->has_recheck_at &&
+         a->recheck_at_ms == b->recheck_at_ms &&
+         a->reason_count == b->reason_count &&
+         a->contribution_count == b->contribution_count &&
+         a->would_offer == b->would_offer;
+}
+
+/* The walk-through's stuck visitor: ends with an offer at the returned time
+ * (after following the recheck time of a wait). */
+static int64_t PlayStuckVisitor(beckon_engine_t* engine,
+                                beckon_decision_t* decision,
+                                const char* visitor) {
+  char* err = NULL;
+  beckon_decision_info_t info;
+  int64_t now = kT0 + 110 * kSec;
+  EXPECT_OK(beckon_engine_observe_page_view(
+      engine, kT0, visitor, "/", "https://www.google.com/search?q=returns",
+      &err));
+  EXPECT_OK(beckon_engine_observe_page_view(engine, kT0 + 20 * kSec, visitor,
+                                            "/p/4711", NULL, &err));
+  EXPECT_OK(beckon_engine_observe_search(engine, kT0 + 70 * kSec, visitor,
+                                         "/search?q=return+label", 0, &err));
+  EXPECT_OK(beckon_engine_observe_search(engine, kT0 + 85 * kSec, visitor,
+                                         "/search?q=returns", 0, &err));
+  EXPECT_OK(beckon_engine_observe_page_view(engine, kT0 + 100 * kSec, visitor,
+                                            "/help/returns", "", &err));
+  EXPECT_OK(beckon_engine_decide(engine, visitor, now, decision, &err));
+  info = Info(decision);
+  CHECK(info.action == BECKON_ACTION_WAIT);
+  CHECK(info.has_recheck_at == 1);
+  CHECK(info.recheck_at_ms > now);
+  now = info.recheck_at_ms;
+  EXPECT_OK(beckon_engine_decide(engine, visitor, now, decision, &err));
+  info = Info(decision);
+  CHECK(info.action == BECKON_ACTION_OFFER);
+  CHECK(info.reason == BECKON_REASON_SCORE);
+  CHECK(info.probability >= info.threshold);
+  return now;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cases                                                                     */
+
+static void TestVersionAndNames(void) {
+  CHECK(strcmp(beckon_version(), BECKON_VERSION_STRING) == 0);
+  CHECK(beckon_abi_version() == BECKON_ABI_VERSION);
+  CHECK(strcmp(beckon_status_name(BECKON_OK), "OK") == 0);
+  CHECK(strcmp(beckon_status_name(BECKON_INVALID_ARGUMENT),
+               "INVALID_ARGUMENT") == 0);
+  CHECK(strcmp(beckon_status_name(BECKON_DATA_LOSS), "DATA_LOSS") == 0);
+  CHECK(strcmp(beckon_status_name(BECKON_UNAUTHENTICATED),
+               "UNAUTHENTICATED") == 0);
+  CHECK(beckon_status_name(17) == NULL);
+  CHECK(beckon_status_name(-1) == NULL);
+  CHECK(strcmp(beckon_action_name(BECKON_ACTION_OFFER), "offer") == 0);
+  CHECK(strcmp(beckon_action_name(BECKON_ACTION_WAIT), "wait") == 0);
+  CHECK(strcmp(beckon_action_name(BECKON_ACTION_SUPPRESS), "suppress") == 0);
+  CHECK(beckon_action_name(BECKON_ACTION_COUNT) == NULL);
+  CHECK(beckon_action_name(-1) == NULL);
+  CHECK(strcmp(beckon_reason_name(BECKON_REASON_SCORE), "score") == 0);
+  CHECK(strcmp(beckon_reason_name(BECKON_REASON_NO_SESSION), "no_session") ==
+        0);
+  CHECK(strcmp(beckon_reason_name(BECKON_REASON_SESSION_CAP),
+               "session_cap") == 0);
+  CHECK(strcmp(beckon_reason_name(BECKON_REASON_RATE_CAP), "rate_cap") == 0);
+  CHECK(beckon_reason_name(BECKON_REASON_COUNT) == NULL);
+  CHECK(beckon_reason_name(-7) == NULL);
+  beckon_free(NULL);
+}
+
+static void TestErrptrContract(void) {
+  beckon_policy_t* policy = NULL;
+  char sentinel = 'x';
+  char* err = &sentinel; /* Never read, never freed: only overwritten. */
+  /* Success stores NULL whatever *errptr held. */
+  CHECK(beckon_policy_default(&policy, &err) == BECKON_OK);
+  CHECK(err == NULL);
+  beckon_policy_destroy(policy);
+  /* Failure stores a fresh message whatever *errptr held. */
+  err = &sentinel;
+  CHECK(beckon_policy_default(NULL, &err) == BECKON_INVALID_ARGUMENT);
+  CHECK(err != NULL && err != &sentinel);
+  if (err != &sentinel) beckon_free(err);
+  /* errptr may be NULL: the code alone reports the failure. */
+  CHECK(beckon_policy_default(NULL, NULL) == BECKON_INVALID_ARGUMENT);
+  policy = NULL;
+  CHECK(beckon_policy_default(&policy, NULL) == BECKON_OK);
+  CHECK(policy != NULL);
+  beckon_policy_destroy(policy);
+  /* Destroy functions accept NULL. */
+  beckon_policy_destroy(NULL);
+  beckon_engine_options_destroy(NULL);
+  beckon_engine_destroy(NULL);
+  beckon_decision_destroy(NULL);
+}
+
+static void TestPolicyRoundTrips(void) {
+  beckon_policy_t* policy = NULL;
+  beckon_policy_t* again = NULL;
+  char* err = NULL;
+  char* bytes = NULL;
+  size_t bytes_size = 0;
+  char* bytes2 = NULL;
+  size_t bytes2_size = 0;
+  char* text = NULL;
+  size_t text_size = 0;
+  const char* name = NULL;
+  char path[128];
+
+  EXPECT_OK(beckon_policy_default(&policy, &err));
+  EXPECT_OK(beckon_policy_name(policy, &name, &err));
+  CHECK(name != NULL && strcmp(name, "beckon-default") == 0);
+
+  /* Bytes. */
+  EXPECT_OK(beckon_policy_to_bytes(policy, &bytes, &bytes_size, &err));
+  CHECK(bytes != NULL && bytes_size > 100);
+  CHECK(bytes != NULL && bytes[bytes_size] == '\0');
+  EXPECT_OK(beckon_policy_from_bytes(bytes, bytes_size, &again, &err));
+  EXPECT_OK(beckon_policy_to_bytes(again, &bytes2, &bytes2_size, &err));
+  CHECK(bytes2_size == bytes_size &&
+        memcmp(bytes, bytes2, bytes_size) == 0);
+  beckon_free(bytes2);
+  beckon_policy_destroy(again);
+  again = NULL;
+
+  /* Text: NUL-terminated, and parsed back to the same policy. */
+  EXPECT_OK(beckon_policy_to_text(policy, &text, &text_size, &err));
+  CHECK(text != NULL && strlen(text) == text_size);
+  CHECK(text != NULL && strstr(text, "beckon-default") != NULL);
+  EXPECT_OK(beckon_policy_from_text(text, text_size, &again, &err));
+  EXPECT_OK(beckon_policy_to_bytes(again, &bytes2, &bytes2_size, &err));
+  CHECK(bytes2_size == bytes_size &&
+        memcmp(bytes, bytes2, bytes_size) == 0);
+  beckon_free(bytes2);
+  beckon_policy_destroy(again);
+  again = NULL;
+
+  /* File. */
+  TempPath("policy", path, sizeof(path));
+  EXPECT_OK(beckon_policy_to_file(policy, path, &err));
+  EXPECT_OK(beckon_policy_from_file(path, &again, &err));
+  EXPECT_OK(beckon_policy_to_bytes(again, &bytes2, &bytes2_size, &err));
+  CHECK(bytes2_size == bytes_size &&
+        memcmp(bytes, bytes2, bytes_size) == 0);
+  beckon_free(bytes2);
+  beckon_policy_destroy(again);
+  remove(path);
+
+  beckon_free(text);
+  beckon_free(bytes);
+  beckon_policy_destroy(policy);
+}
+
+static void TestPolicyErrors(void) {
+  beckon_policy_t* policy = NULL;
+  beckon_policy_t* out = NULL;
+  beckon_decision_t* decision = NULL;
+  char* err = NULL;
+  char* text = NULL;
+  size_t text_size = 0;
+  char* data = NULL;
+  size_t size = 0;
+  const char* name = NULL;
+  char* bad = NULL;
+  char* field = NULL;
+  char path[128];
+  static const char kGarbage[] = "\xff\xff\xff\xff not a policy";
+
+  EXPECT_OK(beckon_policy_default(&policy, &err));
+  EXPECT_OK(beckon_decision_create(&decision, &err));
+
+  EXPECT_ERROR(beckon_policy_default(NULL, &err), BECKON_INVALID_ARGUMENT,
+               "beckon_policy_default: policy is NULL");
+
+  /* Malformed and invalid bytes; outputs stay cleared. */
+  out = (beckon_policy_t*)decision; /* Junk that must be overwritten. */
+  EXPECT_ERROR(beckon_policy_from_bytes(kGarbage, sizeof(kGarbage) - 1, &out,
+                                        &err),
+               BECKON_INVALID_ARGUMENT, "policy");
+  CHECK(out == NULL);
+  EXPECT_ERROR(beckon_policy_from_bytes(NULL, 5, &out, &err),
+               BECKON_INVALID_ARGUMENT, "data is NULL but its size is 5");
+  CHECK(out == NULL);
+  EXPECT_ERROR(beckon_policy_from_bytes(NULL, 0, &out, &err),
+               BECKON_INVALID_ARGUMENT, "invalid policy");
+  CHECK(out == NULL);
+  EXPECT_ERROR(beckon_policy_from_bytes(kGarbage, 4, NULL, &err),
+               BECKON_INVALID_ARGUMENT, "policy is NULL");
+
+  /* Text: a syntax error, and a value out of range named by its field. */
+  EXPECT_ERROR(beckon_policy_from_text("name: ", 6, &out, &err),
+               BECKON_INVALID_ARGUMENT, "policy");
+  CHECK(out == NULL);
+  EXPECT_ERROR(beckon_policy_from_text(NULL, 1, &out, &err),
+               BECKON_INVALID_ARGUMENT, "text is NULL but its size is 1");
+  EXPECT_OK(beckon_policy_to_text(policy, &text, &text_size, &err));
+  field = text != NULL ? strstr(text, "dwell_threshold_s: ") : NULL;
+  CHECK(field != NULL);
+  if (field != NULL) {
+    /* Replace the first threshold's value with -1. */
+    const size_t head = (size_t)(field - text) + strlen("dwell_threshold_s: ");
+    const char* tail = strchr(text + head, '\n');
+    bad = (char*)malloc(text_size + 8);
+    memcpy(bad, text, head);
+    strcpy(bad + head, "-1");
+    strcat(bad, tail != NULL ? tail : "");
+    EXPECT_ERROR(beckon_policy_from_text(bad, strlen(bad), &out, &err),
+                 BECKON_INVALID_ARGUMENT, "dwell_threshold_s");
+    CHECK(out == NULL);
+    free(bad);
+  }
+  beckon_free(text);
+
+  /* Files. */
+  EXPECT_ERROR(beckon_policy_from_file("/nonexistent/beckon.policy", &out,
+                                       &err),
+               BECKON_NOT_FOUND, "/nonexistent/beckon.policy");
+  CHECK(out == NULL);
+  EXPECT_ERROR(beckon_policy_from_file(NULL, &out, &err),
+               BECKON_INVALID_ARGUMENT, "path is NULL");
+  EXPECT_ERROR(beckon_policy_from_file("/", &out, &err),
+               BECKON_INVALID_ARGUMENT, "director");
+  EXPECT_ERROR(beckon_policy_to_file(policy, "/nonexistent/dir/p.bin", &err),
+               BECKON_PERMISSION_DENIED, "/nonexistent/dir/p.bin");
+  EXPECT_ERROR(beckon_policy_to_file(policy, NULL, &err),
+               BECKON_INVALID_ARGUMENT, "path is NULL");
+  EXPECT_ERROR(beckon_policy_to_file(NULL, "x", &err),
+               BECKON_INVALID_ARGUMENT, "policy is NULL");
+  TempPath("garbage", path, sizeof(path));
+  {
+    FILE* f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f != NULL) {
+      fwrite(kGarbage, 1, sizeof(kGarbage) - 1, f);
+      fclose(f);
+    }
+  }
+  EXPECT_ERROR(beckon_policy_from_file(path, &out, &err),
+               BECKON_INVALID_ARGUMENT, "policy");
+  CHECK(out == NULL);
+  remove(path);
+
+  /* Serializing: NULL handle, NULL outputs, a handle of another kind. */
+  EXPECT_ERROR(beckon_policy_to_bytes(NULL, &data, &size, &err),
+               BECKON_INVALID_ARGUMENT, "policy is NULL");
+  CHECK(data == NULL && size == 0);
+  EXPECT_ERROR(beckon_policy_to_bytes(policy, NULL, &size, &err),
+               BECKON_INVALID_ARGUMENT, "data is NULL");
+  EXPECT_ERROR(beckon_policy_to_bytes(policy, &data, NULL, &err),
+               BECKON_INVALID_ARGUMENT, "size is NULL");
+  CHECK(data == NULL);
+  EXPECT_ERROR(beckon_policy_to_text(policy, NULL, &size, &err),
+               BECKON_INVALID_ARGUMENT, "text is NULL");
+  EXPECT_ERROR(beckon_policy_to_text(NULL, &data, &size, &err),
+               BECKON_INVALID_ARGUMENT, "policy is NULL");
+  EXPECT_ERROR(beckon_policy_to_bytes((const beckon_policy_t*)decision, &data,
+                                      &size, &err),
+               BECKON_INVALID_ARGUMENT, "policy is not a live beckon_policy_t");
+  EXPECT_ERROR(beckon_policy_name(NULL, &name, &err), BECKON_INVALID_ARGUMENT,
+               "policy is NULL");
+  CHECK(name == NULL);
+  EXPECT_ERROR(beckon_policy_name(policy, NULL, &err),
+               BECKON_INVALID_ARGUMENT, "name is NULL");
+  /* Destroying a handle of another kind is ignored, not a crash. */
+  beckon_policy_destroy((beckon_policy_t*)decision);
+  CHECK(Info(decision).reason == BECKON_REASON_NO_SESSION);
+
+  beckon_decision_destroy(decision);
+  beckon_policy_destroy(policy);
+}
+
+static void TestOptions(void) {
+  beckon_engine_options_t* options = NULL;
+  beckon_engine_options_t* keyed = NULL;
+  beckon_engine_t* engine = NULL;
+  beckon_engine_t* other = NULL;
+  beckon_policy_t* policy = NULL;
+  char* err = NULL;
+  char* snap = NULL;
+  size_t snap_size = 0;
+
+  EXPECT_ERROR(beckon_engine_options_create(NULL, &err),
+               BECKON_INVALID_ARGUMENT, "options is NULL");
+  EXPECT_OK(beckon_engine_options_create(&options, &err));
+  EXPECT_OK(beckon_policy_default(&policy, &err));
+
+  /* Values are checked when an engine is created. */
+  EXPECT_OK(beckon_engine_options_set_shards(options, 3, &err));
+  EXPECT_ERROR(beckon_engine_create(policy, options, &engine, &err),
+               BECKON_INVALID_ARGUMENT, "shards");
+  CHECK(engine == NULL);
+  EXPECT_OK(beckon_engine_options_set_shards(options, 4, &err));
+  EXPECT_OK(beckon_engine_options_set_max_sessions(options, 0, &err));
+  EXPECT_ERROR(beckon_engine_create_default(options, &engine, &err),
+               BECKON_INVALID_ARGUMENT, "max_sessions");
+  EXPECT_OK(beckon_engine_options_set_max_sessions(options, 2, &err));
+  EXPECT_OK(beckon_engine_options_set_max_memory_records(options, 0, &err));
+  EXPECT_ERROR(beckon_engine_create_default(options, &engine, &err),
+               BECKON_INVALID_ARGUMENT, "max_memory_records");
+  EXPECT_OK(beckon_engine_options_set_max_memory_records(options, 8, &err));
+
+  /* max_sessions 2 over 4 shards: one session per shard, so ten visitors
+   * leave at most four sessions and evict the rest. */
+  EXPECT_OK(beckon_engine_create(policy, options, &engine, &err));
+  {
+    int i;
+    char id[16];
+    beckon_stats_t stats;
+    for (i = 0; i < 10; ++i) {
+      snprintf(id, sizeof(id), "v%d", i);
+      EXPECT_OK(beckon_engine_observe_page_view(engine, kT0 + i, id, "/p/1",
+                                                NULL, &err));
+    }
+    stats = Stats(engine);
+    CHECK(stats.live_sessions <= 4);
+    CHECK(stats.sessions_evicted >= 6);
+    CHECK(stats.sessions_started == 10);
+  }
+
+  /* The visitor key: a snapshot restores only under the same key. */
+  EXPECT_OK(beckon_engine_options_create(&keyed, &err));
+  EXPECT_OK(beckon_engine_options_set_visitor_key(keyed, 1, 2, &err));
+  beckon_engine_destroy(engine);
+  EXPECT_OK(beckon_engine_create(policy, keyed, &engine, &err));
+  EXPECT_OK(beckon_engine_observe_page_view(engine, kT0, "anna", "/", NULL,
+                                            &err));
+  snap = Snapshot(engine, &snap_size);
+  EXPECT_OK(beckon_engine_create(policy, NULL, &other, &err));
+  EXPECT_ERROR(beckon_engine_restore(other, snap, snap_size, &err),
+               BECKON_FAILED_PRECONDITION, "key");
+  beckon_engine_destroy(other);
+  EXPECT_OK(beckon_engine_create(policy, keyed, &other, &err));
+  EXPECT_OK(beckon_engine_restore(other, snap, snap_size, &err));
+  CHECK(Stats(other).live_sessions == 1);
+  beckon_free(snap);
+  beckon_engine_destroy(other);
+
+  /* Setters reject NULL and handles of another kind. */
+  EXPECT_ERROR(beckon_engine_options_set_max_sessions(NULL, 1, &err),
+               BECKON_INVALID_ARGUMENT,
+               "beckon_engine_options_set_max_sessions: options is NULL");
+  EXPECT_ERROR(beckon_engine_options_set_max_memory_records(NULL, 1, &err),
+               BECKON_INVALID_ARGUMENT, "options is NULL");
+  EXPECT_ERROR(beckon_engine_options_set_shards(NULL, 1, &err),
+               BECKON_INVALID_ARGUMENT, "options is NULL");
+  EXPECT_ERROR(beckon_engine_options_set_visitor_key(NULL, 1, 2, &err),
+               BECKON_INVALID_ARGUMENT, "options is NULL");
+  EXPECT_ERROR(beckon_engine_options_set_shards(
+                   (beckon_engine_options_t*)policy, 1, &err),
+               BECKON_INVALID_ARGUMENT,
+               "options is not a live beckon_engine_options_t");
+  EXPECT_ERROR(beckon_engine_create(
+                   policy, (const beckon_engine_options_t*)policy, &other,
+                   &err),
+               BECKON_INVALID_ARGUMENT, "options is not a live");
+  CHECK(other == NULL);
+
+  beckon_engine_destroy(engine);
+  beckon_engine_options_destroy(keyed);
+  beckon_engine_options_destroy(options);
+  beckon_policy_destroy(policy);
+}
+
+static void TestEngineCreate(void) {
+  beckon_policy_t* policy = NULL;
+  beckon_policy_t* from_engine = NULL;
+  beckon_engine_t* engine = NULL;
+  char* err = NULL;
+  char* bytes = NULL;
+  size_t size = 0;
+  const char* name = NULL;
+  char path[128];
+
+  EXPECT_OK(beckon_policy_default(&policy, &err));
+  EXPECT_OK(beckon_policy_to_bytes(policy, &bytes, &size, &err));
+
+  EXPECT_OK(beckon_engine_create(policy, NULL, &engine, &err));
+  beckon_policy_destroy(policy); /* The engine keeps its own copy. */
+  policy = NULL;
+  EXPECT_OK(beckon_engine_policy(engine, &from_engine, &err));
+  EXPECT_OK(beckon_policy_name(from_engine, &name, &err));
+  CHECK(name != NULL && strcmp(name, "beckon-default") == 0);
+  beckon_engine_destroy(engine);
+  engine = NULL;
+
+  EXPECT_OK(beckon_engine_create_from_policy_bytes(bytes, size, NULL, &engine,
+                                                   &err));
+  CHECK(engine != NULL);
+  beckon_engine_destroy(engine);
+  engine = NULL;
+
+  TempPath("engine_policy", path, sizeof(path));
+  EXPECT_OK(beckon_policy_to_file(from_engine, path, &err));
+  EXPECT_OK(beckon_engine_create_from_policy_file(path, NULL, &engine, &err));
+  CHECK(engine != NULL);
+  beckon_engine_destroy(engine);
+  engine = NULL;
+  remove(path);
+
+  /* Errors leave *engine NULL. */
+  EXPECT_ERROR(beckon_engine_create(NULL, NULL, &engine, &err),
+               BECKON_INVALID_ARGUMENT, "beckon_engine_create: policy is NULL");
+  CHECK(engine == NULL);
+  EXPECT_ERROR(beckon_engine_create(from_engine, NULL, NULL, &err),
+               BECKON_INVALID_ARGUMENT, "engine is NULL");
+  EXPECT_ERROR(beckon_engine_create_default(NULL, NULL, &err),
+               BECKON_INVALID_ARGUMENT, "engine is NULL");
+  EXPECT_ERROR(beckon_engine_create_from_policy_bytes("junk", 4, NULL,
+                                                      &engine, &err),
+               BECKON_INVALID_ARGUMENT, "policy");
+  CHECK(engine == NULL);
+  EXPECT_ERROR(beckon_engine_create_from_policy_bytes(NULL, 9, NULL, &engine,
+                                                      &err),
+               BECKON_INVALID_ARGUMENT, "data is NULL but its size is 9");
+  EXPECT_ERROR(beckon_engine_create_from_policy_bytes(bytes, size, NULL, NULL,
+                                                      &err),
+               BECKON_INVALID_ARGUMENT, "engine is NULL");
+  EXPECT_ERROR(beckon_engine_create_from_policy_file("/nonexistent/p", NULL,
+                                                     &engine, &err),
+               BECKON_NOT_FOUND, "/nonexistent/p");
+  CHECK(engine == NULL);
+  EXPECT_ERROR(beckon_engine_create_from_policy_file(NULL, NULL, &engine,
+                                                     &err),
+               BECKON_INVALID_ARGUMENT, "path is NULL");
+  EXPECT_ERROR(beckon_engine_policy(NULL, &policy, &err),
+               BECKON_INVALID_ARGUMENT, "engine is NULL");
+  CHECK(policy == NULL);
+  engine = MakeEngine();
+  EXPECT_ERROR(beckon_engine_policy(engine, NULL, &err),
+               BECKON_INVALID_ARGUMENT, "policy is NULL");
+  EXPECT_ERROR(beckon_engine_policy((const beckon_engine_t*)from_engine,
+                                    &policy, &err),
+               BECKON_INVALID_ARGUMENT, "engine is not a live beckon_engine_t");
+
+  beckon_engine_destroy(engine);
+  beckon_policy_destroy(from_engine);
+  beckon_free(bytes);
+}
+
+static void TestObserveEveryKind(void) {
+  beckon_engine_t* engine = MakeEngine();
+  beckon_decision_t* decision = NULL;
+  char* err = NULL;
+  beckon_stats_t stats;
+  beckon_decision_info_t info;
+  const char* v = "visitor-1";
+
+  EXPECT_OK(beckon_decision_create(&decision, &err));
+  EXPECT_OK(beckon_engine_observe_agents(engine, kT0, 2, &err));
+  EXPECT_OK(beckon_engine_observe_page_view(engine, kT0, v, "/c/shoes", NULL,
+                                            &err));
+  EXPECT_OK(beckon_engine_observe_search(engine, kT0 + 1 * kSec, v,
+                                         "/search?q=boots", 12, &err));
+  EXPECT_OK(beckon_engine_observe_cart(engine, kT0 + 2 * kSec, v, "/p/1",
+                                       49.5, &err));
+  EXPECT_OK(beckon_engine_observe_offer_shown(engine, kT0 + 3 * kSec, v,
+                                              "/p/1", BECKON_CHANNEL_CHAT,
+                                              &err));
+  EXPECT_OK(beckon_engine_observe_offer_ignored(engine, kT0 + 4 * kSec, v,
+                                                "/p/1", BECKON_CHANNEL_CHAT,
+                                                &err));
+  EXPECT_OK(beckon_engine_observe_offer_shown(engine, kT0 + 5 * kSec, v,
+                                              "/p/1", BECKON_CHANNEL_CALL,
+                                              &err));
+  EXPECT_OK(beckon_engine_observe_offer_accepted(engine, kT0 + 6 * kSec, v,
+                                                 "/p/1", BECKON_CHANNEL_CALL,
+                                                 &err));
+  EXPECT_OK(beckon_engine_observe_purchase(engine, kT0 + 7 * kSec, v,
+                                           "/checkout/done", 49.5, &err));
+  EXPECT_OK(beckon_engine_observe_help_contact(engine, kT0 + 8 * kSec, "w",
+                                               "/help", BECKON_CHANNEL_EMAIL,
+                                               &err));
+  EXPECT_OK(beckon_engine_observe_offer_declined(engine, kT0 + 9 * kSec, "x",
+                                                 "/", BECKON_CHANNEL_FORM,
+                                                 &err));
+  EXPECT_OK(beckon_engine_observe_offer_declined(
+      engine, kT0 + 9 * kSec, "y", "", BECKON_CHANNEL_UNSPECIFIED, &err));
+
+  stats = Stats(engine);
+  CHECK(stats.events_observed == 11); /* Agents events are not counted. */
+  CHECK(stats.events_rejected == 0);
+  CHECK(stats.memory_records == 3);   /* Ignored by v, declined by x, y. */
+
+  /* Each event had its effect: v accepted (engaged), x declined. */
+  EXPECT_OK(beckon_engine_decide(engine, v, kT0 + 60 * kSec, decision, &err));
+  info = Info(decision);
+  CHECK(info.action == BECKON_ACTION_SUPPRESS);
+  CHECK(info.reason == BECKON_REASON_ENGAGED);
+  CHECK(info.has_recheck_at == 0 && info.recheck_at_ms == 0);
+  EXPECT_OK(beckon_engine_observe_page_view(engine, kT0 + 70 * kSec, "x",
+                                            "/checkout", NULL, &err));
+  EXPECT_OK(beckon_engine_decide(engine, "x", kT0 + 600 * kSec, decision,
+                                 &err));
+  info = Info(decision);
+  CHECK(info.action == BECKON_ACTION_SUPPRESS);
+  CHECK(info.reason == BECKON_REASON_DECLINED);
+  CHECK(info.reason_count >= 1);
+
+  beckon_decision_destroy(decision);
+  beckon_engine_destroy(engine);
+}
+
+/* Every observe function's argument errors: each rejected, with a message
+ * naming the problem, changing no visitor state. */
+static void TestObserveErrors(void) {
+  beckon_engine_t* engine = MakeEngine();
+  beckon_policy_t* policy = NULL;
+  beckon_engine_t* not_engine = NULL;
+  char* err = NULL;
+  char* before = NULL;
+  size_t before_size = 0;
+  beckon_stats_t stats;
+  char long_id[200];
+  const char* v = "anna";
+
+  EXPECT_OK(beckon_policy_default(&policy, &err));
+  not_engine = (beckon_engine_t*)policy;
+  EXPECT_OK(beckon_engine_observe_agents(engine, kT0, 2, &err));
+  EXPECT_OK(beckon_engine_observe_page_view(engine, kT0 + 10 * kSec, v,
+                                            "/help", NULL, &err));
+  EXPECT_OK(beckon_engine_observe_offer_declined(engine, kT0 + 20 * kSec, "z",
+                                                 "/", BECKON_CHANNEL_CHAT,
+                                                 &err));
+  before = Snapshot(engine, &before_size);
+  memset(long_id, 'a', sizeof(long_id) - 1);
+  long_id[sizeof(long_id) - 1] = '\0';
+
+  /* NULL engine, NULL and wrong-kind handles. */
+  EXPECT_ERROR(beckon_engine_observe_page_view(NULL, kT0, v, "/", NULL, &err),
+               BECKON_INVALID_ARGUMENT,
+               "beckon_engine_observe_page_view: engine is NULL");
+  EXPECT_ERROR(beckon_engine_observe_page_view(not_engine, kT0 + 30 * kSec, v,
+                                               "/", NULL, &err),
+               BECKON_INVALID_ARGUMENT, "engine is not a live beckon_engine_t");
+  EXPECT_ERROR(beckon_engine_observe_search(NULL, kT0, v, "/", 0, &err),
+               BECKON_INVALID_ARGUMENT, "engine is NULL");
+  EXPECT_ERROR(beckon_engine_observe_cart(NULL, kT0, v, "/", 1, &err),
+               BECKON_INVALID_ARGUMENT, "engine is NULL");
+  EXPECT_ERROR(beckon_engine_observe_help_contact(NULL, kT0, v, "/", 1, &err),
+               BECKON_INVALID_ARGUMENT, "engine is NULL");
+  EXPECT_ERROR(beckon_engine_observe_offer_shown(NULL, kT0, v, "/", 1, &err),
+               BECKON_INVALID_ARGUMENT, "engine is NULL");
+  EXPECT_ERROR(beckon_engine_observe_offer_accepted(NULL, kT0, v, "/", 1,
+                                                    &err),
+               BECKON_INVALID_ARGUMENT, "engine is NULL");
+  EXPECT_ERROR(beckon_engine_observe_offer_declined(NULL, kT0, v, "/", 1,
+                                                    &err),
+               BECKON_INVALID_ARGUMENT, "engine is NULL");
+  EXPECT_ERROR(beckon_engine_observe_offer_ignored(NULL, kT0, v, "/", 1,
+                                                   &err),
+               BECKON_INVALID_ARGUMENT, "engine is NULL");
+  EXPECT_ERROR(beckon_engine_observe_purchase(NULL, kT0, v, "/", 1, &err),
+               BECKON_INVALID_ARGUMENT, "engine is NULL");
+  EXPECT_ERROR(beckon_engine_observe_agents(NULL, kT0, 1, &err),
+               BECKON_INVALID_ARGUMENT, "engine is NULL");
+  EXPECT_ERROR(beckon_engine_observe_agents(not_engine, kT0, 1, &err),
+               BECKON_INVALID_ARGUMENT, "engine is not a live");
+
+  /* NULL visitor and page, on every visitor event. */
+  EXPECT_ERROR(beckon_engine_observe_page_view(engine, kT0 + 30 * kSec, NULL,
+                                               "/", NULL, &err),
+               BECKON_INVALID_ARGUMENT, "visitor is NULL");
+  EXPECT_ERROR(beckon_engine_observe_page_view(engine, kT0 + 30 * kSec, v,
+                                               NULL, NULL, &err),
+               BECKON_INVALID_ARGUMENT, "page is NULL");
+  EXPECT_ERROR(beckon_engine_observe_search(engine, kT0 + 30 * kSec, NULL,
+                                            "/s", 0, &err),
+               BECKON_INVALID_ARGUMENT, "visitor is NULL");
+  EXPECT_ERROR(beckon_engine_observe_search(engine, kT0 + 30 * kSec, v, NULL,
+                                            0, &err),
+               BECKON_INVALID_ARGUMENT, "page is NULL");
+  EXPECT_ERROR(beckon_engine_observe_cart(engine, kT0 + 30 * kSec, NULL, "/",
+                                          1, &err),
+               BECKON_INVALID_ARGUMENT, "visitor is NULL");
+  EXPECT_ERROR(beckon_engine_observe_cart(engine, kT0 + 30 * kSec, v, NULL, 1,
+                                          &err),
+               BECKON_INVALID_ARGUMENT, "page is NULL");
+  EXPECT_ERROR(beckon_engine_observe_help_contact(engine, kT0 + 30 * kSec,
+                                                  NULL, "/", 1, &err),
+               BECKON_INVALID_ARGUMENT, "visitor is NULL");
+  EXPECT_ERROR(beckon_engine_observe_help_contact(engine, kT0 + 30 * kSec, v,
+                                                  NULL, 1, &err),
+               BECKON_INVALID_ARGUMENT, "page is NULL");
+  EXPECT_ERROR(beckon_engine_observe_offer_shown(engine, kT0 + 30 * kSec,
+                                                 NULL, "/", 1, &err),
+               BECKON_INVALID_ARGUMENT, "visitor is NULL");
+  EXPECT_ERROR(beckon_engine_observe_offer_accepted(engine, kT0 + 30 * kSec,
+                                                    v, NULL, 1, &err),
+               BECKON_INVALID_ARGUMENT, "page is NULL");
+  EXPECT_ERROR(beckon_engine_observe_offer_declined(engine, kT0 + 30 * kSec,
+                                                    NULL, "/", 1, &err),
+               BECKON_INVALID_ARGUMENT, "visitor is NULL");
+  EXPECT_ERROR(beckon_engine_observe_offer_ignored(engine, kT0 + 30 * kSec, v,
+                                                   NULL, 1, &err),
+               BECKON_INVALID_ARGUMENT, "page is NULL");
+  EXPECT_ERROR(beckon_engine_observe_purchase(engine, kT0 + 30 * kSec, NULL,
+                                              "/", 1, &err),
+               BECKON_INVALID_ARGUMENT, "visitor is NULL");
+  EXPECT_ERROR(beckon_engine_observe_purchase(engine, kT0 + 30 * kSec, v,
+                                              NULL, 1, &err),
+               BECKON_INVALID_ARGUMENT, "page is NULL");
+
+  /* Values the engine rejects. */
+  EXPECT_ERROR(beckon_engine_observe_page_view(engine, kT0 + 30 * kSec, "",
+                                               "/", NULL, &err),
+               BECKON_INVALID_ARGUMENT, "visitor id is empty");
+  EXPECT_ERROR(beckon_engine_observe_page_view(engine, kT0 + 30 * kSec,
+                                               long_id, "/", NULL, &err),
+               BECKON_INVALID_ARGUMENT, "visitor id is 199 bytes");
+  EXPECT_ERROR(beckon_engine_observe_page_view(engine, -1, v, "/", NULL,
+                                               &err),
+               BECKON_INVALID_ARGUMENT, "out of range");
+  EXPECT_ERROR(beckon_engine_observe_page_view(engine, kT0, v, "/", NULL,
+                                               &err),
+               BECKON_INVALID_ARGUMENT, "time went backwards");
+  EXPECT_ERROR(beckon_engine_observe_search(engine, kT0 + 30 * kSec, v, "/s",
+                                            -1, &err),
+               BECKON_INVALID_ARGUMENT, "result");
+  EXPECT_ERROR(beckon_engine_observe_cart(engine, kT0 + 30 * kSec, v, "/",
+                                          -5.0, &err),
+               BECKON_INVALID_ARGUMENT, "value");
+  EXPECT_ERROR(beckon_engine_observe_cart(engine, kT0 + 30 * kSec, v, "/",
+                                          NAN, &err),
+               BECKON_INVALID_ARGUMENT, "value");
+  EXPECT_ERROR(beckon_engine_observe_purchase(engine, kT0 + 30 * kSec, v, "/",
+                                              INFINITY, &err),
+               BECKON_INVALID_ARGUMENT, "value");
+  EXPECT_ERROR(beckon_engine_observe_purchase(engine, kT0 + 30 * kSec, v, "/",
+                                              1e15, &err),
+               BECKON_INVALID_ARGUMENT, "value");
+  EXPECT_ERROR(beckon_engine_observe_help_contact(engine, kT0 + 30 * kSec, v,
+                                                  "/", 5, &err),
+               BECKON_INVALID_ARGUMENT, "unknown channel 5");
+  EXPECT_ERROR(beckon_engine_observe_offer_shown(engine, kT0 + 30 * kSec, v,
+                                                 "/", -1, &err),
+               BECKON_INVALID_ARGUMENT, "unknown channel -1");
+  EXPECT_ERROR(beckon_engine_observe_offer_declined(engine, kT0 + 30 * kSec,
+                                                    v, "/", 256, &err),
+               BECKON_INVALID_ARGUMENT, "unknown channel 256");
+  EXPECT_ERROR(beckon_engine_observe_offer_ignored(engine, kT0 + 30 * kSec, v,
+                                                   "/", 1000000, &err),
+               BECKON_INVALID_ARGUMENT, "unknown channel 1000000");
+  EXPECT_ERROR(beckon_engine_observe_agents(engine, kT0 + 30 * kSec, -1,
+                                            &err),
+               BECKON_INVALID_ARGUMENT, "agents");
+  EXPECT_ERROR(beckon_engine_observe_agents(engine, kT0 + 30 * kSec, 1000001,
+                                            &err),
+               BECKON_INVALID_ARGUMENT, "agents");
+  EXPECT_ERROR(beckon_engine_observe_agents(engine, kT0 - 1, 1, &err),
+               BECKON_INVALID_ARGUMENT, "time went backwards");
+
+  /* Nothing changed; the engine-level rejections were counted. */
+  CHECK(SameState(engine, before, before_size));
+  stats = Stats(engine);
+  CHECK(stats.events_observed == 2);
+  CHECK(stats.events_rejected == 12);
+  /* And the engine still works. */
+  EXPECT_OK(beckon_engine_observe_page_view(engine, kT0 + 30 * kSec, v, "/",
+                                            NULL, &err));
+  CHECK(!SameState(engine, before, before_size));
+
+  beckon_free(before);
+  beckon_policy_destroy(policy);
+  beckon_engine_destroy(engine);
+}
+
+static void TestDecide(void) {
+  beckon_engine_t* engine = MakeEngine();
+  beckon_decision_t* decision = NULL;
+  beckon_decision_t* fresh = NULL;
+  char* err = NULL;
+  beckon_decision_info_t info;
+  beckon_decision_info_t kept;
+  const char* text = NULL;
+  const char* feature = NULL;
+  double value = -1;
+  double contribution = -1;
+  int64_t offered_at;
+  uint32_t i;
+  int named_features = 0;
+  char* before = NULL;
+  size_t before_size = 0;
+
+  EXPECT_OK(beckon_decision_create(&fresh, &err));
+  info = Info(fresh);
+  CHECK(info.action == BECKON_ACTION_WAIT);
+  CHECK(info.reason == BECKON_REASON_NO_SESSION);
+  CHECK(info.reason_count == 0 && info.contribution_count == 0);
+  EXPECT_ERROR(beckon_decision_create(NULL, &err), BECKON_INVALID_ARGUMENT,
+               "decision is NULL");
+
+  /* An unknown visitor: wait, no_session, one reason, no recheck. */
+  EXPECT_OK(beckon_decision_create(&decision, &err));
+  EXPECT_OK(beckon_engine_decide(engine, "nobody", kT0, decision, &err));
+  info = Info(decision);
+  CHECK(info.action == BECKON_ACTION_WAIT);
+  CHECK(info.reason == BECKON_REASON_NO_SESSION);
+  CHECK(info.has_recheck_at == 0);
+  CHECK(info.probability == 0);
+  CHECK(info.reason_count == 1);
+  CHECK(info.contribution_count == 0);
+  EXPECT_OK(beckon_decision_get_reason(decision, 0, &text, &err));
+  CHECK(text != NULL && strcmp(text, "no live session for this visitor") == 0);
+
+  /* A stuck visitor: a wait with a recheck time, then an offer with its
+   * reasons and every feature's contribution. */
+  offered_at = PlayStuckVisitor(engine, decision, "anna");
+  info = Info(decision);
+  CHECK(info.reason_count >= 2);
+  CHECK(info.contribution_count == 11);
+  EXPECT_OK(beckon_decision_get_reason(decision, 0, &text, &err));
+  CHECK(text != NULL && strstr(text, "reached threshold") != NULL);
+  for (i = 0; i < info.reason_count; ++i) {
+    text = NULL;
+    EXPECT_OK(beckon_decision_get_reason(decision, i, &text, &err));
+    CHECK(text != NULL && text[0] != '\0');
+  }
+  for (i = 0; i < info.contribution_count; ++i) {
+    feature = NULL;
+    EXPECT_OK(beckon_decision_get_contribution(decision, i, &feature, &value,
+                                               &contribution, &err));
+    CHECK(feature != NULL && feature[0] != '\0');
+    if (feature != NULL && strcmp(feature, "dwell_ratio") == 0) {
+      CHECK(value > 0);
+      ++named_features;
+    }
+  }
+  CHECK(named_features == 1);
+
+  /* Out-of-range indexes. */
+  EXPECT_ERROR(beckon_decision_get_reason(decision, info.reason_count, &text,
+                                          &err),
+               BECKON_OUT_OF_RANGE, "past the end");
+  CHECK(text == NULL);
+  EXPECT_ERROR(beckon_decision_get_contribution(decision, 11, &feature,
+                                                &value, &contribution, &err),
+               BECKON_OUT_OF_RANGE, "has 11 contributions");
+  CHECK(feature == NULL);
+  EXPECT_ERROR(beckon_decision_get_reason(decision, 0xffffffffu, &text, &err),
+               BECKON_OUT_OF_RANGE, "index 4294967295");
+
+  /* Rejected decides keep the decision and the engine's state. */
+  kept = Info(decision);
+  before = Snapshot(engine, &before_size);
+  EXPECT_ERROR(beckon_engine_decide(engine, "anna", offered_at - 1, decision,
+                                    &err),
+               BECKON_INVALID_ARGUMENT, "time went backwards");
+  EXPECT_ERROR(beckon_engine_decide(engine, "", offered_at, decision, &err),
+               BECKON_INVALID_ARGUMENT, "visitor id is empty");
+  EXPECT_ERROR(beckon_engine_decide(engine, "anna", -5, decision, &err),
+               BECKON_INVALID_ARGUMENT, "out of range");
+  EXPECT_ERROR(beckon_engine_decide(engine, NULL, offered_at, decision, &err),
+               BECKON_INVALID_ARGUMENT, "beckon_engine_decide: visitor is NULL");
+  EXPECT_ERROR(beckon_engine_decide(NULL, "anna", offered_at, decision, &err),
+               BECKON_INVALID_ARGUMENT, "engine is NULL");
+  EXPECT_ERROR(beckon_engine_decide(engine, "anna", offered_at, NULL, &err),
+               BECKON_INVALID_ARGUMENT, "decision is NULL");
+  EXPECT_ERROR(beckon_engine_decide(engine, "anna", offered_at,
+                                    (beckon_decision_t*)engine, &err),
+               BECKON_INVALID_ARGUMENT,
+               "decision is not a live beckon_decision_t");
+  info = Info(decision);
+  CHECK(SameInfo(&info, &kept));
+  CHECK(SameState(engine, before, before_size));
+  beckon_free(before);
+
+  /* The getters' own errors. */
+  EXPECT_ERROR(beckon_decision_get_info(NULL, &info, &err),
+               BECKON_INVALID_ARGUMENT, "decision is NULL");
+  EXPECT_ERROR(beckon_decision_get_info(decision, NULL, &err),
+               BECKON_INVALID_ARGUMENT, "info is NULL");
+  EXPECT_ERROR(beckon_decision_get_info((const beckon_decision_t*)engine,
+                                        &info, &err),
+               BECKON_INVALID_ARGUMENT, "decision is not a live");
+  EXPECT_ERROR(beckon_decision_get_reason(NULL, 0, &text, &err),
+               BECKON_INVALID_ARGUMENT, "decision is NULL");
+  EXPECT_ERROR(beckon_decision_get_reason(decision, 0, NULL, &err),
+               BECKON_INVALID_ARGUMENT, "text is NULL");
+  EXPECT_ERROR(beckon_decision_get_contribution(NULL, 0, &feature, &value,
+                                                &contribution, &err),
+               BECKON_INVALID_ARGUMENT, "decision is NULL");
+  EXPECT_ERROR(beckon_decision_get_contribution(decision, 0, NULL, &value,
+                                                &contribution, &err),
+               BECKON_INVALID_ARGUMENT, "feature is NULL");
+  EXPECT_ERROR(beckon_decision_get_contribution(decision, 0, &feature, NULL,
+                                                &contribution, &err),
+               BECKON_INVALID_ARGUMENT, "value is NULL");
+  EXPECT_ERROR(beckon_decision_get_contribution(decision, 0, &feature, &value,
+                                                NULL, &err),
+               BECKON_INVALID_ARGUMENT, "contribution is NULL");
+
+  /* struct_size: too small is rejected (info untouched); larger works and
+   * leaves the bytes past this version's struct alone. */
+  memset(&info, 0x5a, sizeof(info));
+  info.struct_size = 0;
+  EXPECT_ERROR(beckon_decision_get_info(decision, &info, &err),
+               BECKON_INVALID_ARGUMENT, "info->struct_size is 0");
+  CHECK(info.action == 0x5a5a5a5a);
+  info.struct_size = (uint32_t)sizeof(info) - 4;
+  EXPECT_ERROR(beckon_decision_get_info(decision, &info, &err),
+               BECKON_INVALID_ARGUMENT, "sizeof(beckon_decision_info_t)");
+  {
+    struct {
+      beckon_decision_info_t info;
+      unsigned char later[16];
+    } bigger;
+    size_t k;
+    memset(&bigger, 0xab, sizeof(bigger));
+    bigger.info.struct_size = (uint32_t)sizeof(bigger);
+    EXPECT_OK(beckon_decision_get_info(decision, &bigger.info, &err));
+    CHECK(bigger.info.action == BECKON_ACTION_OFFER);
+    CHECK(bigger.info.contribution_count == 11);
+    for (k = 0; k < sizeof(bigger.later); ++k) CHECK(bigger.later[k] == 0xab);
+  }
+
+  /* The offer was recorded: asking again at once is a suppress by a gate. */
+  EXPECT_OK(beckon_engine_decide(engine, "anna", offered_at, decision, &err));
+  info = Info(decision);
+  CHECK(info.action == BECKON_ACTION_SUPPRESS);
+
+  beckon_decision_destroy(fresh);
+  beckon_decision_destroy(decision);
+  beckon_engine_destroy(engine);
+}
+
+static void TestExpire(void) {
+  beckon_engine_t* engine = MakeEngine();
+  char* err = NULL;
+  beckon_stats_t stats;
+  /* Two sessions (any visitor event starts one); b's decline is also kept
+   * in b's memory record. */
+  EXPECT_OK(beckon_engine_observe_page_view(engine, kT0, "a", "/", NULL,
+                                            &err));
+  EXPECT_OK(beckon_engine_observe_offer_declined(engine, kT0, "b", "/",
+                                                 BECKON_CHANNEL_CHAT, &err));
+  EXPECT_ERROR(beckon_engine_expire(engine, -1, &err),
+               BECKON_INVALID_ARGUMENT, "out of range");
+  EXPECT_ERROR(beckon_engine_expire(engine, INT64_MAX, &err),
+               BECKON_INVALID_ARGUMENT, "out of range");
+  EXPECT_ERROR(beckon_engine_expire(NULL, kT0, &err), BECKON_INVALID_ARGUMENT,
+               "beckon_engine_expire: engine is NULL");
+  stats = Stats(engine);
+  CHECK(stats.live_sessions == 2);
+  CHECK(stats.memory_records == 1);
+  EXPECT_OK(beckon_engine_expire(engine, kT0 + 60 * kSec, &err));
+  CHECK(Stats(engine).live_sessions == 2);
+  /* An hour later both sessions are idle past the timeout; the decline is
+   * kept for its cooldown, and dropped once that has passed. */
+  EXPECT_OK(beckon_engine_expire(engine, kT0 + 3600 * kSec, &err));
+  stats = Stats(engine);
+  CHECK(stats.live_sessions == 0);
+  CHECK(stats.sessions_expired == 2);
+  CHECK(stats.memory_records == 1);
+  EXPECT_OK(beckon_engine_expire(engine, kT0 + 400 * kDay, &err));
+  CHECK(Stats(engine).memory_records == 0);
+  beckon_engine_destroy(engine);
+}
+
+static void TestSnapshotRestore(void) {
+  beckon_engine_t* engine = MakeEngine();
+  beckon_engine_t* restored = NULL;
+  beckon_decision_t* decision = NULL;
+  char* err = NULL;
+  char* snap = NULL;
+  size_t snap_size = 0;
+  char* state = NULL;
+  size_t state_size = 0;
+  char* data = NULL;
+  size_t size = 0;
+  beckon_decision_info_t info;
+  char path[128];
+  static const char kGarbage[] = "\x08\x01\x12\xff\xff\xff garbage";
+
+  EXPECT_OK(beckon_decision_create(&decision, &err));
+  EXPECT_OK(beckon_engine_observe_page_view(engine, kT0, "anna", "/help",
+                                            NULL, &err));
+  EXPECT_OK(beckon_engine_observe_offer_declined(engine, kT0 + kSec, "anna",
+                                                 "/help", BECKON_CHANNEL_CHAT,
+                                                 &err));
+  snap = Snapshot(engine, &snap_size);
+  CHECK(snap != NULL && snap_size > 0);
+
+  /* Bytes: the decline survives a restart. */
+  restored = MakeEngine();
+  EXPECT_OK(beckon_engine_restore(restored, snap, snap_size, &err));
+  EXPECT_OK(beckon_engine_observe_page_view(restored, kT0 + 3 * kDay, "anna",
+                                            "/checkout/payment", NULL, &err));
+  EXPECT_OK(beckon_engine_decide(restored, "anna", kT0 + 3 * kDay + 600 * kSec,
+                                 decision, &err));
+  info = Info(decision);
+  CHECK(info.action == BECKON_ACTION_SUPPRESS);
+  CHECK(info.reason == BECKON_REASON_DECLINED);
+
+  /* Malformed snapshots change nothing. */
+  state = Snapshot(restored, &state_size);
+  EXPECT_ERROR(beckon_engine_restore(restored, kGarbage, sizeof(kGarbage) - 1,
+                                     &err),
+               BECKON_DATA_LOSS, "snapshot");
+  EXPECT_ERROR(beckon_engine_restore(restored, "\x08\x07", 2, &err),
+               BECKON_FAILED_PRECONDITION, "format_version 7");
+  EXPECT_ERROR(beckon_engine_restore(restored, NULL, 3, &err),
+               BECKON_INVALID_ARGUMENT, "data is NULL but its size is 3");
+  EXPECT_ERROR(beckon_engine_restore(NULL, snap, snap_size, &err),
+               BECKON_INVALID_ARGUMENT, "engine is NULL");
+  CHECK(SameState(restored, state, state_size));
+  beckon_free(state);
+
+  /* Files. */
+  TempPath("snapshot", path, sizeof(path));
+  EXPECT_OK(beckon_engine_snapshot_to_file(engine, path, &err));
+  beckon_engine_destroy(restored);
+  restored = MakeEngine();
+  EXPECT_OK(beckon_engine_restore_from_file(restored, path, &err));
+  CHECK(SameState(restored, snap, snap_size));
+  remove(path);
+  EXPECT_ERROR(beckon_engine_restore_from_file(restored, path, &err),
+               BECKON_NOT_FOUND, path);
+  EXPECT_ERROR(beckon_engine_restore_from_file(restored, NULL, &err),
+               BECKON_INVALID_ARGUMENT, "path is NULL");
+  EXPECT_ERROR(beckon_engine_restore_from_file(NULL, path, &err),
+               BECKON_INVALID_ARGUMENT, "engine is NULL");
+  EXPECT_ERROR(beckon_engine_snapshot_to_file(engine, "/nonexistent/dir/s",
+                                              &err),
+               BECKON_PERMISSION_DENIED, "/nonexistent/dir/s");
+  EXPECT_ERROR(beckon_engine_snapshot_to_file(engine, NULL, &err),
+               BECKON_INVALID_ARGUMENT, "path is NULL");
+  EXPECT_ERROR(beckon_engine_snapshot_to_file(NULL, path, &err),
+               BECKON_INVALID_ARGUMENT, "engine is NULL");
+  CHECK(SameState(restored, snap, snap_size));
+
+  /* Snapshot's own errors clear the outputs. */
+  data = (char*)path;
+  size = 7;
+  EXPECT_ERROR(beckon_engine_snapshot(NULL, &data, &size, &err),
+               BECKON_INVALID_ARGUMENT, "engine is NULL");
+  CHECK(data == NULL && size == 0);
+  EXPECT_ERROR(beckon_engine_snapshot(engine, NULL, &size, &err),
+               BECKON_INVALID_ARGUMENT, "data is NULL");
+  EXPECT_ERROR(beckon_engine_snapshot(engine, &data, NULL, &err),
+               BECKON_INVALID_ARGUMENT, "size is NULL");
+  CHECK(data == NULL);
+
+  beckon_free(snap);
+  beckon_decision_destroy(decision);
+  beckon_engine_destroy(restored);
+  beckon_engine_destroy(engine);
+}
+
+static void TestStats(void) {
+  beckon_engine_t* engine = MakeEngine();
+  beckon_decision_t* decision = NULL;
+  char* err = NULL;
+  beckon_stats_t stats = BECKON_STATS_INIT;
+  uint32_t i;
+  uint64_t by_reason = 0;
+
+  EXPECT_OK(beckon_decision_create(&decision, &err));
+  PlayStuckVisitor(engine, decision, "anna");
+  EXPECT_OK(beckon_engine_decide(engine, "nobody", kT0, decision, &err));
+  stats = Stats(engine);
+  CHECK(stats.struct_size == sizeof(beckon_stats_t));
+  CHECK(stats.action_count == BECKON_ACTION_COUNT);
+  CHECK(stats.reason_count == BECKON_REASON_COUNT);
+  CHECK(stats.sessions_started == 1);
+  CHECK(stats.live_sessions == 1);
+  CHECK(stats.events_observed == 5);
+  CHECK(stats.decisions_by_action[BECKON_ACTION_OFFER] == 1);
+  CHECK(stats.decisions_by_action[BECKON_ACTION_WAIT] == 2);
+  CHECK(stats.decisions_by_action[BECKON_ACTION_SUPPRESS] == 0);
+  CHECK(stats.decisions_by_reason[BECKON_REASON_SCORE] == 1);
+  CHECK(stats.decisions_by_reason[BECKON_REASON_NO_SESSION] == 1);
+  for (i = 0; i < BECKON_STATS_MAX_REASONS; ++i) {
+    by_reason += stats.decisions_by_reason[i];
+  }
+  CHECK(by_reason == 3);
+  for (i = BECKON_ACTION_COUNT; i < BECKON_STATS_MAX_ACTIONS; ++i) {
+    CHECK(stats.decisions_by_action[i] == 0);
+  }
+
+  EXPECT_ERROR(beckon_engine_stats(NULL, &stats, &err),
+               BECKON_INVALID_ARGUMENT, "engine is NULL");
+  EXPECT_ERROR(beckon_engine_stats(engine, NULL, &err),
+               BECKON_INVALID_ARGUMENT, "stats is NULL");
+  memset(&stats, 0x11, sizeof(stats));
+  stats.struct_size = 16;
+  EXPECT_ERROR(beckon_engine_stats(engine, &stats, &err),
+               BECKON_INVALID_ARGUMENT, "stats->struct_size is 16");
+  CHECK(stats.live_sessions == UINT64_C(0x1111111111111111));
+  {
+    struct {
+      beckon_stats_t stats;
+      unsigned char later[24];
+    } bigger;
+    size_t k;
+    memset(&bigger, 0xcd, sizeof(bigger));
+    bigger.stats.struct_size = (uint32_t)sizeof(bigger);
+    EXPECT_OK(beckon_engine_stats(engine, &bigger.stats, &err));
+    CHECK(bigger.stats.live_sessions == 1);
+    CHECK(bigger.stats.decisions_by_reason[BECKON_STATS_MAX_REASONS - 1] ==
+          0);
+    for (k = 0; k < sizeof(bigger.later); ++k) CHECK(bigger.later[k] == 0xcd);
+  }
+
+  beckon_decision_destroy(decision);
+  beckon_engine_destroy(engine);
+}
+
+/* Several threads share one engine: each plays its own visitors, observing
+ * and deciding with its own decision handle, while another thread takes
+ * snapshots and stats. Every call must succeed and the counters add up. */
+enum { kThreads = 6, kVisitorsPerThread = 150 };
+
+typedef struct Worker {
+  beckon_engine_t* engine;
+  int index;
+  int failures;
+  int offers;
+} Worker;
+
+static void* RunWorker(void* arg) {
+  Worker* w = (Worker*)arg;
+  beckon_decision_t* decision = NULL;
+  beckon_decision_info_t info = BECKON_DECISION_INFO_INIT;
+  char* err = NULL;
+  char id[32];
+  int i;
+  if (beckon_decision_create(&decision, &err) != BECKON_OK) {
+    beckon_free(err);
+    ++w->failures;
+    return NULL;
+  }
+  for (i = 0; i < kVisitorsPerThread; ++i) {
+    const int64_t t = kT0 + (int64_t)i * kSec;
+    int ok = 1;
+    snprintf(id, sizeof(id), "t%d-v%d", w->index, i);
+    ok &= beckon_engine_observe_page_view(w->engine, t, id, "/help/returns",
+                                          NULL, &err) == BECKON_OK;
+    ok &= beckon_engine_observe_search(w->engine, t + 5 * kSec, id,
+                                       "/search?q=label", 0, &err) ==
+          BECKON_OK;
+    ok &= beckon_engine_decide(w->engine, id, t + 600 * kSec, decision,
+                               &err) == BECKON_OK;
+    ok &= beckon_decision_get_info(decision, &info, &err) == BECKON_OK;
+    if (!ok) {
+      fprintf(stderr, "thread %d visitor %d: %s\n", w->index, i,
+              err != NULL ? err : "?");
+      beckon_free(err);
+      err = NULL;
+      ++w->failures;
+      continue;
+    }
+    if (info.action == BECKON_ACTION_OFFER) ++w->offers;
+    if (i % 10 == 0) {
+      /* An error path under concurrency: rejected, reported, harmless. */
+      if (beckon_engine_observe_page_view(w->engine, t, id, "/", NULL,
+                                          &err) != BECKON_INVALID_ARGUMENT ||
+          err == NULL) {
+        ++w->failures;
+      }
+      beckon_free(err);
+      err = NULL;
+    }
+  }
+  beckon_decision_destroy(decision);
+  return NULL;
+}
+
+typedef struct Watcher {
+  beckon_engine_t* engine;
+  pthread_mutex_t mu;
+  int stop; /* Guarded by mu. */
+  int failures;
+  int rounds;
+} Watcher;
+
+static int Stopped(Watcher* w) {
+  int stop;
+  pthread_mutex_lock(&w->mu);
+  stop = w->stop;
+  pthread_mutex_unlock(&w->mu);
+  return stop;
+}
+
+static void* RunWatcher(void* arg) {
+  Watcher* w = (Watcher*)arg;
+  char* err = NULL;
+  while (w->rounds == 0 || !Stopped(w)) {
+    char* data = NULL;
+    size_t size = 0;
+    beckon_stats_t stats = BECKON_STATS_INIT;
+    if (beckon_engine_snapshot(w->engine, &data, &size, &err) != BECKON_OK ||
+        beckon_engine_stats(w->engine, &stats, &err) != BECKON_OK) {
+      beckon_free(err);
+      err = NULL;
+      ++w->failures;
+    }
+    beckon_free(data);
+    ++w->rounds;
+  }
+  return NULL;
+}
+
+static void TestThreads(void) {
+  beckon_engine_t* engine = MakeEngine();
+  pthread_t threads[kThreads];
+  pthread_t watcher_thread;
+  Worker workers[kThreads];
+  Watcher watcher;
+  beckon_stats_t stats;
+  int i;
+  int offers = 0;
+  const uint64_t total = (uint64_t)kThreads * kVisitorsPerThread;
+
+  watcher.engine = engine;
+  CHECK(pthread_mutex_init(&watcher.mu, NULL) == 0);
+  watcher.stop = 0;
+  watcher.failures = 0;
+  watcher.rounds = 0;
+  CHECK(pthread_create(&watcher_thread, NULL, RunWatcher, &watcher) == 0);
+  for (i = 0; i < kThreads; ++i) {
+    workers[i].engine = engine;
+    workers[i].index = i;
+    workers[i].failures = 0;
+    workers[i].offers = 0;
+    CHECK(pthread_create(&threads[i], NULL, RunWorker, &workers[i]) == 0);
+  }
+  for (i = 0; i < kThreads; ++i) {
+    CHECK(pthread_join(threads[i], NULL) == 0);
+    CHECK(workers[i].failures == 0);
+    offers += workers[i].offers;
+  }
+  pthread_mutex_lock(&watcher.mu);
+  watcher.stop = 1;
+  pthread_mutex_unlock(&watcher.mu);
+  CHECK(pthread_join(watcher_thread, NULL) == 0);
+  pthread_mutex_destroy(&watcher.mu);
+  CHECK(watcher.failures == 0);
+  CHECK(watcher.rounds > 0);
+
+  stats = Stats(engine);
+  CHECK(stats.events_observed == 2 * total);
+  CHECK(stats.events_rejected == total / 10);
+  CHECK(stats.sessions_started == total);
+  CHECK(stats.decisions_by_action[BECKON_ACTION_OFFER] +
+            stats.decisions_by_action[BECKON_ACTION_WAIT] +
+            stats.decisions_by_action[BECKON_ACTION_SUPPRESS] ==
+        total);
+  CHECK(stats.decisions_by_action[BECKON_ACTION_OFFER] == (uint64_t)offers);
+  beckon_engine_destroy(engine);
+}
+
+/* ------------------------------------------------------------------------ */
+
+typedef struct Case {
+  const char* name;
+  void (*run)(void);
+} Case;
+
+static const Case kCases[] = {
+    {"version_and_names", TestVersionAndNames},
+    {"errptr_contract", TestErrptrContract},
+    {"policy_round_trips", TestPolicyRoundTrips},
+    {"policy_errors", TestPolicyErrors},
+    {"options", TestOptions},
+    {"engine_create", TestEngineCreate},
+    {"observe_every_kind", TestObserveEveryKind},
+    {"observe_errors", TestObserveErrors},
+    {"decide", TestDecide},
+    {"expire", TestExpire},
+    {"snapshot_restore", TestSnapshotRestore},
+    {"stats", TestStats},
+    {"threads", TestThreads},
+};
+
+int main(int argc, char** argv) {
+  const size_t n = sizeof(kCases) / sizeof(kCases[0]);
+  size_t i;
+  int a;
+  int ran = 0;
+  for (i = 0; i < n; ++i) {
+    int selected = argc < 2;
+    for (a = 1; a < argc; ++a) {
+      if (strcmp(argv[a], kCases[i].name) == 0) selected = 1;
+    }
+    if (selected) {
+      const int before = g_failures;
+      kCases[i].run();
+      printf("[%s] %s\n", g_failures == before ? "  OK  " : "FAILED",
+             kCases[i].name);
+      ++ran;
+    }
+  }
+  if (ran == 0 || (argc >= 2 && ran != argc - 1)) {
+    fprintf(stderr, "c_api_test: unknown case name among the arguments\n");
+    return 2;
+  }
+  if (g_failures > 0) {
+    fprintf(stderr, "c_api_test: %d check(s) failed\n", g_failures);
+    return 1;
+  }
+  printf("c_api_test: all %d case(s) passed\n", ran);
+  return 0;
+}

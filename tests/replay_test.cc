@@ -1,0 +1,378 @@
+// The replay: metric definitions, rechecks, logged outcomes, agents, state
+// carried between days, the trace, the fixed-dwell baseline, calibration.
+#include "beckon/replay.h"
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "beckon/beckon.hpp"
+#include "beckon/event_log.h"
+#include "engine_test_util.h"
+#include "gtest/gtest.h"
+
+namespace beckon {
+namespace {
+
+using testing::kMin;
+using testing::kSec;
+using testing::kT0;
+using testing::TestPolicy;
+
+class Log {
+ public:
+  Log& Add(const Event& e) {
+    events_.push_back(LogEvent::FromEvent(e));
+    events_.back().line = events_.size() + 1;
+    return *this;
+  }
+  // The stuck visitor of engine_test_util.h: under the test policy an offer
+  // is due 75 s after `t`.
+  Log& Stuck(const std::string& v, int64_t t) {
+    Add(Event::PageView(t, v, "/", "https://www.google.com/"));
+    Add(Event::Search(t + 10 * kSec, v, "/search?q=a", 0));
+    Add(Event::Search(t + 20 * kSec, v, "/search?q=b", 0));
+    return Add(Event::PageView(t + 30 * kSec, v, "/help/returns"));
+  }
+  const std::vector<LogEvent>& events() const { return events_; }
+
+ private:
+  std::vector<LogEvent> events_;
+};
+
+constexpr int64_t kOfferAfter = 75 * kSec;
+
+ReplayMetrics MustReplay(const Policy& p, const Log& log,
+                         const ReplayOptions& o = {}) {
+  absl::StatusOr<ReplayMetrics> m = Replay(p, log.events(), o);
+  EXPECT_TRUE(m.ok()) << m.status();
+  return m.ok() ? *m : ReplayMetrics();
+}
+
+struct Traced {
+  int64_t ts;
+  std::string visitor;
+  Action action;
+  Reason reason;
+  bool recheck;
+};
+
+ReplayOptions Tracing(std::vector<Traced>& out) {
+  ReplayOptions o;
+  o.trace = [&out](const TraceRecord& r) {
+    out.push_back(Traced{r.ts_ms, std::string(r.visitor), r.decision->action,
+                         r.decision->reason, r.recheck});
+  };
+  return o;
+}
+
+TEST(Replay, MetricsFollowTheirDefinitions) {
+  Log log;
+  // a: stuck, offered at +75 s by a recheck, asks for help at +150 s: a hit
+  // with a 75 s lead.
+  log.Stuck("a", kT0);
+  log.Add(Event::HelpContact(kT0 + 150 * kSec, "a", "/help/returns",
+                             Channel::kChat));
+  // b: the same path, but the help page is b's last event: dwell unknown,
+  // no recheck fires after it, no offer.
+  log.Stuck("b", kT0 + 1 * kSec);
+  // c: asks for help 5 s in; never offered.
+  log.Add(Event::PageView(kT0 + 2 * kSec, "c", "/"));
+  log.Add(Event::HelpContact(kT0 + 7 * kSec, "c", "/contact", Channel::kCall));
+  // d: browses briefly.
+  log.Add(Event::PageView(kT0 + 3 * kSec, "d", "/p/1"));
+  log.Add(Event::PageView(kT0 + 13 * kSec, "d", "/p/2"));
+
+  std::vector<Traced> trace;
+  const ReplayMetrics m = MustReplay(TestPolicy(), log, Tracing(trace));
+  EXPECT_EQ(m.sessions, 4u);
+  EXPECT_EQ(m.offered_sessions, 1u);
+  EXPECT_EQ(m.offers, 1u);
+  EXPECT_EQ(m.help_sessions, 2u);
+  EXPECT_EQ(m.hits, 1u);
+  EXPECT_DOUBLE_EQ(m.precision, 1.0);
+  EXPECT_DOUBLE_EQ(m.recall, 0.5);
+  EXPECT_DOUBLE_EQ(m.offer_rate, 0.25);
+  EXPECT_DOUBLE_EQ(m.median_lead_s, 75.0);
+  EXPECT_DOUBLE_EQ(m.median_offer_after_start_s, 75.0);
+  EXPECT_DOUBLE_EQ(m.median_offer_page_index, 2.0);  // "/" and the help page.
+  EXPECT_EQ(m.offers_after_decline, 0u);
+  EXPECT_EQ(m.offers_without_agents, 0u);
+  EXPECT_EQ(m.events, log.events().size());
+
+  int offers = 0;
+  for (const Traced& t : trace) {
+    if (t.action != Action::kOffer) continue;
+    ++offers;
+    EXPECT_EQ(t.visitor, "a");
+    EXPECT_EQ(t.ts, kT0 + kOfferAfter);
+    EXPECT_TRUE(t.recheck);
+  }
+  EXPECT_EQ(offers, 1);
+  // One decision after every event, plus the rechecks.
+  EXPECT_EQ(m.decisions, log.events().size() + m.rechecks);
+  EXPECT_GE(m.rechecks, 1u);
+
+  // Per group: the offer and the hit came on /help/* (returns pages).
+  bool found = false;
+  for (const GroupReplayCounts& g : m.groups) {
+    if (g.pattern != "/help/*") continue;
+    found = true;
+    EXPECT_EQ(g.sessions, 2u);  // a and b viewed it.
+    EXPECT_EQ(g.offered_sessions, 1u);
+    EXPECT_EQ(g.hits, 1u);
+    EXPECT_EQ(g.help_sessions, 1u);  // a asked there; c on /contact.
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(Replay, OfferAfterTheContactIsNotAHit) {
+  Log log;
+  log.Stuck("a", kT0);
+  log.Add(Event::HelpContact(kT0 + 40 * kSec, "a", "/help/returns",
+                             Channel::kChat));
+  log.Add(Event::PageView(kT0 + 200 * kSec, "a", "/p/1"));
+  const ReplayMetrics m = MustReplay(TestPolicy(), log);
+  EXPECT_EQ(m.help_sessions, 1u);
+  EXPECT_EQ(m.offered_sessions, 0u);  // Engaged after asking: no offer.
+  EXPECT_EQ(m.hits, 0u);
+  EXPECT_DOUBLE_EQ(m.recall, 0.0);
+}
+
+TEST(Replay, LoggedDeclineStopsReOffers) {
+  Log log;
+  log.Add(Event::PageView(kT0, "v", "/p/1"));
+  log.Add(Event::OfferShown(kT0 + 5 * kSec, "v", "/p/1", Channel::kChat));
+  log.Add(Event::OfferDeclined(kT0 + 8 * kSec, "v", "/p/1", Channel::kChat));
+  // A new session an hour later, stuck: would be offered without the
+  // decline.
+  log.Stuck("v", kT0 + 60 * kMin);
+  log.Add(Event::PageView(kT0 + 60 * kMin + 300 * kSec, "v", "/"));
+  std::vector<Traced> trace;
+  const ReplayMetrics m = MustReplay(TestPolicy(), log, Tracing(trace));
+  EXPECT_EQ(m.offers, 0u);
+  EXPECT_EQ(m.offers_after_decline, 0u);
+  bool declined = false;
+  for (const Traced& t : trace) declined |= t.reason == Reason::kDeclined;
+  EXPECT_TRUE(declined);
+
+  // The same stuck session without the decline is offered: the gate, not
+  // the path, stopped it.
+  Log fresh;
+  fresh.Stuck("v", kT0 + 60 * kMin);
+  fresh.Add(Event::PageView(kT0 + 60 * kMin + 300 * kSec, "v", "/"));
+  EXPECT_EQ(MustReplay(TestPolicy(), fresh).offers, 1u);
+}
+
+TEST(Replay, NoOfferWhileNoAgentIsFree) {
+  Log log;
+  log.Add(Event::Agents(kT0 - kSec, 0));
+  log.Stuck("a", kT0);
+  log.Add(Event::PageView(kT0 + 300 * kSec, "a", "/"));
+  std::vector<Traced> trace;
+  ReplayMetrics m = MustReplay(TestPolicy(), log, Tracing(trace));
+  EXPECT_EQ(m.offers, 0u);
+  EXPECT_EQ(m.offers_without_agents, 0u);
+  bool gated = false;
+  for (const Traced& t : trace) gated |= t.reason == Reason::kNoAgents;
+  EXPECT_TRUE(gated);
+
+  // An agent frees up before the offer is due: the offer comes.
+  log.Add(Event::Agents(kT0 + 40 * kSec, 3));
+  m = MustReplay(TestPolicy(), log);
+  EXPECT_EQ(m.offers, 1u);
+  EXPECT_EQ(m.offers_without_agents, 0u);
+}
+
+TEST(Replay, SavedStateCarriesDeclinesToTheNextDay) {
+  const std::string state = ::testing::TempDir() + "/replay_state.bin";
+  Log day1;
+  day1.Add(Event::PageView(kT0, "v", "/p/1"));
+  day1.Add(Event::OfferShown(kT0 + 5 * kSec, "v", "/p/1", Channel::kChat));
+  day1.Add(Event::OfferDeclined(kT0 + 8 * kSec, "v", "/p/1", Channel::kChat));
+  ReplayOptions save;
+  save.save_state_path = state;
+  MustReplay(TestPolicy(), day1, save);
+
+  Log day2;
+  day2.Stuck("v", kT0 + testing::kDay);
+  day2.Add(Event::PageView(kT0 + testing::kDay + 300 * kSec, "v", "/"));
+  EXPECT_EQ(MustReplay(TestPolicy(), day2).offers, 1u);  // Forgotten.
+  ReplayOptions load;
+  load.load_state_path = state;
+  const ReplayMetrics m = MustReplay(TestPolicy(), day2, load);
+  EXPECT_EQ(m.offers, 0u);  // Remembered.
+  EXPECT_EQ(m.offers_after_decline, 0u);
+  std::remove(state.c_str());
+}
+
+TEST(Replay, MissingStateFileIsAnError) {
+  Log log;
+  log.Add(Event::PageView(kT0, "v", "/"));
+  ReplayOptions o;
+  o.load_state_path = ::testing::TempDir() + "/no/such/state.bin";
+  absl::StatusOr<ReplayMetrics> m = Replay(TestPolicy(), log.events(), o);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(std::string(m.status().message()).find("state.bin"),
+            std::string::npos)
+      << m.status();
+}
+
+TEST(Replay, RejectedEventIsAnErrorNamingItsLine) {
+  Log log;
+  log.Add(Event::PageView(kT0, "v", "/"));
+  LogEvent bad = LogEvent::FromEvent(Event::Cart(kT0 + kSec, "v", "/cart", 1));
+  bad.value = -5;  // The reader would refuse this; the engine does too.
+  bad.line = 7;
+  std::vector<LogEvent> events = log.events();
+  events.push_back(bad);
+  absl::StatusOr<ReplayMetrics> m = Replay(TestPolicy(), events);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(std::string(m.status().message()).find("line 7"),
+            std::string::npos)
+      << m.status();
+}
+
+TEST(Replay, UnsortedLogIsReplayedInTimeOrder) {
+  Log log;
+  log.Stuck("a", kT0);
+  log.Add(Event::HelpContact(kT0 + 150 * kSec, "a", "/help/returns",
+                             Channel::kChat));
+  std::vector<LogEvent> reversed(log.events().rbegin(), log.events().rend());
+  const ReplayMetrics m = MustReplay(TestPolicy(), log);
+  absl::StatusOr<ReplayMetrics> r = Replay(TestPolicy(), reversed);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->ToJson(), m.ToJson());
+}
+
+TEST(Replay, InterruptStopsWithCancelled) {
+  Log log;
+  log.Add(Event::PageView(kT0, "v", "/"));
+  ReplayOptions o;
+  o.interrupted = [] { return true; };
+  absl::StatusOr<ReplayMetrics> m = Replay(TestPolicy(), log.events(), o);
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kCancelled);
+}
+
+TEST(Replay, MetricsJsonHasTheContractKeys) {
+  Log log;
+  log.Stuck("a", kT0);
+  log.Add(Event::HelpContact(kT0 + 150 * kSec, "a", "/help/returns",
+                             Channel::kChat));
+  const std::string json = MustReplay(TestPolicy(), log).ToJson();
+  for (const char* key :
+       {"\"sessions\":1", "\"offered_sessions\":1", "\"offers\":1",
+        "\"help_sessions\":1", "\"hits\":1", "\"precision\":1",
+        "\"recall\":1", "\"offer_rate\":1", "\"median_lead_s\":75",
+        "\"offers_after_decline\":0", "\"offers_without_agents\":0",
+        "\"groups\":[{\"pattern\":"}) {
+    EXPECT_NE(json.find(key), std::string::npos) << key << " in " << json;
+  }
+}
+
+TEST(Replay, TraceLinesCarryTheContractFields) {
+  Log log;
+  log.Stuck("a\"b", kT0);  // A quote in the id must be escaped.
+  log.Add(Event::PageView(kT0 + 200 * kSec, "a\"b", "/"));
+  std::vector<std::string> lines;
+  ReplayOptions o;
+  o.trace = [&](const TraceRecord& r) { lines.push_back(TraceToJson(r)); };
+  MustReplay(TestPolicy(), log, o);
+  ASSERT_FALSE(lines.empty());
+  bool offer = false;
+  for (const std::string& l : lines) {
+    EXPECT_EQ(l.front(), '{');
+    EXPECT_EQ(l.back(), '}');
+    for (const char* key : {"\"ts_ms\":", "\"visitor\":\"a\\\"b\"",
+                            "\"action\":", "\"probability\":",
+                            "\"reasons\":["}) {
+      EXPECT_NE(l.find(key), std::string::npos) << key << " in " << l;
+    }
+    offer |= l.find("\"action\":\"offer\"") != std::string::npos;
+  }
+  EXPECT_TRUE(offer);
+}
+
+TEST(FixedDwell, OffersOnceAfterTSecondsOnAnyPage) {
+  absl::StatusOr<Policy> p = FixedDwellPolicy(TestPolicy(), 30);
+  ASSERT_TRUE(p.ok()) << p.status();
+  Log log;
+  log.Add(Event::PageView(kT0, "v", "/anything/at/all"));
+  log.Add(Event::PageView(kT0 + 100 * kSec, "v", "/p/9"));
+  log.Add(Event::PageView(kT0 + 200 * kSec, "v", "/"));
+  log.Add(Event::PageView(kT0, "w", "/c/1"));
+  log.Add(Event::PageView(kT0 + 20 * kSec, "w", "/c/2"));  // Too short.
+  std::vector<Traced> trace;
+  const ReplayMetrics m = MustReplay(*p, log, Tracing(trace));
+  EXPECT_EQ(m.offers, 1u);
+  for (const Traced& t : trace) {
+    if (t.action == Action::kOffer) {
+      EXPECT_EQ(t.visitor, "v");
+      EXPECT_EQ(t.ts, kT0 + 30 * kSec);
+    }
+  }
+}
+
+TEST(FixedDwell, RejectsBadSeconds) {
+  for (double s : {0.0, -1.0, 1e9, std::nan("")}) {
+    absl::StatusOr<Policy> p = FixedDwellPolicy(TestPolicy(), s);
+    EXPECT_FALSE(p.ok()) << s;
+  }
+}
+
+// 100 visitors who stay 1..100 s on a page before moving on.
+Log Dwellers() {
+  Log log;
+  for (int i = 1; i <= 100; ++i) {
+    const std::string v = "v" + std::to_string(i);
+    log.Add(Event::PageView(kT0 + i, v, "/p/1"));
+    log.Add(Event::PageView(kT0 + i + i * kSec, v, "/p/2"));
+  }
+  return log;
+}
+
+TEST(Calibrate, FixedDwellReachesTheTargetRate) {
+  absl::StatusOr<Calibration> c =
+      CalibrateFixedDwell(TestPolicy(), Dwellers().events(), 0.3);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_NEAR(c->metrics.offer_rate, 0.3, 0.011);
+  // Visitors staying longer than T are offered: about 70 s.
+  EXPECT_NEAR(c->setting, 70, 1.5);
+}
+
+TEST(Calibrate, DecisionThresholdMovesTheOfferRate) {
+  Log log;
+  for (int i = 0; i < 40; ++i) {
+    const std::string v = "s" + std::to_string(i);
+    const int64_t t = kT0 + i * kSec;
+    if (i % 2 == 0) {
+      log.Stuck(v, t);  // Clearly stuck.
+    } else {
+      log.Add(Event::PageView(t, v, "/help/returns"));  // Just reading.
+    }
+    log.Add(Event::PageView(t + 400 * kSec, v, "/"));
+  }
+  absl::StatusOr<Calibration> low =
+      CalibrateDecisionThreshold(TestPolicy(), log.events(), 0.5);
+  ASSERT_TRUE(low.ok()) << low.status();
+  EXPECT_NEAR(low->metrics.offer_rate, 0.5, 0.03);
+  absl::StatusOr<Calibration> high =
+      CalibrateDecisionThreshold(TestPolicy(), log.events(), 0.9);
+  ASSERT_TRUE(high.ok()) << high.status();
+  EXPECT_LT(high->setting, low->setting);
+  EXPECT_GT(high->metrics.offer_rate, low->metrics.offer_rate);
+  EXPECT_FALSE(CalibrateDecisionThreshold(TestPolicy(), log.events(), 1.5).ok());
+}
+
+TEST(WithDecisionThreshold, KeepsTheScarceAgentRaiseInProportion) {
+  // Default: threshold 0.5, 0.75 at one agent: halfway to 1.
+  absl::StatusOr<Policy> p = WithDecisionThreshold(Policy::Default(), 0.2);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_DOUBLE_EQ(p->message().model().decision_threshold(), 0.2);
+  EXPECT_DOUBLE_EQ(p->message().gates().threshold_at_one_agent(), 0.6);
+  EXPECT_FALSE(WithDecisionThreshold(Policy::Default(), 1.0).ok());
+  EXPECT_FALSE(WithDecisionThreshold(Policy::Default(), 0.0).ok());
+}
+
+}  // namespace
+}  // namespace beckon

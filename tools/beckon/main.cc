@@ -1,0 +1,828 @@
+// beckon: the command-line tool.
+//
+//   beckon simulate --days 7 --out sim.csv
+//   beckon train    --events sim.csv --days 1-6 --out shop.policy
+//   beckon replay   --policy shop.policy --events sim.csv --days 7 --json
+//   beckon compare  --policy shop.policy --events sim.csv --days 7
+//   beckon inspect  shop.policy [--json]
+//   beckon convert  nasa|eshop --in FILE --out FILE
+//
+// Every command has --help. Errors go to stderr with a non-zero exit;
+// progress on long runs goes to stderr too (--quiet silences it).
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "beckon/beckon.hpp"
+#include "beckon/convert.h"
+#include "beckon/event_log.h"
+#include "beckon/policy.pb.h"
+#include "beckon/replay.h"
+#include "beckon/simulate.h"
+#include "beckon/train.h"
+#include "google/protobuf/util/json_util.h"
+#include "lib/json.h"
+#include "lib/string_views.h"
+
+namespace beckon::cli {
+namespace {
+
+using internal::AbslView;
+
+// --- Arguments ------------------------------------------------------------
+
+struct Flag {
+  std::string name;   // Without "--".
+  std::string value_name;  // Empty: a switch.
+  std::string help;
+  std::string fallback;    // Shown as the default; "" for none.
+};
+
+struct Command {
+  std::string name;
+  std::string usage;
+  std::string summary;
+  std::vector<Flag> flags;
+};
+
+class Args {
+ public:
+  absl::Status Parse(const Command& cmd, int argc, char** argv, int first) {
+    for (int i = first; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == "--help" || a == "-h") {
+        help_ = true;
+        continue;
+      }
+      if (a.rfind("--", 0) != 0 || a.size() == 2) {
+        positional_.push_back(a);
+        continue;
+      }
+      std::string name = a.substr(2), value;
+      bool has_value = false;
+      if (size_t eq = name.find('='); eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+        has_value = true;
+      }
+      const Flag* flag = nullptr;
+      for (const Flag& f : cmd.flags) {
+        if (f.name == name) flag = &f;
+      }
+      if (flag == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "unknown option --", name, " (see beckon ", cmd.name, " --help)"));
+      }
+      if (flag->value_name.empty()) {
+        if (has_value) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("--", name, " takes no value"));
+        }
+        values_[name] = "1";
+        continue;
+      }
+      if (!has_value) {
+        if (i + 1 >= argc) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "--", name, " needs a value (", flag->value_name, ")"));
+        }
+        value = argv[++i];
+      }
+      values_[name] = value;
+    }
+    return absl::OkStatus();
+  }
+
+  bool help() const { return help_; }
+  bool Has(const std::string& name) const { return values_.count(name) > 0; }
+  std::string Get(const std::string& name, std::string fallback = "") const {
+    auto it = values_.find(name);
+    return it == values_.end() ? fallback : it->second;
+  }
+  absl::StatusOr<std::string> Required(const std::string& name) const {
+    auto it = values_.find(name);
+    if (it == values_.end() || it->second.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("--", name,
+                                                     " is required"));
+    }
+    return it->second;
+  }
+  absl::StatusOr<double> Number(const std::string& name, double fallback,
+                                double lo, double hi) const {
+    auto it = values_.find(name);
+    if (it == values_.end()) return fallback;
+    double v;
+    if (!absl::SimpleAtod(it->second, &v) || !std::isfinite(v) || v < lo ||
+        v > hi) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", name, " must be a number in [", lo, ", ", hi, "], got \"",
+          it->second, "\""));
+    }
+    return v;
+  }
+  absl::StatusOr<int64_t> Integer(const std::string& name, int64_t fallback,
+                                  int64_t lo, int64_t hi) const {
+    auto it = values_.find(name);
+    if (it == values_.end()) return fallback;
+    int64_t v;
+    if (!absl::SimpleAtoi(it->second, &v) || v < lo || v > hi) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", name, " must be an integer in [", lo, ", ", hi, "], got \"",
+          it->second, "\""));
+    }
+    return v;
+  }
+  const std::vector<std::string>& positional() const { return positional_; }
+
+ private:
+  bool help_ = false;
+  std::map<std::string, std::string> values_;
+  std::vector<std::string> positional_;
+};
+
+void PrintHelp(const Command& c) {
+  std::cout << "usage: beckon " << c.name << " " << c.usage << "\n\n"
+            << c.summary << "\n";
+  if (c.flags.empty()) return;
+  std::cout << "\noptions:\n";
+  for (const Flag& f : c.flags) {
+    std::string left = "  --" + f.name;
+    if (!f.value_name.empty()) left += " " + f.value_name;
+    std::cout << absl::StrFormat("%-28s ", left) << f.help;
+    if (!f.fallback.empty()) std::cout << " (default: " << f.fallback << ")";
+    std::cout << "\n";
+  }
+  std::cout << absl::StrFormat("%-28s ", "  --help") << "show this help\n";
+}
+
+// --- Progress on stderr -----------------------------------------------------
+
+class Progress {
+ public:
+  Progress(std::string what, bool quiet) : what_(std::move(what)),
+                                           quiet_(quiet) {}
+  // Reports `done` of `total` units (events), at most every 2 s.
+  void Update(uint64_t done, uint64_t total) {
+    if (quiet_) return;
+    const auto now = Clock::now();
+    const double elapsed = Seconds(now - start_);
+    if (done < total && Seconds(now - last_) < 2.0) return;
+    if (done < total && elapsed < 2.0) return;
+    last_ = now;
+    const double rate = elapsed > 0 ? done / elapsed : 0;
+    std::string eta;
+    if (total > done && rate > 0) {
+      eta = absl::StrFormat(", ETA %.0f s", (total - done) / rate);
+    }
+    std::cerr << absl::StrFormat("%s: %d/%d events, %.0f events/s%s\n", what_,
+                                 done, total, rate, eta);
+  }
+  void Note(const std::string& line) {
+    if (!quiet_) std::cerr << what_ << ": " << line << "\n";
+  }
+  double Elapsed() const { return Seconds(Clock::now() - start_); }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  static double Seconds(Clock::duration d) {
+    return std::chrono::duration<double>(d).count();
+  }
+  std::string what_;
+  bool quiet_;
+  Clock::time_point start_ = Clock::now();
+  Clock::time_point last_ = Clock::now();
+};
+
+// --- Shared pieces ------------------------------------------------------------
+
+const Flag kQuiet{"quiet", "", "no progress messages on stderr", ""};
+const Flag kLenient{"lenient", "",
+                    "skip bad log rows (counted on stderr) instead of failing",
+                    ""};
+const Flag kDays{"days", "A[-B]",
+                 "only days A..B of the log (1 = the UTC day of its first "
+                 "event)",
+                 "all"};
+
+absl::StatusOr<Policy> LoadPolicy(const std::string& path) {
+  if (path == "default") return Policy::Default();
+  return Policy::FromFile(path);
+}
+
+// Reads a log, reporting progress by bytes; keeps only the --days range.
+absl::StatusOr<std::vector<LogEvent>> LoadEvents(const Args& args,
+                                                 Progress& progress) {
+  absl::StatusOr<std::string> path = args.Required("events");
+  if (!path.ok()) return path.status();
+  EventLogReader::Options ro;
+  ro.lenient = args.Has("lenient");
+  absl::StatusOr<std::unique_ptr<EventLogReader>> reader =
+      EventLogReader::Open(*path, ro);
+  if (!reader.ok()) return reader.status();
+  std::vector<LogEvent> events;
+  LogEvent e;
+  while (true) {
+    absl::StatusOr<bool> more = (*reader)->Next(e);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    events.push_back(std::move(e));
+    if ((events.size() & 0x3FFFF) == 0) {
+      progress.Note(absl::StrCat("read ", events.size(), " rows"));
+    }
+  }
+  if ((*reader)->skipped() > 0) {
+    std::cerr << "beckon: skipped " << (*reader)->skipped()
+              << " bad rows; the first:\n";
+    for (const std::string& err : (*reader)->errors()) {
+      std::cerr << "  " << err << "\n";
+    }
+  }
+  if (!args.Has("days")) return events;
+  // Days counted from the UTC day of the first event.
+  const std::string spec = args.Get("days");
+  std::vector<std::string> parts = absl::StrSplit(spec, '-');
+  int64_t first = 0, last = 0;
+  if (parts.size() > 2 || !absl::SimpleAtoi(parts[0], &first) ||
+      !absl::SimpleAtoi(parts.back(), &last) || first < 1 || last < first) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--days must be A or A-B with 1 <= A <= B, got \"", spec, "\""));
+  }
+  if (events.empty()) return events;
+  int64_t t0 = events.front().ts_ms;
+  for (const LogEvent& x : events) t0 = std::min(t0, x.ts_ms);
+  constexpr int64_t kDay = 86'400'000;
+  const int64_t day0 = t0 - t0 % kDay;
+  const int64_t lo = day0 + (first - 1) * kDay, hi = day0 + last * kDay;
+  std::vector<LogEvent> kept;
+  for (LogEvent& x : events) {
+    if (x.ts_ms >= lo && x.ts_ms < hi) kept.push_back(std::move(x));
+  }
+  if (kept.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--days ", spec, " selects no events"));
+  }
+  return kept;
+}
+
+// --- simulate ---------------------------------------------------------------
+
+const Command kSimulate{
+    "simulate",
+    "[--days N] [--visitors-per-day N] [--seed N] --out FILE",
+    "Writes a synthetic event log with known ground truth (docs/simulator.md):\n"
+    "page groups with their own dwell, visitors who get stuck and ask for\n"
+    "help, visitors who decline offers, free agents over the day.",
+    {{"out", "FILE", "where to write the log (\"-\": stdout)", ""},
+     {"days", "N", "days of traffic", "7"},
+     {"visitors-per-day", "N", "sessions a day, on average", "4000"},
+     {"seed", "N", "random seed (the same seed, the same log)", "1"},
+     {"start-ms", "MS", "midnight UTC of the first day", "1700006400000"},
+     kQuiet}};
+
+absl::Status Simulate(const Args& args) {
+  absl::StatusOr<std::string> out = args.Required("out");
+  if (!out.ok()) return out.status();
+  SimulatorOptions o = SimulatorOptions::Default();
+  absl::StatusOr<int64_t> days = args.Integer("days", o.days, 1, 3650);
+  absl::StatusOr<int64_t> vpd =
+      args.Integer("visitors-per-day", o.visitors_per_day, 1, 10'000'000);
+  absl::StatusOr<int64_t> seed =
+      args.Integer("seed", static_cast<int64_t>(o.seed), 0, INT64_MAX);
+  absl::StatusOr<int64_t> start =
+      args.Integer("start-ms", o.start_ms, 0, 253'000'000'000'000);
+  for (const absl::Status& s :
+       {days.status(), vpd.status(), seed.status(), start.status()}) {
+    if (!s.ok()) return s;
+  }
+  o.days = static_cast<int>(*days);
+  o.visitors_per_day = static_cast<int>(*vpd);
+  o.seed = static_cast<uint64_t>(*seed);
+  o.start_ms = *start;
+  absl::StatusOr<std::unique_ptr<EventLogWriter>> w = EventLogWriter::Open(*out);
+  if (!w.ok()) return w.status();
+  Progress progress("simulate", args.Has("quiet"));
+  uint64_t rows = 0;
+  absl::Status s = beckon::Simulate(o, [&](const LogEvent& e) {
+    ++rows;
+    if ((rows & 0xFFFFF) == 0) progress.Note(absl::StrCat(rows, " rows"));
+    return (*w)->Write(e);
+  });
+  if (!s.ok()) return s;
+  if (absl::Status c = (*w)->Close(); !c.ok()) return c;
+  progress.Note(absl::StrFormat("wrote %d rows in %.1f s", rows,
+                                progress.Elapsed()));
+  return absl::OkStatus();
+}
+
+// --- train --------------------------------------------------------------------
+
+const Command kTrain{
+    "train",
+    "--events FILE --out POLICY [options]",
+    "Learns a policy from an event log with help_contact labels\n"
+    "(docs/trainer.md): page groups, dwell thresholds, help rates, path\n"
+    "rules, model weights, and a decision threshold calibrated on the\n"
+    "latest part of the log.",
+    {{"events", "FILE", "the event log", ""},
+     {"out", "POLICY", "where to write the policy (binary protobuf)", ""},
+     kDays,
+     {"base", "POLICY", "policy whose URL rules, groups and gates to start "
+                        "from", "default"},
+     {"target-offer-rate", "R", "share of sessions to offer to", "0.05"},
+     {"offers-per-day", "N", "calibrate to agent capacity instead", ""},
+     {"validation-fraction", "F", "latest share of the time span held out",
+      "0.2"},
+     {"dwell-rule", "RULE", "quantile | separation", "quantile"},
+     {"dwell-quantile", "Q", "quantile for --dwell-rule quantile", "0.6"},
+     {"min-group-views", "N", "views for a template to become a group",
+      "50"},
+     {"min-path-support", "N", "sessions a path rule needs", "30"},
+     {"min-path-lift", "X", "help-rate lift a path rule needs", "2"},
+     {"l2", "X", "L2 penalty of the model", "1"},
+     {"name", "NAME", "the policy's name", "beckon-trained"},
+     {"text-out", "FILE", "also write the policy as protobuf text", ""},
+     kLenient, kQuiet}};
+
+absl::Status Train(const Args& args) {
+  absl::StatusOr<std::string> out = args.Required("out");
+  if (!out.ok()) return out.status();
+  Progress progress("train", args.Has("quiet"));
+  TrainOptions o;
+  if (args.Has("base")) {
+    absl::StatusOr<Policy> base = LoadPolicy(args.Get("base"));
+    if (!base.ok()) return base.status();
+    o.base = *base;
+  }
+  absl::StatusOr<double> rate =
+      args.Number("target-offer-rate", o.target_offer_rate, 1e-4, 0.9);
+  absl::StatusOr<double> per_day =
+      args.Number("offers-per-day", 0, 0, 1e9);
+  absl::StatusOr<double> vf =
+      args.Number("validation-fraction", o.validation_fraction, 0.05, 0.5);
+  absl::StatusOr<double> q =
+      args.Number("dwell-quantile", o.dwell_quantile, 0.01, 0.99);
+  absl::StatusOr<int64_t> mgv =
+      args.Integer("min-group-views", o.min_group_views, 1, 1'000'000'000);
+  absl::StatusOr<int64_t> mps =
+      args.Integer("min-path-support", o.min_path_support, 1, 1'000'000'000);
+  absl::StatusOr<double> lift =
+      args.Number("min-path-lift", o.min_path_lift, 1, 1e9);
+  absl::StatusOr<double> l2 = args.Number("l2", o.l2, 0, 1e9);
+  for (const absl::Status& s :
+       {rate.status(), per_day.status(), vf.status(), q.status(),
+        mgv.status(), mps.status(), lift.status(), l2.status()}) {
+    if (!s.ok()) return s;
+  }
+  o.target_offer_rate = *rate;
+  o.offers_per_day = *per_day;
+  o.validation_fraction = *vf;
+  o.dwell_rule = args.Get("dwell-rule", o.dwell_rule);
+  o.dwell_quantile = *q;
+  o.min_group_views = static_cast<uint64_t>(*mgv);
+  o.min_path_support = static_cast<uint64_t>(*mps);
+  o.min_path_lift = *lift;
+  o.l2 = *l2;
+  o.name = args.Get("name", o.name);
+  o.progress = [&](const std::string& line) { progress.Note(line); };
+  absl::StatusOr<std::vector<LogEvent>> events = LoadEvents(args, progress);
+  if (!events.ok()) return events.status();
+  absl::StatusOr<TrainResult> r = beckon::Train(*events, o);
+  if (!r.ok()) return r.status();
+  if (absl::Status s = r->policy.ToFile(*out); !s.ok()) return s;
+  if (args.Has("text-out")) {
+    std::FILE* f = std::fopen(args.Get("text-out").c_str(), "wb");
+    if (f == nullptr) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot write ", args.Get("text-out")));
+    }
+    const std::string text = r->policy.ToText();
+    const bool ok = std::fwrite(text.data(), 1, text.size(), f) ==
+                    text.size();
+    if (std::fclose(f) != 0 || !ok) {
+      return absl::DataLossError(
+          absl::StrCat("cannot write ", args.Get("text-out")));
+    }
+  }
+  const double secs = progress.Elapsed();
+  progress.Note(absl::StrFormat(
+      "%d events in %.1f s (%.0f events/s); wrote %s", events->size(), secs,
+      secs > 0 ? events->size() / secs : 0.0, *out));
+  const ReplayMetrics& v = r->validation;
+  std::cout << absl::StrFormat(
+      "validation (%d sessions): offer rate %.4f, precision %.3f, recall "
+      "%.3f, median lead %.0f s; model AUC %.3f\n",
+      v.sessions, v.offer_rate, v.precision, v.recall, v.median_lead_s,
+      r->validation_auc);
+  return absl::OkStatus();
+}
+
+// --- replay -------------------------------------------------------------------
+
+const Command kReplay{
+    "replay",
+    "--policy POLICY --events FILE [--json] [--trace FILE]",
+    "Replays an event log through the engine with a policy and prints the\n"
+    "metrics (docs/replay.md). POLICY may be \"default\".",
+    {{"policy", "POLICY", "the policy file, or \"default\"", ""},
+     {"events", "FILE", "the event log", ""},
+     kDays,
+     {"json", "", "print the metrics as one JSON object", ""},
+     {"trace", "FILE", "write every decision as JSON Lines", ""},
+     {"load-state", "FILE", "restore the visitor store first", ""},
+     {"save-state", "FILE", "save the visitor store afterwards", ""},
+     {"fixed-dwell", "SECONDS",
+      "replay the fixed-rule baseline instead (offer once per session after "
+      "SECONDS on any page, with POLICY's gates)", ""},
+     kLenient, kQuiet}};
+
+void PrintMetrics(const ReplayMetrics& m) {
+  std::cout << absl::StrFormat(
+      "sessions %d, offered %d (%.2f%%, %.1f per 1000), offers %d\n"
+      "help sessions %d, hits %d: precision %.3f, recall %.3f, median lead "
+      "%.0f s\n"
+      "first offers: median %.0f s / %.0f pages into the session (p90 %.0f s "
+      "/ %.0f pages)\n"
+      "offers after a decline %d, offers without agents %d\n",
+      m.sessions, m.offered_sessions, 100 * m.offer_rate,
+      1000 * m.offer_rate, m.offers, m.help_sessions, m.hits, m.precision,
+      m.recall, m.median_lead_s, m.median_offer_after_start_s,
+      m.median_offer_page_index, m.p90_offer_after_start_s,
+      m.p90_offer_page_index, m.offers_after_decline,
+      m.offers_without_agents);
+  std::cout << absl::StrFormat("\n%-24s %9s %8s %7s %6s %6s %9s %7s\n",
+                               "group", "sessions", "offered", "share",
+                               "help", "hits", "precision", "recall");
+  for (const GroupReplayCounts& g : m.groups) {
+    const double share =
+        m.offered_sessions
+            ? 100.0 * g.offered_sessions / static_cast<double>(m.offered_sessions)
+            : 0.0;
+    std::cout << absl::StrFormat("%-24s %9d %8d %6.1f%% %6d %6d %9.3f %7.3f\n",
+                                 g.pattern.substr(0, 24), g.sessions,
+                                 g.offered_sessions, share, g.help_sessions,
+                                 g.hits, g.precision, g.recall);
+  }
+}
+
+absl::Status Replay(const Args& args) {
+  absl::StatusOr<std::string> path = args.Required("policy");
+  if (!path.ok()) return path.status();
+  absl::StatusOr<Policy> policy = LoadPolicy(*path);
+  if (!policy.ok()) return policy.status();
+  if (args.Has("fixed-dwell")) {
+    absl::StatusOr<double> secs = args.Number("fixed-dwell", 0, 0.001, 86400);
+    if (!secs.ok()) return secs.status();
+    policy = FixedDwellPolicy(*policy, *secs);
+    if (!policy.ok()) return policy.status();
+  }
+  Progress progress("replay", args.Has("quiet"));
+  absl::StatusOr<std::vector<LogEvent>> events = LoadEvents(args, progress);
+  if (!events.ok()) return events.status();
+  ReplayOptions o;
+  o.load_state_path = args.Get("load-state");
+  o.save_state_path = args.Get("save-state");
+  o.progress = [&](uint64_t done, uint64_t total) {
+    progress.Update(done, total);
+  };
+  std::FILE* trace = nullptr;
+  if (args.Has("trace")) {
+    trace = std::fopen(args.Get("trace").c_str(), "wb");
+    if (trace == nullptr) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot write trace ", args.Get("trace")));
+    }
+    o.trace = [trace](const TraceRecord& r) {
+      std::string line = TraceToJson(r);
+      line.push_back('\n');
+      std::fwrite(line.data(), 1, line.size(), trace);
+    };
+  }
+  absl::StatusOr<ReplayMetrics> m = beckon::Replay(*policy, *events, o);
+  if (trace != nullptr) {
+    const bool bad = std::ferror(trace) != 0;
+    if (std::fclose(trace) != 0 || bad) {
+      return absl::DataLossError(
+          absl::StrCat("cannot write trace ", args.Get("trace")));
+    }
+  }
+  if (!m.ok()) return m.status();
+  const double secs = progress.Elapsed();
+  progress.Note(absl::StrFormat("%d events, %d decisions in %.1f s (%.0f "
+                                "events/s)",
+                                m->events, m->decisions, secs,
+                                secs > 0 ? m->events / secs : 0.0));
+  if (args.Has("json")) {
+    std::cout << m->ToJson() << "\n";
+  } else {
+    PrintMetrics(*m);
+  }
+  return absl::OkStatus();
+}
+
+// --- compare -------------------------------------------------------------------
+
+const Command kCompare{
+    "compare",
+    "--policy POLICY --events FILE [--rates R1,R2,...] [--json]",
+    "Replays POLICY and the fixed-rule baseline \"offer once per session\n"
+    "after T seconds on any page\" side by side, with T chosen so that the\n"
+    "baseline offers to as many sessions as the policy. Then sweeps: for each\n"
+    "offer rate, the policy's decision threshold and the baseline's T are\n"
+    "both set to reach it on the log.",
+    {{"policy", "POLICY", "the policy file, or \"default\"", ""},
+     {"events", "FILE", "the event log", ""},
+     kDays,
+     {"rates", "R1,R2,...", "offer rates of the sweep", "0.02,0.05,0.1,0.2"},
+     {"json", "", "print JSON: {\"matched\": {...}, \"sweep\": [...]}", ""},
+     kLenient, kQuiet}};
+
+std::string PairJson(double rate, const Calibration* learned,
+                     const ReplayMetrics& lm, const Calibration& base) {
+  internal::JsonObject o;
+  o.Num("target_offer_rate", rate);
+  if (learned != nullptr) {
+    o.Num("decision_threshold", learned->setting);
+  }
+  o.Raw("policy", lm.ToJson());
+  o.Num("baseline_seconds", base.setting);
+  o.Raw("baseline", base.metrics.ToJson());
+  return o.Finish();
+}
+
+void PrintPair(const std::string& label, const ReplayMetrics& a,
+               const Calibration& b) {
+  auto ratio = [](double x, double y) {
+    return y > 0 ? absl::StrFormat("%+.0f%%", 100 * (x / y - 1))
+                 : std::string("n/a");
+  };
+  std::cout << absl::StrFormat(
+      "%-10s %7.2f%% %9.3f %7.3f %6.0f | %6.0f s %7.2f%% %9.3f %7.3f %6.0f | "
+      "%6s %6s\n",
+      label, 100 * a.offer_rate, a.precision, a.recall, a.median_lead_s,
+      b.setting, 100 * b.metrics.offer_rate, b.metrics.precision,
+      b.metrics.recall, b.metrics.median_lead_s,
+      ratio(a.precision, b.metrics.precision),
+      ratio(a.recall, b.metrics.recall));
+}
+
+absl::Status Compare(const Args& args) {
+  absl::StatusOr<std::string> path = args.Required("policy");
+  if (!path.ok()) return path.status();
+  absl::StatusOr<Policy> policy = LoadPolicy(*path);
+  if (!policy.ok()) return policy.status();
+  std::vector<double> rates;
+  for (absl::string_view r :
+       absl::StrSplit(args.Get("rates", "0.02,0.05,0.1,0.2"), ',')) {
+    double v;
+    if (!absl::SimpleAtod(r, &v) || !(v > 0 && v < 1)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--rates must be numbers in (0, 1), got \"", r, "\""));
+    }
+    rates.push_back(v);
+  }
+  Progress progress("compare", args.Has("quiet"));
+  absl::StatusOr<std::vector<LogEvent>> events = LoadEvents(args, progress);
+  if (!events.ok()) return events.status();
+  absl::StatusOr<ReplayMetrics> own = beckon::Replay(*policy, *events);
+  if (!own.ok()) return own.status();
+  if (own->offered_sessions == 0) {
+    return absl::FailedPreconditionError(
+        "the policy offers to no session of this log: nothing to match");
+  }
+  absl::StatusOr<Calibration> matched =
+      CalibrateFixedDwell(*policy, *events, own->offer_rate);
+  if (!matched.ok()) return matched.status();
+  std::vector<std::string> sweep_json;
+  struct Row {
+    double rate;
+    Calibration learned;
+    Calibration base;
+  };
+  std::vector<Row> rows;
+  for (double rate : rates) {
+    progress.Note(absl::StrCat("sweep: offer rate ", rate));
+    absl::StatusOr<Calibration> l =
+        CalibrateDecisionThreshold(*policy, *events, rate);
+    if (!l.ok()) return l.status();
+    // The baseline is matched to the rate the policy reached (a policy that
+    // waits for dwell thresholds may not reach a high target).
+    const double reached = l->metrics.offer_rate > 0 ? l->metrics.offer_rate
+                                                     : rate;
+    absl::StatusOr<Calibration> b =
+        CalibrateFixedDwell(*policy, *events, reached);
+    if (!b.ok()) return b.status();
+    rows.push_back(Row{rate, *l, *b});
+  }
+  if (args.Has("json")) {
+    std::string sweep = "[";
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (i > 0) sweep.push_back(',');
+      sweep += PairJson(rows[i].rate, &rows[i].learned, rows[i].learned.metrics,
+                        rows[i].base);
+    }
+    sweep.push_back(']');
+    internal::JsonObject o;
+    o.Raw("matched", PairJson(own->offer_rate, nullptr, *own, *matched));
+    o.Raw("sweep", sweep);
+    std::cout << o.Finish() << "\n";
+    return absl::OkStatus();
+  }
+  std::cout << absl::StrFormat(
+      "%-10s %8s %9s %7s %6s | %8s %8s %9s %7s %6s | %6s %6s\n", "",
+      "offered", "precision", "recall", "lead_s", "T", "offered",
+      "precision", "recall", "lead_s", "prec", "recall");
+  std::cout << absl::StrFormat("%-10s %-34s | %-43s | %s\n", "",
+                               "policy: " + policy->name(),
+                               "baseline: offer after T s, once/session",
+                               "policy vs baseline");
+  PrintPair("as trained", *own, *matched);
+  for (const Row& r : rows) {
+    PrintPair(absl::StrFormat("at %.0f%%", 100 * r.rate), r.learned.metrics,
+              r.base);
+  }
+  std::cout << absl::StrFormat(
+      "\noffers after a decline: %d (policy), %d (baseline); offers without "
+      "agents: %d, %d\n",
+      own->offers_after_decline, matched->metrics.offers_after_decline,
+      own->offers_without_agents, matched->metrics.offers_without_agents);
+  return absl::OkStatus();
+}
+
+// --- inspect --------------------------------------------------------------------
+
+const Command kInspect{
+    "inspect",
+    "POLICY [--json]",
+    "Prints a policy as protobuf text format, or as JSON. POLICY may be\n"
+    "\"default\".",
+    {{"json", "", "print JSON (groups as a list of objects)", ""}}};
+
+absl::Status Inspect(const Args& args) {
+  if (args.positional().size() != 1) {
+    return absl::InvalidArgumentError(
+        "inspect takes one policy file (or \"default\")");
+  }
+  absl::StatusOr<Policy> policy = LoadPolicy(args.positional()[0]);
+  if (!policy.ok()) return policy.status();
+  if (!args.Has("json")) {
+    std::cout << policy->ToText();
+    return absl::OkStatus();
+  }
+  // The protobuf JSON form (docs/policy-format.md): field names as in the
+  // .proto, every field printed, roles by their enum names.
+  std::string json;
+  google::protobuf::util::JsonPrintOptions jo;
+  jo.always_print_primitive_fields = true;
+  jo.preserve_proto_field_names = true;
+  auto st = google::protobuf::util::MessageToJsonString(policy->message(),
+                                                        &json, jo);
+  if (!st.ok()) {
+    return absl::InternalError(absl::StrCat("cannot print JSON: ",
+                                            st.ToString()));
+  }
+  std::cout << json << "\n";
+  return absl::OkStatus();
+}
+
+// --- convert ----------------------------------------------------------------------
+
+const Command kConvert{
+    "convert",
+    "nasa|eshop --in FILE --out FILE",
+    "Converts a public real-traffic log to the event log (docs/real-logs.md):\n"
+    "nasa: the NASA Kennedy Space Center access log (tab-separated);\n"
+    "eshop: the UCI clothing e-shop clickstream (';'-separated; its timing is\n"
+    "synthetic: the data has day and click order only).",
+    {{"in", "FILE", "the source file", ""},
+     {"out", "FILE", "the event log to write (\"-\": stdout)", ""},
+     kLenient, kQuiet}};
+
+absl::Status Convert(const Args& args) {
+  if (args.positional().size() != 1 ||
+      (args.positional()[0] != "nasa" && args.positional()[0] != "eshop")) {
+    return absl::InvalidArgumentError(
+        "convert takes the kind of log: nasa or eshop");
+  }
+  absl::StatusOr<std::string> in = args.Required("in");
+  if (!in.ok()) return in.status();
+  absl::StatusOr<std::string> out = args.Required("out");
+  if (!out.ok()) return out.status();
+  absl::StatusOr<std::unique_ptr<EventLogWriter>> w =
+      EventLogWriter::Open(*out);
+  if (!w.ok()) return w.status();
+  const LogSink sink = [&](const LogEvent& e) { return (*w)->Write(e); };
+  Progress progress("convert", args.Has("quiet"));
+  std::vector<std::string> errors;
+  if (args.positional()[0] == "nasa") {
+    NasaLogOptions o;
+    o.lenient = args.Has("lenient");
+    absl::StatusOr<NasaLogStats> st = ConvertNasaLog(*in, o, sink);
+    if (!st.ok()) return st.status();
+    progress.Note(absl::StrFormat(
+        "%d lines: %d page views (%d to search scripts); skipped %d not GET, "
+        "%d by status, %d not pages, %d malformed",
+        st->rows_read, st->page_views, st->search_requests,
+        st->skipped_method, st->skipped_status, st->skipped_not_page,
+        st->malformed));
+    errors = st->errors;
+  } else {
+    EshopOptions o;
+    o.lenient = args.Has("lenient");
+    absl::StatusOr<EshopStats> st = ConvertEshopClickstream(*in, o, sink);
+    if (!st.ok()) return st.status();
+    progress.Note(absl::StrFormat(
+        "%d rows: %d page views in %d sessions over %d days; %d malformed",
+        st->rows_read, st->page_views, st->sessions, st->days,
+        st->malformed));
+    errors = st->errors;
+  }
+  for (const std::string& e : errors) std::cerr << "  skipped: " << e << "\n";
+  return (*w)->Close();
+}
+
+// --- main -------------------------------------------------------------------------
+
+const Command* const kCommands[] = {&kSimulate, &kTrain,   &kReplay,
+                                    &kCompare,  &kInspect, &kConvert};
+
+void PrintUsage(std::ostream& out) {
+  out << "usage: beckon <command> [options]\n\ncommands:\n"
+      << "  simulate   write a synthetic event log\n"
+      << "  train      learn a policy from an event log\n"
+      << "  replay     measure a policy on an event log\n"
+      << "  compare    a policy against the fixed-dwell baseline\n"
+      << "  inspect    print a policy\n"
+      << "  convert    turn a real public log into an event log\n"
+      << "\n`beckon <command> --help` for a command's options; `beckon "
+         "--version`.\n";
+}
+
+int Main(int argc, char** argv) {
+  if (argc < 2) {
+    PrintUsage(std::cerr);
+    return 2;
+  }
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    PrintUsage(std::cout);
+    return 0;
+  }
+  if (name == "--version") {
+    std::cout << "beckon " << beckon::Version() << "\n";
+    return 0;
+  }
+  const Command* cmd = nullptr;
+  for (const Command* c : kCommands) {
+    if (c->name == name) cmd = c;
+  }
+  if (cmd == nullptr) {
+    std::cerr << "beckon: unknown command \"" << name << "\"\n";
+    PrintUsage(std::cerr);
+    return 2;
+  }
+  Args args;
+  if (absl::Status s = args.Parse(*cmd, argc, argv, 2); !s.ok()) {
+    std::cerr << "beckon " << name << ": " << s.message() << "\n";
+    return 2;
+  }
+  if (args.help()) {
+    PrintHelp(*cmd);
+    return 0;
+  }
+  if (name != "inspect" && name != "convert" && !args.positional().empty()) {
+    std::cerr << "beckon " << name << ": unexpected argument \""
+              << args.positional()[0] << "\"\n";
+    return 2;
+  }
+  absl::Status s;
+  if (name == "simulate") s = Simulate(args);
+  if (name == "train") s = Train(args);
+  if (name == "replay") s = Replay(args);
+  if (name == "compare") s = Compare(args);
+  if (name == "inspect") s = Inspect(args);
+  if (name == "convert") s = Convert(args);
+  if (!s.ok()) {
+    std::cerr << "beckon " << name << ": " << s.message() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace beckon::cli
+
+int main(int argc, char** argv) { return beckon::cli::Main(argc, argv); }
