@@ -315,8 +315,11 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
 
 namespace {
 
+// Offer rates within this of the target are taken as met.
+constexpr double kRateTolerance = 0.0005;
+
 // Bisection of a setting whose offer rate falls as it rises; keeps the
-// replay nearest the target.
+// replay nearest the target, and stops early within kRateTolerance.
 template <typename MakePolicy>
 absl::StatusOr<Calibration> Bisect(double lo, double hi, int steps,
                                    double target, const PreparedLog& log,
@@ -340,7 +343,7 @@ absl::StatusOr<Calibration> Bisect(double lo, double hi, int steps,
       best_gap = gap;
       best = Calibration{p->first, p->second, *std::move(m)};
     }
-    if (rate == target) break;
+    if (gap <= kRateTolerance) break;
     (rate > target ? lo : hi) = mid;
   }
   return *std::move(best);

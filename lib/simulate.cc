@@ -62,35 +62,36 @@ constexpr std::array<KindWeights, kKinds> kNext = {{
 }};
 
 // Entry pages: from a search engine, and from anywhere else.
-constexpr KindWeights kEntryFromSearchEngine = {0.30, 0.30, 0.40, 0, 0, 0,
-                                                0,    0,    0};
+constexpr KindWeights kEntryFromSearchEngine = {0.30, 0.30, 0.40, 0, 0,
+                                                0,    0,    0,    0};
 constexpr KindWeights kEntryOther = {0.55, 0.15, 0.25, 0, 0, 0, 0, 0, 0.05};
 
-// Browsing behaviour that is not a documented option (docs/simulator.md).
-constexpr double kAddToCart = 0.09;         // Per product page view.
-constexpr double kCartAfterAdd = 0.45;      // Go to the cart right after.
-constexpr double kCheckoutAbandon = 0.15;   // Per checkout step.
-constexpr double kLeaveAfterOrder = 0.80;   // Leave after the confirmation.
-constexpr double kZeroResults = 0.10;       // Normal visitors' searches.
-constexpr double kBackAndForth = 0.30;      // Stuck on a page, A -> B -> A.
-constexpr double kEnterOnStuckGroup = 0.30; // Stuck where they landed.
-constexpr double kMoreAfterHelp = 0.40;     // Pages after asking or a chat.
+// Behaviour that is not an option (docs/simulator.md, section 4).
+constexpr double kAddToCart = 0.09;          // Per product page view.
+constexpr double kCartAfterAdd = 0.45;       // Go to the cart right after.
+constexpr double kCheckoutAbandon = 0.15;    // Per checkout step.
+constexpr double kLeaveAfterOrder = 0.80;    // Leave after the confirmation.
+constexpr double kZeroResults = 0.10;        // Normal visitors' searches.
+constexpr double kBackAndForth = 0.30;       // Stuck on a page, A -> B -> A.
+constexpr double kEnterOnStuckGroup = 0.30;  // Stuck where they landed.
+constexpr double kMoreAfterHelp = 0.40;      // Pages after asking or a chat.
 
-// Arrivals by UTC hour (relative): quiet at night, busy by day, an evening
-// peak.
+// Arrivals by hour of the day (relative): quiet at night, busy by day, an
+// evening peak.
 constexpr std::array<double, 24> kHourWeight = {
     0.30, 0.18, 0.10, 0.07, 0.06, 0.08, 0.15, 0.35, 0.60, 0.80, 0.90, 0.95,
     1.00, 0.95, 0.90, 0.90, 0.95, 1.00, 1.10, 1.25, 1.30, 1.15, 0.85, 0.55};
 
 constexpr std::array<std::string_view, 25> kQueryWords = {
-    "red",     "blue",   "black",  "white",   "green",      "leather", "wool",
-    "cotton",  "linen",  "summer", "winter",  "kids",       "mens",    "womens",
-    "vintage", "cheap",  "large",  "small",   "waterproof", "organic", "wireless",
-    "running", "hiking", "garden", "kitchen"};
+    "red",      "blue",    "black",  "white",      "green",
+    "leather",  "wool",    "cotton", "linen",      "summer",
+    "winter",   "kids",    "mens",   "womens",     "vintage",
+    "cheap",    "large",   "small",  "waterproof", "organic",
+    "wireless", "running", "hiking", "garden",     "kitchen"};
 constexpr std::array<std::string_view, 20> kQueryNouns = {
-    "shoes", "jacket", "boots",    "dress",   "shirt",  "bag",   "scarf",
-    "hat",   "socks",  "jeans",    "lamp",    "chair",  "mug",   "backpack",
-    "watch", "gloves", "sweater",  "table",   "towel",  "headphones"};
+    "shoes", "jacket", "boots",   "dress", "shirt", "bag",       "scarf",
+    "hat",   "socks",  "jeans",   "lamp",  "chair", "mug",       "backpack",
+    "watch", "gloves", "sweater", "table", "towel", "headphones"};
 
 // The `q` of a search: word pairs, then numbered when they run out.
 std::string Query(int i) {
@@ -241,8 +242,7 @@ double InverseNormalCdf(double p) {
     const double q = p - 0.5;
     const double r = q * q;
     x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) *
-        q /
-        (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+        q / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
   } else {
     const double q = std::sqrt(-2 * std::log(1 - p));
     x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
@@ -259,9 +259,9 @@ double InverseNormalCdf(double p) {
 
 absl::Status Bad(std::string_view field, std::string_view rule,
                  std::string_view got) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      "simulator: ", std::string(field), " must ", std::string(rule), ", got ",
-      std::string(got)));
+  return absl::InvalidArgumentError(
+      absl::StrCat("simulator: ", std::string(field), " must ",
+                   std::string(rule), ", got ", std::string(got)));
 }
 
 absl::Status CheckShare(std::string_view field, double v) {
@@ -271,7 +271,8 @@ absl::Status CheckShare(std::string_view field, double v) {
 
 absl::Status CheckDwell(const std::string& field, const LogNormalSeconds& d) {
   if (!(d.median_s > 0 && d.median_s <= 3600)) {
-    return Bad(field + ".median_s", "be in (0, 3600]", absl::StrCat(d.median_s));
+    return Bad(field + ".median_s", "be in (0, 3600]",
+               absl::StrCat(d.median_s));
   }
   if (!(d.sigma >= 0 && d.sigma <= 3)) {
     return Bad(field + ".sigma", "be in [0, 3]", absl::StrCat(d.sigma));
@@ -362,7 +363,8 @@ class Simulation {
 
   // Hours count from start_ms, the first day's midnight.
   bool Staffed(int64_t ts_ms) const {
-    const int hour = static_cast<int>(((ts_ms - o_.start_ms) % kDayMs) / kHourMs);
+    const int hour =
+        static_cast<int>(((ts_ms - o_.start_ms) % kDayMs) / kHourMs);
     return hour >= o_.staffed_from_hour && hour < o_.staffed_to_hour;
   }
 
@@ -372,7 +374,8 @@ class Simulation {
       int64_t free = 0;
       if (Staffed(t) && !rng_.Chance(0.06)) {  // 6%: all agents busy.
         // Binomial(2 * staffed, 1/2): mean `agents_staffed`.
-        for (int i = 0; i < 2 * o_.agents_staffed; ++i) free += rng_.Chance(0.5);
+        for (int i = 0; i < 2 * o_.agents_staffed; ++i)
+          free += rng_.Chance(0.5);
       }
       LogEvent& e = out_->emplace_back();
       e.ts_ms = t;
@@ -461,7 +464,8 @@ class Simulation {
   // order, a few contact help on the way.
   void Browse() {
     const int pages = rng_.Geometric(o_.mean_pages, kMaxPagesPerSession);
-    const bool casual = rng_.Chance(o_.casual_contact_share) && HasHelpOrContact();
+    const bool casual =
+        rng_.Chance(o_.casual_contact_share) && HasHelpOrContact();
     const int casual_at = casual ? rng_.Below(pages) : -1;
     // A visitor who meant to contact help does so before leaving, whenever
     // that is.
@@ -507,8 +511,8 @@ class Simulation {
                             kind == SimulatedKind::kProduct;
     const int before = rng_.Between(0, 3);
     if (entry_kind && before == 0 && rng_.Chance(kEnterOnStuckGroup)) {
-      View(g, PopularPage(g), EntryReferrer(rng_.Chance(
-                                  o_.search_engine_entry_share)));
+      View(g, PopularPage(g),
+           EntryReferrer(rng_.Chance(o_.search_engine_entry_share)));
       StuckHere();
       return;
     }
@@ -630,11 +634,11 @@ class Simulation {
 
   // A visitor who is not stuck but asks anyway, from a help or contact page.
   void CasualContact() {
-    const bool contact = !by_kind_[K(SimulatedKind::kContact)].empty() &&
-                         (by_kind_[K(SimulatedKind::kHelp)].empty() ||
-                          rng_.Chance(0.5));
-    const int g = RandomGroup(contact ? SimulatedKind::kContact
-                                      : SimulatedKind::kHelp);
+    const bool contact =
+        !by_kind_[K(SimulatedKind::kContact)].empty() &&
+        (by_kind_[K(SimulatedKind::kHelp)].empty() || rng_.Chance(0.5));
+    const int g =
+        RandomGroup(contact ? SimulatedKind::kContact : SimulatedKind::kHelp);
     View(g, PopularPage(g));
     if (!Stay(NormalDwell())) {
       HelpContact();
@@ -653,7 +657,8 @@ class Simulation {
     }
   }
 
-  // --- Steps -------------------------------------------------------------------
+  // --- Steps
+  // -------------------------------------------------------------------
 
   SimulatedKind Kind() const { return o_.groups[cur_].kind; }
 
@@ -710,8 +715,8 @@ class Simulation {
   }
 
   void Enter(bool search_engine) {
-    const SimulatedKind kind = PickKind(
-        search_engine ? kEntryFromSearchEngine : kEntryOther, false);
+    const SimulatedKind kind =
+        PickKind(search_engine ? kEntryFromSearchEngine : kEntryOther, false);
     const int g = RandomGroup(kind);
     View(g, -1, EntryReferrer(search_engine));
   }
@@ -809,7 +814,7 @@ class Simulation {
                 : u < 0.95 ? Channel::kEmail
                            : Channel::kForm;
     } else {  // Out of hours: chat leaves a message; more email and forms.
-      channel = u < 0.30 ? Channel::kChat
+      channel = u < 0.30   ? Channel::kChat
                 : u < 0.70 ? Channel::kEmail
                            : Channel::kForm;
     }
@@ -837,7 +842,8 @@ class Simulation {
   bool Stay(double dwell_s) {
     int64_t end = t_ + Ms(dwell_s);
     bool accepted = false;
-    if (widget_ && !offered_ && !engaged_ && staffed_ && end - t_ >= after_ms_) {
+    if (widget_ && !offered_ && !engaged_ && staffed_ &&
+        end - t_ >= after_ms_) {
       offered_ = true;
       t_ += after_ms_;
       EmitChannel(EventType::kOfferShown, Channel::kChat);
@@ -889,7 +895,7 @@ class Simulation {
   int64_t t_ = 0;        // When the visitor's next event happens.
   int64_t last_ms_ = 0;  // The visitor's last event.
   double cart_ = 0;
-  int cur_ = -1;         // Current group, page.
+  int cur_ = -1;  // Current group, page.
   int cur_page_ = 0;
   bool engaged_ = false;  // Asked for help or chatting.
   bool offered_ = false;  // The widget offered this session.
@@ -930,29 +936,49 @@ SimulatorOptions SimulatorOptions::Default() {
   o.groups = {
       Group("/", SK::kLanding, "/", 1, {}, {12, 0.8}, {60, 0.5}, 0.5),
       Group("/c/*", SK::kCategory, "/c/", 0,
-            {"shoes",     "boots",     "sandals",    "sneakers",  "jackets",
-             "coats",     "dresses",   "shirts",     "t-shirts",  "jeans",
-             "trousers",  "skirts",    "knitwear",   "sportswear", "swimwear",
-             "underwear", "socks",     "bags",       "backpacks", "wallets",
-             "belts",     "hats",      "scarves",    "gloves",    "watches",
-             "jewellery", "sunglasses", "kids",      "baby",      "home",
-             "kitchen",   "bedding",   "bath",       "lighting",  "garden",
-             "outdoor",   "camping",   "electronics", "gifts",    "sale"},
+            {"shoes",     "boots",      "sandals",     "sneakers",   "jackets",
+             "coats",     "dresses",    "shirts",      "t-shirts",   "jeans",
+             "trousers",  "skirts",     "knitwear",    "sportswear", "swimwear",
+             "underwear", "socks",      "bags",        "backpacks",  "wallets",
+             "belts",     "hats",       "scarves",     "gloves",     "watches",
+             "jewellery", "sunglasses", "kids",        "baby",       "home",
+             "kitchen",   "bedding",    "bath",        "lighting",   "garden",
+             "outdoor",   "camping",    "electronics", "gifts",      "sale"},
             {20, 0.8}, {75, 0.5}, 1),
       Group("/p/*", SK::kProduct, "/p/", 2000, {}, {35, 0.8}, {110, 0.5}, 3),
-      Group("/search", SK::kSearch, "/search?q=", 500, {}, {15, 0.7},
-            {50, 0.5}, 1),
+      Group("/search", SK::kSearch, "/search?q=", 500, {}, {15, 0.7}, {50, 0.5},
+            1),
       Group("/help/*", SK::kHelp, "/help/", 0,
-            {"faq",          "sizes",          "size-guide",
-             "payment",      "payment-methods", "gift-cards",
-             "vouchers",     "order-status",   "cancel-order",
-             "change-order", "invoice",        "vat",
-             "warranty",     "repairs",        "care-instructions",
-             "account",      "password",       "newsletter",
-             "privacy",      "cookies",        "terms",
-             "click-and-collect", "stores",    "price-match",
-             "student-discount", "loyalty",    "damaged-item",
-             "missing-item", "exchange",       "contact-options"},
+            {"faq",
+             "sizes",
+             "size-guide",
+             "payment",
+             "payment-methods",
+             "gift-cards",
+             "vouchers",
+             "order-status",
+             "cancel-order",
+             "change-order",
+             "invoice",
+             "vat",
+             "warranty",
+             "repairs",
+             "care-instructions",
+             "account",
+             "password",
+             "newsletter",
+             "privacy",
+             "cookies",
+             "terms",
+             "click-and-collect",
+             "stores",
+             "price-match",
+             "student-discount",
+             "loyalty",
+             "damaged-item",
+             "missing-item",
+             "exchange",
+             "contact-options"},
             {40, 0.8}, {90, 0.5}, 1.5),
       Group("/help/shipping", SK::kHelp, "/shipping/", 0,
             {"costs", "times", "international"}, {30, 0.7}, {80, 0.5}, 1),
@@ -962,8 +988,8 @@ SimulatorOptions SimulatorOptions::Default() {
             0.5),
       Group("/cart", SK::kCart, "/cart", 1, {}, {25, 0.7}, {70, 0.5}, 1),
       Group("/checkout/*", SK::kCheckout, "/checkout/", 0,
-            {"shipping", "payment", "review", "confirm"}, {40, 0.7},
-            {120, 0.5}, 2),
+            {"shipping", "payment", "review", "confirm"}, {40, 0.7}, {120, 0.5},
+            2),
       Group("/account/*", SK::kAccount, "/account/", 0,
             {"login", "orders", "addresses", "payment-methods", "settings",
              "wishlist"},
@@ -987,7 +1013,8 @@ absl::Status SimulatorOptions::Validate() const {
   }
   if (groups.empty()) return Bad("groups", "not be empty", "none");
   if (groups.size() > 1000) {
-    return Bad("groups", "have at most 1000 groups", absl::StrCat(groups.size()));
+    return Bad("groups", "have at most 1000 groups",
+               absl::StrCat(groups.size()));
   }
   std::array<int, kKinds> kinds = {};
   double stuck_weight = 0;
@@ -1039,19 +1066,21 @@ absl::Status SimulatorOptions::Validate() const {
   if (!(s = CheckShare("stuck_on_page_share", stuck_on_page_share)).ok()) {
     return s;
   }
-  if (!(s = CheckShare("stuck_after_path_share", stuck_after_path_share)).ok()) {
+  if (!(s = CheckShare("stuck_after_path_share", stuck_after_path_share))
+           .ok()) {
     return s;
   }
   if (!(s = CheckShare("stuck_after_search_share", stuck_after_search_share))
            .ok()) {
     return s;
   }
-  const double stuck = stuck_on_page_share + stuck_after_path_share +
-                       stuck_after_search_share;
+  const double stuck =
+      stuck_on_page_share + stuck_after_path_share + stuck_after_search_share;
   if (stuck > 1) {
-    return Bad("stuck_on_page_share + stuck_after_path_share + "
-               "stuck_after_search_share",
-               "be at most 1", absl::StrCat(stuck));
+    return Bad(
+        "stuck_on_page_share + stuck_after_path_share + "
+        "stuck_after_search_share",
+        "be at most 1", absl::StrCat(stuck));
   }
   if (stuck_on_page_share > 0) {
     if (stuck_weight <= 0) {

@@ -35,7 +35,7 @@ constexpr int64_t kHourMs = 3'600'000;
 constexpr int64_t kSessionTimeoutMs = 1'800'000;
 
 std::vector<LogEvent> SimulateAll(const SimulatorOptions& options,
-                          SimulationStats* stats = nullptr) {
+                                  SimulationStats* stats = nullptr) {
   std::vector<LogEvent> rows;
   absl::Status s = Simulate(
       options,
@@ -109,8 +109,8 @@ std::map<std::string, std::vector<double>> DwellBeforeHelp(
     for (const LogEvent* e : s.rows) {
       if (IsPage(*e)) page = e;
       if (e->type == EventType::kHelpContact && page != nullptr) {
-        out[groups.PatternOf(e->page)].push_back(
-            (e->ts_ms - page->ts_ms) / 1000.0);
+        out[groups.PatternOf(e->page)].push_back((e->ts_ms - page->ts_ms) /
+                                                 1000.0);
       }
     }
   }
@@ -150,7 +150,8 @@ TEST(SimulateTest, DifferentSeedGivesDifferentRows) {
   const std::vector<LogEvent> b = SimulateAll(Small(8));
   size_t same = 0;
   const size_t n = std::min(a.size(), b.size());
-  for (size_t i = 0; i < n; ++i) same += FormatLogRow(a[i]) == FormatLogRow(b[i]);
+  for (size_t i = 0; i < n; ++i)
+    same += FormatLogRow(a[i]) == FormatLogRow(b[i]);
   // Only some agents rows at midnight can coincide.
   EXPECT_LT(same, n / 100);
 }
@@ -243,9 +244,9 @@ TEST(SimulateTest, HelpContactShareOfSessionsMatchesTheOptions) {
   const std::vector<Session> sessions = Sessionize(rows);
   size_t with_help = 0;
   for (const Session& s : sessions) {
-    with_help += std::any_of(s.rows.begin(), s.rows.end(), [](const LogEvent* e) {
-      return e->type == EventType::kHelpContact;
-    });
+    with_help += std::any_of(
+        s.rows.begin(), s.rows.end(),
+        [](const LogEvent* e) { return e->type == EventType::kHelpContact; });
   }
   const double expected_sessions = 1.0 * o.visitors_per_day * o.days;
   EXPECT_NEAR(sessions.size(), expected_sessions, 0.03 * expected_sessions);
@@ -323,8 +324,8 @@ TEST(SimulateTest, StatsCountWhatTheLogHolds) {
   EXPECT_EQ(stuck, stats.stuck_asked + stats.stuck_gave_up +
                        stats.stuck_helped_by_offer);
   EXPECT_NEAR(1.0 * stats.stuck_gave_up / stuck, o.give_up_share, 0.05);
-  EXPECT_NEAR(1.0 * stats.offers_declined / stats.offers_shown,
-              o.decline_share, 0.06);
+  EXPECT_NEAR(1.0 * stats.offers_declined / stats.offers_shown, o.decline_share,
+              0.06);
 }
 
 TEST(SimulateTest, DefaultWorldHasARealisticShape) {
@@ -382,7 +383,7 @@ TEST(SimulateTest, TrafficFollowsTheDayQuietAtNight) {
   for (const Session& s : Sessionize(rows)) {
     ++by_hour[((s.rows.front()->ts_ms - o.start_ms) % kDayMs) / kHourMs];
   }
-  EXPECT_GT(by_hour[3], 0u);                // Some at night,
+  EXPECT_GT(by_hour[3], 0u);               // Some at night,
   EXPECT_GT(by_hour[20], 8 * by_hour[3]);  // far more in the evening.
 }
 
@@ -477,7 +478,8 @@ TEST(SimulateTest, ValidateRejectsBadOptionsNamingTheField) {
        "returning_share must be in [0, 1], got 1.5"},
       {[](SimulatorOptions& o) { o.search_engine_entry_share = NAN; },
        "search_engine_entry_share"},
-      {[](SimulatorOptions& o) { o.groups.clear(); }, "groups must not be empty"},
+      {[](SimulatorOptions& o) { o.groups.clear(); },
+       "groups must not be empty"},
       {[](SimulatorOptions& o) { o.groups[2].normal_dwell.median_s = 0; },
        "groups[2].normal_dwell.median_s must be in (0, 3600], got 0"},
       {[](SimulatorOptions& o) { o.groups[1].stuck_dwell.sigma = -1; },
@@ -520,10 +522,12 @@ TEST(SimulateTest, ValidateRejectsBadOptionsNamingTheField) {
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.message;
     EXPECT_THAT(std::string(s.message()), HasSubstr(c.message));
     int calls = 0;
-    EXPECT_EQ(Simulate(o, [&](const LogEvent&) {
-                ++calls;
-                return absl::OkStatus();
-              }).code(),
+    EXPECT_EQ(Simulate(o,
+                       [&](const LogEvent&) {
+                         ++calls;
+                         return absl::OkStatus();
+                       })
+                  .code(),
               absl::StatusCode::kInvalidArgument);
     EXPECT_EQ(calls, 0);
   }
@@ -559,7 +563,8 @@ TEST(SimulateTest, SampledDwellMatchesItsQuantiles) {
   for (const Session& s : Sessionize(rows)) {
     for (size_t i = 0; i + 1 < s.rows.size(); ++i) {
       const LogEvent& e = *s.rows[i];
-      if (e.type != EventType::kPageView || groups.PatternOf(e.page) != "/c/*") {
+      if (e.type != EventType::kPageView ||
+          groups.PatternOf(e.page) != "/c/*") {
         continue;
       }
       ++n;

@@ -133,15 +133,16 @@ struct Calibration {
 };
 
 // Finds the decision threshold at which replaying `events` offers to
-// `target_offer_rate` of sessions (as near as the log allows; bisection
-// over the threshold's log-odds, 22 replays).
+// `target_offer_rate` of sessions (as near as the log allows: bisection
+// over the threshold's log-odds, at most 22 replays, stopping once within
+// 0.0005 of the target).
 absl::StatusOr<Calibration> CalibrateDecisionThreshold(
     const Policy& policy, const std::vector<LogEvent>& events,
     double target_offer_rate, const ReplayOptions& options = {});
 
 // Finds the fixed-dwell baseline (FixedDwellPolicy of `base`) whose offer
 // rate on `events` is nearest `target_offer_rate` (bisection over the
-// seconds, between 1 s and 1 h, on a log scale).
+// seconds, between 1 s and 1 h, on a log scale; as above).
 absl::StatusOr<Calibration> CalibrateFixedDwell(
     const Policy& base, const std::vector<LogEvent>& events,
     double target_offer_rate, const ReplayOptions& options = {});

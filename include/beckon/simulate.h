@@ -59,10 +59,10 @@ enum class SimulatedKind : uint8_t {
 
 // A page group of the simulated shop.
 struct SimulatedGroup {
-  std::string pattern;      // The group's pattern in the default policy.
+  std::string pattern;  // The group's pattern in the default policy.
   SimulatedKind kind = SimulatedKind::kLanding;
-  std::string url_prefix;   // Pages are url_prefix + an id or a name.
-  int distinct_pages = 1;   // How many pages the group has.
+  std::string url_prefix;  // Pages are url_prefix + an id or a name.
+  int distinct_pages = 1;  // How many pages the group has.
   // The pages' names (url_prefix + name), exactly `distinct_pages` of them;
   // if empty, pages are url_prefix + a number (url_prefix alone for a
   // one-page group, url_prefix + a query for a kSearch group).
@@ -92,9 +92,9 @@ struct SimulatorOptions {
 
   // Ways to get stuck (shares of all sessions). A stuck visitor asks for
   // help (help_contact) after their stuck dwell, unless they give up.
-  double stuck_on_page_share = 0.05;    // Stuck on a group (by stuck_weight).
-  double stuck_after_path_share = 0.02; // Search engine -> landing -> site
-                                        // search -> help page, stuck there.
+  double stuck_on_page_share = 0.05;     // Stuck on a group (by stuck_weight).
+  double stuck_after_path_share = 0.02;  // Search engine -> landing -> site
+                                         // search -> help page, stuck there.
   double stuck_after_search_share = 0.02;  // Zero-result searches, then
                                            // stuck on the search page.
   // Of the stuck visitors who ask, the share who ask quickly, after a dwell
@@ -127,8 +127,8 @@ struct SimulatorOptions {
   // busy), other hours none. REQUIRES 0 <= from < to <= 24.
   int agents_every_s = 900;
   int agents_staffed = 4;
-  int staffed_from_hour = 8;   // Hour of the day, inclusive.
-  int staffed_to_hour = 20;    // Hour of the day, exclusive.
+  int staffed_from_hour = 8;  // Hour of the day, inclusive.
+  int staffed_to_hour = 20;   // Hour of the day, exclusive.
 
   // The default options: a small shop with the groups of the built-in
   // default policy ("/", "/c/*", "/p/*", "/search", "/help/*",
@@ -147,20 +147,24 @@ using LogSink = std::function<absl::Status(const LogEvent&)>;
 // What a simulation did: the ground truth behind its log, which the log
 // itself does not tell (who was stuck, who gave up).
 struct SimulationStats {
-  uint64_t events = 0;              // Rows passed to the sink.
-  uint64_t agents_rows = 0;
+  uint64_t events = 0;       // Rows passed to the sink,
+  uint64_t agents_rows = 0;  // of them `agents` rows.
   uint64_t sessions = 0;
   uint64_t returning_sessions = 0;  // By a visitor seen on an earlier day.
-  uint64_t stuck_on_page = 0;       // Stuck sessions, by way of getting stuck.
+  // Stuck sessions, by the way the visitor got stuck.
+  uint64_t stuck_on_page = 0;
   uint64_t stuck_after_path = 0;
   uint64_t stuck_after_search = 0;
-  uint64_t stuck_asked = 0;         // Stuck visitors who sent help_contact,
-  uint64_t stuck_quick_asked = 0;   //   of them after the quick dwell,
-  uint64_t stuck_gave_up = 0;       // who left without asking,
-  uint64_t stuck_helped_by_offer = 0;  // who accepted the widget's offer.
-  uint64_t casual_contacts = 0;     // help_contact by visitors not stuck.
-  uint64_t offers_shown = 0;        // The legacy widget's offers,
-  uint64_t offers_accepted = 0;     //   and their outcomes.
+  // What the stuck visitors did: sent a help_contact (some after the quick
+  // dwell), left without asking, or were helped in a chat they accepted.
+  uint64_t stuck_asked = 0;
+  uint64_t stuck_quick_asked = 0;
+  uint64_t stuck_gave_up = 0;
+  uint64_t stuck_helped_by_offer = 0;
+  uint64_t casual_contacts = 0;  // help_contact by visitors not stuck.
+  // The legacy widget's offers and their outcomes.
+  uint64_t offers_shown = 0;
+  uint64_t offers_accepted = 0;
   uint64_t offers_declined = 0;
   uint64_t offers_ignored = 0;
   uint64_t purchases = 0;

@@ -299,7 +299,7 @@ absl::Status Simulate(const Args& args) {
   SimulatorOptions o = SimulatorOptions::Default();
   absl::StatusOr<int64_t> days = args.Integer("days", o.days, 1, 3650);
   absl::StatusOr<int64_t> vpd =
-      args.Integer("visitors-per-day", o.visitors_per_day, 1, 10'000'000);
+      args.Integer("visitors-per-day", o.visitors_per_day, 1, 200'000);
   absl::StatusOr<int64_t> seed =
       args.Integer("seed", static_cast<int64_t>(o.seed), 0, INT64_MAX);
   absl::StatusOr<int64_t> start =

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# End-to-end checks of the beckon command-line tool: every subcommand's
+# happy path, its output contracts, and its errors.
+#   cli_test.sh path/to/beckon WORKDIR
+set -uo pipefail
+beckon="$1"
+work="$2"
+rm -rf "$work" && mkdir -p "$work"
+cd "$work"
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+# expect_exit CODE CMD...: runs CMD, checks its exit code; output in out/err.
+expect_exit() {
+  local want="$1"; shift
+  "$@" >out 2>err
+  local got=$?
+  [ "$got" -eq "$want" ] || fail "exit $got (want $want): $* :: $(cat err)"
+}
+py=/usr/bin/python3
+json_check() {  # json_check FILE PYTHON-EXPR-ON-d
+  $py -c "import json,sys; d=json.load(open('$1')); sys.exit(0 if ($2) else 1)" \
+    || fail "json check failed on $1: $2"
+}
+
+# --- help and usage --------------------------------------------------------
+expect_exit 0 "$beckon" --help
+grep -q "simulate" out || fail "--help lists no commands"
+for c in simulate train replay compare inspect convert; do
+  expect_exit 0 "$beckon" "$c" --help
+  grep -q "usage: beckon $c" out || fail "$c --help has no usage line"
+done
+expect_exit 2 "$beckon"
+expect_exit 2 "$beckon" frobnicate
+grep -q 'unknown command "frobnicate"' err || fail "unknown command message"
+expect_exit 2 "$beckon" replay --no-such-flag
+grep -q "unknown option --no-such-flag" err || fail "unknown option message"
+expect_exit 0 "$beckon" --version
+grep -q "^beckon [0-9]" out || fail "--version"
+
+# --- simulate: reproducible --------------------------------------------------
+expect_exit 0 "$beckon" simulate --days 3 --visitors-per-day 1500 --seed 4 \
+  --out a.csv --quiet
+expect_exit 0 "$beckon" simulate --days 3 --visitors-per-day 1500 --seed 4 \
+  --out b.csv --quiet
+cmp -s a.csv b.csv || fail "the same seed gave different logs"
+head -1 a.csv | grep -qx "ts_ms,visitor,event,page,detail" || fail "header"
+expect_exit 1 "$beckon" simulate --days 0 --out c.csv
+grep -q "days" err || fail "bad --days names the option"
+
+# --- train, inspect ------------------------------------------------------------
+expect_exit 0 "$beckon" train --events a.csv --days 1-2 --out p.policy \
+  --text-out p.txtpb --quiet
+grep -q "precision" out || fail "train prints validation figures"
+[ -s p.policy ] || fail "no policy written"
+grep -q 'created_by: "beckon train' p.txtpb || fail "text policy provenance"
+expect_exit 0 "$beckon" inspect p.policy
+grep -q "dwell_threshold_s" out || fail "inspect prints text format"
+expect_exit 0 "$beckon" inspect p.policy --json
+cp out inspect.json
+json_check inspect.json "all(k in g for g in d['groups'] for k in ('pattern','role','dwell_threshold_s','help_rate'))"
+expect_exit 0 "$beckon" inspect default --json
+expect_exit 1 "$beckon" inspect a.csv
+grep -q "invalid policy\|policy" err || fail "inspect of a non-policy"
+expect_exit 1 "$beckon" train --events missing.csv --out x.policy
+grep -q "missing.csv" err || fail "missing events file is named"
+
+# --- replay: JSON metrics, trace, state ---------------------------------------
+expect_exit 0 "$beckon" replay --policy p.policy --events a.csv --days 3 \
+  --json --trace trace.jsonl --quiet
+cp out m.json
+json_check m.json "all(k in d for k in ('sessions','offered_sessions','offers','help_sessions','hits','precision','recall','offer_rate','median_lead_s','offers_after_decline','offers_without_agents','groups'))"
+json_check m.json "d['offers_after_decline'] == 0 and d['offers_without_agents'] == 0 and d['offers'] > 0"
+$py - trace.jsonl <<'PY' || fail "trace lines"
+import json, sys
+n = offers = 0
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    assert all(k in d for k in ("ts_ms", "visitor", "action", "probability", "reasons"))
+    assert d["action"] in ("offer", "wait", "suppress")
+    assert isinstance(d["reasons"], list)
+    n += 1
+    offers += d["action"] == "offer"
+assert n > 0 and offers > 0
+PY
+expect_exit 0 "$beckon" replay --policy default --events a.csv --days 1 \
+  --save-state day1.state --quiet
+[ -s day1.state ] || fail "no state saved"
+expect_exit 0 "$beckon" replay --policy default --events a.csv --days 2 \
+  --load-state day1.state --json --quiet
+expect_exit 1 "$beckon" replay --policy default --events a.csv \
+  --load-state nothing.state
+grep -q "nothing.state" err || fail "missing state file is named"
+expect_exit 0 "$beckon" replay --policy p.policy --events a.csv --days 3 \
+  --fixed-dwell 60 --json --quiet
+json_check out "d['offers'] == d['offered_sessions']"
+
+# --- bad logs -----------------------------------------------------------------
+printf 'ts_ms,visitor,event,page,detail\n1,v,page_view,/,\nx,v,page_view,/,\n' \
+  > bad.csv
+expect_exit 1 "$beckon" replay --policy default --events bad.csv
+grep -q "line 3" err || fail "bad row error names its line"
+expect_exit 0 "$beckon" replay --policy default --events bad.csv --lenient \
+  --json --quiet
+grep -q "skipped 1 bad rows" err || fail "lenient mode reports skips"
+printf 'time,who\n' > badheader.csv
+expect_exit 1 "$beckon" replay --policy default --events badheader.csv
+grep -q "header" err || fail "bad header message"
+
+# --- compare ------------------------------------------------------------------
+expect_exit 0 "$beckon" compare --policy p.policy --events a.csv --days 3 \
+  --rates 0.05 --json --quiet
+json_check out "abs(d['matched']['baseline']['offer_rate'] - d['matched']['policy']['offer_rate']) < 0.01 and len(d['sweep']) == 1"
+expect_exit 2 "$beckon" compare --policy p.policy --events a.csv --rates
+expect_exit 1 "$beckon" compare --policy p.policy --events a.csv --rates 2
+
+if [ "$failures" -ne 0 ]; then
+  echo "$failures check(s) failed" >&2
+  exit 1
+fi
+echo "all CLI checks passed"
