@@ -9,8 +9,6 @@
 // Handles carry a tag in their first four bytes. It lets a call reject a
 // handle of another kind (FFI hosts see every handle as the same pointer
 // type) with a message instead of misusing it.
-#include "beckon/beckon.h"
-
 #include <algorithm>
 #include <cstdarg>
 #include <cstddef>
@@ -29,6 +27,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "beckon/beckon.h"
 #include "beckon/beckon.hpp"
 
 namespace {
@@ -74,16 +73,13 @@ static_assert(static_cast<int>(beckon::Action::kOffer) == BECKON_ACTION_OFFER &&
                   static_cast<int>(beckon::Action::kSuppress) ==
                       BECKON_ACTION_SUPPRESS,
               "beckon_action");
-static_assert(static_cast<int>(beckon::Reason::kScore) == BECKON_REASON_SCORE &&
-                  static_cast<int>(beckon::Reason::kDwell) ==
-                      BECKON_REASON_DWELL &&
-                  static_cast<int>(beckon::Reason::kDeclined) ==
-                      BECKON_REASON_DECLINED &&
-                  static_cast<int>(beckon::Reason::kHoldout) ==
-                      BECKON_REASON_HOLDOUT &&
-                  static_cast<int>(beckon::Reason::kRateCap) ==
-                      BECKON_REASON_RATE_CAP,
-              "beckon_reason");
+static_assert(
+    static_cast<int>(beckon::Reason::kScore) == BECKON_REASON_SCORE &&
+        static_cast<int>(beckon::Reason::kDwell) == BECKON_REASON_DWELL &&
+        static_cast<int>(beckon::Reason::kDeclined) == BECKON_REASON_DECLINED &&
+        static_cast<int>(beckon::Reason::kHoldout) == BECKON_REASON_HOLDOUT &&
+        static_cast<int>(beckon::Reason::kRateCap) == BECKON_REASON_RATE_CAP,
+    "beckon_reason");
 static_assert(static_cast<int>(beckon::Channel::kChat) == BECKON_CHANNEL_CHAT &&
                   static_cast<int>(beckon::Channel::kForm) ==
                       BECKON_CHANNEL_FORM,
@@ -100,9 +96,8 @@ static_assert(static_cast<int>(absl::StatusCode::kInvalidArgument) ==
 // struct_size must be at least this. Fields are only ever appended.
 constexpr size_t kDecisionInfoV1Size =
     offsetof(beckon_decision_info_t, contribution_count) + sizeof(uint32_t);
-constexpr size_t kStatsV1Size =
-    offsetof(beckon_stats_t, decisions_by_reason) +
-    BECKON_STATS_MAX_REASONS * sizeof(uint64_t);
+constexpr size_t kStatsV1Size = offsetof(beckon_stats_t, decisions_by_reason) +
+                                BECKON_STATS_MAX_REASONS * sizeof(uint64_t);
 static_assert(kDecisionInfoV1Size <= sizeof(beckon_decision_info_t), "info");
 static_assert(kStatsV1Size <= sizeof(beckon_stats_t), "stats");
 
@@ -212,8 +207,8 @@ uint32_t TagOf(const void* p) {
 }
 
 template <typename Handle>
-Handle* RequireHandle(Handle* h, uint32_t tag, const char* fn,
-                      const char* name, const char* type) {
+Handle* RequireHandle(Handle* h, uint32_t tag, const char* fn, const char* name,
+                      const char* type) {
   RequireNotNull(h, fn, name);
   if (TagOf(h) != tag) {
     Reject(BECKON_INVALID_ARGUMENT,
@@ -229,16 +224,14 @@ const beckon::Policy& PolicyOf(const beckon_policy_t* p, const char* fn) {
 }
 
 beckon::Engine& EngineOf(const beckon_engine_t* e, const char* fn) {
-  return *RequireHandle(e, kEngineTag, fn, "engine", "beckon_engine_t")
-              ->engine;
+  return *RequireHandle(e, kEngineTag, fn, "engine", "beckon_engine_t")->engine;
 }
 
 // NULL options mean the defaults.
 beckon::Engine::Options OptionsOf(const beckon_engine_options_t* o,
                                   const char* fn) {
   if (o == nullptr) return beckon::Engine::Options();
-  return RequireHandle(o, kOptionsTag, fn, "options",
-                       "beckon_engine_options_t")
+  return RequireHandle(o, kOptionsTag, fn, "options", "beckon_engine_options_t")
       ->options;
 }
 
@@ -248,11 +241,15 @@ beckon_engine_options_t* MutableOptions(beckon_engine_options_t* o,
                        "beckon_engine_options_t");
 }
 
-const beckon::Decision& DecisionOf(const beckon_decision_t* d,
-                                   const char* fn) {
+const beckon::Decision& DecisionOf(const beckon_decision_t* d, const char* fn) {
   return RequireHandle(d, kDecisionTag, fn, "decision", "beckon_decision_t")
       ->decision;
 }
+
+// Policies and snapshots are protobuf messages, which cannot exceed 2 GiB;
+// a larger size is a caller's mistake (say, a negative length cast to
+// size_t), rejected before anything reads or copies that many bytes.
+constexpr size_t kMaxBytes = std::numeric_limits<int32_t>::max();
 
 // Bytes given as pointer + size: NULL is allowed only for size 0.
 std::string_view Bytes(const char* data, size_t size, const char* fn,
@@ -260,8 +257,12 @@ std::string_view Bytes(const char* data, size_t size, const char* fn,
   if (data == nullptr) {
     if (size == 0) return std::string_view();
     Reject(BECKON_INVALID_ARGUMENT,
-           FormatMessage("%s: %s is NULL but its size is %zu", fn, name,
-                         size));
+           FormatMessage("%s: %s is NULL but its size is %zu", fn, name, size));
+  }
+  if (size > kMaxBytes) {
+    Reject(BECKON_INVALID_ARGUMENT,
+           FormatMessage("%s: the size of %s is %zu bytes; at most %zu", fn,
+                         name, size, kMaxBytes));
   }
   return std::string_view(data, size);
 }
@@ -381,7 +382,8 @@ const char* beckon_reason_name(int32_t reason) {
 
 void beckon_free(void* ptr) { std::free(ptr); }
 
-// --- Policy --------------------------------------------------------------------
+// --- Policy
+// --------------------------------------------------------------------
 
 int beckon_policy_default(beckon_policy_t** policy, char** errptr) {
   const char* fn = "beckon_policy_default";
@@ -395,8 +397,8 @@ int beckon_policy_default(beckon_policy_t** policy, char** errptr) {
 
 namespace {
 
-int PolicyFrom(const char* fn, absl::StatusOr<beckon::Policy> (*load)(
-                                   std::string_view),
+int PolicyFrom(const char* fn,
+               absl::StatusOr<beckon::Policy> (*load)(std::string_view),
                const char* data, size_t size, const char* name,
                beckon_policy_t** policy, char** errptr) {
   if (policy != nullptr) *policy = nullptr;
@@ -492,7 +494,8 @@ int beckon_policy_name(const beckon_policy_t* policy, const char** name,
   });
 }
 
-// --- Engine options --------------------------------------------------------------
+// --- Engine options
+// --------------------------------------------------------------
 
 int beckon_engine_options_create(beckon_engine_options_t** options,
                                  char** errptr) {
@@ -549,7 +552,8 @@ int beckon_engine_options_set_visitor_key(beckon_engine_options_t* options,
   });
 }
 
-// --- Engine ------------------------------------------------------------------------
+// --- Engine
+// ------------------------------------------------------------------------
 
 int beckon_engine_create(const beckon_policy_t* policy,
                          const beckon_engine_options_t* options,
@@ -627,11 +631,11 @@ int beckon_engine_observe_page_view(beckon_engine_t* engine, int64_t ts_ms,
   const char* fn = "beckon_engine_observe_page_view";
   return Guard(fn, errptr, [&] {
     return Observe(engine,
-                   beckon::Event::PageView(
-                       ts_ms, Text(visitor, fn, "visitor"),
-                       Text(page, fn, "page"),
-                       referrer == nullptr ? std::string_view()
-                                           : std::string_view(referrer)),
+                   beckon::Event::PageView(ts_ms, Text(visitor, fn, "visitor"),
+                                           Text(page, fn, "page"),
+                                           referrer == nullptr
+                                               ? std::string_view()
+                                               : std::string_view(referrer)),
                    fn);
   });
 }
@@ -692,32 +696,29 @@ int beckon_engine_observe_offer_shown(beckon_engine_t* engine, int64_t ts_ms,
                                       const char* visitor, const char* page,
                                       int32_t channel, char** errptr) {
   return ObserveChannelEvent("beckon_engine_observe_offer_shown",
-                             &beckon::Event::OfferShown, engine, ts_ms,
-                             visitor, page, channel, errptr);
+                             &beckon::Event::OfferShown, engine, ts_ms, visitor,
+                             page, channel, errptr);
 }
 
-int beckon_engine_observe_offer_accepted(beckon_engine_t* engine,
-                                         int64_t ts_ms, const char* visitor,
-                                         const char* page, int32_t channel,
-                                         char** errptr) {
+int beckon_engine_observe_offer_accepted(beckon_engine_t* engine, int64_t ts_ms,
+                                         const char* visitor, const char* page,
+                                         int32_t channel, char** errptr) {
   return ObserveChannelEvent("beckon_engine_observe_offer_accepted",
                              &beckon::Event::OfferAccepted, engine, ts_ms,
                              visitor, page, channel, errptr);
 }
 
-int beckon_engine_observe_offer_declined(beckon_engine_t* engine,
-                                         int64_t ts_ms, const char* visitor,
-                                         const char* page, int32_t channel,
-                                         char** errptr) {
+int beckon_engine_observe_offer_declined(beckon_engine_t* engine, int64_t ts_ms,
+                                         const char* visitor, const char* page,
+                                         int32_t channel, char** errptr) {
   return ObserveChannelEvent("beckon_engine_observe_offer_declined",
                              &beckon::Event::OfferDeclined, engine, ts_ms,
                              visitor, page, channel, errptr);
 }
 
-int beckon_engine_observe_offer_ignored(beckon_engine_t* engine,
-                                        int64_t ts_ms, const char* visitor,
-                                        const char* page, int32_t channel,
-                                        char** errptr) {
+int beckon_engine_observe_offer_ignored(beckon_engine_t* engine, int64_t ts_ms,
+                                        const char* visitor, const char* page,
+                                        int32_t channel, char** errptr) {
   return ObserveChannelEvent("beckon_engine_observe_offer_ignored",
                              &beckon::Event::OfferIgnored, engine, ts_ms,
                              visitor, page, channel, errptr);
@@ -729,10 +730,8 @@ int beckon_engine_observe_purchase(beckon_engine_t* engine, int64_t ts_ms,
   const char* fn = "beckon_engine_observe_purchase";
   return Guard(fn, errptr, [&] {
     return Observe(engine,
-                   beckon::Event::Purchase(ts_ms,
-                                           Text(visitor, fn, "visitor"),
-                                           Text(page, fn, "page"),
-                                           order_value),
+                   beckon::Event::Purchase(ts_ms, Text(visitor, fn, "visitor"),
+                                           Text(page, fn, "page"), order_value),
                    fn);
   });
 }
@@ -752,8 +751,7 @@ int beckon_engine_decide(beckon_engine_t* engine, const char* visitor,
   return Guard(fn, errptr, [&] {
     beckon::Engine& e = EngineOf(engine, fn);
     const std::string_view id = Text(visitor, fn, "visitor");
-    RequireHandle(decision, kDecisionTag, fn, "decision",
-                  "beckon_decision_t");
+    RequireHandle(decision, kDecisionTag, fn, "decision", "beckon_decision_t");
     absl::StatusOr<beckon::Decision> d = e.Decide(id, now_ms);
     if (!d.ok()) return d.status();
     decision->decision = *std::move(d);
@@ -764,8 +762,7 @@ int beckon_engine_decide(beckon_engine_t* engine, const char* visitor,
 int beckon_engine_expire(beckon_engine_t* engine, int64_t now_ms,
                          char** errptr) {
   const char* fn = "beckon_engine_expire";
-  return Guard(fn, errptr,
-               [&] { return EngineOf(engine, fn).Expire(now_ms); });
+  return Guard(fn, errptr, [&] { return EngineOf(engine, fn).Expire(now_ms); });
 }
 
 int beckon_engine_snapshot(const beckon_engine_t* engine, char** data,
@@ -839,13 +836,13 @@ int beckon_engine_stats(const beckon_engine_t* engine, beckon_stats_t* stats,
     for (int i = 0; i < beckon::kReasonCount; ++i) {
       out.decisions_by_reason[i] = s.decisions_by_reason[i];
     }
-    std::memcpy(stats, &out,
-                std::min<size_t>(stats->struct_size, sizeof(out)));
+    std::memcpy(stats, &out, std::min<size_t>(stats->struct_size, sizeof(out)));
     return absl::OkStatus();
   });
 }
 
-// --- Decision ------------------------------------------------------------------------
+// --- Decision
+// ------------------------------------------------------------------------
 
 int beckon_decision_create(beckon_decision_t** decision, char** errptr) {
   const char* fn = "beckon_decision_create";

@@ -70,8 +70,8 @@ static void Ask(Host* host, const char* visitor, int64_t now,
   Must(beckon_decision_get_info(host->decision, info, &err), err,
        "beckon_decision_get_info");
   printf("    %-8s p=%.4f (threshold %.4f) [%s]",
-         beckon_action_name(info->action), info->probability,
-         info->threshold, beckon_reason_name(info->reason));
+         beckon_action_name(info->action), info->probability, info->threshold,
+         beckon_reason_name(info->reason));
   if (info->has_recheck_at) {
     printf("  recheck at %s", Clock(info->recheck_at_ms, clock, sizeof(clock)));
   }
@@ -97,12 +97,11 @@ static void FollowTimer(Host* host, const char* visitor,
 }
 
 static void PageView(Host* host, int64_t ts, const char* visitor,
-                     const char* page, const char* referrer,
-                     const char* what) {
+                     const char* page, const char* referrer, const char* what) {
   char* err = NULL;
   beckon_decision_info_t info = BECKON_DECISION_INFO_INIT;
-  int status = beckon_engine_observe_page_view(host->engine, ts, visitor,
-                                               page, referrer, &err);
+  int status = beckon_engine_observe_page_view(host->engine, ts, visitor, page,
+                                               referrer, &err);
   if (Report(ts, visitor, what, status, err)) Ask(host, visitor, ts, &info);
 }
 
@@ -118,8 +117,8 @@ static void Search(Host* host, int64_t ts, const char* visitor,
 static void Agents(Host* host, int64_t ts, int64_t free_agents,
                    const char* what) {
   char* err = NULL;
-  int status = beckon_engine_observe_agents(host->engine, ts, free_agents,
-                                            &err);
+  int status =
+      beckon_engine_observe_agents(host->engine, ts, free_agents, &err);
   Report(ts, "(site)", what, status, err);
 }
 
@@ -167,8 +166,7 @@ int main(void) {
   status = beckon_engine_observe_offer_shown(host.engine, kT0 + 146 * kSec,
                                              "anna", "/help/returns",
                                              BECKON_CHANNEL_CHAT, &err);
-  Report(kT0 + 146 * kSec, "anna", "the chat invitation is shown", status,
-         err);
+  Report(kT0 + 146 * kSec, "anna", "the chat invitation is shown", status, err);
   status = beckon_engine_observe_offer_declined(host.engine, kT0 + 150 * kSec,
                                                 "anna", "/help/returns",
                                                 BECKON_CHANNEL_CHAT, &err);
@@ -177,17 +175,15 @@ int main(void) {
            "a page view reported late, out of order");
 
   printf("\n3. A browsing visitor buys; nobody interrupts\n\n");
-  PageView(&host, kT0 + 200 * kSec, "ben", "/c/shoes", NULL,
-           "views /c/shoes");
+  PageView(&host, kT0 + 200 * kSec, "ben", "/c/shoes", NULL, "views /c/shoes");
   PageView(&host, kT0 + 230 * kSec, "ben", "/p/1001", NULL, "views /p/1001");
   status = beckon_engine_observe_cart(host.engine, kT0 + 260 * kSec, "ben",
                                       "/p/1001", 59.90, &err);
   if (Report(kT0 + 260 * kSec, "ben", "adds to cart (59.90)", status, err)) {
     Ask(&host, "ben", kT0 + 260 * kSec, &info);
   }
-  status = beckon_engine_observe_purchase(host.engine, kT0 + 290 * kSec,
-                                          "ben", "/checkout/done", 59.90,
-                                          &err);
+  status = beckon_engine_observe_purchase(host.engine, kT0 + 290 * kSec, "ben",
+                                          "/checkout/done", 59.90, &err);
   if (Report(kT0 + 290 * kSec, "ben", "buys (59.90)", status, err)) {
     Ask(&host, "ben", kT0 + 290 * kSec, &info);
   }
@@ -212,7 +208,8 @@ int main(void) {
        err, "beckon_engine_create_from_policy_bytes");
   Must(beckon_engine_restore(host.engine, snapshot, snapshot_size, &err), err,
        "beckon_engine_restore");
-  printf("    restored a snapshot of %lu bytes\n", (unsigned long)snapshot_size);
+  printf("    restored a snapshot of %lu bytes\n",
+         (unsigned long)snapshot_size);
   beckon_free(snapshot);
   beckon_free(policy_bytes);
 
@@ -221,24 +218,24 @@ int main(void) {
   PageView(&host, kT0 + week, "anna", "/checkout/payment", NULL,
            "a new session, stuck in checkout");
   Ask(&host, "anna", kT0 + week + 10 * 60 * kSec, &info);
-  status = beckon_engine_expire(host.engine, kT0 + week + 10 * 60 * kSec,
-                                &err);
+  status = beckon_engine_expire(host.engine, kT0 + week + 10 * 60 * kSec, &err);
   Report(kT0 + week + 10 * 60 * kSec, "(site)",
          "the host's periodic expiry of idle sessions", status, err);
 
   Must(beckon_engine_stats(host.engine, &stats, &err), err,
        "beckon_engine_stats");
-  printf("\nstats since the restart: %llu sessions started, %llu live, "
-         "%llu memory records, %llu events observed, %llu rejected; "
-         "decisions: %llu offer, %llu wait, %llu suppress\n",
-         (unsigned long long)stats.sessions_started,
-         (unsigned long long)stats.live_sessions,
-         (unsigned long long)stats.memory_records,
-         (unsigned long long)stats.events_observed,
-         (unsigned long long)stats.events_rejected,
-         (unsigned long long)stats.decisions_by_action[BECKON_ACTION_OFFER],
-         (unsigned long long)stats.decisions_by_action[BECKON_ACTION_WAIT],
-         (unsigned long long)stats.decisions_by_action[BECKON_ACTION_SUPPRESS]);
+  printf(
+      "\nstats since the restart: %llu sessions started, %llu live, "
+      "%llu memory records, %llu events observed, %llu rejected; "
+      "decisions: %llu offer, %llu wait, %llu suppress\n",
+      (unsigned long long)stats.sessions_started,
+      (unsigned long long)stats.live_sessions,
+      (unsigned long long)stats.memory_records,
+      (unsigned long long)stats.events_observed,
+      (unsigned long long)stats.events_rejected,
+      (unsigned long long)stats.decisions_by_action[BECKON_ACTION_OFFER],
+      (unsigned long long)stats.decisions_by_action[BECKON_ACTION_WAIT],
+      (unsigned long long)stats.decisions_by_action[BECKON_ACTION_SUPPRESS]);
 
   beckon_policy_destroy(policy);
   beckon_decision_destroy(host.decision);

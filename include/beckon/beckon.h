@@ -33,10 +33,11 @@
  *    pointers (where not documented as optional) and impossible sizes are
  *    BECKON_INVALID_ARGUMENT errors whose message names the parameter.
  *    Running out of memory is BECKON_RESOURCE_EXHAUSTED.
- *  - A rejected call changes nothing, and leaves output parameters cleared
- *    (NULL handles and buffers, 0 sizes) or, for a decision, untouched.
+ *  - A rejected call changes nothing. It leaves out-parameters for handles,
+ *    buffers and strings NULL (sizes 0); structs and decisions untouched.
  *  - Integers are fixed-width, booleans are uint8_t (0 or 1), bytes are a
- *    pointer plus a size, text parameters are NUL-terminated UTF-8.
+ *    pointer plus a size (at most 2^31 - 1; NULL only with size 0), text
+ *    parameters are NUL-terminated UTF-8.
  *  - Structs that may grow start with `uint32_t struct_size`, set by the
  *    caller to sizeof (the *_INIT macros do). Fields are only ever appended,
  *    so a host built against an older header keeps working.
@@ -101,9 +102,9 @@ typedef enum beckon_status_code {
 
 /* What the engine answers (beckon::Action). */
 typedef enum beckon_action {
-  BECKON_ACTION_OFFER = 0,    /* Offer help now; the offer is recorded. */
-  BECKON_ACTION_WAIT = 1,     /* Not yet. */
-  BECKON_ACTION_SUPPRESS = 2  /* A gate forbids an offer. */
+  BECKON_ACTION_OFFER = 0,   /* Offer help now; the offer is recorded. */
+  BECKON_ACTION_WAIT = 1,    /* Not yet. */
+  BECKON_ACTION_SUPPRESS = 2 /* A gate forbids an offer. */
 } beckon_action;
 
 /* Why (beckon::Reason; docs/concepts.md, "Reason codes"). */
@@ -153,14 +154,14 @@ typedef struct beckon_decision_t beckon_decision_t;
 
 /* The scalar parts of a decision (beckon_decision_get_info). */
 typedef struct beckon_decision_info_t {
-  uint32_t struct_size;  /* In: sizeof(beckon_decision_info_t). */
-  int32_t action;        /* A beckon_action. */
-  int32_t reason;        /* A beckon_reason. */
-  uint8_t would_offer;   /* 1 for a holdout suppress that would have offered. */
-  uint8_t has_recheck_at;  /* 1 if recheck_at_ms holds a time. */
-  double probability;    /* The model's probability, in [0, 1]. */
-  double threshold;      /* The threshold it was held against. */
-  int64_t recheck_at_ms; /* When the answer could change; 0 if none. */
+  uint32_t struct_size; /* In: sizeof(beckon_decision_info_t). */
+  int32_t action;       /* A beckon_action. */
+  int32_t reason;       /* A beckon_reason. */
+  uint8_t would_offer;  /* 1 for a holdout suppress that would have offered. */
+  uint8_t has_recheck_at;      /* 1 if recheck_at_ms holds a time. */
+  double probability;          /* The model's probability, in [0, 1]. */
+  double threshold;            /* The threshold it was held against. */
+  int64_t recheck_at_ms;       /* When the answer could change; 0 if none. */
   uint32_t reason_count;       /* Readable reasons: get them by index. */
   uint32_t contribution_count; /* Feature contributions: get them by index. */
 } beckon_decision_info_t;
@@ -171,9 +172,9 @@ typedef struct beckon_decision_info_t {
 /* The engine's counters (beckon::EngineStats; docs/concepts.md,
  * "Statistics"). */
 typedef struct beckon_stats_t {
-  uint32_t struct_size;   /* In: sizeof(beckon_stats_t). */
-  uint32_t action_count;  /* Entries used in decisions_by_action. */
-  uint32_t reason_count;  /* Entries used in decisions_by_reason. */
+  uint32_t struct_size;  /* In: sizeof(beckon_stats_t). */
+  uint32_t action_count; /* Entries used in decisions_by_action. */
+  uint32_t reason_count; /* Entries used in decisions_by_reason. */
   uint64_t live_sessions;
   uint64_t memory_records;
   uint64_t sessions_started;
@@ -182,12 +183,15 @@ typedef struct beckon_stats_t {
   uint64_t memory_evicted;
   uint64_t events_observed;
   uint64_t events_rejected;
-  uint64_t decisions_by_action[BECKON_STATS_MAX_ACTIONS]; /* By beckon_action. */
-  uint64_t decisions_by_reason[BECKON_STATS_MAX_REASONS]; /* By beckon_reason. */
+  /* Successful decisions by beckon_action and by beckon_reason. */
+  uint64_t decisions_by_action[BECKON_STATS_MAX_ACTIONS];
+  uint64_t decisions_by_reason[BECKON_STATS_MAX_REASONS];
 } beckon_stats_t;
 
-#define BECKON_STATS_INIT                                             \
+/* clang-format off */
+#define BECKON_STATS_INIT \
   { sizeof(beckon_stats_t), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, {0}, {0} }
+/* clang-format on */
 
 /* ------------------------------------------------------------------------ */
 /* Library                                                                   */
@@ -316,8 +320,7 @@ BECKON_EXPORT int beckon_engine_options_set_visitor_key(
  * BECKON_INVALID_ARGUMENT for invalid options. */
 BECKON_EXPORT int beckon_engine_create(const beckon_policy_t* policy,
                                        const beckon_engine_options_t* options,
-                                       beckon_engine_t** engine,
-                                       char** errptr);
+                                       beckon_engine_t** engine, char** errptr);
 
 /* Creates an engine on the built-in default policy. `options` may be NULL. */
 BECKON_EXPORT int beckon_engine_create_default(
@@ -342,8 +345,7 @@ BECKON_EXPORT void beckon_engine_destroy(beckon_engine_t* engine);
 
 /* Creates a new handle to the engine's policy (destroy it when done). */
 BECKON_EXPORT int beckon_engine_policy(const beckon_engine_t* engine,
-                                       beckon_policy_t** policy,
-                                       char** errptr);
+                                       beckon_policy_t** policy, char** errptr);
 
 /* Events. One function per event kind of the event log; each records one
  * event at `ts_ms`. `visitor` is the visitor's id (1 to 128 bytes) and
@@ -363,16 +365,13 @@ BECKON_EXPORT int beckon_engine_observe_search(beckon_engine_t* engine,
                                                int64_t ts_ms,
                                                const char* visitor,
                                                const char* page,
-                                               int64_t results,
-                                               char** errptr);
+                                               int64_t results, char** errptr);
 
 /* A cart change; `cart_value` is the cart's value after it. */
 BECKON_EXPORT int beckon_engine_observe_cart(beckon_engine_t* engine,
-                                             int64_t ts_ms,
-                                             const char* visitor,
+                                             int64_t ts_ms, const char* visitor,
                                              const char* page,
-                                             double cart_value,
-                                             char** errptr);
+                                             double cart_value, char** errptr);
 
 /* The visitor asked for help unprompted, on `channel` (a beckon_channel). */
 BECKON_EXPORT int beckon_engine_observe_help_contact(
@@ -403,12 +402,9 @@ BECKON_EXPORT int beckon_engine_observe_offer_ignored(
     const char* page, int32_t channel, char** errptr);
 
 /* A purchase of `order_value`. */
-BECKON_EXPORT int beckon_engine_observe_purchase(beckon_engine_t* engine,
-                                                 int64_t ts_ms,
-                                                 const char* visitor,
-                                                 const char* page,
-                                                 double order_value,
-                                                 char** errptr);
+BECKON_EXPORT int beckon_engine_observe_purchase(
+    beckon_engine_t* engine, int64_t ts_ms, const char* visitor,
+    const char* page, double order_value, char** errptr);
 
 /* Site-wide: `free_agents` agents (in [0, 1000000]) are free now. Has no
  * visitor. Before the first such event the engine assumes agents are free. */
@@ -429,8 +425,8 @@ BECKON_EXPORT int beckon_engine_decide(beckon_engine_t* engine,
 
 /* Drops sessions idle longer than the policy's timeout at `now_ms` and
  * memory records whose cooldowns have all passed. Call it periodically. */
-BECKON_EXPORT int beckon_engine_expire(beckon_engine_t* engine,
-                                       int64_t now_ms, char** errptr);
+BECKON_EXPORT int beckon_engine_expire(beckon_engine_t* engine, int64_t now_ms,
+                                       char** errptr);
 
 /* Serializes the visitor state (sessions and do-not-re-offer memory; keyed
  * ids only) into a library-allocated buffer: *data (release it with
@@ -485,8 +481,7 @@ BECKON_EXPORT int beckon_decision_get_info(const beckon_decision_t* decision,
  * until the decision is next filled or destroyed. BECKON_OUT_OF_RANGE for an
  * index past the end. */
 BECKON_EXPORT int beckon_decision_get_reason(const beckon_decision_t* decision,
-                                             uint32_t index,
-                                             const char** text,
+                                             uint32_t index, const char** text,
                                              char** errptr);
 
 /* Stores feature contribution number `index` (in feature order; fewer than

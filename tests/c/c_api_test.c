@@ -31,13 +31,13 @@ static void Fail(const char* file, int line, const char* what) {
   ++g_failures;
 }
 
-#define CHECK(cond)                                 \
-  do {                                              \
-    if (!(cond)) Fail(__FILE__, __LINE__, #cond);   \
+#define CHECK(cond)                               \
+  do {                                            \
+    if (!(cond)) Fail(__FILE__, __LINE__, #cond); \
   } while (0)
 
-static void ExpectOk(int status, char* err, const char* call,
-                     const char* file, int line) {
+static void ExpectOk(int status, char* err, const char* call, const char* file,
+                     int line) {
   if (status != BECKON_OK) {
     fprintf(stderr, "%s:%d: FAILED: %s returned %s: %s\n", file, line, call,
             beckon_status_name(status), err != NULL ? err : "(no message)");
@@ -54,9 +54,9 @@ static void ExpectError(int status, char* err, int want_status,
                         const char* want_text, const char* call,
                         const char* file, int line) {
   if (status != want_status) {
-    fprintf(stderr, "%s:%d: FAILED: %s returned %s (%s), want %s\n", file,
-            line, call, beckon_status_name(status),
-            err != NULL ? err : "no message", beckon_status_name(want_status));
+    fprintf(stderr, "%s:%d: FAILED: %s returned %s (%s), want %s\n", file, line,
+            call, beckon_status_name(status), err != NULL ? err : "no message",
+            beckon_status_name(want_status));
     ++g_failures;
   } else if (err == NULL) {
     fprintf(stderr, "%s:%d: FAILED: %s returned %s without a message\n", file,
@@ -71,19 +71,19 @@ static void ExpectError(int status, char* err, int want_status,
 }
 
 /* Both expect a local `char* err` that `call` passes as its errptr. */
-#define EXPECT_OK(call)                                       \
-  do {                                                        \
-    int status_ = (call);                                     \
-    ExpectOk(status_, err, #call, __FILE__, __LINE__);        \
-    err = NULL;                                               \
+#define EXPECT_OK(call)                                \
+  do {                                                 \
+    int status_ = (call);                              \
+    ExpectOk(status_, err, #call, __FILE__, __LINE__); \
+    err = NULL;                                        \
   } while (0)
 
-#define EXPECT_ERROR(call, want_status, want_text)                        \
-  do {                                                                    \
-    int status_ = (call);                                                 \
-    ExpectError(status_, err, want_status, want_text, #call, __FILE__,    \
-                __LINE__);                                                \
-    err = NULL;                                                           \
+#define EXPECT_ERROR(call, want_status, want_text)                     \
+  do {                                                                 \
+    int status_ = (call);                                              \
+    ExpectError(status_, err, want_status, want_text, #call, __FILE__, \
+                __LINE__);                                             \
+    err = NULL;                                                        \
   } while (0)
 
 static const int64_t kT0 = INT64_C(1700000000000);
@@ -124,8 +124,8 @@ static int SameState(const beckon_engine_t* engine, const char* data,
                      size_t size) {
   size_t now_size = 0;
   char* now = Snapshot(engine, &now_size);
-  const int same = now != NULL && now_size == size &&
-                   memcmp(now, data, size) == 0;
+  const int same =
+      now != NULL && now_size == size && memcmp(now, data, size) == 0;
   beckon_free(now);
   return same;
 }
@@ -191,8 +191,8 @@ static void TestVersionAndNames(void) {
   CHECK(strcmp(beckon_status_name(BECKON_INVALID_ARGUMENT),
                "INVALID_ARGUMENT") == 0);
   CHECK(strcmp(beckon_status_name(BECKON_DATA_LOSS), "DATA_LOSS") == 0);
-  CHECK(strcmp(beckon_status_name(BECKON_UNAUTHENTICATED),
-               "UNAUTHENTICATED") == 0);
+  CHECK(strcmp(beckon_status_name(BECKON_UNAUTHENTICATED), "UNAUTHENTICATED") ==
+        0);
   CHECK(beckon_status_name(17) == NULL);
   CHECK(beckon_status_name(-1) == NULL);
   CHECK(strcmp(beckon_action_name(BECKON_ACTION_OFFER), "offer") == 0);
@@ -203,8 +203,8 @@ static void TestVersionAndNames(void) {
   CHECK(strcmp(beckon_reason_name(BECKON_REASON_SCORE), "score") == 0);
   CHECK(strcmp(beckon_reason_name(BECKON_REASON_NO_SESSION), "no_session") ==
         0);
-  CHECK(strcmp(beckon_reason_name(BECKON_REASON_SESSION_CAP),
-               "session_cap") == 0);
+  CHECK(strcmp(beckon_reason_name(BECKON_REASON_SESSION_CAP), "session_cap") ==
+        0);
   CHECK(strcmp(beckon_reason_name(BECKON_REASON_RATE_CAP), "rate_cap") == 0);
   CHECK(beckon_reason_name(BECKON_REASON_COUNT) == NULL);
   CHECK(beckon_reason_name(-7) == NULL);
@@ -260,8 +260,7 @@ static void TestPolicyRoundTrips(void) {
   CHECK(bytes != NULL && bytes[bytes_size] == '\0');
   EXPECT_OK(beckon_policy_from_bytes(bytes, bytes_size, &again, &err));
   EXPECT_OK(beckon_policy_to_bytes(again, &bytes2, &bytes2_size, &err));
-  CHECK(bytes2_size == bytes_size &&
-        memcmp(bytes, bytes2, bytes_size) == 0);
+  CHECK(bytes2_size == bytes_size && memcmp(bytes, bytes2, bytes_size) == 0);
   beckon_free(bytes2);
   beckon_policy_destroy(again);
   again = NULL;
@@ -272,8 +271,7 @@ static void TestPolicyRoundTrips(void) {
   CHECK(text != NULL && strstr(text, "beckon-default") != NULL);
   EXPECT_OK(beckon_policy_from_text(text, text_size, &again, &err));
   EXPECT_OK(beckon_policy_to_bytes(again, &bytes2, &bytes2_size, &err));
-  CHECK(bytes2_size == bytes_size &&
-        memcmp(bytes, bytes2, bytes_size) == 0);
+  CHECK(bytes2_size == bytes_size && memcmp(bytes, bytes2, bytes_size) == 0);
   beckon_free(bytes2);
   beckon_policy_destroy(again);
   again = NULL;
@@ -283,8 +281,7 @@ static void TestPolicyRoundTrips(void) {
   EXPECT_OK(beckon_policy_to_file(policy, path, &err));
   EXPECT_OK(beckon_policy_from_file(path, &again, &err));
   EXPECT_OK(beckon_policy_to_bytes(again, &bytes2, &bytes2_size, &err));
-  CHECK(bytes2_size == bytes_size &&
-        memcmp(bytes, bytes2, bytes_size) == 0);
+  CHECK(bytes2_size == bytes_size && memcmp(bytes, bytes2, bytes_size) == 0);
   beckon_free(bytes2);
   beckon_policy_destroy(again);
   remove(path);
@@ -297,6 +294,7 @@ static void TestPolicyRoundTrips(void) {
 static void TestPolicyErrors(void) {
   beckon_policy_t* policy = NULL;
   beckon_policy_t* out = NULL;
+  beckon_engine_t* engine = NULL;
   beckon_decision_t* decision = NULL;
   char* err = NULL;
   char* text = NULL;
@@ -317,9 +315,9 @@ static void TestPolicyErrors(void) {
 
   /* Malformed and invalid bytes; outputs stay cleared. */
   out = (beckon_policy_t*)decision; /* Junk that must be overwritten. */
-  EXPECT_ERROR(beckon_policy_from_bytes(kGarbage, sizeof(kGarbage) - 1, &out,
-                                        &err),
-               BECKON_INVALID_ARGUMENT, "policy");
+  EXPECT_ERROR(
+      beckon_policy_from_bytes(kGarbage, sizeof(kGarbage) - 1, &out, &err),
+      BECKON_INVALID_ARGUMENT, "policy");
   CHECK(out == NULL);
   EXPECT_ERROR(beckon_policy_from_bytes(NULL, 5, &out, &err),
                BECKON_INVALID_ARGUMENT, "data is NULL but its size is 5");
@@ -329,6 +327,17 @@ static void TestPolicyErrors(void) {
   CHECK(out == NULL);
   EXPECT_ERROR(beckon_policy_from_bytes(kGarbage, 4, NULL, &err),
                BECKON_INVALID_ARGUMENT, "policy is NULL");
+  /* A size no message can have (a negative length cast to size_t) is
+   * rejected before anything reads that far. */
+  EXPECT_ERROR(beckon_policy_from_bytes(kGarbage, (size_t)-1, &out, &err),
+               BECKON_INVALID_ARGUMENT, "the size of data is");
+  CHECK(out == NULL);
+  EXPECT_ERROR(beckon_policy_from_text(kGarbage, (size_t)-1, &out, &err),
+               BECKON_INVALID_ARGUMENT, "at most 2147483647");
+  EXPECT_ERROR(beckon_engine_create_from_policy_bytes(kGarbage, (size_t)1 << 40,
+                                                      NULL, &engine, &err),
+               BECKON_INVALID_ARGUMENT, "the size of data is 1099511627776");
+  CHECK(engine == NULL);
 
   /* Text: a syntax error, and a value out of range named by its field. */
   EXPECT_ERROR(beckon_policy_from_text("name: ", 6, &out, &err),
@@ -355,9 +364,9 @@ static void TestPolicyErrors(void) {
   beckon_free(text);
 
   /* Files. */
-  EXPECT_ERROR(beckon_policy_from_file("/nonexistent/beckon.policy", &out,
-                                       &err),
-               BECKON_NOT_FOUND, "/nonexistent/beckon.policy");
+  EXPECT_ERROR(
+      beckon_policy_from_file("/nonexistent/beckon.policy", &out, &err),
+      BECKON_NOT_FOUND, "/nonexistent/beckon.policy");
   CHECK(out == NULL);
   EXPECT_ERROR(beckon_policy_from_file(NULL, &out, &err),
                BECKON_INVALID_ARGUMENT, "path is NULL");
@@ -367,8 +376,8 @@ static void TestPolicyErrors(void) {
                BECKON_PERMISSION_DENIED, "/nonexistent/dir/p.bin");
   EXPECT_ERROR(beckon_policy_to_file(policy, NULL, &err),
                BECKON_INVALID_ARGUMENT, "path is NULL");
-  EXPECT_ERROR(beckon_policy_to_file(NULL, "x", &err),
-               BECKON_INVALID_ARGUMENT, "policy is NULL");
+  EXPECT_ERROR(beckon_policy_to_file(NULL, "x", &err), BECKON_INVALID_ARGUMENT,
+               "policy is NULL");
   TempPath("garbage", path, sizeof(path));
   {
     FILE* f = fopen(path, "wb");
@@ -402,8 +411,8 @@ static void TestPolicyErrors(void) {
   EXPECT_ERROR(beckon_policy_name(NULL, &name, &err), BECKON_INVALID_ARGUMENT,
                "policy is NULL");
   CHECK(name == NULL);
-  EXPECT_ERROR(beckon_policy_name(policy, NULL, &err),
-               BECKON_INVALID_ARGUMENT, "name is NULL");
+  EXPECT_ERROR(beckon_policy_name(policy, NULL, &err), BECKON_INVALID_ARGUMENT,
+               "name is NULL");
   /* Destroying a handle of another kind is ignored, not a crash. */
   beckon_policy_destroy((beckon_policy_t*)decision);
   CHECK(Info(decision).reason == BECKON_REASON_NO_SESSION);
@@ -465,8 +474,8 @@ static void TestOptions(void) {
   EXPECT_OK(beckon_engine_options_set_visitor_key(keyed, 1, 2, &err));
   beckon_engine_destroy(engine);
   EXPECT_OK(beckon_engine_create(policy, keyed, &engine, &err));
-  EXPECT_OK(beckon_engine_observe_page_view(engine, kT0, "anna", "/", NULL,
-                                            &err));
+  EXPECT_OK(
+      beckon_engine_observe_page_view(engine, kT0, "anna", "/", NULL, &err));
   snap = Snapshot(engine, &snap_size);
   EXPECT_OK(beckon_engine_create(policy, NULL, &other, &err));
   EXPECT_ERROR(beckon_engine_restore(other, snap, snap_size, &err),
@@ -492,10 +501,10 @@ static void TestOptions(void) {
                    (beckon_engine_options_t*)policy, 1, &err),
                BECKON_INVALID_ARGUMENT,
                "options is not a live beckon_engine_options_t");
-  EXPECT_ERROR(beckon_engine_create(
-                   policy, (const beckon_engine_options_t*)policy, &other,
-                   &err),
-               BECKON_INVALID_ARGUMENT, "options is not a live");
+  EXPECT_ERROR(
+      beckon_engine_create(policy, (const beckon_engine_options_t*)policy,
+                           &other, &err),
+      BECKON_INVALID_ARGUMENT, "options is not a live");
   CHECK(other == NULL);
 
   beckon_engine_destroy(engine);
@@ -526,8 +535,8 @@ static void TestEngineCreate(void) {
   beckon_engine_destroy(engine);
   engine = NULL;
 
-  EXPECT_OK(beckon_engine_create_from_policy_bytes(bytes, size, NULL, &engine,
-                                                   &err));
+  EXPECT_OK(
+      beckon_engine_create_from_policy_bytes(bytes, size, NULL, &engine, &err));
   CHECK(engine != NULL);
   beckon_engine_destroy(engine);
   engine = NULL;
@@ -548,22 +557,21 @@ static void TestEngineCreate(void) {
                BECKON_INVALID_ARGUMENT, "engine is NULL");
   EXPECT_ERROR(beckon_engine_create_default(NULL, NULL, &err),
                BECKON_INVALID_ARGUMENT, "engine is NULL");
-  EXPECT_ERROR(beckon_engine_create_from_policy_bytes("junk", 4, NULL,
-                                                      &engine, &err),
-               BECKON_INVALID_ARGUMENT, "policy");
+  EXPECT_ERROR(
+      beckon_engine_create_from_policy_bytes("junk", 4, NULL, &engine, &err),
+      BECKON_INVALID_ARGUMENT, "policy");
   CHECK(engine == NULL);
-  EXPECT_ERROR(beckon_engine_create_from_policy_bytes(NULL, 9, NULL, &engine,
-                                                      &err),
-               BECKON_INVALID_ARGUMENT, "data is NULL but its size is 9");
-  EXPECT_ERROR(beckon_engine_create_from_policy_bytes(bytes, size, NULL, NULL,
-                                                      &err),
-               BECKON_INVALID_ARGUMENT, "engine is NULL");
+  EXPECT_ERROR(
+      beckon_engine_create_from_policy_bytes(NULL, 9, NULL, &engine, &err),
+      BECKON_INVALID_ARGUMENT, "data is NULL but its size is 9");
+  EXPECT_ERROR(
+      beckon_engine_create_from_policy_bytes(bytes, size, NULL, NULL, &err),
+      BECKON_INVALID_ARGUMENT, "engine is NULL");
   EXPECT_ERROR(beckon_engine_create_from_policy_file("/nonexistent/p", NULL,
                                                      &engine, &err),
                BECKON_NOT_FOUND, "/nonexistent/p");
   CHECK(engine == NULL);
-  EXPECT_ERROR(beckon_engine_create_from_policy_file(NULL, NULL, &engine,
-                                                     &err),
+  EXPECT_ERROR(beckon_engine_create_from_policy_file(NULL, NULL, &engine, &err),
                BECKON_INVALID_ARGUMENT, "path is NULL");
   EXPECT_ERROR(beckon_engine_policy(NULL, &policy, &err),
                BECKON_INVALID_ARGUMENT, "engine is NULL");
@@ -571,9 +579,9 @@ static void TestEngineCreate(void) {
   engine = MakeEngine();
   EXPECT_ERROR(beckon_engine_policy(engine, NULL, &err),
                BECKON_INVALID_ARGUMENT, "policy is NULL");
-  EXPECT_ERROR(beckon_engine_policy((const beckon_engine_t*)from_engine,
-                                    &policy, &err),
-               BECKON_INVALID_ARGUMENT, "engine is not a live beckon_engine_t");
+  EXPECT_ERROR(
+      beckon_engine_policy((const beckon_engine_t*)from_engine, &policy, &err),
+      BECKON_INVALID_ARGUMENT, "engine is not a live beckon_engine_t");
 
   beckon_engine_destroy(engine);
   beckon_policy_destroy(from_engine);
@@ -590,39 +598,33 @@ static void TestObserveEveryKind(void) {
 
   EXPECT_OK(beckon_decision_create(&decision, &err));
   EXPECT_OK(beckon_engine_observe_agents(engine, kT0, 2, &err));
-  EXPECT_OK(beckon_engine_observe_page_view(engine, kT0, v, "/c/shoes", NULL,
-                                            &err));
+  EXPECT_OK(
+      beckon_engine_observe_page_view(engine, kT0, v, "/c/shoes", NULL, &err));
   EXPECT_OK(beckon_engine_observe_search(engine, kT0 + 1 * kSec, v,
                                          "/search?q=boots", 12, &err));
-  EXPECT_OK(beckon_engine_observe_cart(engine, kT0 + 2 * kSec, v, "/p/1",
-                                       49.5, &err));
-  EXPECT_OK(beckon_engine_observe_offer_shown(engine, kT0 + 3 * kSec, v,
-                                              "/p/1", BECKON_CHANNEL_CHAT,
-                                              &err));
-  EXPECT_OK(beckon_engine_observe_offer_ignored(engine, kT0 + 4 * kSec, v,
-                                                "/p/1", BECKON_CHANNEL_CHAT,
-                                                &err));
-  EXPECT_OK(beckon_engine_observe_offer_shown(engine, kT0 + 5 * kSec, v,
-                                              "/p/1", BECKON_CHANNEL_CALL,
-                                              &err));
-  EXPECT_OK(beckon_engine_observe_offer_accepted(engine, kT0 + 6 * kSec, v,
-                                                 "/p/1", BECKON_CHANNEL_CALL,
-                                                 &err));
+  EXPECT_OK(beckon_engine_observe_cart(engine, kT0 + 2 * kSec, v, "/p/1", 49.5,
+                                       &err));
+  EXPECT_OK(beckon_engine_observe_offer_shown(engine, kT0 + 3 * kSec, v, "/p/1",
+                                              BECKON_CHANNEL_CHAT, &err));
+  EXPECT_OK(beckon_engine_observe_offer_ignored(
+      engine, kT0 + 4 * kSec, v, "/p/1", BECKON_CHANNEL_CHAT, &err));
+  EXPECT_OK(beckon_engine_observe_offer_shown(engine, kT0 + 5 * kSec, v, "/p/1",
+                                              BECKON_CHANNEL_CALL, &err));
+  EXPECT_OK(beckon_engine_observe_offer_accepted(
+      engine, kT0 + 6 * kSec, v, "/p/1", BECKON_CHANNEL_CALL, &err));
   EXPECT_OK(beckon_engine_observe_purchase(engine, kT0 + 7 * kSec, v,
                                            "/checkout/done", 49.5, &err));
-  EXPECT_OK(beckon_engine_observe_help_contact(engine, kT0 + 8 * kSec, "w",
-                                               "/help", BECKON_CHANNEL_EMAIL,
-                                               &err));
-  EXPECT_OK(beckon_engine_observe_offer_declined(engine, kT0 + 9 * kSec, "x",
-                                                 "/", BECKON_CHANNEL_FORM,
-                                                 &err));
+  EXPECT_OK(beckon_engine_observe_help_contact(
+      engine, kT0 + 8 * kSec, "w", "/help", BECKON_CHANNEL_EMAIL, &err));
+  EXPECT_OK(beckon_engine_observe_offer_declined(
+      engine, kT0 + 9 * kSec, "x", "/", BECKON_CHANNEL_FORM, &err));
   EXPECT_OK(beckon_engine_observe_offer_declined(
       engine, kT0 + 9 * kSec, "y", "", BECKON_CHANNEL_UNSPECIFIED, &err));
 
   stats = Stats(engine);
   CHECK(stats.events_observed == 11); /* Agents events are not counted. */
   CHECK(stats.events_rejected == 0);
-  CHECK(stats.memory_records == 3);   /* Ignored by v, declined by x, y. */
+  CHECK(stats.memory_records == 3); /* Ignored by v, declined by x, y. */
 
   /* Each event had its effect: v accepted (engaged), x declined. */
   EXPECT_OK(beckon_engine_decide(engine, v, kT0 + 60 * kSec, decision, &err));
@@ -632,8 +634,8 @@ static void TestObserveEveryKind(void) {
   CHECK(info.has_recheck_at == 0 && info.recheck_at_ms == 0);
   EXPECT_OK(beckon_engine_observe_page_view(engine, kT0 + 70 * kSec, "x",
                                             "/checkout", NULL, &err));
-  EXPECT_OK(beckon_engine_decide(engine, "x", kT0 + 600 * kSec, decision,
-                                 &err));
+  EXPECT_OK(
+      beckon_engine_decide(engine, "x", kT0 + 600 * kSec, decision, &err));
   info = Info(decision);
   CHECK(info.action == BECKON_ACTION_SUPPRESS);
   CHECK(info.reason == BECKON_REASON_DECLINED);
@@ -659,11 +661,10 @@ static void TestObserveErrors(void) {
   EXPECT_OK(beckon_policy_default(&policy, &err));
   not_engine = (beckon_engine_t*)policy;
   EXPECT_OK(beckon_engine_observe_agents(engine, kT0, 2, &err));
-  EXPECT_OK(beckon_engine_observe_page_view(engine, kT0 + 10 * kSec, v,
-                                            "/help", NULL, &err));
-  EXPECT_OK(beckon_engine_observe_offer_declined(engine, kT0 + 20 * kSec, "z",
-                                                 "/", BECKON_CHANNEL_CHAT,
-                                                 &err));
+  EXPECT_OK(beckon_engine_observe_page_view(engine, kT0 + 10 * kSec, v, "/help",
+                                            NULL, &err));
+  EXPECT_OK(beckon_engine_observe_offer_declined(
+      engine, kT0 + 20 * kSec, "z", "/", BECKON_CHANNEL_CHAT, &err));
   before = Snapshot(engine, &before_size);
   memset(long_id, 'a', sizeof(long_id) - 1);
   long_id[sizeof(long_id) - 1] = '\0';
@@ -683,14 +684,11 @@ static void TestObserveErrors(void) {
                BECKON_INVALID_ARGUMENT, "engine is NULL");
   EXPECT_ERROR(beckon_engine_observe_offer_shown(NULL, kT0, v, "/", 1, &err),
                BECKON_INVALID_ARGUMENT, "engine is NULL");
-  EXPECT_ERROR(beckon_engine_observe_offer_accepted(NULL, kT0, v, "/", 1,
-                                                    &err),
+  EXPECT_ERROR(beckon_engine_observe_offer_accepted(NULL, kT0, v, "/", 1, &err),
                BECKON_INVALID_ARGUMENT, "engine is NULL");
-  EXPECT_ERROR(beckon_engine_observe_offer_declined(NULL, kT0, v, "/", 1,
-                                                    &err),
+  EXPECT_ERROR(beckon_engine_observe_offer_declined(NULL, kT0, v, "/", 1, &err),
                BECKON_INVALID_ARGUMENT, "engine is NULL");
-  EXPECT_ERROR(beckon_engine_observe_offer_ignored(NULL, kT0, v, "/", 1,
-                                                   &err),
+  EXPECT_ERROR(beckon_engine_observe_offer_ignored(NULL, kT0, v, "/", 1, &err),
                BECKON_INVALID_ARGUMENT, "engine is NULL");
   EXPECT_ERROR(beckon_engine_observe_purchase(NULL, kT0, v, "/", 1, &err),
                BECKON_INVALID_ARGUMENT, "engine is NULL");
@@ -703,32 +701,32 @@ static void TestObserveErrors(void) {
   EXPECT_ERROR(beckon_engine_observe_page_view(engine, kT0 + 30 * kSec, NULL,
                                                "/", NULL, &err),
                BECKON_INVALID_ARGUMENT, "visitor is NULL");
-  EXPECT_ERROR(beckon_engine_observe_page_view(engine, kT0 + 30 * kSec, v,
-                                               NULL, NULL, &err),
+  EXPECT_ERROR(beckon_engine_observe_page_view(engine, kT0 + 30 * kSec, v, NULL,
+                                               NULL, &err),
                BECKON_INVALID_ARGUMENT, "page is NULL");
-  EXPECT_ERROR(beckon_engine_observe_search(engine, kT0 + 30 * kSec, NULL,
-                                            "/s", 0, &err),
-               BECKON_INVALID_ARGUMENT, "visitor is NULL");
-  EXPECT_ERROR(beckon_engine_observe_search(engine, kT0 + 30 * kSec, v, NULL,
+  EXPECT_ERROR(beckon_engine_observe_search(engine, kT0 + 30 * kSec, NULL, "/s",
                                             0, &err),
-               BECKON_INVALID_ARGUMENT, "page is NULL");
-  EXPECT_ERROR(beckon_engine_observe_cart(engine, kT0 + 30 * kSec, NULL, "/",
-                                          1, &err),
                BECKON_INVALID_ARGUMENT, "visitor is NULL");
-  EXPECT_ERROR(beckon_engine_observe_cart(engine, kT0 + 30 * kSec, v, NULL, 1,
-                                          &err),
-               BECKON_INVALID_ARGUMENT, "page is NULL");
-  EXPECT_ERROR(beckon_engine_observe_help_contact(engine, kT0 + 30 * kSec,
-                                                  NULL, "/", 1, &err),
+  EXPECT_ERROR(
+      beckon_engine_observe_search(engine, kT0 + 30 * kSec, v, NULL, 0, &err),
+      BECKON_INVALID_ARGUMENT, "page is NULL");
+  EXPECT_ERROR(
+      beckon_engine_observe_cart(engine, kT0 + 30 * kSec, NULL, "/", 1, &err),
+      BECKON_INVALID_ARGUMENT, "visitor is NULL");
+  EXPECT_ERROR(
+      beckon_engine_observe_cart(engine, kT0 + 30 * kSec, v, NULL, 1, &err),
+      BECKON_INVALID_ARGUMENT, "page is NULL");
+  EXPECT_ERROR(beckon_engine_observe_help_contact(engine, kT0 + 30 * kSec, NULL,
+                                                  "/", 1, &err),
                BECKON_INVALID_ARGUMENT, "visitor is NULL");
   EXPECT_ERROR(beckon_engine_observe_help_contact(engine, kT0 + 30 * kSec, v,
                                                   NULL, 1, &err),
                BECKON_INVALID_ARGUMENT, "page is NULL");
-  EXPECT_ERROR(beckon_engine_observe_offer_shown(engine, kT0 + 30 * kSec,
-                                                 NULL, "/", 1, &err),
+  EXPECT_ERROR(beckon_engine_observe_offer_shown(engine, kT0 + 30 * kSec, NULL,
+                                                 "/", 1, &err),
                BECKON_INVALID_ARGUMENT, "visitor is NULL");
-  EXPECT_ERROR(beckon_engine_observe_offer_accepted(engine, kT0 + 30 * kSec,
-                                                    v, NULL, 1, &err),
+  EXPECT_ERROR(beckon_engine_observe_offer_accepted(engine, kT0 + 30 * kSec, v,
+                                                    NULL, 1, &err),
                BECKON_INVALID_ARGUMENT, "page is NULL");
   EXPECT_ERROR(beckon_engine_observe_offer_declined(engine, kT0 + 30 * kSec,
                                                     NULL, "/", 1, &err),
@@ -739,32 +737,30 @@ static void TestObserveErrors(void) {
   EXPECT_ERROR(beckon_engine_observe_purchase(engine, kT0 + 30 * kSec, NULL,
                                               "/", 1, &err),
                BECKON_INVALID_ARGUMENT, "visitor is NULL");
-  EXPECT_ERROR(beckon_engine_observe_purchase(engine, kT0 + 30 * kSec, v,
-                                              NULL, 1, &err),
-               BECKON_INVALID_ARGUMENT, "page is NULL");
+  EXPECT_ERROR(
+      beckon_engine_observe_purchase(engine, kT0 + 30 * kSec, v, NULL, 1, &err),
+      BECKON_INVALID_ARGUMENT, "page is NULL");
 
   /* Values the engine rejects. */
-  EXPECT_ERROR(beckon_engine_observe_page_view(engine, kT0 + 30 * kSec, "",
-                                               "/", NULL, &err),
+  EXPECT_ERROR(beckon_engine_observe_page_view(engine, kT0 + 30 * kSec, "", "/",
+                                               NULL, &err),
                BECKON_INVALID_ARGUMENT, "visitor id is empty");
-  EXPECT_ERROR(beckon_engine_observe_page_view(engine, kT0 + 30 * kSec,
-                                               long_id, "/", NULL, &err),
+  EXPECT_ERROR(beckon_engine_observe_page_view(engine, kT0 + 30 * kSec, long_id,
+                                               "/", NULL, &err),
                BECKON_INVALID_ARGUMENT, "visitor id is 199 bytes");
-  EXPECT_ERROR(beckon_engine_observe_page_view(engine, -1, v, "/", NULL,
-                                               &err),
+  EXPECT_ERROR(beckon_engine_observe_page_view(engine, -1, v, "/", NULL, &err),
                BECKON_INVALID_ARGUMENT, "out of range");
-  EXPECT_ERROR(beckon_engine_observe_page_view(engine, kT0, v, "/", NULL,
-                                               &err),
+  EXPECT_ERROR(beckon_engine_observe_page_view(engine, kT0, v, "/", NULL, &err),
                BECKON_INVALID_ARGUMENT, "time went backwards");
-  EXPECT_ERROR(beckon_engine_observe_search(engine, kT0 + 30 * kSec, v, "/s",
-                                            -1, &err),
-               BECKON_INVALID_ARGUMENT, "result");
-  EXPECT_ERROR(beckon_engine_observe_cart(engine, kT0 + 30 * kSec, v, "/",
-                                          -5.0, &err),
-               BECKON_INVALID_ARGUMENT, "value");
-  EXPECT_ERROR(beckon_engine_observe_cart(engine, kT0 + 30 * kSec, v, "/",
-                                          NAN, &err),
-               BECKON_INVALID_ARGUMENT, "value");
+  EXPECT_ERROR(
+      beckon_engine_observe_search(engine, kT0 + 30 * kSec, v, "/s", -1, &err),
+      BECKON_INVALID_ARGUMENT, "result");
+  EXPECT_ERROR(
+      beckon_engine_observe_cart(engine, kT0 + 30 * kSec, v, "/", -5.0, &err),
+      BECKON_INVALID_ARGUMENT, "value");
+  EXPECT_ERROR(
+      beckon_engine_observe_cart(engine, kT0 + 30 * kSec, v, "/", NAN, &err),
+      BECKON_INVALID_ARGUMENT, "value");
   EXPECT_ERROR(beckon_engine_observe_purchase(engine, kT0 + 30 * kSec, v, "/",
                                               INFINITY, &err),
                BECKON_INVALID_ARGUMENT, "value");
@@ -777,18 +773,17 @@ static void TestObserveErrors(void) {
   EXPECT_ERROR(beckon_engine_observe_offer_shown(engine, kT0 + 30 * kSec, v,
                                                  "/", -1, &err),
                BECKON_INVALID_ARGUMENT, "unknown channel -1");
-  EXPECT_ERROR(beckon_engine_observe_offer_declined(engine, kT0 + 30 * kSec,
-                                                    v, "/", 256, &err),
+  EXPECT_ERROR(beckon_engine_observe_offer_declined(engine, kT0 + 30 * kSec, v,
+                                                    "/", 256, &err),
                BECKON_INVALID_ARGUMENT, "unknown channel 256");
   EXPECT_ERROR(beckon_engine_observe_offer_ignored(engine, kT0 + 30 * kSec, v,
                                                    "/", 1000000, &err),
                BECKON_INVALID_ARGUMENT, "unknown channel 1000000");
-  EXPECT_ERROR(beckon_engine_observe_agents(engine, kT0 + 30 * kSec, -1,
-                                            &err),
+  EXPECT_ERROR(beckon_engine_observe_agents(engine, kT0 + 30 * kSec, -1, &err),
                BECKON_INVALID_ARGUMENT, "agents");
-  EXPECT_ERROR(beckon_engine_observe_agents(engine, kT0 + 30 * kSec, 1000001,
-                                            &err),
-               BECKON_INVALID_ARGUMENT, "agents");
+  EXPECT_ERROR(
+      beckon_engine_observe_agents(engine, kT0 + 30 * kSec, 1000001, &err),
+      BECKON_INVALID_ARGUMENT, "agents");
   EXPECT_ERROR(beckon_engine_observe_agents(engine, kT0 - 1, 1, &err),
                BECKON_INVALID_ARGUMENT, "time went backwards");
 
@@ -871,12 +866,12 @@ static void TestDecide(void) {
   CHECK(named_features == 1);
 
   /* Out-of-range indexes. */
-  EXPECT_ERROR(beckon_decision_get_reason(decision, info.reason_count, &text,
-                                          &err),
-               BECKON_OUT_OF_RANGE, "past the end");
+  EXPECT_ERROR(
+      beckon_decision_get_reason(decision, info.reason_count, &text, &err),
+      BECKON_OUT_OF_RANGE, "past the end");
   CHECK(text == NULL);
-  EXPECT_ERROR(beckon_decision_get_contribution(decision, 11, &feature,
-                                                &value, &contribution, &err),
+  EXPECT_ERROR(beckon_decision_get_contribution(decision, 11, &feature, &value,
+                                                &contribution, &err),
                BECKON_OUT_OF_RANGE, "has 11 contributions");
   CHECK(feature == NULL);
   EXPECT_ERROR(beckon_decision_get_reason(decision, 0xffffffffu, &text, &err),
@@ -885,15 +880,16 @@ static void TestDecide(void) {
   /* Rejected decides keep the decision and the engine's state. */
   kept = Info(decision);
   before = Snapshot(engine, &before_size);
-  EXPECT_ERROR(beckon_engine_decide(engine, "anna", offered_at - 1, decision,
-                                    &err),
-               BECKON_INVALID_ARGUMENT, "time went backwards");
+  EXPECT_ERROR(
+      beckon_engine_decide(engine, "anna", offered_at - 1, decision, &err),
+      BECKON_INVALID_ARGUMENT, "time went backwards");
   EXPECT_ERROR(beckon_engine_decide(engine, "", offered_at, decision, &err),
                BECKON_INVALID_ARGUMENT, "visitor id is empty");
   EXPECT_ERROR(beckon_engine_decide(engine, "anna", -5, decision, &err),
                BECKON_INVALID_ARGUMENT, "out of range");
   EXPECT_ERROR(beckon_engine_decide(engine, NULL, offered_at, decision, &err),
-               BECKON_INVALID_ARGUMENT, "beckon_engine_decide: visitor is NULL");
+               BECKON_INVALID_ARGUMENT,
+               "beckon_engine_decide: visitor is NULL");
   EXPECT_ERROR(beckon_engine_decide(NULL, "anna", offered_at, decision, &err),
                BECKON_INVALID_ARGUMENT, "engine is NULL");
   EXPECT_ERROR(beckon_engine_decide(engine, "anna", offered_at, NULL, &err),
@@ -912,9 +908,9 @@ static void TestDecide(void) {
                BECKON_INVALID_ARGUMENT, "decision is NULL");
   EXPECT_ERROR(beckon_decision_get_info(decision, NULL, &err),
                BECKON_INVALID_ARGUMENT, "info is NULL");
-  EXPECT_ERROR(beckon_decision_get_info((const beckon_decision_t*)engine,
-                                        &info, &err),
-               BECKON_INVALID_ARGUMENT, "decision is not a live");
+  EXPECT_ERROR(
+      beckon_decision_get_info((const beckon_decision_t*)engine, &info, &err),
+      BECKON_INVALID_ARGUMENT, "decision is not a live");
   EXPECT_ERROR(beckon_decision_get_reason(NULL, 0, &text, &err),
                BECKON_INVALID_ARGUMENT, "decision is NULL");
   EXPECT_ERROR(beckon_decision_get_reason(decision, 0, NULL, &err),
@@ -972,12 +968,11 @@ static void TestExpire(void) {
   beckon_stats_t stats;
   /* Two sessions (any visitor event starts one); b's decline is also kept
    * in b's memory record. */
-  EXPECT_OK(beckon_engine_observe_page_view(engine, kT0, "a", "/", NULL,
-                                            &err));
+  EXPECT_OK(beckon_engine_observe_page_view(engine, kT0, "a", "/", NULL, &err));
   EXPECT_OK(beckon_engine_observe_offer_declined(engine, kT0, "b", "/",
                                                  BECKON_CHANNEL_CHAT, &err));
-  EXPECT_ERROR(beckon_engine_expire(engine, -1, &err),
-               BECKON_INVALID_ARGUMENT, "out of range");
+  EXPECT_ERROR(beckon_engine_expire(engine, -1, &err), BECKON_INVALID_ARGUMENT,
+               "out of range");
   EXPECT_ERROR(beckon_engine_expire(engine, INT64_MAX, &err),
                BECKON_INVALID_ARGUMENT, "out of range");
   EXPECT_ERROR(beckon_engine_expire(NULL, kT0, &err), BECKON_INVALID_ARGUMENT,
@@ -1015,11 +1010,10 @@ static void TestSnapshotRestore(void) {
   static const char kGarbage[] = "\x08\x01\x12\xff\xff\xff garbage";
 
   EXPECT_OK(beckon_decision_create(&decision, &err));
-  EXPECT_OK(beckon_engine_observe_page_view(engine, kT0, "anna", "/help",
-                                            NULL, &err));
-  EXPECT_OK(beckon_engine_observe_offer_declined(engine, kT0 + kSec, "anna",
-                                                 "/help", BECKON_CHANNEL_CHAT,
-                                                 &err));
+  EXPECT_OK(beckon_engine_observe_page_view(engine, kT0, "anna", "/help", NULL,
+                                            &err));
+  EXPECT_OK(beckon_engine_observe_offer_declined(
+      engine, kT0 + kSec, "anna", "/help", BECKON_CHANNEL_CHAT, &err));
   snap = Snapshot(engine, &snap_size);
   CHECK(snap != NULL && snap_size > 0);
 
@@ -1036,13 +1030,15 @@ static void TestSnapshotRestore(void) {
 
   /* Malformed snapshots change nothing. */
   state = Snapshot(restored, &state_size);
-  EXPECT_ERROR(beckon_engine_restore(restored, kGarbage, sizeof(kGarbage) - 1,
-                                     &err),
-               BECKON_DATA_LOSS, "snapshot");
+  EXPECT_ERROR(
+      beckon_engine_restore(restored, kGarbage, sizeof(kGarbage) - 1, &err),
+      BECKON_DATA_LOSS, "snapshot");
   EXPECT_ERROR(beckon_engine_restore(restored, "\x08\x07", 2, &err),
                BECKON_FAILED_PRECONDITION, "format_version 7");
   EXPECT_ERROR(beckon_engine_restore(restored, NULL, 3, &err),
                BECKON_INVALID_ARGUMENT, "data is NULL but its size is 3");
+  EXPECT_ERROR(beckon_engine_restore(restored, snap, (size_t)-1, &err),
+               BECKON_INVALID_ARGUMENT, "the size of data is");
   EXPECT_ERROR(beckon_engine_restore(NULL, snap, snap_size, &err),
                BECKON_INVALID_ARGUMENT, "engine is NULL");
   CHECK(SameState(restored, state, state_size));
@@ -1062,9 +1058,9 @@ static void TestSnapshotRestore(void) {
                BECKON_INVALID_ARGUMENT, "path is NULL");
   EXPECT_ERROR(beckon_engine_restore_from_file(NULL, path, &err),
                BECKON_INVALID_ARGUMENT, "engine is NULL");
-  EXPECT_ERROR(beckon_engine_snapshot_to_file(engine, "/nonexistent/dir/s",
-                                              &err),
-               BECKON_PERMISSION_DENIED, "/nonexistent/dir/s");
+  EXPECT_ERROR(
+      beckon_engine_snapshot_to_file(engine, "/nonexistent/dir/s", &err),
+      BECKON_PERMISSION_DENIED, "/nonexistent/dir/s");
   EXPECT_ERROR(beckon_engine_snapshot_to_file(engine, NULL, &err),
                BECKON_INVALID_ARGUMENT, "path is NULL");
   EXPECT_ERROR(beckon_engine_snapshot_to_file(NULL, path, &err),
@@ -1120,10 +1116,10 @@ static void TestStats(void) {
     CHECK(stats.decisions_by_action[i] == 0);
   }
 
-  EXPECT_ERROR(beckon_engine_stats(NULL, &stats, &err),
-               BECKON_INVALID_ARGUMENT, "engine is NULL");
-  EXPECT_ERROR(beckon_engine_stats(engine, NULL, &err),
-               BECKON_INVALID_ARGUMENT, "stats is NULL");
+  EXPECT_ERROR(beckon_engine_stats(NULL, &stats, &err), BECKON_INVALID_ARGUMENT,
+               "engine is NULL");
+  EXPECT_ERROR(beckon_engine_stats(engine, NULL, &err), BECKON_INVALID_ARGUMENT,
+               "stats is NULL");
   memset(&stats, 0x11, sizeof(stats));
   stats.struct_size = 16;
   EXPECT_ERROR(beckon_engine_stats(engine, &stats, &err),
@@ -1139,8 +1135,7 @@ static void TestStats(void) {
     bigger.stats.struct_size = (uint32_t)sizeof(bigger);
     EXPECT_OK(beckon_engine_stats(engine, &bigger.stats, &err));
     CHECK(bigger.stats.live_sessions == 1);
-    CHECK(bigger.stats.decisions_by_reason[BECKON_STATS_MAX_REASONS - 1] ==
-          0);
+    CHECK(bigger.stats.decisions_by_reason[BECKON_STATS_MAX_REASONS - 1] == 0);
     for (k = 0; k < sizeof(bigger.later); ++k) CHECK(bigger.later[k] == 0xcd);
   }
 
@@ -1179,10 +1174,9 @@ static void* RunWorker(void* arg) {
     ok &= beckon_engine_observe_page_view(w->engine, t, id, "/help/returns",
                                           NULL, &err) == BECKON_OK;
     ok &= beckon_engine_observe_search(w->engine, t + 5 * kSec, id,
-                                       "/search?q=label", 0, &err) ==
+                                       "/search?q=label", 0, &err) == BECKON_OK;
+    ok &= beckon_engine_decide(w->engine, id, t + 600 * kSec, decision, &err) ==
           BECKON_OK;
-    ok &= beckon_engine_decide(w->engine, id, t + 600 * kSec, decision,
-                               &err) == BECKON_OK;
     ok &= beckon_decision_get_info(decision, &info, &err) == BECKON_OK;
     if (!ok) {
       fprintf(stderr, "thread %d visitor %d: %s\n", w->index, i,
@@ -1195,8 +1189,8 @@ static void* RunWorker(void* arg) {
     if (info.action == BECKON_ACTION_OFFER) ++w->offers;
     if (i % 10 == 0) {
       /* An error path under concurrency: rejected, reported, harmless. */
-      if (beckon_engine_observe_page_view(w->engine, t, id, "/", NULL,
-                                          &err) != BECKON_INVALID_ARGUMENT ||
+      if (beckon_engine_observe_page_view(w->engine, t, id, "/", NULL, &err) !=
+              BECKON_INVALID_ARGUMENT ||
           err == NULL) {
         ++w->failures;
       }

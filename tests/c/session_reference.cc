@@ -111,7 +111,8 @@ int main() {
   std::printf("beckon %s (ABI %d) on the policy \"%s\"\n", beckon::Version(),
               BECKON_ABI_VERSION, policy.name().c_str());
 
-  std::printf("\n1. A visitor gets stuck looking for how to return an item\n\n");
+  std::printf(
+      "\n1. A visitor gets stuck looking for how to return an item\n\n");
   host.Event(E::Agents(kT0, 3), "(site)", "3 agents free");
   host.Event(E::PageView(kT0, "anna", "/",
                          "https://www.google.com/search?q=shop+returns"),
@@ -120,8 +121,8 @@ int main() {
              "views /p/4711");
   host.Event(E::Search(kT0 + 70 * kSec, "anna", "/search?q=return+label", 0),
              "anna", "searches \"return label\": no results");
-  host.Event(E::Search(kT0 + 85 * kSec, "anna", "/search?q=returns", 0),
-             "anna", "searches \"returns\": no results");
+  host.Event(E::Search(kT0 + 85 * kSec, "anna", "/search?q=returns", 0), "anna",
+             "searches \"returns\": no results");
   host.Event(E::PageView(kT0 + 100 * kSec, "anna", "/help/returns"), "anna",
              "opens /help/returns");
   host.FollowTimer("anna", host.Ask("anna", kT0 + 110 * kSec));
@@ -153,26 +154,26 @@ int main() {
 
   std::printf("\n4. No agent is free: nobody is invited\n\n");
   host.Event(E::Agents(kT0 + 300 * kSec, 0), "(site)", "0 agents free");
-  host.Event(E::PageView(kT0 + 300 * kSec, "carl", "/checkout/address"),
-             "carl", "views /checkout/address");
-  host.Event(E::PageView(kT0 + 301 * kSec, "carl", "/checkout/address"),
-             "carl", "reloads it (form error?)");
+  host.Event(E::PageView(kT0 + 300 * kSec, "carl", "/checkout/address"), "carl",
+             "views /checkout/address");
+  host.Event(E::PageView(kT0 + 301 * kSec, "carl", "/checkout/address"), "carl",
+             "reloads it (form error?)");
   host.Ask("carl", kT0 + 301 * kSec + 12 * 60 * kSec);
 
   std::printf("\n5. The shop restarts: snapshot, a new engine, restore\n\n");
   const std::string snapshot = host.engine().Snapshot();
   const std::string policy_bytes = host.engine().policy().ToBytes();
   host.Replace(nullptr);
-  host.Replace(Must(
-      beckon::Engine::Create(
-          Must(beckon::Policy::FromBytes(policy_bytes), "FromBytes")),
-      "Engine::Create"));
+  host.Replace(Must(beckon::Engine::Create(Must(
+                        beckon::Policy::FromBytes(policy_bytes), "FromBytes")),
+                    "Engine::Create"));
   Must(host.engine().Restore(snapshot), "Restore");
   std::printf("    restored a snapshot of %lu bytes\n",
               static_cast<unsigned long>(snapshot.size()));
 
-  std::printf("\n6. A week later she is back: beckon still leaves her "
-              "alone\n\n");
+  std::printf(
+      "\n6. A week later she is back: beckon still leaves her "
+      "alone\n\n");
   host.Event(E::Agents(kT0 + week, 2), "(site)", "2 agents free");
   host.Event(E::PageView(kT0 + week, "anna", "/checkout/payment"), "anna",
              "a new session, stuck in checkout");
@@ -182,16 +183,17 @@ int main() {
   Must(host.engine().Expire(kT0 + week + 10 * 60 * kSec), "Expire");
 
   const beckon::EngineStats st = host.engine().Stats();
-  std::printf("\nstats since the restart: %llu sessions started, %llu live, "
-              "%llu memory records, %llu events observed, %llu rejected; "
-              "decisions: %llu offer, %llu wait, %llu suppress\n",
-              static_cast<unsigned long long>(st.sessions_started),
-              static_cast<unsigned long long>(st.live_sessions),
-              static_cast<unsigned long long>(st.memory_records),
-              static_cast<unsigned long long>(st.events_observed),
-              static_cast<unsigned long long>(st.events_rejected),
-              static_cast<unsigned long long>(st.decisions_by_action[0]),
-              static_cast<unsigned long long>(st.decisions_by_action[1]),
-              static_cast<unsigned long long>(st.decisions_by_action[2]));
+  std::printf(
+      "\nstats since the restart: %llu sessions started, %llu live, "
+      "%llu memory records, %llu events observed, %llu rejected; "
+      "decisions: %llu offer, %llu wait, %llu suppress\n",
+      static_cast<unsigned long long>(st.sessions_started),
+      static_cast<unsigned long long>(st.live_sessions),
+      static_cast<unsigned long long>(st.memory_records),
+      static_cast<unsigned long long>(st.events_observed),
+      static_cast<unsigned long long>(st.events_rejected),
+      static_cast<unsigned long long>(st.decisions_by_action[0]),
+      static_cast<unsigned long long>(st.decisions_by_action[1]),
+      static_cast<unsigned long long>(st.decisions_by_action[2]));
   return 0;
 }
