@@ -227,6 +227,7 @@ absl::StatusOr<Samples> CollectSamples(const proto::Policy& shape,
   }
   threshold_ms.back() = shape.unlisted().dwell_threshold_s() * 1000;
   std::vector<uint16_t> current(log.visitor_ids.size(), kUnlistedGroup);
+  std::vector<uint32_t> last_session(log.visitor_ids.size(), 0xFFFFFFFF);
   Samples out;
   const size_t n = log.order.size();
   for (size_t i = 0; i < n; ++i) {
@@ -240,6 +241,10 @@ absl::StatusOr<Samples> CollectSamples(const proto::Policy& shape,
     }
     const uint32_t v = log.visitor[i];
     if (v == kNoVisitor) continue;
+    if (log.session[i] != last_session[v]) {
+      current[v] = kUnlistedGroup;  // A new session starts unlisted.
+    }
+    last_session[v] = log.session[i];
     if (e.type == EventType::kPageView || e.type == EventType::kSearch) {
       current[v] = facts.group[i];
     }
@@ -400,8 +405,9 @@ std::vector<Candidate> MinePaths(const PreparedLog& log, const RowFacts& f,
   std::vector<Candidate> chosen;
   for (const Candidate& c : all) {
     if (static_cast<int>(chosen.size()) >= options.max_path_rules) break;
-    // A run by roles that matched exactly the sessions a run by groups
-    // matched (one group per role) adds nothing.
+    // A run by roles with the same counts as a chosen run by groups (or
+    // the reverse) almost always matched the same sessions (one group per
+    // role): it would add nothing. Counts stand in for the session sets.
     bool same = false;
     for (const Candidate& k : chosen) {
       same = same || (k.support == c.support && k.followed == c.followed &&
@@ -727,6 +733,8 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   opt["min_path_support"] = absl::StrCat(options.min_path_support);
   opt["min_path_lift"] = FormatShare(options.min_path_lift);
   opt["max_path_rules"] = absl::StrCat(options.max_path_rules);
+  opt["min_dwell_threshold_s"] = FormatShare(options.min_dwell_threshold_s);
+  opt["max_dwell_threshold_s"] = FormatShare(options.max_dwell_threshold_s);
   opt["l2"] = FormatShare(options.l2);
   opt["target_offer_rate"] = FormatShare(options.target_offer_rate);
   opt["offers_per_day"] = FormatShare(options.offers_per_day);

@@ -1,4 +1,4 @@
-// The event log: reading and writing the CSV format of docs/event-log.md.
+// The event log: reading and writing its CSV format (docs/event-log.md).
 //
 //   beckon::EventLogReader::Options options;   // strict by default
 //   auto reader = beckon::EventLogReader::Open("events.csv", options);

@@ -12,9 +12,10 @@
 //  1. page groups: the base policy's groups, plus the automatic templates
 //     ("/p/*") with enough views;
 //  2. per group, the help rate (smoothed toward the site's rate) and the
-//     dwell threshold (where dwell before a help contact separates best
-//     from dwell of visitors who never asked; groups with too little data
-//     fall back to their role's, then the site's value);
+//     dwell threshold (by default a quantile of dwell before a help
+//     contact, never below the median dwell of visitors who never asked;
+//     groups with too little data fall back to their role's, then the
+//     site's value);
 //  3. path rules: short runs of groups or roles after which help contacts
 //     are far more likely than on average, with their support;
 //  4. the model: L2-regularized logistic regression over the engine's own

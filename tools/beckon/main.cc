@@ -649,7 +649,7 @@ absl::Status Compare(const Args& args) {
                                "policy: " + policy->name(),
                                "baseline: offer after T s, once/session",
                                "policy vs baseline");
-  PrintPair("as trained", *own, *matched);
+  PrintPair("as is", *own, *matched);
   for (const Row& r : rows) {
     PrintPair(absl::StrFormat("at %.0f%%", 100 * r.rate), r.learned.metrics,
               r.base);
@@ -816,7 +816,11 @@ int Main(int argc, char** argv) {
   if (name == "inspect") s = Inspect(args);
   if (name == "convert") s = Convert(args);
   if (!s.ok()) {
-    std::cerr << "beckon " << name << ": " << s.message() << "\n";
+    // Library messages may already name the step ("train: ...").
+    std::string message(s.message());
+    const std::string own = name + ": ";
+    if (message.rfind(own, 0) == 0) message = message.substr(own.size());
+    std::cerr << "beckon " << name << ": " << message << "\n";
     return 1;
   }
   return 0;
