@@ -62,10 +62,6 @@ PreparedLog::PreparedLog(const std::vector<LogEvent>& events,
   }
 }
 
-namespace {
-
-constexpr uint16_t kUnlisted = kUnlistedGroup;
-
 double Quantile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -74,6 +70,10 @@ double Quantile(std::vector<double> v, double q) {
   const size_t hi = std::min(lo + 1, v.size() - 1);
   return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
 }
+
+namespace {
+
+constexpr uint16_t kUnlisted = kUnlistedGroup;
 
 void Finish(ReplayCounts& c, std::vector<double> leads) {
   c.precision = c.offered_sessions

@@ -36,6 +36,9 @@ struct PreparedLog {
   uint32_t sessions = 0;
 };
 
+// The q-quantile of `v` (q in [0, 1]), linear between ranks; 0 if empty.
+double Quantile(std::vector<double> v, double q);
+
 // Replays a prepared log (see beckon::Replay). The log's timeout must be
 // the policy's session timeout.
 absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,

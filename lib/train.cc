@@ -155,14 +155,6 @@ double SeparationThreshold(std::vector<double> pos, std::vector<double> neg) {
   return best_t;
 }
 
-double QuantileOf(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  const double pos = q * static_cast<double>(v.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(pos));
-  const size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
-}
-
 struct DwellSamples {
   std::vector<double> pos;  // Dwell (s) on a page left by a help contact.
   std::vector<double> neg;  // Dwell (s) in sessions with no help contact.
@@ -397,10 +389,7 @@ std::vector<Candidate> MinePaths(const PreparedLog& log, const RowFacts& f,
   // than the same run without the condition.
   absl::flat_hash_map<std::string, double> plain_lift;
   for (const Candidate& c : all) {
-    if (!c.from_search_engine) {
-      std::string k = c.key;
-      plain_lift[k] = c.lift;
-    }
+    if (!c.from_search_engine) plain_lift[c.key] = c.lift;
   }
   std::vector<Candidate> chosen;
   for (const Candidate& c : all) {
@@ -426,8 +415,6 @@ std::vector<Candidate> MinePaths(const PreparedLog& log, const RowFacts& f,
   }
   return chosen;
 }
-
-std::string FormatShare(double v) { return absl::StrCat(v); }
 
 }  // namespace
 
@@ -557,8 +544,8 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
       t = SeparationThreshold(d.pos, d.neg);
     } else {
       // Never below the dwell of a typical visitor who did not ask.
-      t = QuantileOf(d.pos, options.dwell_quantile);
-      if (!d.neg.empty()) t = std::max(t, QuantileOf(d.neg, 0.5));
+      t = internal::Quantile(d.pos, options.dwell_quantile);
+      if (!d.neg.empty()) t = std::max(t, internal::Quantile(d.neg, 0.5));
     }
     return std::clamp(t, options.min_dwell_threshold_s,
                       options.max_dwell_threshold_s);
@@ -645,7 +632,9 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   proto::Model* model = shape.mutable_model();
   model->Clear();
   model->set_bias(-30);  // Collecting features: never offer.
-  model->set_decision_threshold(0.5);
+  // The base's threshold, so that calibration keeps the base's raise for
+  // scarce agents in proportion (WithDecisionThreshold).
+  model->set_decision_threshold(base.model().decision_threshold());
   absl::StatusOr<Samples> samples = CollectSamples(shape, train, facts, options);
   if (!samples.ok()) return samples.status();
   const RowFacts val_facts = Facts(val, matcher);
@@ -722,22 +711,22 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
       val.sessions, " later sessions"));
   auto& opt = *prov->mutable_options();
   opt["base"] = base.name();
-  opt["validation_fraction"] = FormatShare(options.validation_fraction);
+  opt["validation_fraction"] = absl::StrCat(options.validation_fraction);
   opt["min_group_views"] = absl::StrCat(options.min_group_views);
   opt["max_groups"] = absl::StrCat(options.max_groups);
-  opt["help_rate_prior_views"] = FormatShare(options.help_rate_prior_views);
+  opt["help_rate_prior_views"] = absl::StrCat(options.help_rate_prior_views);
   opt["dwell_rule"] = options.dwell_rule;
-  opt["dwell_quantile"] = FormatShare(options.dwell_quantile);
+  opt["dwell_quantile"] = absl::StrCat(options.dwell_quantile);
   opt["min_dwell_contacts"] = absl::StrCat(options.min_dwell_contacts);
   opt["max_path_length"] = absl::StrCat(options.max_path_length);
   opt["min_path_support"] = absl::StrCat(options.min_path_support);
-  opt["min_path_lift"] = FormatShare(options.min_path_lift);
+  opt["min_path_lift"] = absl::StrCat(options.min_path_lift);
   opt["max_path_rules"] = absl::StrCat(options.max_path_rules);
-  opt["min_dwell_threshold_s"] = FormatShare(options.min_dwell_threshold_s);
-  opt["max_dwell_threshold_s"] = FormatShare(options.max_dwell_threshold_s);
-  opt["l2"] = FormatShare(options.l2);
-  opt["target_offer_rate"] = FormatShare(options.target_offer_rate);
-  opt["offers_per_day"] = FormatShare(options.offers_per_day);
+  opt["min_dwell_threshold_s"] = absl::StrCat(options.min_dwell_threshold_s);
+  opt["max_dwell_threshold_s"] = absl::StrCat(options.max_dwell_threshold_s);
+  opt["l2"] = absl::StrCat(options.l2);
+  opt["target_offer_rate"] = absl::StrCat(options.target_offer_rate);
+  opt["offers_per_day"] = absl::StrCat(options.offers_per_day);
   prov->set_data_start_ms(t_min);
   prov->set_data_end_ms(t_max);
   auto& v = *prov->mutable_validation();
