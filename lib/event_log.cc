@@ -170,8 +170,8 @@ LogEvent LogEvent::FromEvent(const Event& e) {
   return out;
 }
 
-EventLogReader::EventLogReader(std::unique_ptr<Source> source,
-                               std::string name, const Options& options)
+EventLogReader::EventLogReader(std::unique_ptr<Source> source, std::string name,
+                               const Options& options)
     : source_(std::move(source)), name_(std::move(name)), options_(options) {}
 
 EventLogReader::~EventLogReader() = default;
@@ -187,8 +187,8 @@ absl::StatusOr<std::unique_ptr<EventLogReader>> EventLogReader::Open(
   } else {
     f = std::fopen(path.c_str(), "rb");
     if (f == nullptr) {
-      return absl::NotFoundError(absl::StrCat(
-          "cannot open event log ", path, ": ", std::strerror(errno)));
+      return absl::NotFoundError(absl::StrCat("cannot open event log ", path,
+                                              ": ", std::strerror(errno)));
     }
     owned = true;
   }
@@ -299,13 +299,13 @@ absl::StatusOr<bool> EventLogReader::ReadRecord() {
 absl::Status EventLogReader::ReadHeader() {
   absl::StatusOr<bool> got = ReadRecord();
   if (!got.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        name_, ": bad header: ", got.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(name_, ": bad header: ", got.status().message()));
   }
   if (!*got) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        name_, ": empty file; expected the header \"",
-        AbslView(kEventLogHeader), "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat(name_, ": empty file; expected the header \"",
+                     AbslView(kEventLogHeader), "\""));
   }
   std::string found;
   for (size_t i = 0; i < fields_.size(); ++i) {
@@ -316,48 +316,37 @@ absl::Status EventLogReader::ReadHeader() {
   std::string_view seen = found;
   if (seen.substr(0, 3) == "\xEF\xBB\xBF") seen.remove_prefix(3);
   if (seen != kEventLogHeader) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        name_, ": line 1: the header must be \"", AbslView(kEventLogHeader),
-        "\", found ", Quoted(seen)));
+    return absl::InvalidArgumentError(
+        absl::StrCat(name_, ": line 1: the header must be \"",
+                     AbslView(kEventLogHeader), "\", found ", Quoted(seen)));
   }
   return absl::OkStatus();
 }
 
-absl::Status EventLogReader::ParseRow(LogEvent& out) const {
-  const uint64_t line = record_line_;
-  if (fields_.size() != 5) {
-    return RowError(line, absl::StrCat("expected 5 columns, got ",
-                                       fields_.size()));
-  }
-  const std::string& ts = fields_[0];
-  int64_t ts_ms;
-  const bool digits =
-      PlainInteger(ts[0] == '-' ? std::string_view(ts).substr(1) : ts);
-  if (!digits || !absl::SimpleAtoi(AbslView(ts), &ts_ms)) {
-    return RowError(line, absl::StrCat("ts_ms is not an integer: ",
-                                       Quoted(ts)));
-  }
+absl::Status ParseLogRow(int64_t ts_ms, std::string_view visitor,
+                         std::string_view event, std::string_view page,
+                         std::string_view detail, LogEvent& out) {
   if (ts_ms < 0 || ts_ms > kMaxTimestampMs) {
-    return RowError(line, absl::StrCat("ts_ms out of range [0, ",
-                                       kMaxTimestampMs, "]: ", ts_ms));
+    return absl::InvalidArgumentError(
+        absl::StrCat("ts_ms out of range [0, ", kMaxTimestampMs, "]: ", ts_ms));
   }
-  std::optional<EventType> type = ParseEventType(fields_[2]);
+  std::optional<EventType> type = ParseEventType(event);
   if (!type) {
-    return RowError(line, absl::StrCat("unknown event ", Quoted(fields_[2])));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown event ", Quoted(event)));
   }
-  const std::string& visitor = fields_[1];
   if (*type == EventType::kAgents) {
     if (!visitor.empty()) {
-      return RowError(line, "an agents row must have an empty visitor");
+      return absl::InvalidArgumentError(
+          "an agents row must have an empty visitor");
     }
   } else if (visitor.empty()) {
-    return RowError(line, "visitor is empty");
+    return absl::InvalidArgumentError("visitor is empty");
   } else if (visitor.size() > kMaxVisitorIdBytes) {
-    return RowError(line, absl::StrCat("visitor is ", visitor.size(),
-                                       " bytes, longer than ",
-                                       kMaxVisitorIdBytes));
+    return absl::InvalidArgumentError(
+        absl::StrCat("visitor is ", visitor.size(), " bytes, longer than ",
+                     kMaxVisitorIdBytes));
   }
-  const std::string& detail = fields_[4];
   out.count = 0;
   out.value = 0;
   out.channel = Channel::kUnspecified;
@@ -368,11 +357,11 @@ absl::Status EventLogReader::ParseRow(LogEvent& out) const {
     case EventType::kAgents: {
       int64_t n;
       if (!PlainInteger(detail) || !absl::SimpleAtoi(AbslView(detail), &n)) {
-        return RowError(
-            line, absl::StrCat(AbslView(EventTypeName(*type)),
-                               " detail must be a count (an integer >= 0), "
-                               "got ",
-                               Quoted(detail)));
+        return absl::InvalidArgumentError(
+            absl::StrCat(AbslView(EventTypeName(*type)),
+                         " detail must be a count (an integer >= 0), "
+                         "got ",
+                         Quoted(detail)));
       }
       out.count = n;
       break;
@@ -382,11 +371,11 @@ absl::Status EventLogReader::ParseRow(LogEvent& out) const {
       double v;
       if (!PlainDecimal(detail) || !absl::SimpleAtod(AbslView(detail), &v) ||
           v >= 1e15) {
-        return RowError(
-            line, absl::StrCat(AbslView(EventTypeName(*type)),
-                               " detail must be a money value (a plain "
-                               "decimal >= 0 and < 1e15), got ",
-                               Quoted(detail)));
+        return absl::InvalidArgumentError(
+            absl::StrCat(AbslView(EventTypeName(*type)),
+                         " detail must be a money value (a plain "
+                         "decimal >= 0 and < 1e15), got ",
+                         Quoted(detail)));
       }
       out.value = v;
       break;
@@ -394,11 +383,11 @@ absl::Status EventLogReader::ParseRow(LogEvent& out) const {
     default: {
       std::optional<Channel> ch = ParseChannel(detail);
       if (!ch) {
-        return RowError(
-            line, absl::StrCat(AbslView(EventTypeName(*type)),
-                               " detail must be a channel (chat, call, "
-                               "email, form or empty), got ",
-                               Quoted(detail)));
+        return absl::InvalidArgumentError(
+            absl::StrCat(AbslView(EventTypeName(*type)),
+                         " detail must be a channel (chat, call, "
+                         "email, form or empty), got ",
+                         Quoted(detail)));
       }
       out.channel = *ch;
       break;
@@ -407,8 +396,29 @@ absl::Status EventLogReader::ParseRow(LogEvent& out) const {
   out.ts_ms = ts_ms;
   out.type = *type;
   out.visitor = visitor;
-  out.page = fields_[3];
+  out.page = page;
   out.detail = detail;
+  out.line = 0;
+  return absl::OkStatus();
+}
+
+absl::Status EventLogReader::ParseRow(LogEvent& out) const {
+  const uint64_t line = record_line_;
+  if (fields_.size() != 5) {
+    return RowError(line,
+                    absl::StrCat("expected 5 columns, got ", fields_.size()));
+  }
+  const std::string& ts = fields_[0];
+  int64_t ts_ms;
+  const bool digits =
+      PlainInteger(ts[0] == '-' ? std::string_view(ts).substr(1) : ts);
+  if (!digits || !absl::SimpleAtoi(AbslView(ts), &ts_ms)) {
+    return RowError(line,
+                    absl::StrCat("ts_ms is not an integer: ", Quoted(ts)));
+  }
+  absl::Status parsed =
+      ParseLogRow(ts_ms, fields_[1], fields_[2], fields_[3], fields_[4], out);
+  if (!parsed.ok()) return RowError(line, internal::StdView(parsed.message()));
   out.line = line;
   return absl::OkStatus();
 }
@@ -433,8 +443,8 @@ absl::StatusOr<bool> EventLogReader::Next(LogEvent& out) {
         return true;
       }
     }
-    absl::Status named = absl::InvalidArgumentError(
-        absl::StrCat(name_, ": ", bad.message()));
+    absl::Status named =
+        absl::InvalidArgumentError(absl::StrCat(name_, ": ", bad.message()));
     if (!options_.lenient) return named;
     ++skipped_;
     if (errors_.size() < options_.max_errors_kept) {
@@ -462,10 +472,9 @@ absl::StatusOr<std::vector<LogEvent>> ReadEventLog(
 }
 
 void SortByTime(std::vector<LogEvent>& events) {
-  std::stable_sort(events.begin(), events.end(),
-                   [](const LogEvent& a, const LogEvent& b) {
-                     return a.ts_ms < b.ts_ms;
-                   });
+  std::stable_sort(
+      events.begin(), events.end(),
+      [](const LogEvent& a, const LogEvent& b) { return a.ts_ms < b.ts_ms; });
 }
 
 std::string FormatLogRow(const LogEvent& e) {
@@ -529,8 +538,7 @@ absl::Status EventLogWriter::Close() {
   if (owned_) ok = (std::fclose(file_) == 0) && ok;
   file_ = nullptr;
   if (!ok) {
-    return absl::DataLossError(
-        absl::StrCat("cannot write event log ", path_));
+    return absl::DataLossError(absl::StrCat("cannot write event log ", path_));
   }
   return absl::OkStatus();
 }

@@ -115,6 +115,13 @@ absl::StatusOr<std::vector<LogEvent>> ReadEventLog(
     const std::string& path, const EventLogReader::Options& options = {},
     uint64_t* skipped = nullptr);
 
+// Parses one row given as its five fields (the reader's checks, without a
+// line number): fills `out` (with line 0) or returns an InvalidArgument
+// error naming the problem ("unknown event \"page_veiw\"").
+absl::Status ParseLogRow(int64_t ts_ms, std::string_view visitor,
+                         std::string_view event, std::string_view page,
+                         std::string_view detail, LogEvent& out);
+
 // Sorts rows by ts_ms, keeping file order for ties.
 void SortByTime(std::vector<LogEvent>& events);
 

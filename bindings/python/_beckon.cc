@@ -1,0 +1,1066 @@
+// beckon._beckon: thin pybind11 shims over the C++ API, under the Python
+// package `beckon` (bindings/python/beckon), which adds keyword arguments,
+// pandas and pickling.
+//
+// Rules of this file: results are returned, never out-parameters; every
+// absl::Status error becomes one of the beckon.Error classes below with the
+// C++ message; the GIL is released around anything that loops over events;
+// long calls poll for Ctrl-C (PyErr_CheckSignals) and stop with
+// KeyboardInterrupt. Strings cross as UTF-8.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "beckon/beckon.hpp"
+#include "beckon/event_log.h"
+#include "beckon/policy.pb.h"
+#include "beckon/replay.h"
+#include "beckon/simulate.h"
+#include "beckon/train.h"
+#include "google/protobuf/util/json_util.h"
+#include "lib/page_matcher.h"
+#include "lib/string_views.h"
+
+namespace py = pybind11;
+
+namespace beckon {
+namespace {
+
+using internal::AbslView;
+using internal::StdView;
+
+// --- Errors -------------------------------------------------------------------
+
+// A failed absl::Status on its way to Python.
+struct StatusError {
+  absl::Status status;
+};
+
+struct ErrorClasses {
+  PyObject* base = nullptr;
+  PyObject* invalid_argument = nullptr;
+  PyObject* not_found = nullptr;
+  PyObject* permission_denied = nullptr;
+  PyObject* failed_precondition = nullptr;
+  PyObject* resource_exhausted = nullptr;
+  PyObject* cancelled = nullptr;
+  PyObject* internal = nullptr;
+};
+ErrorClasses errors;
+
+PyObject* ErrorClassFor(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kOutOfRange:
+      return errors.invalid_argument;
+    case absl::StatusCode::kNotFound:
+      return errors.not_found;
+    case absl::StatusCode::kPermissionDenied:
+      return errors.permission_denied;
+    case absl::StatusCode::kFailedPrecondition:
+      return errors.failed_precondition;
+    case absl::StatusCode::kResourceExhausted:
+      return errors.resource_exhausted;
+    case absl::StatusCode::kCancelled:
+      return errors.cancelled;
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kDataLoss:
+      return errors.internal;
+    default:
+      return errors.base;
+  }
+}
+
+[[noreturn]] void Throw(absl::Status status) {
+  throw StatusError{std::move(status)};
+}
+[[noreturn]] void ThrowInvalid(std::string message) {
+  Throw(absl::InvalidArgumentError(message));
+}
+void Check(const absl::Status& status) {
+  if (!status.ok()) Throw(status);
+}
+template <typename T>
+T Unwrap(absl::StatusOr<T> result) {
+  if (!result.ok()) Throw(result.status());
+  return *std::move(result);
+}
+
+// Makes an exception class `beckon.<name>` with the given bases and a
+// `code` attribute, and adds it to the module.
+PyObject* MakeError(py::module_& m, const char* name, const char* doc,
+                    py::tuple bases, const char* code) {
+  std::string qualified = absl::StrCat("beckon.", name);
+  PyObject* cls = PyErr_NewExceptionWithDoc(qualified.c_str(), doc,
+                                            bases.ptr(), nullptr);
+  if (cls == nullptr) throw py::error_already_set();
+  py::handle h(cls);
+  h.attr("code") = code;
+  m.add_object(name, h);  // The module keeps a reference.
+  return cls;
+}
+
+// Polls for Ctrl-C from threads that run without the GIL. The first signal
+// seen keeps Python's exception (KeyboardInterrupt) to re-raise after the
+// call returns; the C++ side sees `true` and stops with Cancelled.
+class SignalPoll {
+ public:
+  std::function<bool()> Callback() {
+    return [this]() {
+      if (raised_) return true;
+      py::gil_scoped_acquire gil;
+      if (PyErr_CheckSignals() != 0) {
+        error_ = std::make_unique<py::error_already_set>();
+        raised_ = true;
+      }
+      return raised_;
+    };
+  }
+  // Re-raises the signal's exception, if one came (GIL held).
+  void RethrowIfRaised() {
+    if (error_) {
+      std::unique_ptr<py::error_already_set> e = std::move(error_);
+      raised_ = false;
+      throw *e;
+    }
+  }
+
+ private:
+  bool raised_ = false;
+  std::unique_ptr<py::error_already_set> error_;
+};
+
+// --- Columns of strings ---------------------------------------------------------
+
+inline constexpr size_t kNoRow = ~size_t{0};
+
+// The UTF-8 of a str item (or of str() of a number; None and NaN are "",
+// bytes are taken as they are). A converted item is kept in `temps`.
+std::string_view StrView(PyObject* item, const char* name, size_t row,
+                       py::list& temps) {
+  Py_ssize_t size = 0;
+  const char* data = nullptr;
+  if (PyUnicode_Check(item)) {
+    data = PyUnicode_AsUTF8AndSize(item, &size);
+    if (data == nullptr) throw py::error_already_set();
+    return std::string_view(data, static_cast<size_t>(size));
+  }
+  if (item == Py_None) return {};
+  if (PyFloat_Check(item) && std::isnan(PyFloat_AS_DOUBLE(item))) return {};
+  if (PyBytes_Check(item)) {
+    char* bytes = nullptr;
+    PyBytes_AsStringAndSize(item, &bytes, &size);
+    return std::string_view(bytes, static_cast<size_t>(size));
+  }
+  if (PyBool_Check(item) ||
+      !(PyLong_Check(item) || PyFloat_Check(item) ||
+        PyObject_HasAttrString(item, "__index__") ||
+        PyObject_HasAttrString(item, "__float__"))) {
+    ThrowInvalid(absl::StrCat(row == kNoRow ? "" : absl::StrCat("row ", row, ": "), name,
+                              " must be a string or a number, got ",
+                              Py_TYPE(item)->tp_name));
+  }
+  py::str text = py::str(py::handle(item));
+  temps.append(text);
+  data = PyUnicode_AsUTF8AndSize(text.ptr(), &size);
+  if (data == nullptr) throw py::error_already_set();
+  return std::string_view(data, static_cast<size_t>(size));
+}
+
+// A column of strings borrowed from Python objects: views into their UTF-8,
+// valid while this column lives (it owns a private list of the items, so the
+// caller's list may change meanwhile). None and float NaN read as "";
+// numbers as their str(); bytes as they are.
+class StrColumn {
+ public:
+  StrColumn(py::handle values, const char* name) {
+    owner_ = py::reinterpret_steal<py::list>(PySequence_List(values.ptr()));
+    if (!owner_) {
+      PyErr_Clear();
+      ThrowInvalid(absl::StrCat(name, " must be a sequence of strings"));
+    }
+    const size_t n = owner_.size();
+    views_.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      PyObject* item = PyList_GET_ITEM(owner_.ptr(), static_cast<Py_ssize_t>(i));
+      views_[i] = StrView(item, name, i, temps_);
+    }
+  }
+  size_t size() const { return views_.size(); }
+  std::string_view operator[](size_t i) const { return views_[i]; }
+
+ private:
+  py::list owner_;
+  py::list temps_;
+  std::vector<std::string_view> views_;
+};
+
+using Int64Array = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+using DoubleArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
+
+void CheckLength(size_t expected, size_t got, const char* name) {
+  if (got != expected) {
+    ThrowInvalid(absl::StrCat(name, " has ", got, " rows, ts_ms has ",
+                              expected));
+  }
+}
+
+// The five columns of an event log, borrowed.
+struct EventColumns {
+  Int64Array ts;
+  StrColumn visitor, event, page, detail;
+
+  EventColumns(Int64Array ts_ms, py::handle v, py::handle e, py::handle p,
+               py::handle d)
+      : ts(std::move(ts_ms)),
+        visitor(v, "visitor"),
+        event(e, "event"),
+        page(p, "page"),
+        detail(d, "detail") {
+    if (ts.ndim() != 1) ThrowInvalid("ts_ms must be one-dimensional");
+    const size_t n = static_cast<size_t>(ts.shape(0));
+    CheckLength(n, visitor.size(), "visitor");
+    CheckLength(n, event.size(), "event");
+    CheckLength(n, page.size(), "page");
+    CheckLength(n, detail.size(), "detail");
+  }
+  size_t size() const { return static_cast<size_t>(ts.shape(0)); }
+
+  // Parses row `i` into `out` (any thread; no GIL needed).
+  absl::Status Parse(size_t i, LogEvent& out) const {
+    absl::Status st = ParseLogRow(ts.data()[i], visitor[i], event[i], page[i],
+                                  detail[i], out);
+    if (!st.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("row ", i, ": ", AbslView(StdView(st.message()))));
+    }
+    out.line = i + 1;
+    return st;
+  }
+};
+
+// Events given as a path (read in C++) or as a tuple of five columns.
+std::vector<LogEvent> LoadEvents(py::handle events) {
+  std::vector<LogEvent> out;
+  if (py::isinstance<py::str>(events)) {
+    std::string path = events.cast<std::string>();
+    absl::StatusOr<std::vector<LogEvent>> read;
+    {
+      py::gil_scoped_release nogil;
+      read = ReadEventLog(path);
+    }
+    return Unwrap(std::move(read));
+  }
+  py::tuple cols = events.cast<py::tuple>();
+  if (cols.size() != 5) ThrowInvalid("events must have five columns");
+  EventColumns c(cols[0].cast<Int64Array>(), cols[1], cols[2], cols[3],
+                 cols[4]);
+  absl::Status bad;
+  {
+    py::gil_scoped_release nogil;
+    out.resize(c.size());
+    for (size_t i = 0; i < c.size() && bad.ok(); ++i) bad = c.Parse(i, out[i]);
+  }
+  Check(bad);
+  return out;
+}
+
+// Columns of a log as Python objects: (ts int64 array, visitor, event, page,
+// detail lists of str).
+py::tuple EventsToColumns(const std::vector<LogEvent>& events) {
+  const size_t n = events.size();
+  py::array_t<int64_t> ts(static_cast<py::ssize_t>(n));
+  py::list visitor(n), event(n), page(n), detail(n);
+  int64_t* t = ts.mutable_data();
+  // Event names repeat: share one str per name.
+  std::vector<py::str> names;
+  for (int k = 0; k < kEventTypeCount; ++k) {
+    names.emplace_back(std::string(EventTypeName(static_cast<EventType>(k))));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const LogEvent& e = events[i];
+    t[i] = e.ts_ms;
+    const auto idx = static_cast<Py_ssize_t>(i);
+    PyList_SET_ITEM(visitor.ptr(), idx, py::str(e.visitor).release().ptr());
+    PyList_SET_ITEM(event.ptr(), idx,
+                    names[static_cast<int>(e.type)].inc_ref().ptr());
+    PyList_SET_ITEM(page.ptr(), idx, py::str(e.page).release().ptr());
+    PyList_SET_ITEM(detail.ptr(), idx, py::str(e.detail).release().ptr());
+  }
+  return py::make_tuple(ts, visitor, event, page, detail);
+}
+
+// --- Policy -------------------------------------------------------------------
+
+std::string PolicyJson(const Policy& policy) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions jo;
+  jo.always_print_primitive_fields = true;
+  jo.preserve_proto_field_names = true;
+  auto st = google::protobuf::util::MessageToJsonString(policy.message(),
+                                                        &json, jo);
+  if (!st.ok()) {
+    Throw(absl::InternalError(absl::StrCat("cannot print JSON: ",
+                                           st.ToString())));
+  }
+  return json;
+}
+
+std::string PolicySummary(const Policy& policy) {
+  const proto::Policy& m = policy.message();
+  return absl::StrFormat(
+      "<beckon.Policy '%s': %d groups, %d URL rules, %d path rules, "
+      "decision threshold %.4g>",
+      m.name(), m.groups_size(), m.url_rules_size(), m.path_rules_size(),
+      m.model().decision_threshold());
+}
+
+std::vector<std::string> GroupOf(const Policy& policy, py::handle pages) {
+  StrColumn col(pages, "pages");
+  internal::PageMatcher matcher(policy.message());
+  std::vector<std::string> out(col.size());
+  for (size_t i = 0; i < col.size(); ++i) {
+    const uint16_t g = matcher.Classify(col[i]).group;
+    out[i] = g == internal::kUnlistedGroup
+                 ? "(unlisted)"
+                 : policy.message().groups(g).pattern();
+  }
+  return out;
+}
+
+// --- Engine -------------------------------------------------------------------
+
+std::unique_ptr<Engine> MakeEngine(const Policy& policy, uint64_t max_sessions,
+                                   uint64_t max_memory_records, uint32_t shards,
+                                   std::pair<uint64_t, uint64_t> key) {
+  Engine::Options options;
+  options.max_sessions = max_sessions;
+  options.max_memory_records = max_memory_records;
+  options.shards = shards;
+  options.visitor_key = {key.first, key.second};
+  return Unwrap(Engine::Create(policy, options));
+}
+
+void Observe(Engine& engine, int64_t ts_ms, py::handle visitor,
+             py::handle event, py::handle page, py::handle detail) {
+  py::list temps;
+  LogEvent e;
+  Check(ParseLogRow(ts_ms, StrView(visitor.ptr(), "visitor", kNoRow, temps),
+                    StrView(event.ptr(), "event", kNoRow, temps),
+                    StrView(page.ptr(), "page", kNoRow, temps),
+                    StrView(detail.ptr(), "detail", kNoRow, temps), e));
+  Check(engine.Observe(e.ToEvent()));
+}
+
+py::array_t<bool> ObserveBatch(Engine& engine, Int64Array ts, py::handle visitor,
+                               py::handle event, py::handle page,
+                               py::handle detail, bool skip) {
+  EventColumns c(std::move(ts), visitor, event, page, detail);
+  const size_t n = c.size();
+  py::array_t<bool> accepted(static_cast<py::ssize_t>(n));
+  bool* out = accepted.mutable_data();
+  absl::Status error;
+  {
+    py::gil_scoped_release nogil;
+    LogEvent e;
+    // Format first: a malformed row changes nothing.
+    for (size_t i = 0; i < n && error.ok(); ++i) error = c.Parse(i, e);
+    if (error.ok()) {
+      for (size_t i = 0; i < n; ++i) {
+        (void)c.Parse(i, e);
+        absl::Status st = engine.Observe(e.ToEvent());
+        out[i] = st.ok();
+        if (!st.ok() && !skip) {
+          for (size_t j = i + 1; j < n; ++j) out[j] = false;
+          error = absl::Status(
+              st.code(), absl::StrCat("row ", i, ": ",
+                                      AbslView(StdView(st.message())),
+                                      " (rows before it were observed)"));
+          break;
+        }
+      }
+    } else {
+      error = absl::Status(error.code(),
+                           absl::StrCat(AbslView(StdView(error.message())),
+                                        " (nothing was observed)"));
+    }
+  }
+  Check(error);
+  return accepted;
+}
+
+py::tuple DecideBatch(Engine& engine, Int64Array ts, py::handle visitor,
+                      bool skip) {
+  if (ts.ndim() != 1) ThrowInvalid("ts_ms must be one-dimensional");
+  const size_t n = static_cast<size_t>(ts.shape(0));
+  StrColumn visitors(visitor, "visitor");
+  CheckLength(n, visitors.size(), "visitor");
+  const auto sn = static_cast<py::ssize_t>(n);
+  py::array_t<int8_t> action(sn), reason(sn);
+  py::array_t<double> probability(sn), threshold(sn);
+  py::array_t<bool> would_offer(sn);
+  py::array_t<int64_t> recheck(sn);
+  int8_t* a = action.mutable_data();
+  int8_t* r = reason.mutable_data();
+  double* p = probability.mutable_data();
+  double* t = threshold.mutable_data();
+  bool* w = would_offer.mutable_data();
+  int64_t* rc = recheck.mutable_data();
+  const int64_t* times = ts.data();
+  absl::Status error;
+  {
+    py::gil_scoped_release nogil;
+    for (size_t i = 0; i < n; ++i) {
+      absl::StatusOr<Decision> d = engine.Decide(visitors[i], times[i]);
+      if (!d.ok()) {
+        a[i] = r[i] = -1;
+        p[i] = t[i] = std::nan("");
+        w[i] = false;
+        rc[i] = -1;
+        if (skip) continue;
+        error = absl::Status(
+            d.status().code(),
+            absl::StrCat("row ", i, ": ", AbslView(StdView(d.status().message())),
+                         " (rows before it were decided)"));
+        for (size_t j = i + 1; j < n; ++j) {
+          a[j] = r[j] = -1;
+          p[j] = t[j] = std::nan("");
+          w[j] = false;
+          rc[j] = -1;
+        }
+        break;
+      }
+      a[i] = static_cast<int8_t>(d->action);
+      r[i] = static_cast<int8_t>(d->reason);
+      p[i] = d->probability;
+      t[i] = d->threshold;
+      w[i] = d->would_offer;
+      rc[i] = d->recheck_at_ms.value_or(-1);
+    }
+  }
+  Check(error);
+  return py::make_tuple(action, reason, probability, threshold, would_offer,
+                        recheck);
+}
+
+py::dict StatsDict(const EngineStats& s) {
+  py::dict d;
+  d["live_sessions"] = s.live_sessions;
+  d["memory_records"] = s.memory_records;
+  d["sessions_started"] = s.sessions_started;
+  d["sessions_expired"] = s.sessions_expired;
+  d["sessions_evicted"] = s.sessions_evicted;
+  d["memory_evicted"] = s.memory_evicted;
+  d["events_observed"] = s.events_observed;
+  d["events_rejected"] = s.events_rejected;
+  py::dict by_action, by_reason;
+  for (int i = 0; i < kActionCount; ++i) {
+    by_action[py::str(std::string(ActionName(static_cast<Action>(i))))] =
+        s.decisions_by_action[i];
+  }
+  for (int i = 0; i < kReasonCount; ++i) {
+    by_reason[py::str(std::string(ReasonName(static_cast<Reason>(i))))] =
+        s.decisions_by_reason[i];
+  }
+  d["decisions_by_action"] = by_action;
+  d["decisions_by_reason"] = by_reason;
+  return d;
+}
+
+std::string DecisionRepr(const Decision& d) {
+  std::string recheck =
+      d.recheck_at_ms ? absl::StrCat(*d.recheck_at_ms) : std::string("None");
+  return absl::StrFormat(
+      "<beckon.Decision %s (%s) probability=%.4f threshold=%.4f "
+      "recheck_at_ms=%s>",
+      AbslView(ActionName(d.action)), AbslView(ReasonName(d.reason)),
+      d.probability, d.threshold, recheck);
+}
+
+// --- Simulation, training, replay -------------------------------------------
+
+template <typename T>
+bool TakeOption(py::dict& opts, const char* key, T& field) {
+  if (!opts.contains(key)) return false;
+  py::object v = opts[key];
+  try {
+    field = v.cast<T>();
+  } catch (const py::cast_error&) {
+    ThrowInvalid(absl::StrCat("option ", key, ": expected a ",
+                              std::is_same_v<T, std::string> ? "string"
+                              : std::is_floating_point_v<T> ? "number"
+                                                            : "whole number",
+                              ", got ", std::string(py::repr(v))));
+  }
+  if constexpr (std::is_floating_point_v<T>) {
+    if (!std::isfinite(field)) {
+      ThrowInvalid(absl::StrCat("option ", key, " must be finite, got ",
+                                std::string(py::repr(v))));
+    }
+  }
+  PyDict_DelItemString(opts.ptr(), key);
+  return true;
+}
+
+void RejectUnknown(const py::dict& opts, const char* what) {
+  for (auto item : opts) {
+    ThrowInvalid(absl::StrCat("unknown ", what, " option '",
+                              std::string(py::str(item.first)), "'"));
+  }
+}
+
+py::tuple SimulateToColumns(py::dict given) {
+  py::dict opts = given.attr("copy")();
+  SimulatorOptions o = SimulatorOptions::Default();
+  TakeOption(opts, "seed", o.seed);
+  TakeOption(opts, "days", o.days);
+  TakeOption(opts, "start_ms", o.start_ms);
+  TakeOption(opts, "visitors_per_day", o.visitors_per_day);
+  TakeOption(opts, "returning_share", o.returning_share);
+  TakeOption(opts, "search_engine_entry_share", o.search_engine_entry_share);
+  TakeOption(opts, "stuck_on_page_share", o.stuck_on_page_share);
+  TakeOption(opts, "stuck_after_path_share", o.stuck_after_path_share);
+  TakeOption(opts, "stuck_after_search_share", o.stuck_after_search_share);
+  TakeOption(opts, "quick_ask_share", o.quick_ask_share);
+  TakeOption(opts, "give_up_share", o.give_up_share);
+  TakeOption(opts, "casual_contact_share", o.casual_contact_share);
+  TakeOption(opts, "mean_pages", o.mean_pages);
+  TakeOption(opts, "legacy_offer_share", o.legacy_offer_share);
+  TakeOption(opts, "legacy_offer_after_s", o.legacy_offer_after_s);
+  TakeOption(opts, "decline_share", o.decline_share);
+  TakeOption(opts, "ignore_share", o.ignore_share);
+  TakeOption(opts, "agents_every_s", o.agents_every_s);
+  TakeOption(opts, "agents_staffed", o.agents_staffed);
+  TakeOption(opts, "staffed_from_hour", o.staffed_from_hour);
+  TakeOption(opts, "staffed_to_hour", o.staffed_to_hour);
+  RejectUnknown(opts, "simulate");
+  Check(o.Validate());
+  std::vector<LogEvent> events;
+  SimulationStats stats;
+  absl::Status st;
+  {
+    py::gil_scoped_release nogil;
+    st = Simulate(
+        o,
+        [&events](const LogEvent& e) {
+          events.push_back(e);
+          return absl::OkStatus();
+        },
+        &stats);
+  }
+  Check(st);
+  py::dict s;
+  s["events"] = stats.events;
+  s["agents_rows"] = stats.agents_rows;
+  s["sessions"] = stats.sessions;
+  s["returning_sessions"] = stats.returning_sessions;
+  s["stuck_on_page"] = stats.stuck_on_page;
+  s["stuck_after_path"] = stats.stuck_after_path;
+  s["stuck_after_search"] = stats.stuck_after_search;
+  s["stuck_asked"] = stats.stuck_asked;
+  s["stuck_quick_asked"] = stats.stuck_quick_asked;
+  s["stuck_gave_up"] = stats.stuck_gave_up;
+  s["stuck_helped_by_offer"] = stats.stuck_helped_by_offer;
+  s["casual_contacts"] = stats.casual_contacts;
+  s["offers_shown"] = stats.offers_shown;
+  s["offers_accepted"] = stats.offers_accepted;
+  s["offers_declined"] = stats.offers_declined;
+  s["offers_ignored"] = stats.offers_ignored;
+  s["purchases"] = stats.purchases;
+  return py::make_tuple(EventsToColumns(events), s);
+}
+
+py::tuple TrainPolicy(py::handle events, const Policy& base, py::dict given) {
+  py::dict opts = given.attr("copy")();
+  TrainOptions o;
+  o.base = base;
+  TakeOption(opts, "validation_fraction", o.validation_fraction);
+  TakeOption(opts, "min_group_views", o.min_group_views);
+  TakeOption(opts, "max_groups", o.max_groups);
+  TakeOption(opts, "help_rate_prior_views", o.help_rate_prior_views);
+  TakeOption(opts, "dwell_rule", o.dwell_rule);
+  TakeOption(opts, "dwell_quantile", o.dwell_quantile);
+  TakeOption(opts, "min_dwell_contacts", o.min_dwell_contacts);
+  TakeOption(opts, "min_dwell_threshold_s", o.min_dwell_threshold_s);
+  TakeOption(opts, "max_dwell_threshold_s", o.max_dwell_threshold_s);
+  TakeOption(opts, "max_path_length", o.max_path_length);
+  TakeOption(opts, "min_path_support", o.min_path_support);
+  TakeOption(opts, "min_path_lift", o.min_path_lift);
+  TakeOption(opts, "max_path_rules", o.max_path_rules);
+  TakeOption(opts, "l2", o.l2);
+  TakeOption(opts, "target_offer_rate", o.target_offer_rate);
+  TakeOption(opts, "offers_per_day", o.offers_per_day);
+  TakeOption(opts, "name", o.name);
+  RejectUnknown(opts, "train");
+  std::vector<LogEvent> log = LoadEvents(events);
+  SignalPoll poll;
+  o.interrupted = poll.Callback();
+  absl::StatusOr<TrainResult> r;
+  {
+    py::gil_scoped_release nogil;
+    r = Train(log, o);
+  }
+  poll.RethrowIfRaised();
+  TrainResult result = Unwrap(std::move(r));
+  py::dict report;
+  report["train_auc"] = result.train_auc;
+  report["validation_auc"] = result.validation_auc;
+  report["train_samples"] = result.train_samples;
+  report["train_sessions"] = result.train_sessions;
+  report["validation_sessions"] = result.validation_sessions;
+  report["validation"] = result.validation.ToJson();
+  return py::make_tuple(result.policy, report);
+}
+
+// The trace, collected without the GIL, turned into columns after.
+struct TraceColumns {
+  std::vector<int64_t> ts;
+  std::vector<std::string> visitor;
+  std::vector<uint8_t> recheck;
+  std::vector<int8_t> action, reason;
+  std::vector<double> probability, threshold;
+  std::vector<int64_t> recheck_at;
+  std::vector<std::vector<std::string>> reasons;
+
+  void Add(const TraceRecord& t) {
+    ts.push_back(t.ts_ms);
+    visitor.emplace_back(t.visitor);
+    recheck.push_back(t.recheck);
+    const Decision& d = *t.decision;
+    action.push_back(static_cast<int8_t>(d.action));
+    reason.push_back(static_cast<int8_t>(d.reason));
+    probability.push_back(d.probability);
+    threshold.push_back(d.threshold);
+    recheck_at.push_back(d.recheck_at_ms.value_or(-1));
+    reasons.push_back(d.reasons);
+  }
+
+  template <typename T>
+  static py::array_t<T> Array(const std::vector<T>& v) {
+    py::array_t<T> a(static_cast<py::ssize_t>(v.size()));
+    std::copy(v.begin(), v.end(), a.mutable_data());
+    return a;
+  }
+
+  py::tuple ToPython() const {
+    py::array_t<bool> rc(static_cast<py::ssize_t>(recheck.size()));
+    std::copy(recheck.begin(), recheck.end(), rc.mutable_data());
+    return py::make_tuple(Array(ts), py::cast(visitor), rc, Array(action),
+                          Array(reason), Array(probability), Array(threshold),
+                          Array(recheck_at), py::cast(reasons));
+  }
+};
+
+py::tuple ReplayPolicy(const Policy& policy, py::handle events, bool trace,
+                       const std::string& load_state,
+                       const std::string& save_state) {
+  std::vector<LogEvent> log = LoadEvents(events);
+  ReplayOptions o;
+  o.load_state_path = load_state;
+  o.save_state_path = save_state;
+  TraceColumns cols;
+  if (trace) o.trace = [&cols](const TraceRecord& t) { cols.Add(t); };
+  SignalPoll poll;
+  o.interrupted = poll.Callback();
+  absl::StatusOr<ReplayMetrics> m;
+  {
+    py::gil_scoped_release nogil;
+    m = Replay(policy, log, o);
+  }
+  poll.RethrowIfRaised();
+  ReplayMetrics metrics = Unwrap(std::move(m));
+  return py::make_tuple(metrics.ToJson(),
+                        trace ? py::object(cols.ToPython()) : py::none());
+}
+
+py::list Sweep(const Policy& policy, py::handle events, DoubleArray thresholds) {
+  std::vector<LogEvent> log = LoadEvents(events);
+  std::vector<double> t(thresholds.data(),
+                        thresholds.data() + thresholds.size());
+  for (double x : t) {
+    if (!(x > 0 && x < 1)) {
+      ThrowInvalid(absl::StrCat("thresholds must be in (0, 1), got ", x));
+    }
+  }
+  SignalPoll poll;
+  ReplayOptions o;
+  o.interrupted = poll.Callback();
+  std::vector<ReplayMetrics> results;
+  absl::Status error;
+  {
+    py::gil_scoped_release nogil;
+    SortByTime(log);  // Once, not per replay (Replay's sort is then a no-op
+                      // pass over sorted rows).
+    for (double x : t) {
+      absl::StatusOr<Policy> p = WithDecisionThreshold(policy, x);
+      if (!p.ok()) { error = p.status(); break; }
+      absl::StatusOr<ReplayMetrics> m = Replay(*p, log, o);
+      if (!m.ok()) { error = m.status(); break; }
+      results.push_back(*std::move(m));
+    }
+  }
+  poll.RethrowIfRaised();
+  Check(error);
+  py::list rows;
+  for (size_t i = 0; i < results.size(); ++i) {
+    const ReplayMetrics& m = results[i];
+    rows.append(py::make_tuple(t[i], m.offer_rate, m.precision, m.recall,
+                               m.median_lead_s, m.offers, m.offered_sessions,
+                               m.hits, m.sessions));
+  }
+  return rows;
+}
+
+py::tuple CalibratePolicy(const Policy& policy, py::handle events, double rate,
+                          bool fixed_dwell) {
+  std::vector<LogEvent> log = LoadEvents(events);
+  SignalPoll poll;
+  ReplayOptions o;
+  o.interrupted = poll.Callback();
+  absl::StatusOr<Calibration> c;
+  {
+    py::gil_scoped_release nogil;
+    c = fixed_dwell ? CalibrateFixedDwell(policy, log, rate, o)
+                    : CalibrateDecisionThreshold(policy, log, rate, o);
+  }
+  poll.RethrowIfRaised();
+  Calibration cal = Unwrap(std::move(c));
+  return py::make_tuple(cal.policy, cal.setting, cal.metrics.ToJson());
+}
+
+// --- Model fitting --------------------------------------------------------------
+
+py::tuple FitLogisticArrays(DoubleArray x, DoubleArray y, DoubleArray w,
+                            double l2, int max_iterations, double tolerance) {
+  if (x.ndim() != 2) ThrowInvalid("X must be 2-dimensional");
+  const size_t rows = static_cast<size_t>(x.shape(0));
+  const size_t dims = static_cast<size_t>(x.shape(1));
+  if (y.ndim() != 1 || static_cast<size_t>(y.shape(0)) != rows) {
+    ThrowInvalid(absl::StrCat("y must have one label per row of X (", rows,
+                              ")"));
+  }
+  std::vector<double> xs(x.data(), x.data() + x.size());
+  std::vector<double> ys(y.data(), y.data() + y.size());
+  std::vector<double> ws(w.data(), w.data() + w.size());
+  LogisticOptions o;
+  o.l2 = l2;
+  o.max_iterations = max_iterations;
+  o.tolerance = tolerance;
+  SignalPoll poll;
+  o.interrupted = poll.Callback();
+  absl::StatusOr<LogisticModel> m;
+  {
+    py::gil_scoped_release nogil;
+    m = FitLogistic(xs, dims, ys, ws, o);
+  }
+  poll.RethrowIfRaised();
+  LogisticModel model = Unwrap(std::move(m));
+  py::array_t<double> weights(static_cast<py::ssize_t>(model.weights.size()));
+  std::copy(model.weights.begin(), model.weights.end(),
+            weights.mutable_data());
+  return py::make_tuple(model.bias, weights, model.iterations);
+}
+
+double RocAucArrays(DoubleArray scores, DoubleArray labels) {
+  if (scores.size() != labels.size()) {
+    ThrowInvalid("scores and labels must have the same length");
+  }
+  std::vector<double> s(scores.data(), scores.data() + scores.size());
+  std::vector<double> l(labels.data(), labels.data() + labels.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (!std::isfinite(s[i])) {
+      ThrowInvalid(absl::StrCat("scores[", i, "] is not finite"));
+    }
+    if (l[i] != 0 && l[i] != 1) {
+      ThrowInvalid(absl::StrCat("labels[", i, "] must be 0 or 1, got ", l[i]));
+    }
+  }
+  py::gil_scoped_release nogil;
+  return RocAuc(s, l);
+}
+
+}  // namespace
+}  // namespace beckon
+
+PYBIND11_MODULE(_beckon, m) {
+  using namespace beckon;
+  m.doc() = "beckon's C++ engine, trainer and replay (thin shims; use the "
+            "`beckon` package)";
+
+  // Errors: one family, mapped from absl::StatusCode.
+  errors.base = MakeError(
+      m, "Error", "Base of every error beckon raises (message from C++).",
+      py::make_tuple(py::handle(PyExc_Exception)), "unknown");
+  py::handle base(errors.base);
+  errors.invalid_argument = MakeError(
+      m, "InvalidArgumentError",
+      "Bad input: a malformed event, policy or option, out-of-order time.",
+      py::make_tuple(base, py::handle(PyExc_ValueError)), "invalid_argument");
+  errors.not_found = MakeError(
+      m, "NotFoundError", "A file that does not exist.",
+      py::make_tuple(base, py::handle(PyExc_FileNotFoundError)), "not_found");
+  errors.permission_denied = MakeError(
+      m, "PermissionDeniedError", "A file that cannot be read or written.",
+      py::make_tuple(base, py::handle(PyExc_PermissionError)),
+      "permission_denied");
+  errors.failed_precondition = MakeError(
+      m, "FailedPreconditionError",
+      "The call does not fit the current state (e.g. a log with no help "
+      "contacts to train on).",
+      py::make_tuple(base), "failed_precondition");
+  errors.resource_exhausted = MakeError(
+      m, "ResourceExhaustedError", "A size or memory limit was reached.",
+      py::make_tuple(base, py::handle(PyExc_MemoryError)),
+      "resource_exhausted");
+  errors.cancelled = MakeError(m, "CancelledError", "The call was cancelled.",
+                               py::make_tuple(base), "cancelled");
+  errors.internal = MakeError(m, "InternalError",
+                              "A fault inside beckon (please report it).",
+                              py::make_tuple(base), "internal");
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const StatusError& e) {
+      std::string message(StdView(e.status.message()));
+      PyErr_SetString(ErrorClassFor(e.status.code()), message.c_str());
+    }
+  });
+
+  m.def("version", [] { return std::string(BECKON_VERSION_STRING); },
+        "The library's version.");
+  py::list types, actions, reasons;
+  for (int i = 0; i < kEventTypeCount; ++i) {
+    types.append(std::string(EventTypeName(static_cast<EventType>(i))));
+  }
+  for (int i = 0; i < kActionCount; ++i) {
+    actions.append(std::string(ActionName(static_cast<Action>(i))));
+  }
+  for (int i = 0; i < kReasonCount; ++i) {
+    reasons.append(std::string(ReasonName(static_cast<Reason>(i))));
+  }
+  m.attr("EVENT_TYPES") = types;
+  m.attr("ACTIONS") = actions;
+  m.attr("REASONS") = reasons;
+  Engine::Options defaults;
+  m.attr("DEFAULT_VISITOR_KEY") =
+      py::make_tuple(defaults.visitor_key[0], defaults.visitor_key[1]);
+
+  py::class_<Policy>(m, "Policy", "A validated, immutable policy.")
+      .def_static("default", &Policy::Default)
+      .def_static("from_bytes", [](py::bytes b) {
+        return Unwrap(Policy::FromBytes(std::string_view(b)));
+      })
+      .def_static("from_text", [](const std::string& text) {
+        return Unwrap(Policy::FromText(text));
+      })
+      .def_static("load", [](const std::string& path) {
+        absl::StatusOr<Policy> p;
+        {
+          py::gil_scoped_release nogil;
+          p = Policy::FromFile(path);
+        }
+        return Unwrap(std::move(p));
+      })
+      .def("to_bytes", [](const Policy& p) { return py::bytes(p.ToBytes()); })
+      .def("to_text", &Policy::ToText)
+      .def("to_json", &PolicyJson)
+      .def("save", [](const Policy& p, const std::string& path) {
+        Check(p.ToFile(path));
+      })
+      .def_property_readonly("name", &Policy::name)
+      .def_property_readonly("decision_threshold", [](const Policy& p) {
+        return p.message().model().decision_threshold();
+      })
+      .def("group_of", &GroupOf)
+      .def("summary", &PolicySummary)
+      .def("__repr__", &PolicySummary);
+
+  py::class_<Decision>(m, "Decision",
+                       "What the engine answered: action ('offer', 'wait' or "
+                       "'suppress'), reason, probability, threshold, "
+                       "would_offer, recheck_at_ms, reasons, contributions.")
+      .def_property_readonly(
+          "action",
+          [](const Decision& d) { return std::string(ActionName(d.action)); },
+          "'offer', 'wait' or 'suppress'.")
+      .def_property_readonly(
+          "reason",
+          [](const Decision& d) { return std::string(ReasonName(d.reason)); },
+          "The reason code: 'score', a gate, 'dwell', ...")
+      .def_readonly("probability", &Decision::probability,
+                    "The model's probability that the visitor needs help.")
+      .def_readonly("threshold", &Decision::threshold,
+                    "The threshold the probability was held against.")
+      .def_readonly("would_offer", &Decision::would_offer,
+                    "Suppressed by the holdout only: an offer would be made.")
+      .def_readonly("recheck_at_ms", &Decision::recheck_at_ms,
+                    "When deciding again could change the answer, or None.")
+      .def_readonly("reasons", &Decision::reasons, "Readable reasons.")
+      .def_property_readonly(
+          "contributions",
+          [](const Decision& d) {
+            py::dict out;
+            for (const Contribution& c : d.contributions) {
+              out[py::str(c.feature)] = py::make_tuple(c.value, c.contribution);
+            }
+            return out;
+          },
+          "Per feature: (value, contribution in log-odds), in feature order.")
+      .def("__repr__", &DecisionRepr);
+
+  py::class_<Engine>(m, "Engine", "The decision engine (thin; see beckon.Engine).")
+      .def(py::init(&MakeEngine), py::arg("policy"), py::arg("max_sessions"),
+           py::arg("max_memory_records"), py::arg("shards"),
+           py::arg("visitor_key"))
+      .def("observe", &Observe, py::arg("ts_ms"), py::arg("visitor"),
+           py::arg("event"), py::arg("page") = "", py::arg("detail") = "",
+           "Records one event, given as a row of the event log: ts_ms (ms "
+           "since the epoch), visitor, event ('page_view', 'search', 'cart', "
+           "'help_contact', 'offer_shown', 'offer_accepted', "
+           "'offer_declined', 'offer_ignored', 'purchase', 'agents'), page, "
+           "and detail (a page_view's referrer, a search's result count, a "
+           "cart or purchase value, an offer's channel, the free agents; a "
+           "number or a string). A rejected event raises "
+           "InvalidArgumentError and changes nothing.")
+      .def(
+          "decide",
+          [](Engine& e, int64_t ts_ms, const std::string& visitor) {
+            return Unwrap(e.Decide(visitor, ts_ms));
+          },
+          py::arg("ts_ms"), py::arg("visitor"),
+          "Decides for `visitor` at `ts_ms`. An 'offer' is recorded as made.")
+      .def(
+          "expire",
+          [](Engine& e, int64_t ts_ms) {
+            py::gil_scoped_release nogil;
+            Check(e.Expire(ts_ms));
+          },
+          py::arg("ts_ms"),
+          "Drops sessions idle past the timeout and lapsed memory records.")
+      .def(
+          "snapshot",
+          [](const Engine& e) {
+            std::string s;
+            {
+              py::gil_scoped_release nogil;
+              s = e.Snapshot();
+            }
+            return py::bytes(s);
+          },
+          "Every live session and memory record, as bytes (keyed ids only).")
+      .def(
+          "restore",
+          [](Engine& e, py::bytes snapshot) {
+            std::string s = snapshot;
+            py::gil_scoped_release nogil;
+            Check(e.Restore(s));
+          },
+          py::arg("snapshot"),
+          "Replaces the visitor state with a snapshot's; a bad snapshot "
+          "raises and changes nothing.")
+      .def(
+          "save_state",
+          [](const Engine& e, const std::string& path) {
+            py::gil_scoped_release nogil;
+            Check(e.SnapshotToFile(path));
+          },
+          py::arg("path"), "Writes snapshot() to a file (atomically).")
+      .def(
+          "load_state",
+          [](Engine& e, const std::string& path) {
+            py::gil_scoped_release nogil;
+            Check(e.RestoreFromFile(path));
+          },
+          py::arg("path"), "restore() from a file written by save_state().")
+      .def("_stats", [](const Engine& e) { return StatsDict(e.Stats()); })
+      .def("_policy", [](const Engine& e) { return e.policy(); })
+      .def("_observe_batch", &ObserveBatch)
+      .def("_decide_batch", &DecideBatch);
+
+  m.def("read_events", [](const std::string& path, bool lenient) {
+    EventLogReader::Options o;
+    o.lenient = lenient;
+    absl::StatusOr<std::vector<LogEvent>> read;
+    uint64_t skipped = 0;
+    std::vector<std::string> kept;
+    {
+      py::gil_scoped_release nogil;
+      absl::StatusOr<std::unique_ptr<EventLogReader>> reader =
+          EventLogReader::Open(path, o);
+      if (!reader.ok()) {
+        read = reader.status();
+      } else {
+        std::vector<LogEvent> rows;
+        LogEvent e;
+        while (true) {
+          absl::StatusOr<bool> more = (*reader)->Next(e);
+          if (!more.ok()) {
+            read = more.status();
+            break;
+          }
+          if (!*more) {
+            read = std::move(rows);
+            break;
+          }
+          rows.push_back(e);
+        }
+        skipped = (*reader)->skipped();
+        kept = (*reader)->errors();
+      }
+    }
+    std::vector<LogEvent> rows = Unwrap(std::move(read));
+    return py::make_tuple(EventsToColumns(rows), skipped, kept);
+  });
+  m.def("write_events", [](const std::string& path, Int64Array ts,
+                           py::handle v, py::handle e, py::handle p,
+                           py::handle d) {
+    EventColumns c(std::move(ts), v, e, p, d);
+    absl::Status st;
+    {
+      py::gil_scoped_release nogil;
+      std::vector<LogEvent> rows(c.size());
+      for (size_t i = 0; i < c.size() && st.ok(); ++i) st = c.Parse(i, rows[i]);
+      if (st.ok()) {
+        absl::StatusOr<std::unique_ptr<EventLogWriter>> w =
+            EventLogWriter::Open(path);
+        if (!w.ok()) {
+          st = w.status();
+        } else {
+          for (const LogEvent& row : rows) {
+            st = (*w)->Write(row);
+            if (!st.ok()) break;
+          }
+          absl::Status closed = (*w)->Close();
+          if (st.ok()) st = closed;
+        }
+      }
+    }
+    Check(st);
+  });
+  m.def("simulate", &SimulateToColumns);
+  m.def("train", &TrainPolicy);
+  m.def("replay", &ReplayPolicy);
+  m.def("sweep", &Sweep);
+  m.def("calibrate", &CalibratePolicy);
+  m.def("fixed_dwell_policy", [](const Policy& base, double seconds) {
+    return Unwrap(FixedDwellPolicy(base, seconds));
+  });
+  m.def("with_threshold", [](const Policy& p, double threshold) {
+    return Unwrap(WithDecisionThreshold(p, threshold));
+  });
+  m.def("fit_logistic", &FitLogisticArrays);
+  m.def("roc_auc", &RocAucArrays);
+}

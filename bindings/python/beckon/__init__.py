@@ -1,0 +1,627 @@
+"""beckon: decide when an online shop should offer help, and tune it.
+
+The same C++ engine that runs in production, driven from Python::
+
+    import beckon
+    events = beckon.simulate(days=30, seed=1)          # a pandas DataFrame
+    train = events[events.ts_ms < events.ts_ms.quantile(0.8)]
+    policy = beckon.train(train, target_offer_rate=0.05)
+    result = beckon.replay(policy, events[events.ts_ms >= ...])
+    result.metrics["precision"], result.trace.head()
+    policy.save("shop.policy")                         # production loads this
+
+Event logs are DataFrames with the columns of the event log format
+(``ts_ms, visitor, event, page, detail``; docs/event-log.md). Every function
+that takes events also takes a path to a CSV event log, read in C++.
+
+Errors raise a subclass of :class:`beckon.Error` carrying the C++ message.
+Long calls (training, replay, sweeps, batches) release the GIL; Ctrl-C
+interrupts them with KeyboardInterrupt. docs/python.md is the guide.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _beckon
+from ._beckon import (  # noqa: F401  (re-exported)
+    CancelledError,
+    Decision,
+    Error,
+    FailedPreconditionError,
+    InternalError,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+    ResourceExhaustedError,
+)
+
+__version__: str = _beckon.version()
+
+__all__ = [
+    "ACTIONS", "EVENT_COLUMNS", "EVENT_TYPES", "REASONS",
+    "CancelledError", "Decision", "Engine", "Error",
+    "FailedPreconditionError", "InternalError", "InvalidArgumentError",
+    "LogisticModel", "NotFoundError", "PermissionDeniedError", "Policy",
+    "ReplayResult", "ResourceExhaustedError", "calibrate", "fit_logistic",
+    "fixed_dwell_policy", "read_events", "replay", "roc_auc", "simulate",
+    "sweep", "train", "write_events",
+]
+
+#: The columns of an event log DataFrame, in order.
+EVENT_COLUMNS = ("ts_ms", "visitor", "event", "page", "detail")
+#: Event names, by event type code.
+EVENT_TYPES: tuple = tuple(_beckon.EVENT_TYPES)
+#: Action names, by action code ("offer", "wait", "suppress").
+ACTIONS: tuple = tuple(_beckon.ACTIONS)
+#: Reason codes, by reason number ("score", "no_session", ...).
+REASONS: tuple = tuple(_beckon.REASONS)
+
+PathLike = Union[str, "os.PathLike[str]"]
+Events = Any  # A pandas DataFrame with EVENT_COLUMNS, or a path to a CSV log.
+
+
+def _pd():
+    import pandas  # Imported lazily: the engine alone does not need pandas.
+    return pandas
+
+
+# --- Policies -----------------------------------------------------------------
+
+class Policy:
+    """A policy: learned thresholds, model weights and business gates.
+
+    Immutable. Make one with :meth:`default`, :meth:`load`,
+    :meth:`from_bytes`, :meth:`from_text` or :func:`train`; every load
+    validates and raises :class:`InvalidArgumentError` naming the bad field.
+    Policies pickle (as their binary encoding) and compare equal when their
+    encodings are equal.
+    """
+
+    __slots__ = ("_impl", "training")
+
+    def __init__(self, impl: Optional[_beckon.Policy] = None):
+        """Wraps the built-in default policy (or a policy from _beckon)."""
+        self._impl = impl if impl is not None else _beckon.Policy.default()
+        #: For a policy returned by :func:`train`: the training report (a
+        #: dict with ``train_auc``, ``validation_auc``, ``train_samples``,
+        #: ``train_sessions``, ``validation_sessions`` and ``validation``,
+        #: the metrics of the validation replay). None otherwise; it is not
+        #: saved or pickled (the policy's provenance keeps the essentials).
+        self.training: Optional[dict] = None
+
+    @classmethod
+    def default(cls) -> "Policy":
+        """Returns the built-in default policy (hand-set; no training)."""
+        return cls(_beckon.Policy.default())
+
+    @classmethod
+    def load(cls, path: PathLike) -> "Policy":
+        """Reads a policy file: binary protobuf, or text format (*.txtpb)."""
+        return cls(_beckon.Policy.load(os.fspath(path)))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Policy":
+        """Parses the binary protobuf encoding (as written by :meth:`save`)."""
+        return cls(_beckon.Policy.from_bytes(bytes(data)))
+
+    @classmethod
+    def from_text(cls, text: str) -> "Policy":
+        """Parses protobuf text format (as printed by :meth:`to_text`)."""
+        return cls(_beckon.Policy.from_text(text))
+
+    def save(self, path: PathLike) -> None:
+        """Writes the binary encoding to `path`, replacing it atomically."""
+        self._impl.save(os.fspath(path))
+
+    def to_bytes(self) -> bytes:
+        """Returns the binary protobuf encoding (deterministic)."""
+        return self._impl.to_bytes()
+
+    def to_text(self) -> str:
+        """Returns protobuf text format (readable, diffable)."""
+        return self._impl.to_text()
+
+    def to_dict(self) -> dict:
+        """Returns the policy as a dict (the JSON of `beckon inspect --json`:
+        proto field names, every field present)."""
+        import json
+        return json.loads(self._impl.to_json())
+
+    @property
+    def name(self) -> str:
+        """The policy's name ("" if none)."""
+        return self._impl.name
+
+    @property
+    def groups(self):
+        """The page groups as a DataFrame (pattern, role, dwell_threshold_s,
+        help_rate, ...), one row per group, in policy order."""
+        return _pd().DataFrame(self.to_dict().get("groups", []))
+
+    @property
+    def decision_threshold(self) -> float:
+        """The model's decision threshold (probability at or above which
+        the engine offers, before the agent gates)."""
+        return self._impl.decision_threshold
+
+    def group_of(self, pages: Union[str, Iterable[str]]):
+        """Returns the page group pattern of a URL, or of each URL as a numpy
+        array ("(unlisted)" where no group matches), as the engine maps them."""
+        if isinstance(pages, str):
+            return self._impl.group_of([pages])[0]
+        return np.asarray(self._impl.group_of(_strings(pages, "pages")),
+                          dtype=object)
+
+    def with_threshold(self, threshold: float) -> "Policy":
+        """Returns a copy with the decision threshold set (in (0, 1))."""
+        return Policy(_beckon.with_threshold(self._impl, float(threshold)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Policy):
+            return NotImplemented
+        return self.to_bytes() == other.to_bytes()
+
+    def __hash__(self) -> int:
+        return hash(self.to_bytes())
+
+    def __reduce__(self):
+        return (Policy.from_bytes, (self.to_bytes(),))
+
+    def __repr__(self) -> str:
+        return self._impl.summary()
+
+
+def fixed_dwell_policy(seconds: float, base: Optional[Policy] = None) -> Policy:
+    """Returns the fixed-rule baseline: offer once per session after
+    `seconds` on any page, under `base`'s gates (default: the default
+    policy's), so both are replayed by the same engine."""
+    base = base if base is not None else Policy.default()
+    return Policy(_beckon.fixed_dwell_policy(base._impl, float(seconds)))
+
+
+# --- Events -------------------------------------------------------------------
+
+def read_events(path: PathLike, *, lenient: bool = False):
+    """Reads a CSV event log into a DataFrame with EVENT_COLUMNS.
+
+    ``ts_ms`` is int64; the other columns are strings (``detail`` as written:
+    a referrer, a count, a money value or a channel). Strict by default: a
+    bad row raises :class:`InvalidArgumentError` naming its line. With
+    ``lenient=True`` bad rows are skipped; ``df.attrs["skipped"]`` counts
+    them and ``df.attrs["errors"]`` keeps the first messages.
+    """
+    cols, skipped, errors = _beckon.read_events(os.fspath(path), bool(lenient))
+    df = _frame(cols)
+    df.attrs["skipped"] = skipped
+    df.attrs["errors"] = list(errors)
+    return df
+
+
+def write_events(events, path: PathLike) -> None:
+    """Writes a DataFrame with EVENT_COLUMNS as a CSV event log (the format
+    the CLI and the trainer read). Every row is checked first; a bad row
+    raises :class:`InvalidArgumentError` naming its index and nothing is
+    written."""
+    _beckon.write_events(os.fspath(path), *_columns(events))
+
+
+def simulate(days: int = 7, *, seed: int = 1, visitors_per_day: int = 4000,
+             path: Optional[PathLike] = None, **options: Any):
+    """Simulates a shop's event log (docs/simulator.md) and returns it as a
+    DataFrame, in time order. The same options give the same rows.
+
+    Any other option of the simulator (``start_ms``, ``returning_share``,
+    ``stuck_on_page_share``, ``give_up_share``, ``legacy_offer_share``,
+    ``agents_staffed``, ...) may be given by name; an unknown name or a bad
+    value raises :class:`InvalidArgumentError`. With `path`, the log is also
+    written there as CSV. ``df.attrs["stats"]`` holds the simulator's
+    ground-truth counts (stuck sessions, legacy offers and outcomes, ...).
+    """
+    opts = dict(options, days=days, seed=seed,
+                visitors_per_day=visitors_per_day)
+    cols, stats = _beckon.simulate(opts)
+    df = _frame(cols)
+    df.attrs["stats"] = dict(stats)
+    if path is not None:
+        write_events(df, path)
+    return df
+
+
+def _frame(cols):
+    pd = _pd()
+    ts, visitor, event, page, detail = cols
+    return pd.DataFrame({"ts_ms": ts, "visitor": visitor, "event": event,
+                         "page": page, "detail": detail},
+                        columns=list(EVENT_COLUMNS))
+
+
+def _strings(values, name: str) -> list:
+    """A column of strings as a list; None and NaN become ""."""
+    if values is None:
+        return None
+    if hasattr(values, "tolist"):
+        values = values.tolist()
+    elif not isinstance(values, list):
+        values = list(values)
+    return values
+
+
+def _timestamps(values, name: str = "ts_ms") -> np.ndarray:
+    """A column of millisecond timestamps as int64, refusing NaN/fractions."""
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise InvalidArgumentError(f"{name} must be one-dimensional, got "
+                                   f"shape {arr.shape}")
+    if arr.dtype.kind in "iu":
+        if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+            raise InvalidArgumentError(f"{name} has a value beyond int64")
+        return arr.astype(np.int64, copy=False)
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr) | (arr != np.floor(arr))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InvalidArgumentError(
+                f"row {i}: {name} must be whole milliseconds, got {arr[i]!r}")
+        return arr.astype(np.int64)
+    if arr.size == 0:
+        return arr.astype(np.int64)
+    raise InvalidArgumentError(f"{name} must be integers, got dtype {arr.dtype}")
+
+
+def _columns(events):
+    """The five columns of an events DataFrame (or mapping of columns)."""
+    missing = [c for c in EVENT_COLUMNS[:3] if c not in events]
+    if missing:
+        raise InvalidArgumentError(
+            "events lack the column(s) " + ", ".join(missing) +
+            " (expected " + ", ".join(EVENT_COLUMNS) + ")")
+    n = len(events["ts_ms"])
+    ts = _timestamps(events["ts_ms"])
+    cols = [ts]
+    for c in EVENT_COLUMNS[1:]:
+        if c in events:
+            cols.append(_strings(events[c], c))
+        else:
+            cols.append([""] * n)
+    return cols
+
+
+def _events_arg(events):
+    """A path (read in C++) or the columns of a DataFrame."""
+    if isinstance(events, (str, os.PathLike)):
+        return os.fspath(events)
+    return tuple(_columns(events))
+
+
+# --- The engine ---------------------------------------------------------------
+
+class Engine(_beckon.Engine):
+    """The decision engine, as production runs it.
+
+    ::
+
+        engine = beckon.Engine(policy)           # default: Policy.default()
+        engine.observe(ts_ms, "v1", "page_view", "/checkout/shipping")
+        d = engine.decide(ts_ms + 40_000, "v1")  # Decision: d.action, ...
+
+    One call per event, as a row of the event log: ``observe(ts_ms, visitor,
+    event, page, detail)``. :meth:`observe_batch` and :meth:`decide_batch`
+    take whole columns (numpy arrays, lists or DataFrame columns), run in C++
+    without the GIL, and return arrays. A rejected event raises
+    :class:`InvalidArgumentError` and changes nothing.
+
+    Thread-safe: calls may come from several threads. Engines pickle (the
+    policy, the options and a snapshot of every visitor's state).
+    """
+
+    def __init__(self, policy: Optional[Policy] = None, *,
+                 max_sessions: int = 1_000_000,
+                 max_memory_records: int = 4_000_000, shards: int = 64,
+                 visitor_key: Optional[Sequence[int]] = None):
+        """Creates an engine deciding by `policy` (default: the built-in
+        default policy). Options are those of the C++ Engine::Options
+        (docs/concepts.md); `visitor_key` is the 2 x 64-bit key of the hash
+        that replaces visitor ids, which snapshots are tied to."""
+        policy = policy if policy is not None else Policy.default()
+        if not isinstance(policy, Policy):
+            raise TypeError(f"policy must be a beckon.Policy, got "
+                            f"{type(policy).__name__}")
+        key = _beckon.DEFAULT_VISITOR_KEY if visitor_key is None else visitor_key
+        key = tuple(int(k) for k in key)
+        if len(key) != 2:
+            raise InvalidArgumentError("visitor_key must be two 64-bit integers")
+        super().__init__(policy._impl, int(max_sessions),
+                         int(max_memory_records), int(shards), key)
+        self._options = dict(max_sessions=int(max_sessions),
+                             max_memory_records=int(max_memory_records),
+                             shards=int(shards), visitor_key=key)
+
+    @property
+    def policy(self) -> Policy:
+        """The policy this engine decides by."""
+        return Policy(self._policy())
+
+    def observe_batch(self, ts_ms, visitor, event, page=None, detail=None, *,
+                      on_error: str = "raise") -> np.ndarray:
+        """Observes many events, in the order given; returns a bool array
+        (True: accepted).
+
+        Columns as in :meth:`observe`; `events` DataFrame columns work as
+        they are (``engine.observe_batch(*[df[c] for c in EVENT_COLUMNS])``
+        or :meth:`observe_frame`). Every row is checked for format first: a
+        malformed row raises :class:`InvalidArgumentError` naming its index
+        before anything is observed. A row the engine rejects (its time is
+        before the visitor's last event, ...) raises naming its index with
+        ``on_error="raise"``: the rows before it have been observed, the rest
+        not. With ``on_error="skip"`` such rows are skipped (False in the
+        result) and the rest observed.
+        """
+        n = len(ts_ms)
+        return self._observe_batch(
+            _timestamps(ts_ms), _strings(visitor, "visitor"),
+            _strings(event, "event"),
+            _strings(page, "page") if page is not None else [""] * n,
+            _strings(detail, "detail") if detail is not None else [""] * n,
+            _skip(on_error))
+
+    def observe_frame(self, events, *, on_error: str = "raise") -> np.ndarray:
+        """Observes the rows of an events DataFrame (EVENT_COLUMNS), in
+        order; as :meth:`observe_batch`."""
+        return self._observe_batch(*_columns(events), _skip(on_error))
+
+    def decide_batch(self, ts_ms, visitor, *, on_error: str = "raise"):
+        """Decides for many (time, visitor) pairs, in order, as many
+        :meth:`decide` calls would (offers are recorded as made). Returns a
+        DataFrame with columns action and reason (categoricals), probability,
+        threshold, would_offer and recheck_at_ms (Int64, <NA> if none).
+        With ``on_error="skip"`` a rejected row gets a missing action;
+        with "raise" (default) it raises naming the row, after the rows
+        before it were decided."""
+        pd = _pd()
+        action, reason, prob, thr, would, recheck = self._decide_batch(
+            _timestamps(ts_ms), _strings(visitor, "visitor"), _skip(on_error))
+        recheck = pd.array(recheck, dtype="Int64")
+        recheck[np.asarray(recheck == -1, dtype=bool)] = pd.NA
+        return pd.DataFrame({
+            "action": pd.Categorical.from_codes(action, ACTIONS),
+            "reason": pd.Categorical.from_codes(reason, REASONS),
+            "probability": prob, "threshold": thr, "would_offer": would,
+            "recheck_at_ms": recheck})
+
+    def stats(self) -> dict:
+        """Counters: live sessions, memory records, sessions started,
+        expired and evicted, events observed and rejected, and decisions by
+        action and by reason (dicts keyed by name)."""
+        return self._stats()
+
+    def __reduce__(self):
+        return (_engine_from_state,
+                (self.policy.to_bytes(), self._options, self.snapshot()))
+
+    def __repr__(self) -> str:
+        s = self._stats()
+        return (f"<beckon.Engine policy={self.policy.name!r} "
+                f"live_sessions={s['live_sessions']} "
+                f"events_observed={s['events_observed']}>")
+
+
+def _engine_from_state(policy_bytes: bytes, options: dict,
+                       snapshot: bytes) -> Engine:
+    engine = Engine(Policy.from_bytes(policy_bytes), **options)
+    engine.restore(snapshot)
+    return engine
+
+
+def _skip(on_error: str) -> bool:
+    if on_error not in ("raise", "skip"):
+        raise InvalidArgumentError(
+            f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    return on_error == "skip"
+
+
+# --- Training and replay --------------------------------------------------------
+
+def train(events: Events, *, base: Optional[Policy] = None,
+          target_offer_rate: float = 0.05, offers_per_day: float = 0,
+          validation_fraction: float = 0.2, dwell_rule: str = "quantile",
+          dwell_quantile: float = 0.6, l2: float = 1.0,
+          name: str = "beckon-trained", **options: Any) -> Policy:
+    """Learns a policy from an event log (a DataFrame or a CSV path).
+
+    The trainer of docs/trainer.md: page groups, per-group help rates and
+    dwell thresholds, path rules, the logistic model over the engine's own
+    features, and the decision threshold calibrated on the latest
+    `validation_fraction` of the log (by time) to `target_offer_rate` of
+    sessions, or to `offers_per_day` when that is > 0. Other TrainOptions
+    fields (``min_group_views``, ``max_groups``, ``help_rate_prior_views``,
+    ``min_dwell_contacts``, ``min_dwell_threshold_s``,
+    ``max_dwell_threshold_s``, ``max_path_length``, ``min_path_support``,
+    ``min_path_lift``, ``max_path_rules``) may be given by name.
+
+    Deterministic: the same events and options give the same policy bytes.
+    Releases the GIL; Ctrl-C stops it with KeyboardInterrupt. The returned
+    policy's ``training`` attribute holds the training report.
+    """
+    opts = dict(options, target_offer_rate=target_offer_rate,
+                offers_per_day=offers_per_day,
+                validation_fraction=validation_fraction,
+                dwell_rule=dwell_rule, dwell_quantile=dwell_quantile, l2=l2,
+                name=name)
+    base = base if base is not None else Policy.default()
+    impl, report = _beckon.train(_events_arg(events), base._impl, opts)
+    policy = Policy(impl)
+    import json
+    report = dict(report)
+    report["validation"] = json.loads(report["validation"])
+    policy.training = report
+    return policy
+
+
+class ReplayResult:
+    """What :func:`replay` measured.
+
+    ``metrics``: a dict with the keys of ``beckon replay --json``
+    (docs/replay.md): sessions, offered_sessions, offers, help_sessions,
+    hits, precision, recall, offer_rate, median_lead_s,
+    offers_after_decline, offers_without_agents, events, decisions,
+    rechecks, the first-offer timing keys and ``groups`` (a list of dicts).
+    ``groups``: the per-group counts as a DataFrame.
+    ``trace``: one row per decision (ts_ms, visitor, recheck, action,
+    reason, probability, threshold, recheck_at_ms, reasons), or None when
+    the replay ran with ``trace=False``.
+    """
+
+    __slots__ = ("metrics", "trace")
+
+    def __init__(self, metrics: dict, trace=None):
+        self.metrics = metrics
+        self.trace = trace
+
+    @property
+    def groups(self):
+        return _pd().DataFrame(self.metrics.get("groups", []))
+
+    def __repr__(self) -> str:
+        m = self.metrics
+        return (f"<beckon.ReplayResult sessions={m['sessions']} "
+                f"offer_rate={m['offer_rate']:.4f} "
+                f"precision={m['precision']:.4f} recall={m['recall']:.4f}>")
+
+
+def replay(policy: Policy, events: Events, *, trace: bool = True,
+           load_state: Optional[PathLike] = None,
+           save_state: Optional[PathLike] = None) -> ReplayResult:
+    """Replays `events` (a DataFrame or a CSV path; any order, sorted by
+    time stably) through one engine deciding by `policy`, as beckon replay
+    does (docs/replay.md), and returns a :class:`ReplayResult`.
+
+    `load_state` and `save_state` are snapshot files carrying the visitor
+    store (decline memory, sessions) from one day's replay to the next.
+    Releases the GIL; Ctrl-C stops it with KeyboardInterrupt.
+    """
+    import json
+    metrics_json, cols = _beckon.replay(
+        policy._impl, _events_arg(events), bool(trace),
+        os.fspath(load_state) if load_state is not None else "",
+        os.fspath(save_state) if save_state is not None else "")
+    metrics = json.loads(metrics_json)
+    frame = None
+    if trace:
+        pd = _pd()
+        ts, visitor, recheck, action, reason, prob, thr, recheck_at, reasons = cols
+        recheck_at = pd.array(recheck_at, dtype="Int64")
+        recheck_at[np.asarray(recheck_at == -1, dtype=bool)] = pd.NA
+        frame = pd.DataFrame({
+            "ts_ms": ts, "visitor": visitor, "recheck": recheck,
+            "action": pd.Categorical.from_codes(action, ACTIONS),
+            "reason": pd.Categorical.from_codes(reason, REASONS),
+            "probability": prob, "threshold": thr,
+            "recheck_at_ms": recheck_at, "reasons": reasons})
+    return ReplayResult(metrics, frame)
+
+
+def sweep(policy: Policy, events: Events,
+          thresholds: Optional[Iterable[float]] = None):
+    """Replays `policy` at each decision threshold and returns a DataFrame
+    (threshold, offer_rate, precision, recall, median_lead_s, offers,
+    offered_sessions, hits, sessions), one row per threshold, for plotting
+    offer rate against precision and recall. Default thresholds: 19 values
+    from 0.05 to 0.95. The events are parsed once; the GIL is released and
+    Ctrl-C interrupts."""
+    pd = _pd()
+    if thresholds is None:
+        thresholds = np.round(np.linspace(0.05, 0.95, 19), 4)
+    t = np.asarray(list(thresholds), dtype=np.float64)
+    if t.ndim != 1 or t.size == 0:
+        raise InvalidArgumentError("thresholds must be a non-empty list")
+    cols = _beckon.sweep(policy._impl, _events_arg(events), t)
+    return pd.DataFrame(cols, columns=[
+        "threshold", "offer_rate", "precision", "recall", "median_lead_s",
+        "offers", "offered_sessions", "hits", "sessions"]).astype(
+            {"offers": "int64", "offered_sessions": "int64",
+             "hits": "int64", "sessions": "int64"})
+
+
+def calibrate(policy: Policy, events: Events, target_offer_rate: float, *,
+              fixed_dwell: bool = False):
+    """Tunes `policy`'s decision threshold so that replaying `events` offers
+    to `target_offer_rate` of sessions (bisection; docs/replay.md). With
+    ``fixed_dwell=True`` tunes the fixed-dwell baseline built on `policy`'s
+    gates instead. Returns (tuned policy, setting, metrics dict), where the
+    setting is the threshold, or the baseline's seconds."""
+    import json
+    impl, setting, metrics = _beckon.calibrate(
+        policy._impl, _events_arg(events), float(target_offer_rate),
+        bool(fixed_dwell))
+    return Policy(impl), setting, json.loads(metrics)
+
+
+# --- Model fitting --------------------------------------------------------------
+
+class LogisticModel:
+    """An L2-regularized logistic regression fitted by :func:`fit_logistic`
+    (the trainer's own model fitting): ``bias``, ``weights`` (numpy array),
+    ``iterations`` (Newton steps taken)."""
+
+    __slots__ = ("bias", "weights", "iterations")
+
+    def __init__(self, bias: float, weights: np.ndarray, iterations: int):
+        self.bias = bias
+        self.weights = weights
+        self.iterations = iterations
+
+    def decision_function(self, X) -> np.ndarray:
+        """Log-odds for each row of X."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.weights.shape[0]:
+            raise InvalidArgumentError(
+                f"X must have shape (n, {self.weights.shape[0]}), got {X.shape}")
+        return X @ self.weights + self.bias
+
+    def predict_proba(self, X) -> np.ndarray:
+        """The probability of label 1 for each row of X."""
+        z = self.decision_function(X)
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def __repr__(self) -> str:
+        return (f"<beckon.LogisticModel {self.weights.shape[0]} features, "
+                f"bias={self.bias:.4g}, iterations={self.iterations}>")
+
+
+def fit_logistic(X, y, *, sample_weight=None, l2: float = 1.0,
+                 max_iterations: int = 100,
+                 tolerance: float = 1e-10) -> LogisticModel:
+    """Fits L2-regularized logistic regression by Newton's method, the
+    trainer's model fitting: minimizes the log-loss plus 0.5 * l2 * |w|^2
+    (the bias is not penalized), the objective of scikit-learn's
+    LogisticRegression with C = 1 / l2. X: (n, d) numbers; y: n labels, 0
+    or 1. Rejects NaN, infinities and other labels with
+    :class:`InvalidArgumentError`. Releases the GIL; Ctrl-C interrupts."""
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    if X.ndim != 2:
+        raise InvalidArgumentError(f"X must be 2-dimensional, got shape {X.shape}")
+    if y.ndim != 1 or y.shape[0] != X.shape[0]:
+        raise InvalidArgumentError(
+            f"y must have one label per row of X ({X.shape[0]}), got shape {y.shape}")
+    w = (np.ascontiguousarray(sample_weight, dtype=np.float64)
+         if sample_weight is not None else np.zeros(0))
+    bias, weights, iterations = _beckon.fit_logistic(
+        X, y, w, float(l2), int(max_iterations), float(tolerance))
+    return LogisticModel(bias, np.asarray(weights), iterations)
+
+
+def roc_auc(scores, labels) -> float:
+    """The area under the ROC curve of `scores` for 0/1 `labels` (ties count
+    half; 0.5 if a class is empty)."""
+    s = np.ascontiguousarray(scores, dtype=np.float64)
+    l = np.ascontiguousarray(labels, dtype=np.float64)
+    if s.shape != l.shape or s.ndim != 1:
+        raise InvalidArgumentError(
+            f"scores and labels must be 1-D of one length, got {s.shape} and {l.shape}")
+    return _beckon.roc_auc(s, l)
