@@ -10,6 +10,10 @@ packages=(
   libabsl-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   php-cli
+  # The Python package, its tests and the notebook (Debian's /usr/bin/python3).
+  python3 python3-dev python3-pip pybind11-dev python3-numpy python3-pandas
+  python3-pytest python3-matplotlib python3-sklearn python3-nbconvert
+  python3-nbclient python3-nbformat python3-ipykernel
 )
 # Node.js runs the Node.js example; one installed from elsewhere (with its
 # own npm) is used as it is.
