@@ -65,6 +65,7 @@ PyObject* ErrorClassFor(absl::StatusCode code) {
   switch (code) {
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kDataLoss:  // Corrupt input bytes (a snapshot).
       return errors.invalid_argument;
     case absl::StatusCode::kNotFound:
       return errors.not_found;
@@ -77,7 +78,6 @@ PyObject* ErrorClassFor(absl::StatusCode code) {
     case absl::StatusCode::kCancelled:
       return errors.cancelled;
     case absl::StatusCode::kInternal:
-    case absl::StatusCode::kDataLoss:
       return errors.internal;
     default:
       return errors.base;
@@ -207,6 +207,38 @@ class StrColumn {
   py::list temps_;
   std::vector<std::string_view> views_;
 };
+
+// A timestamp (ms) from a Python int, numpy integer or whole float; NaN,
+// fractions, bools, other types and values beyond int64 are
+// InvalidArgument errors naming `name`.
+int64_t ToMillis(py::handle value, const char* name) {
+  PyObject* v = value.ptr();
+  if (PyBool_Check(v)) {
+    ThrowInvalid(absl::StrCat(name, " must be an integer, got a bool"));
+  }
+  if (PyFloat_Check(v)) {
+    const double d = PyFloat_AS_DOUBLE(v);
+    if (!std::isfinite(d) || d != std::floor(d) || d < -9.2e18 || d > 9.2e18) {
+      ThrowInvalid(absl::StrCat(name, " must be whole milliseconds, got ",
+                                std::string(py::repr(value))));
+    }
+    return static_cast<int64_t>(d);
+  }
+  PyObject* index = PyNumber_Index(v);
+  if (index == nullptr) {
+    PyErr_Clear();
+    ThrowInvalid(absl::StrCat(name, " must be an integer, got ",
+                              Py_TYPE(v)->tp_name));
+  }
+  int overflow = 0;
+  const long long n = PyLong_AsLongLongAndOverflow(index, &overflow);
+  Py_DECREF(index);
+  if (overflow != 0) {
+    ThrowInvalid(absl::StrCat(name, " is out of range: ",
+                              std::string(py::str(value))));
+  }
+  return static_cast<int64_t>(n);
+}
 
 using Int64Array = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
 using DoubleArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
@@ -354,11 +386,11 @@ std::unique_ptr<Engine> MakeEngine(const Policy& policy, uint64_t max_sessions,
   return Unwrap(Engine::Create(policy, options));
 }
 
-void Observe(Engine& engine, int64_t ts_ms, py::handle visitor,
+void Observe(Engine& engine, py::handle ts_ms, py::handle visitor,
              py::handle event, py::handle page, py::handle detail) {
   py::list temps;
   LogEvent e;
-  Check(ParseLogRow(ts_ms, StrView(visitor.ptr(), "visitor", kNoRow, temps),
+  Check(ParseLogRow(ToMillis(ts_ms, "ts_ms"), StrView(visitor.ptr(), "visitor", kNoRow, temps),
                     StrView(event.ptr(), "event", kNoRow, temps),
                     StrView(page.ptr(), "page", kNoRow, temps),
                     StrView(detail.ptr(), "detail", kNoRow, temps), e));
@@ -937,16 +969,20 @@ PYBIND11_MODULE(_beckon, m) {
            "InvalidArgumentError and changes nothing.")
       .def(
           "decide",
-          [](Engine& e, int64_t ts_ms, const std::string& visitor) {
-            return Unwrap(e.Decide(visitor, ts_ms));
+          [](Engine& e, py::handle ts_ms, py::handle visitor) {
+            py::list temps;
+            std::string_view id =
+                StrView(visitor.ptr(), "visitor", kNoRow, temps);
+            return Unwrap(e.Decide(id, ToMillis(ts_ms, "ts_ms")));
           },
           py::arg("ts_ms"), py::arg("visitor"),
           "Decides for `visitor` at `ts_ms`. An 'offer' is recorded as made.")
       .def(
           "expire",
-          [](Engine& e, int64_t ts_ms) {
+          [](Engine& e, py::handle ts_ms) {
+            const int64_t now = ToMillis(ts_ms, "ts_ms");
             py::gil_scoped_release nogil;
-            Check(e.Expire(ts_ms));
+            Check(e.Expire(now));
           },
           py::arg("ts_ms"),
           "Drops sessions idle past the timeout and lapsed memory records.")
