@@ -1220,6 +1220,59 @@ TEST(ReadEventLog, BadHeaderFails) {
               HasSubstr("found \"time,visitor,event,page,detail\""));
 }
 
+// ParseLogRow: the reader's row checks on fields given one by one (the
+// Python batch calls use it), with the same messages minus the line.
+TEST(ParseLogRow, ParsesEachDetailKind) {
+  LogEvent e;
+  ASSERT_TRUE(ParseLogRow(5, "v1", "search", "/search?q=x", "0", e).ok());
+  EXPECT_EQ(e.type, EventType::kSearch);
+  EXPECT_EQ(e.count, 0);
+  EXPECT_EQ(e.line, 0u);
+  ASSERT_TRUE(ParseLogRow(6, "v1", "cart", "/cart", "12.50", e).ok());
+  EXPECT_EQ(e.value, 12.5);
+  ASSERT_TRUE(ParseLogRow(7, "v1", "offer_declined", "/p/1", "chat", e).ok());
+  EXPECT_EQ(e.channel, Channel::kChat);
+  ASSERT_TRUE(ParseLogRow(8, "", "agents", "", "3", e).ok());
+  EXPECT_EQ(e.count, 3);
+  ASSERT_TRUE(
+      ParseLogRow(9, "v2", "page_view", "/p/2", "https://ref.example/", e).ok());
+  EXPECT_EQ(e.detail, "https://ref.example/");
+  EXPECT_EQ(e.ts_ms, 9);
+  EXPECT_EQ(e.visitor, "v2");
+  EXPECT_EQ(e.page, "/p/2");
+}
+
+TEST(ParseLogRow, RejectsWhatTheReaderRejectsWithoutALineNumber) {
+  LogEvent e;
+  struct Case {
+    int64_t ts;
+    const char* visitor;
+    const char* event;
+    const char* detail;
+    const char* message;
+  };
+  const Case cases[] = {
+      {-1, "v", "page_view", "", "ts_ms out of range"},
+      {1, "v", "page_veiw", "", "unknown event \"page_veiw\""},
+      {1, "", "page_view", "", "visitor is empty"},
+      {1, "v", "agents", "2", "an agents row must have an empty visitor"},
+      {1, "v", "search", "-1", "search detail must be a count"},
+      {1, "v", "cart", "nan", "cart detail must be a money value"},
+      {1, "v", "offer_shown", "pigeon", "offer_shown detail must be a channel"},
+  };
+  for (const Case& c : cases) {
+    absl::Status st = ParseLogRow(c.ts, c.visitor, c.event, "/p", c.detail, e);
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << c.message;
+    EXPECT_THAT(std::string(st.message()), ::testing::HasSubstr(c.message));
+    EXPECT_THAT(std::string(st.message()),
+                ::testing::Not(::testing::HasSubstr("line")));
+  }
+  const std::string long_id(kMaxVisitorIdBytes + 1, 'x');
+  EXPECT_THAT(
+      std::string(ParseLogRow(1, long_id, "page_view", "/", "", e).message()),
+      ::testing::HasSubstr("longer than 128"));
+}
+
 TEST(SortByTime, OrdersByTimestampKeepingFileOrderForTies) {
   // Enough rows that an unstable sort would reorder ties.
   std::vector<LogEvent> events;
