@@ -11,6 +11,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -99,6 +100,32 @@ T Unwrap(absl::StatusOr<T> result) {
   return *std::move(result);
 }
 
+// The C++ object behind `self`, checked: a Python object of the class whose
+// __init__ failed (it stays reachable from a traceback) or was never called
+// (T.__new__(T)) has no C++ object yet, and pybind11 would hand out
+// uninitialized memory. Such calls raise instead of crashing.
+template <typename T>
+T& Checked(py::handle self, const char* what) {
+  const py::detail::type_info* type = py::detail::get_type_info(typeid(T));
+  if (type == nullptr || !PyObject_TypeCheck(self.ptr(), type->type)) {
+    throw py::type_error(absl::StrCat("expected a beckon ", what, ", got ",
+                                      Py_TYPE(self.ptr())->tp_name));
+  }
+  auto* inst = reinterpret_cast<py::detail::instance*>(self.ptr());
+  py::detail::value_and_holder vh = inst->get_value_and_holder(type, false);
+  if (!vh || !vh.holder_constructed()) {
+    Throw(absl::FailedPreconditionError(absl::StrCat(
+        "this beckon ", what,
+        " was never initialized (its __init__ failed or was not called)")));
+  }
+  return *vh.value_ptr<T>();
+}
+const Policy& AsPolicy(py::handle h) { return Checked<Policy>(h, "Policy"); }
+Engine& AsEngine(py::handle h) { return Checked<Engine>(h, "Engine"); }
+const Decision& AsDecision(py::handle h) {
+  return Checked<Decision>(h, "Decision");
+}
+
 // Makes an exception class `beckon.<name>` with the given bases and a
 // `code` attribute, and adds it to the module.
 PyObject* MakeError(py::module_& m, const char* name, const char* doc,
@@ -121,6 +148,11 @@ class SignalPoll {
   std::function<bool()> Callback() {
     return [this]() {
       if (raised_) return true;
+      // Taking the GIL can wait for another thread's switch interval, so
+      // look at most every 100 ms.
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_ < std::chrono::milliseconds(100)) return false;
+      last_ = now;
       py::gil_scoped_acquire gil;
       if (PyErr_CheckSignals() != 0) {
         error_ = std::make_unique<py::error_already_set>();
@@ -140,6 +172,7 @@ class SignalPoll {
 
  private:
   bool raised_ = false;
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
   std::unique_ptr<py::error_already_set> error_;
 };
 
@@ -147,8 +180,8 @@ class SignalPoll {
 
 inline constexpr size_t kNoRow = ~size_t{0};
 
-// The UTF-8 of a str item (or of str() of a number; None and NaN are "",
-// bytes are taken as they are). A converted item is kept in `temps`.
+// The UTF-8 of a str item (or of str() of a number, a whole float without
+// its ".0"; None and NaN are "", bytes are taken as they are). A converted item is kept in `temps`.
 std::string_view StrView(PyObject* item, const char* name, size_t row,
                        py::list& temps) {
   Py_ssize_t size = 0;
@@ -160,6 +193,17 @@ std::string_view StrView(PyObject* item, const char* name, size_t row,
   }
   if (item == Py_None) return {};
   if (PyFloat_Check(item) && std::isnan(PyFloat_AS_DOUBLE(item))) return {};
+  if (PyFloat_Check(item)) {
+    // A whole float (a count in a float column: 3.0) reads as "3".
+    const double d = PyFloat_AS_DOUBLE(item);
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e15) {
+      py::str text(absl::StrCat(static_cast<int64_t>(d)));
+      temps.append(text);
+      data = PyUnicode_AsUTF8AndSize(text.ptr(), &size);
+      if (data == nullptr) throw py::error_already_set();
+      return std::string_view(data, static_cast<size_t>(size));
+    }
+  }
   if (PyBytes_Check(item)) {
     char* bytes = nullptr;
     PyBytes_AsStringAndSize(item, &bytes, &size);
@@ -337,7 +381,8 @@ py::tuple EventsToColumns(const std::vector<LogEvent>& events) {
 
 // --- Policy -------------------------------------------------------------------
 
-std::string PolicyJson(const Policy& policy) {
+std::string PolicyJson(py::handle self) {
+  const Policy& policy = AsPolicy(self);
   std::string json;
   google::protobuf::util::JsonPrintOptions jo;
   jo.always_print_primitive_fields = true;
@@ -351,8 +396,8 @@ std::string PolicyJson(const Policy& policy) {
   return json;
 }
 
-std::string PolicySummary(const Policy& policy) {
-  const proto::Policy& m = policy.message();
+std::string PolicySummary(py::handle self) {
+  const proto::Policy& m = AsPolicy(self).message();
   return absl::StrFormat(
       "<beckon.Policy '%s': %d groups, %d URL rules, %d path rules, "
       "decision threshold %.4g>",
@@ -360,7 +405,8 @@ std::string PolicySummary(const Policy& policy) {
       m.model().decision_threshold());
 }
 
-std::vector<std::string> GroupOf(const Policy& policy, py::handle pages) {
+std::vector<std::string> GroupOf(py::handle self, py::handle pages) {
+  const Policy& policy = AsPolicy(self);
   StrColumn col(pages, "pages");
   internal::PageMatcher matcher(policy.message());
   std::vector<std::string> out(col.size());
@@ -375,7 +421,7 @@ std::vector<std::string> GroupOf(const Policy& policy, py::handle pages) {
 
 // --- Engine -------------------------------------------------------------------
 
-std::unique_ptr<Engine> MakeEngine(const Policy& policy, uint64_t max_sessions,
+std::unique_ptr<Engine> MakeEngine(py::handle policy, uint64_t max_sessions,
                                    uint64_t max_memory_records, uint32_t shards,
                                    std::pair<uint64_t, uint64_t> key) {
   Engine::Options options;
@@ -383,11 +429,12 @@ std::unique_ptr<Engine> MakeEngine(const Policy& policy, uint64_t max_sessions,
   options.max_memory_records = max_memory_records;
   options.shards = shards;
   options.visitor_key = {key.first, key.second};
-  return Unwrap(Engine::Create(policy, options));
+  return Unwrap(Engine::Create(AsPolicy(policy), options));
 }
 
-void Observe(Engine& engine, py::handle ts_ms, py::handle visitor,
+void Observe(py::handle self, py::handle ts_ms, py::handle visitor,
              py::handle event, py::handle page, py::handle detail) {
+  Engine& engine = AsEngine(self);
   py::list temps;
   LogEvent e;
   Check(ParseLogRow(ToMillis(ts_ms, "ts_ms"), StrView(visitor.ptr(), "visitor", kNoRow, temps),
@@ -397,14 +444,17 @@ void Observe(Engine& engine, py::handle ts_ms, py::handle visitor,
   Check(engine.Observe(e.ToEvent()));
 }
 
-py::array_t<bool> ObserveBatch(Engine& engine, Int64Array ts, py::handle visitor,
+py::array_t<bool> ObserveBatch(py::handle self, Int64Array ts, py::handle visitor,
                                py::handle event, py::handle page,
                                py::handle detail, bool skip) {
+  Engine& engine = AsEngine(self);
   EventColumns c(std::move(ts), visitor, event, page, detail);
   const size_t n = c.size();
   py::array_t<bool> accepted(static_cast<py::ssize_t>(n));
   bool* out = accepted.mutable_data();
   absl::Status error;
+  SignalPoll poll;
+  std::function<bool()> interrupted = poll.Callback();
   {
     py::gil_scoped_release nogil;
     LogEvent e;
@@ -412,6 +462,10 @@ py::array_t<bool> ObserveBatch(Engine& engine, Int64Array ts, py::handle visitor
     for (size_t i = 0; i < n && error.ok(); ++i) error = c.Parse(i, e);
     if (error.ok()) {
       for (size_t i = 0; i < n; ++i) {
+        if ((i & 0x3FFF) == 0x3FFF && interrupted()) {
+          for (size_t j = i; j < n; ++j) out[j] = false;
+          break;
+        }
         (void)c.Parse(i, e);
         absl::Status st = engine.Observe(e.ToEvent());
         out[i] = st.ok();
@@ -430,12 +484,14 @@ py::array_t<bool> ObserveBatch(Engine& engine, Int64Array ts, py::handle visitor
                                         " (nothing was observed)"));
     }
   }
+  poll.RethrowIfRaised();
   Check(error);
   return accepted;
 }
 
-py::tuple DecideBatch(Engine& engine, Int64Array ts, py::handle visitor,
+py::tuple DecideBatch(py::handle self, Int64Array ts, py::handle visitor,
                       bool skip) {
+  Engine& engine = AsEngine(self);
   if (ts.ndim() != 1) ThrowInvalid("ts_ms must be one-dimensional");
   const size_t n = static_cast<size_t>(ts.shape(0));
   StrColumn visitors(visitor, "visitor");
@@ -453,9 +509,12 @@ py::tuple DecideBatch(Engine& engine, Int64Array ts, py::handle visitor,
   int64_t* rc = recheck.mutable_data();
   const int64_t* times = ts.data();
   absl::Status error;
+  SignalPoll poll;
+  std::function<bool()> interrupted = poll.Callback();
   {
     py::gil_scoped_release nogil;
     for (size_t i = 0; i < n; ++i) {
+      if ((i & 0x3FFF) == 0x3FFF && interrupted()) break;
       absl::StatusOr<Decision> d = engine.Decide(visitors[i], times[i]);
       if (!d.ok()) {
         a[i] = r[i] = -1;
@@ -483,6 +542,7 @@ py::tuple DecideBatch(Engine& engine, Int64Array ts, py::handle visitor,
       rc[i] = d->recheck_at_ms.value_or(-1);
     }
   }
+  poll.RethrowIfRaised();
   Check(error);
   return py::make_tuple(action, reason, probability, threshold, would_offer,
                         recheck);
@@ -512,7 +572,8 @@ py::dict StatsDict(const EngineStats& s) {
   return d;
 }
 
-std::string DecisionRepr(const Decision& d) {
+std::string DecisionRepr(py::handle self) {
+  const Decision& d = AsDecision(self);
   std::string recheck =
       d.recheck_at_ms ? absl::StrCat(*d.recheck_at_ms) : std::string("None");
   return absl::StrFormat(
@@ -615,10 +676,10 @@ py::tuple SimulateToColumns(py::dict given) {
   return py::make_tuple(EventsToColumns(events), s);
 }
 
-py::tuple TrainPolicy(py::handle events, const Policy& base, py::dict given) {
+py::tuple TrainPolicy(py::handle events, py::handle base, py::dict given) {
   py::dict opts = given.attr("copy")();
   TrainOptions o;
-  o.base = base;
+  o.base = AsPolicy(base);
   TakeOption(opts, "validation_fraction", o.validation_fraction);
   TakeOption(opts, "min_group_views", o.min_group_views);
   TakeOption(opts, "max_groups", o.max_groups);
@@ -696,9 +757,10 @@ struct TraceColumns {
   }
 };
 
-py::tuple ReplayPolicy(const Policy& policy, py::handle events, bool trace,
+py::tuple ReplayPolicy(py::handle policy_object, py::handle events, bool trace,
                        const std::string& load_state,
                        const std::string& save_state) {
+  const Policy& policy = AsPolicy(policy_object);
   std::vector<LogEvent> log = LoadEvents(events);
   ReplayOptions o;
   o.load_state_path = load_state;
@@ -718,7 +780,9 @@ py::tuple ReplayPolicy(const Policy& policy, py::handle events, bool trace,
                         trace ? py::object(cols.ToPython()) : py::none());
 }
 
-py::list Sweep(const Policy& policy, py::handle events, DoubleArray thresholds) {
+py::list Sweep(py::handle policy_object, py::handle events,
+               DoubleArray thresholds) {
+  const Policy& policy = AsPolicy(policy_object);
   std::vector<LogEvent> log = LoadEvents(events);
   std::vector<double> t(thresholds.data(),
                         thresholds.data() + thresholds.size());
@@ -756,8 +820,9 @@ py::list Sweep(const Policy& policy, py::handle events, DoubleArray thresholds) 
   return rows;
 }
 
-py::tuple CalibratePolicy(const Policy& policy, py::handle events, double rate,
-                          bool fixed_dwell) {
+py::tuple CalibratePolicy(py::handle policy_object, py::handle events,
+                          double rate, bool fixed_dwell) {
+  const Policy& policy = AsPolicy(policy_object);
   std::vector<LogEvent> log = LoadEvents(events);
   SignalPoll poll;
   ReplayOptions o;
@@ -850,8 +915,8 @@ PYBIND11_MODULE(_beckon, m) {
       "permission_denied");
   errors.failed_precondition = MakeError(
       m, "FailedPreconditionError",
-      "The call does not fit the current state (e.g. a log with no help "
-      "contacts to train on).",
+      "The call does not fit the object's state (e.g. an Engine whose "
+      "__init__ failed).",
       py::make_tuple(base), "failed_precondition");
   errors.resource_exhausted = MakeError(
       m, "ResourceExhaustedError", "A size or memory limit was reached.",
@@ -906,15 +971,15 @@ PYBIND11_MODULE(_beckon, m) {
         }
         return Unwrap(std::move(p));
       })
-      .def("to_bytes", [](const Policy& p) { return py::bytes(p.ToBytes()); })
-      .def("to_text", &Policy::ToText)
+      .def("to_bytes", [](py::handle p) { return py::bytes(AsPolicy(p).ToBytes()); })
+      .def("to_text", [](py::handle p) { return AsPolicy(p).ToText(); })
       .def("to_json", &PolicyJson)
-      .def("save", [](const Policy& p, const std::string& path) {
-        Check(p.ToFile(path));
+      .def("save", [](py::handle p, const std::string& path) {
+        Check(AsPolicy(p).ToFile(path));
       })
-      .def_property_readonly("name", &Policy::name)
-      .def_property_readonly("decision_threshold", [](const Policy& p) {
-        return p.message().model().decision_threshold();
+      .def_property_readonly("name", [](py::handle p) { return AsPolicy(p).name(); })
+      .def_property_readonly("decision_threshold", [](py::handle p) {
+        return AsPolicy(p).message().model().decision_threshold();
       })
       .def("group_of", &GroupOf)
       .def("summary", &PolicySummary)
@@ -926,26 +991,26 @@ PYBIND11_MODULE(_beckon, m) {
                        "would_offer, recheck_at_ms, reasons, contributions.")
       .def_property_readonly(
           "action",
-          [](const Decision& d) { return std::string(ActionName(d.action)); },
+          [](py::handle d) { return std::string(ActionName(AsDecision(d).action)); },
           "'offer', 'wait' or 'suppress'.")
       .def_property_readonly(
           "reason",
-          [](const Decision& d) { return std::string(ReasonName(d.reason)); },
+          [](py::handle d) { return std::string(ReasonName(AsDecision(d).reason)); },
           "The reason code: 'score', a gate, 'dwell', ...")
-      .def_readonly("probability", &Decision::probability,
+      .def_property_readonly("probability", [](py::handle d) { return AsDecision(d).probability; },
                     "The model's probability that the visitor needs help.")
-      .def_readonly("threshold", &Decision::threshold,
+      .def_property_readonly("threshold", [](py::handle d) { return AsDecision(d).threshold; },
                     "The threshold the probability was held against.")
-      .def_readonly("would_offer", &Decision::would_offer,
+      .def_property_readonly("would_offer", [](py::handle d) { return AsDecision(d).would_offer; },
                     "Suppressed by the holdout only: an offer would be made.")
-      .def_readonly("recheck_at_ms", &Decision::recheck_at_ms,
+      .def_property_readonly("recheck_at_ms", [](py::handle d) { return AsDecision(d).recheck_at_ms; },
                     "When deciding again could change the answer, or None.")
-      .def_readonly("reasons", &Decision::reasons, "Readable reasons.")
+      .def_property_readonly("reasons", [](py::handle d) { return AsDecision(d).reasons; }, "Readable reasons.")
       .def_property_readonly(
           "contributions",
-          [](const Decision& d) {
+          [](py::handle self) {
             py::dict out;
-            for (const Contribution& c : d.contributions) {
+            for (const Contribution& c : AsDecision(self).contributions) {
               out[py::str(c.feature)] = py::make_tuple(c.value, c.contribution);
             }
             return out;
@@ -969,7 +1034,8 @@ PYBIND11_MODULE(_beckon, m) {
            "InvalidArgumentError and changes nothing.")
       .def(
           "decide",
-          [](Engine& e, py::handle ts_ms, py::handle visitor) {
+          [](py::handle self, py::handle ts_ms, py::handle visitor) {
+            Engine& e = AsEngine(self);
             py::list temps;
             std::string_view id =
                 StrView(visitor.ptr(), "visitor", kNoRow, temps);
@@ -979,7 +1045,8 @@ PYBIND11_MODULE(_beckon, m) {
           "Decides for `visitor` at `ts_ms`. An 'offer' is recorded as made.")
       .def(
           "expire",
-          [](Engine& e, py::handle ts_ms) {
+          [](py::handle self, py::handle ts_ms) {
+            Engine& e = AsEngine(self);
             const int64_t now = ToMillis(ts_ms, "ts_ms");
             py::gil_scoped_release nogil;
             Check(e.Expire(now));
@@ -988,7 +1055,8 @@ PYBIND11_MODULE(_beckon, m) {
           "Drops sessions idle past the timeout and lapsed memory records.")
       .def(
           "snapshot",
-          [](const Engine& e) {
+          [](py::handle self) {
+            const Engine& e = AsEngine(self);
             std::string s;
             {
               py::gil_scoped_release nogil;
@@ -999,7 +1067,8 @@ PYBIND11_MODULE(_beckon, m) {
           "Every live session and memory record, as bytes (keyed ids only).")
       .def(
           "restore",
-          [](Engine& e, py::bytes snapshot) {
+          [](py::handle self, py::bytes snapshot) {
+            Engine& e = AsEngine(self);
             std::string s = snapshot;
             py::gil_scoped_release nogil;
             Check(e.Restore(s));
@@ -1009,20 +1078,22 @@ PYBIND11_MODULE(_beckon, m) {
           "raises and changes nothing.")
       .def(
           "save_state",
-          [](const Engine& e, const std::string& path) {
+          [](py::handle self, const std::string& path) {
+            const Engine& e = AsEngine(self);
             py::gil_scoped_release nogil;
             Check(e.SnapshotToFile(path));
           },
           py::arg("path"), "Writes snapshot() to a file (atomically).")
       .def(
           "load_state",
-          [](Engine& e, const std::string& path) {
+          [](py::handle self, const std::string& path) {
+            Engine& e = AsEngine(self);
             py::gil_scoped_release nogil;
             Check(e.RestoreFromFile(path));
           },
           py::arg("path"), "restore() from a file written by save_state().")
-      .def("_stats", [](const Engine& e) { return StatsDict(e.Stats()); })
-      .def("_policy", [](const Engine& e) { return e.policy(); })
+      .def("_stats", [](py::handle e) { return StatsDict(AsEngine(e).Stats()); })
+      .def("_policy", [](py::handle e) { return AsEngine(e).policy(); })
       .def("_observe_batch", &ObserveBatch)
       .def("_decide_batch", &DecideBatch);
 
@@ -1091,11 +1162,11 @@ PYBIND11_MODULE(_beckon, m) {
   m.def("replay", &ReplayPolicy);
   m.def("sweep", &Sweep);
   m.def("calibrate", &CalibratePolicy);
-  m.def("fixed_dwell_policy", [](const Policy& base, double seconds) {
-    return Unwrap(FixedDwellPolicy(base, seconds));
+  m.def("fixed_dwell_policy", [](py::handle base, double seconds) {
+    return Unwrap(FixedDwellPolicy(AsPolicy(base), seconds));
   });
-  m.def("with_threshold", [](const Policy& p, double threshold) {
-    return Unwrap(WithDecisionThreshold(p, threshold));
+  m.def("with_threshold", [](py::handle p, double threshold) {
+    return Unwrap(WithDecisionThreshold(AsPolicy(p), threshold));
   });
   m.def("fit_logistic", &FitLogisticArrays);
   m.def("roc_auc", &RocAucArrays);

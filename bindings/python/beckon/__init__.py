@@ -15,8 +15,10 @@ Event logs are DataFrames with the columns of the event log format
 that takes events also takes a path to a CSV event log, read in C++.
 
 Errors raise a subclass of :class:`beckon.Error` carrying the C++ message.
-Long calls (training, replay, sweeps, batches) release the GIL; Ctrl-C
-interrupts them with KeyboardInterrupt. docs/python.md is the guide.
+Long calls (batches, reading and simulating logs, training, replay, sweeps)
+release the GIL; training, replay, sweeps, calibration, model fitting and
+the engine's batch calls stop on Ctrl-C with KeyboardInterrupt.
+docs/python.md is the guide.
 """
 
 from __future__ import annotations
@@ -65,12 +67,23 @@ PathLike = Union[str, "os.PathLike[str]"]
 Events = Any  # A pandas DataFrame with EVENT_COLUMNS, or a path to a CSV log.
 
 
+def _impl_of(policy, name: str = "policy"):
+    """The C++ policy of a beckon.Policy argument (TypeError otherwise)."""
+    if not isinstance(policy, Policy):
+        raise TypeError(f"{name} must be a beckon.Policy, got "
+                        f"{type(policy).__name__}")
+    return policy._impl
+
+
 def _pd():
     import pandas  # Imported lazily: the engine alone does not need pandas.
     return pandas
 
 
 # --- Policies -----------------------------------------------------------------
+
+_GROUP_COLUMNS = ["pattern", "role", "dwell_threshold_s", "help_rate", "views"]
+
 
 class Policy:
     """A policy: learned thresholds, model weights and business gates.
@@ -141,7 +154,12 @@ class Policy:
     def groups(self):
         """The page groups as a DataFrame (pattern, role, dwell_threshold_s,
         help_rate, ...), one row per group, in policy order."""
-        return _pd().DataFrame(self.to_dict().get("groups", []))
+        pd = _pd()
+        frame = pd.DataFrame(self.to_dict().get("groups", []),
+                             columns=_GROUP_COLUMNS)
+        # Protobuf's JSON writes 64-bit integers as strings.
+        return frame.astype({"views": "int64", "dwell_threshold_s": "float64",
+                             "help_rate": "float64"})
 
     @property
     def decision_threshold(self) -> float:
@@ -181,7 +199,8 @@ def fixed_dwell_policy(seconds: float, base: Optional[Policy] = None) -> Policy:
     `seconds` on any page, under `base`'s gates (default: the default
     policy's), so both are replayed by the same engine."""
     base = base if base is not None else Policy.default()
-    return Policy(_beckon.fixed_dwell_policy(base._impl, float(seconds)))
+    return Policy(_beckon.fixed_dwell_policy(_impl_of(base, "base"),
+                                             float(seconds)))
 
 
 # --- Events -------------------------------------------------------------------
@@ -235,13 +254,17 @@ def simulate(days: int = 7, *, seed: int = 1, visitors_per_day: int = 4000,
 def _frame(cols):
     pd = _pd()
     ts, visitor, event, page, detail = cols
-    return pd.DataFrame({"ts_ms": ts, "visitor": visitor, "event": event,
-                         "page": page, "detail": detail},
+    return pd.DataFrame({"ts_ms": pd.Series(ts, dtype="int64"),
+                         "visitor": pd.Series(visitor, dtype=object),
+                         "event": pd.Series(event, dtype=object),
+                         "page": pd.Series(page, dtype=object),
+                         "detail": pd.Series(detail, dtype=object)},
                         columns=list(EVENT_COLUMNS))
 
 
 def _strings(values, name: str) -> list:
-    """A column of strings as a list; None and NaN become ""."""
+    """A column as a list (the C++ side reads None and NaN as "", numbers
+    as their text)."""
     if values is None:
         return None
     if hasattr(values, "tolist"):
@@ -253,12 +276,24 @@ def _strings(values, name: str) -> list:
 
 def _timestamps(values, name: str = "ts_ms") -> np.ndarray:
     """A column of millisecond timestamps as int64, refusing NaN/fractions."""
+    dtype = getattr(values, "dtype", None)
+    if dtype is not None and getattr(dtype, "na_value", None) is not None \
+            and str(dtype) in ("Int8", "Int16", "Int32", "Int64", "UInt8",
+                               "UInt16", "UInt32", "UInt64"):
+        missing = np.asarray(values.isna() if hasattr(values, "isna")
+                             else _pd().isna(values))
+        if missing.any():
+            i = int(np.flatnonzero(missing)[0])
+            raise InvalidArgumentError(f"row {i}: {name} is missing")
+        values = values.to_numpy(dtype="int64") if str(dtype) != "UInt64" \
+            else values.to_numpy(dtype="uint64")
     arr = np.asarray(values)
     if arr.ndim != 1:
         raise InvalidArgumentError(f"{name} must be one-dimensional, got "
                                    f"shape {arr.shape}")
     if arr.dtype.kind in "iu":
-        if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+        if (arr.dtype.kind == "u" and arr.size
+                and arr.max() > np.uint64(np.iinfo(np.int64).max)):
             raise InvalidArgumentError(f"{name} has a value beyond int64")
         return arr.astype(np.int64, copy=False)
     if arr.dtype.kind == "f":
@@ -333,8 +368,15 @@ class Engine(_beckon.Engine):
                             f"{type(policy).__name__}")
         key = _beckon.DEFAULT_VISITOR_KEY if visitor_key is None else visitor_key
         key = tuple(int(k) for k in key)
-        if len(key) != 2:
-            raise InvalidArgumentError("visitor_key must be two 64-bit integers")
+        if len(key) != 2 or not all(0 <= k < 2**64 for k in key):
+            raise InvalidArgumentError(
+                f"visitor_key must be two integers in [0, 2**64), got {key}")
+        for option, value, bits in (("max_sessions", max_sessions, 64),
+                                    ("max_memory_records", max_memory_records, 64),
+                                    ("shards", shards, 32)):
+            if not 1 <= int(value) < 2**bits:
+                raise InvalidArgumentError(
+                    f"{option} must be in [1, 2**{bits}), got {value}")
         super().__init__(policy._impl, int(max_sessions),
                          int(max_memory_records), int(shards), key)
         self._options = dict(max_sessions=int(max_sessions),
@@ -359,7 +401,8 @@ class Engine(_beckon.Engine):
         before the visitor's last event, ...) raises naming its index with
         ``on_error="raise"``: the rows before it have been observed, the rest
         not. With ``on_error="skip"`` such rows are skipped (False in the
-        result) and the rest observed.
+        result) and the rest observed. Ctrl-C stops the batch with
+        KeyboardInterrupt; the rows before it stay observed.
         """
         n = len(ts_ms)
         return self._observe_batch(
@@ -380,8 +423,10 @@ class Engine(_beckon.Engine):
         DataFrame with columns action and reason (categoricals), probability,
         threshold, would_offer and recheck_at_ms (Int64, <NA> if none).
         With ``on_error="skip"`` a rejected row gets a missing action;
-        with "raise" (default) it raises naming the row, after the rows
-        before it were decided."""
+        with "raise" (default) it raises naming the row: the rows before it
+        were decided (their offers are recorded in the engine) but their
+        results are not returned, so prefer "skip" where rows may fail.
+        Ctrl-C stops the batch (rows so far are kept in the engine)."""
         pd = _pd()
         action, reason, prob, thr, would, recheck = self._decide_batch(
             _timestamps(ts_ms), _strings(visitor, "visitor"), _skip(on_error))
@@ -404,7 +449,10 @@ class Engine(_beckon.Engine):
                 (self.policy.to_bytes(), self._options, self.snapshot()))
 
     def __repr__(self) -> str:
-        s = self._stats()
+        try:
+            s = self._stats()
+        except FailedPreconditionError:  # Its __init__ failed.
+            return "<beckon.Engine (not initialized)>"
         return (f"<beckon.Engine policy={self.policy.name!r} "
                 f"live_sessions={s['live_sessions']} "
                 f"events_observed={s['events_observed']}>")
@@ -453,13 +501,19 @@ def train(events: Events, *, base: Optional[Policy] = None,
                 dwell_rule=dwell_rule, dwell_quantile=dwell_quantile, l2=l2,
                 name=name)
     base = base if base is not None else Policy.default()
-    impl, report = _beckon.train(_events_arg(events), base._impl, opts)
+    impl, report = _beckon.train(_events_arg(events), _impl_of(base, "base"),
+                                 opts)
     policy = Policy(impl)
     import json
     report = dict(report)
     report["validation"] = json.loads(report["validation"])
     policy.training = report
     return policy
+
+
+_REPLAY_GROUP_COLUMNS = [
+    "pattern", "sessions", "offered_sessions", "offers", "help_sessions",
+    "hits", "precision", "recall", "offer_rate", "median_lead_s"]
 
 
 class ReplayResult:
@@ -484,7 +538,9 @@ class ReplayResult:
 
     @property
     def groups(self):
-        return _pd().DataFrame(self.metrics.get("groups", []))
+        """Per page group counts (pattern and the counts of the metrics)."""
+        return _pd().DataFrame(self.metrics.get("groups", []),
+                               columns=_REPLAY_GROUP_COLUMNS)
 
     def __repr__(self) -> str:
         m = self.metrics
@@ -506,7 +562,7 @@ def replay(policy: Policy, events: Events, *, trace: bool = True,
     """
     import json
     metrics_json, cols = _beckon.replay(
-        policy._impl, _events_arg(events), bool(trace),
+        _impl_of(policy), _events_arg(events), bool(trace),
         os.fspath(load_state) if load_state is not None else "",
         os.fspath(save_state) if save_state is not None else "")
     metrics = json.loads(metrics_json)
@@ -517,11 +573,14 @@ def replay(policy: Policy, events: Events, *, trace: bool = True,
         recheck_at = pd.array(recheck_at, dtype="Int64")
         recheck_at[np.asarray(recheck_at == -1, dtype=bool)] = pd.NA
         frame = pd.DataFrame({
-            "ts_ms": ts, "visitor": visitor, "recheck": recheck,
+            "ts_ms": pd.Series(ts, dtype="int64"),
+            "visitor": pd.Series(visitor, dtype=object),
+            "recheck": pd.Series(recheck, dtype=bool),
             "action": pd.Categorical.from_codes(action, ACTIONS),
             "reason": pd.Categorical.from_codes(reason, REASONS),
             "probability": prob, "threshold": thr,
-            "recheck_at_ms": recheck_at, "reasons": reasons})
+            "recheck_at_ms": recheck_at,
+            "reasons": pd.Series(reasons, dtype=object)})
     return ReplayResult(metrics, frame)
 
 
@@ -538,8 +597,9 @@ def sweep(policy: Policy, events: Events,
         thresholds = np.round(np.linspace(0.05, 0.95, 19), 4)
     t = np.asarray(list(thresholds), dtype=np.float64)
     if t.ndim != 1 or t.size == 0:
-        raise InvalidArgumentError("thresholds must be a non-empty list")
-    cols = _beckon.sweep(policy._impl, _events_arg(events), t)
+        raise InvalidArgumentError(
+            f"thresholds must be a non-empty list of numbers, got shape {t.shape}")
+    cols = _beckon.sweep(_impl_of(policy), _events_arg(events), t)
     return pd.DataFrame(cols, columns=[
         "threshold", "offer_rate", "precision", "recall", "median_lead_s",
         "offers", "offered_sessions", "hits", "sessions"]).astype(
@@ -556,7 +616,7 @@ def calibrate(policy: Policy, events: Events, target_offer_rate: float, *,
     setting is the threshold, or the baseline's seconds."""
     import json
     impl, setting, metrics = _beckon.calibrate(
-        policy._impl, _events_arg(events), float(target_offer_rate),
+        _impl_of(policy), _events_arg(events), float(target_offer_rate),
         bool(fixed_dwell))
     return Policy(impl), setting, json.loads(metrics)
 

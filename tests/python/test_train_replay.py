@@ -1,0 +1,424 @@
+"""beckon.train, replay, sweep, calibrate, and the model fitting helpers
+fit_logistic and roc_auc (docs/trainer.md, docs/replay.md)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import beckon
+
+METRIC_KEYS = ("sessions", "offered_sessions", "offers", "help_sessions",
+               "hits", "precision", "recall", "offer_rate", "median_lead_s",
+               "offers_after_decline", "offers_without_agents", "events",
+               "decisions", "rechecks", "groups")
+GROUP_KEYS = ("pattern", "sessions", "offered_sessions", "offers",
+              "help_sessions", "hits", "precision", "recall", "offer_rate",
+              "median_lead_s")
+
+
+@pytest.fixture(scope="module")
+def day7_replay(trained, week_split):
+    return beckon.replay(trained, week_split[1])
+
+
+# --- train ---------------------------------------------------------------------
+
+def test_train_report(trained, week_split):
+    assert isinstance(trained, beckon.Policy)
+    assert trained.name == "beckon-trained"
+    assert trained != beckon.Policy.default()
+    report = trained.training
+    assert set(report) == {"train_auc", "validation_auc", "train_samples",
+                           "train_sessions", "validation_sessions",
+                           "validation"}
+    # The model separates help seekers from others on this log well above
+    # chance (the simulator's stuck visitors leave clear traces).
+    assert 0.7 < report["train_auc"] <= 1
+    assert 0.7 < report["validation_auc"] <= 1
+    assert report["train_samples"] > 0
+    assert report["train_sessions"] > report["validation_sessions"] > 0
+    validation = report["validation"]
+    for key in METRIC_KEYS:
+        assert key in validation, key
+    assert validation["sessions"] == report["validation_sessions"]
+    # The threshold is calibrated on the validation part to the target
+    # offer rate (5% by default); the bisection gets close.
+    assert validation["offer_rate"] == pytest.approx(0.05, abs=0.01)
+    # Groups are learned from the log: their views are counted.
+    assert (trained.groups["views"].astype(int) > 0).any()
+
+
+def test_train_from_path_equals_train_from_frame(trained, week_split,
+                                                 tmp_path):
+    path = tmp_path / "days1-6.csv"
+    beckon.write_events(week_split[0], path)
+    from_path = beckon.train(str(path))
+    assert from_path.to_bytes() == trained.to_bytes()
+    assert from_path.training == trained.training
+
+
+def test_train_is_deterministic(trained, week_split):
+    again = beckon.train(week_split[0])
+    assert again.to_bytes() == trained.to_bytes()
+    assert again.training == trained.training
+
+
+def test_train_options_take_effect(week_split):
+    # Pages the default policy does not know ("/dept/..." instead of
+    # "/c/...") become new groups, most viewed first, while the policy has
+    # fewer than max_groups groups; the base groups always stay
+    # (docs/trainer.md, section on page groups).
+    log = week_split[0].copy()
+    log["page"] = log["page"].str.replace("^/c/", "/dept/", regex=True)
+    p = beckon.train(log, name="shop-a", target_offer_rate=0.1,
+                     max_groups=14)
+    assert p.name == "shop-a"
+    assert p.training["validation"]["offer_rate"] == pytest.approx(0.1,
+                                                                   abs=0.02)
+    base_patterns = beckon.Policy.default().groups["pattern"].tolist()
+    patterns = p.groups["pattern"].tolist()
+    assert len(patterns) == 14
+    assert patterns[:len(base_patterns)] == base_patterns
+    added = p.groups.iloc[len(base_patterns):]
+    assert added["pattern"].str.startswith("/dept/").all()
+    views = added["views"].astype(int).tolist()
+    assert views == sorted(views, reverse=True)
+    assert p.group_of(added["pattern"].iloc[0]) == added["pattern"].iloc[0]
+    # The options are recorded in the policy's provenance, as strings.
+    options = p.to_dict()["provenance"]["options"]
+    assert options["max_groups"] == "14"
+    assert float(options["target_offer_rate"]) == 0.1
+
+
+def test_train_keeps_the_base_gates(week_split):
+    # docs/trainer.md: the trainer does not learn gates; they come from the
+    # base policy.
+    text = beckon.Policy.default().to_text()
+    base = beckon.Policy.from_text(text.replace("min_gap_s: 300",
+                                                "min_gap_s: 777"))
+    p = beckon.train(week_split[0], base=base)
+    assert p.to_dict()["gates"]["min_gap_s"] == "777"
+
+
+def test_train_rejects_bad_options(week_split):
+    small = week_split[0].iloc[:2000]
+    with pytest.raises(beckon.InvalidArgumentError,
+                       match="unknown train option 'colour'"):
+        beckon.train(small, colour="red")
+    with pytest.raises(beckon.InvalidArgumentError, match="dwell_rule"):
+        beckon.train(small, dwell_rule="median")
+    with pytest.raises(beckon.InvalidArgumentError, match="target_offer_rate"):
+        beckon.train(small, target_offer_rate=2.0)
+    with pytest.raises(beckon.InvalidArgumentError, match="validation_fraction"):
+        beckon.train(small, validation_fraction=0.9)
+    with pytest.raises(beckon.InvalidArgumentError, match="l2"):
+        beckon.train(small, l2="strong")
+
+
+def test_train_without_help_contacts_says_why(week_split):
+    no_help = week_split[0][week_split[0]["event"] != "help_contact"]
+    with pytest.raises(beckon.Error, match="no help_contact events") as e:
+        beckon.train(no_help)
+    assert "learns from them" in str(e.value)
+
+
+def test_train_on_an_empty_log_says_why(week_split):
+    with pytest.raises(beckon.Error, match="no visitor events"):
+        beckon.train(week_split[0].iloc[:0])
+
+
+# --- replay ----------------------------------------------------------------------
+
+def test_replay_metrics(day7_replay, week_split):
+    m = day7_replay.metrics
+    day7 = week_split[1]
+    for key in METRIC_KEYS:
+        assert key in m, key
+    for key in ("sessions", "offered_sessions", "offers", "help_sessions",
+                "hits", "offers_after_decline", "offers_without_agents",
+                "events", "decisions", "rechecks"):
+        assert isinstance(m[key], int), key
+    # The definitions of docs/replay.md, section 3.
+    assert m["events"] == len(day7)
+    assert m["precision"] == pytest.approx(m["hits"] / m["offered_sessions"])
+    assert m["recall"] == pytest.approx(m["hits"] / m["help_sessions"])
+    assert m["offer_rate"] == pytest.approx(m["offered_sessions"] / m["sessions"])
+    assert m["offers"] >= m["offered_sessions"] >= m["hits"] > 0
+    assert m["median_lead_s"] > 0
+    # Gates that must hold in any replay.
+    assert m["offers_after_decline"] == 0
+    assert m["offers_without_agents"] == 0
+    # Every session holds at least one visitor row; help sessions are
+    # sessions with a help_contact row.
+    visitors = day7[day7["event"] != "agents"]
+    assert m["sessions"] >= visitors["visitor"].nunique()
+    contacts = day7[day7["event"] == "help_contact"]
+    assert m["help_sessions"] <= len(contacts)
+    assert m["help_sessions"] >= contacts["visitor"].nunique()
+    # Decisions: one after each visitor row, plus the rechecks.
+    assert m["decisions"] == len(visitors) + m["rechecks"]
+
+
+def test_replay_groups(day7_replay, trained):
+    m = day7_replay.metrics
+    groups = m["groups"]
+    assert isinstance(groups, list) and groups
+    for g in groups:
+        assert tuple(g) == GROUP_KEYS
+    patterns = [g["pattern"] for g in groups]
+    assert set(patterns) <= set(trained.groups["pattern"]) | {"(unlisted)"}
+    sessions = [g["sessions"] for g in groups]
+    assert sessions == sorted(sessions, reverse=True)  # most first
+    # Offers are made on some group's page; first offers likewise.
+    assert sum(g["offers"] for g in groups) == m["offers"]
+    assert sum(g["offered_sessions"] for g in groups) == m["offered_sessions"]
+    assert sum(g["hits"] for g in groups) == m["hits"]
+    frame = day7_replay.groups
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == list(GROUP_KEYS)
+    assert frame["pattern"].tolist() == patterns
+
+
+def test_replay_trace(day7_replay):
+    m, t = day7_replay.metrics, day7_replay.trace
+    assert list(t.columns) == ["ts_ms", "visitor", "recheck", "action",
+                               "reason", "probability", "threshold",
+                               "recheck_at_ms", "reasons"]
+    assert t["ts_ms"].dtype == np.int64
+    assert t["visitor"].dtype == object
+    assert t["recheck"].dtype == bool
+    assert list(t["action"].cat.categories) == list(beckon.ACTIONS)
+    assert list(t["reason"].cat.categories) == list(beckon.REASONS)
+    assert t["probability"].dtype == np.float64
+    assert t["threshold"].dtype == np.float64
+    assert t["recheck_at_ms"].dtype == pd.Int64Dtype()
+    assert all(isinstance(r, list) for r in t["reasons"].head(100))
+    # The trace is the decisions the metrics count.
+    assert len(t) == m["decisions"]
+    assert int(t["recheck"].sum()) == m["rechecks"]
+    assert int((t["action"] == "offer").sum()) == m["offers"]
+    assert t["action"].notna().all() and t["reason"].notna().all()
+    assert t["probability"].between(0, 1).all()
+    # In time order, and a recheck_at lies after its decision.
+    assert (np.diff(t["ts_ms"].to_numpy()) >= 0).all()
+    has = t["recheck_at_ms"].notna()
+    assert (t.loc[has, "recheck_at_ms"] > t.loc[has, "ts_ms"]).all()
+    # An offer says why.
+    offers = t[t["action"] == "offer"]
+    assert offers["reasons"].map(len).min() >= 1
+    assert (offers["probability"] >= offers["threshold"]).all()
+
+
+def test_replay_without_trace(day7_replay, trained, week_split):
+    r = beckon.replay(trained, week_split[1], trace=False)
+    assert r.trace is None
+    assert r.metrics == day7_replay.metrics
+    text = repr(r)
+    assert text.startswith("<beckon.ReplayResult ")
+    assert f"sessions={r.metrics['sessions']}" in text
+
+
+def test_replay_of_a_path_equals_replay_of_the_frame(day7_replay, trained,
+                                                     week_split, tmp_path):
+    path = tmp_path / "day7.csv"
+    beckon.write_events(week_split[1], path)
+    r = beckon.replay(trained, str(path), trace=True)
+    assert r.metrics == day7_replay.metrics
+    pd.testing.assert_frame_equal(r.trace, day7_replay.trace)
+
+
+def test_replay_sorts_rows_by_time(day7_replay, trained, week_split):
+    # Rows may come in any order; replay sorts them by time, keeping the
+    # given order for equal times. Reversing a day and sorting stably is
+    # only the same as the original where no two rows share a time, so the
+    # expected result is the replay of the stably-sorted reversal.
+    rev = week_split[1].iloc[::-1]
+    r = beckon.replay(trained, rev, trace=False)
+    ref = beckon.replay(trained, rev.sort_values("ts_ms", kind="stable"),
+                        trace=False)
+    assert r.metrics == ref.metrics
+    assert r.metrics["sessions"] == day7_replay.metrics["sessions"]
+
+
+def test_replay_state_carries_declines_from_day_to_day(trained, week_split,
+                                                       tmp_path):
+    days16, day7 = week_split
+    state = tmp_path / "d16.state"
+    beckon.replay(trained, days16, trace=False, save_state=state)
+    assert state.exists() and state.stat().st_size > 0
+    # The saved state is an engine snapshot: an engine can load it.
+    engine = beckon.Engine(trained)
+    engine.load_state(str(state))
+    assert engine.stats()["memory_records"] > 0
+    fresh = beckon.replay(trained, day7)
+    carried = beckon.replay(trained, day7, load_state=state)
+    # Visitors who declined on days 1-6 are still not offered on day 7.
+    declined = lambda r: int((r.trace["reason"] == "declined").sum())
+    assert declined(carried) > declined(fresh)
+    assert carried.metrics["offers_after_decline"] == 0
+    with pytest.raises(beckon.NotFoundError):
+        beckon.replay(trained, day7, load_state=tmp_path / "missing.state")
+
+
+def test_replay_of_an_empty_log(trained, week_split):
+    r = beckon.replay(trained, week_split[1].iloc[:0])
+    assert r.metrics["sessions"] == 0 and r.metrics["decisions"] == 0
+    assert r.metrics["precision"] == 0 and r.metrics["recall"] == 0
+    assert len(r.trace) == 0
+
+
+def test_empty_replay_keeps_the_column_types(day7_replay, trained,
+                                             week_split):
+    # A replay of no rows returns frames of the same shape and types as any
+    # other replay (empty, not untyped).
+    r = beckon.replay(trained, week_split[1].iloc[:0])
+    assert list(r.trace.columns) == list(day7_replay.trace.columns)
+    assert r.trace.dtypes.to_dict() == day7_replay.trace.dtypes.to_dict()
+    assert list(r.groups.columns) == list(GROUP_KEYS)
+
+
+def test_default_and_baseline_policies_replay(week_split):
+    day7 = week_split[1]
+    for p in (beckon.Policy.default(), beckon.fixed_dwell_policy(120)):
+        m = beckon.replay(p, day7, trace=False).metrics
+        assert m["sessions"] > 0 and m["offers"] > 0
+        assert m["offers_after_decline"] == 0
+        assert m["offers_without_agents"] == 0
+    # The baseline offers at most once per session.
+    m = beckon.replay(beckon.fixed_dwell_policy(120), day7, trace=False).metrics
+    assert m["offers"] == m["offered_sessions"]
+
+
+# --- sweep, calibrate ------------------------------------------------------------
+
+def test_sweep(trained, week_split):
+    day7 = week_split[1]
+    s = beckon.sweep(trained, day7)
+    assert list(s.columns)[:5] == ["threshold", "offer_rate", "precision",
+                                   "recall", "median_lead_s"]
+    assert {"offers", "offered_sessions", "hits", "sessions"} <= set(s.columns)
+    assert s["threshold"].tolist() == pytest.approx(
+        np.linspace(0.05, 0.95, 19).tolist())
+    rates = s["offer_rate"].to_numpy()
+    # A higher bar never offers to more sessions on this day.
+    assert (np.diff(rates) <= 0).all()
+    assert rates[0] > rates[-1]
+    assert s["offers"].dtype == np.int64
+    # Each row is the replay at that threshold.
+    row = s.iloc[5]
+    m = beckon.replay(trained.with_threshold(float(row["threshold"])), day7,
+                      trace=False).metrics
+    for key in ("offer_rate", "precision", "recall", "median_lead_s",
+                "offers", "offered_sessions", "hits", "sessions"):
+        assert row[key] == m[key], key
+    # Given thresholds are kept in the given order.
+    s2 = beckon.sweep(trained, day7, thresholds=[0.6, 0.2])
+    assert s2["threshold"].tolist() == [0.6, 0.2]
+    assert s2["offer_rate"].iloc[0] <= s2["offer_rate"].iloc[1]
+
+
+def test_calibrate_threshold(trained, week_split):
+    day7 = week_split[1]
+    tuned, setting, metrics = beckon.calibrate(trained, day7, 0.03)
+    assert isinstance(tuned, beckon.Policy)
+    assert tuned.decision_threshold == pytest.approx(setting)
+    assert metrics["offer_rate"] == pytest.approx(0.03, abs=0.006)
+    # The metrics are those of replaying the tuned policy.
+    assert beckon.replay(tuned, day7, trace=False).metrics == metrics
+    # A higher target needs a lower threshold.
+    _, higher, _ = beckon.calibrate(trained, day7, 0.08)
+    assert higher < setting
+
+
+def test_calibrate_fixed_dwell(trained, week_split):
+    day7 = week_split[1]
+    tuned, seconds, metrics = beckon.calibrate(trained, day7, 0.05,
+                                               fixed_dwell=True)
+    assert seconds > 0
+    assert tuned == beckon.fixed_dwell_policy(seconds, base=trained)
+    assert metrics["offer_rate"] == pytest.approx(0.05, abs=0.01)
+    assert beckon.replay(tuned, day7, trace=False).metrics == metrics
+
+
+# --- fit_logistic, roc_auc ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def separable():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3))
+    z = X @ np.array([2.0, -1.0, 0.5]) + 0.3
+    y = (z + rng.normal(scale=0.5, size=400) > 0).astype(float)
+    return X, y
+
+
+def test_fit_logistic(separable):
+    X, y = separable
+    m = beckon.fit_logistic(X, y)
+    assert isinstance(m, beckon.LogisticModel)
+    assert m.weights.shape == (3,) and isinstance(m.bias, float)
+    assert 0 < m.iterations <= 100
+    p = m.predict_proba(X)
+    assert p.shape == (400,) and ((p > 0) & (p < 1)).all()
+    assert beckon.roc_auc(p, y) > 0.9
+    # The signs of the true weights are recovered.
+    assert np.sign(m.weights).tolist() == [1.0, -1.0, 1.0]
+    # At the optimum of log-loss + 0.5 * l2 * |w|^2 (bias free) the
+    # gradient vanishes: X'(p - y) + l2 w = 0 and sum(p - y) = 0.
+    assert np.abs(X.T @ (p - y) + 1.0 * m.weights).max() < 1e-6
+    assert abs((p - y).sum()) < 1e-6
+    np.testing.assert_allclose(m.decision_function(X), X @ m.weights + m.bias)
+    assert "3 features" in repr(m)
+
+
+def test_fit_logistic_l2_and_weights(separable):
+    X, y = separable
+    loose = beckon.fit_logistic(X, y, l2=0.01)
+    tight = beckon.fit_logistic(X, y, l2=100.0)
+    assert np.linalg.norm(tight.weights) < np.linalg.norm(loose.weights)
+    # Weight 2 on a row is the row given twice.
+    w = np.ones(len(y))
+    w[:50] = 2
+    weighted = beckon.fit_logistic(X, y, sample_weight=w)
+    doubled = beckon.fit_logistic(np.vstack([X, X[:50]]),
+                                  np.concatenate([y, y[:50]]))
+    np.testing.assert_allclose(weighted.weights, doubled.weights, rtol=1e-6)
+    assert weighted.bias == pytest.approx(doubled.bias, rel=1e-6)
+
+
+def test_fit_logistic_rejects_bad_input(separable):
+    X, y = separable
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(beckon.InvalidArgumentError, match=r"x\[3\]\[1\] is not finite"):
+        beckon.fit_logistic(bad, y)
+    labels = y.copy()
+    labels[5] = 2
+    with pytest.raises(beckon.InvalidArgumentError, match=r"y\[5\] must be 0 or 1"):
+        beckon.fit_logistic(X, labels)
+    with pytest.raises(beckon.InvalidArgumentError, match="one label per row"):
+        beckon.fit_logistic(X, y[:-1])
+    with pytest.raises(beckon.InvalidArgumentError, match="2-dimensional"):
+        beckon.fit_logistic(X[:, 0], y)
+    with pytest.raises(beckon.InvalidArgumentError, match="sample_weight"):
+        beckon.fit_logistic(X, y, sample_weight=np.ones(3))
+    with pytest.raises(beckon.InvalidArgumentError, match="l2"):
+        beckon.fit_logistic(X, y, l2=-1)
+    m = beckon.fit_logistic(X, y)
+    with pytest.raises(beckon.InvalidArgumentError, match=r"\(n, 3\)"):
+        m.predict_proba(X[:, :2])
+
+
+def test_roc_auc():
+    # Hand-computed: of the four (positive, negative) pairs, three are
+    # ordered right.
+    assert beckon.roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == 0.75
+    assert beckon.roc_auc([0.1, 0.9], [0, 1]) == 1.0
+    assert beckon.roc_auc([0.9, 0.1], [0, 1]) == 0.0
+    assert beckon.roc_auc([0.5, 0.5], [0, 1]) == 0.5  # ties count half
+    assert beckon.roc_auc([0.2, 0.5], [1, 1]) == 0.5  # one class only
+    with pytest.raises(beckon.InvalidArgumentError, match="0 or 1"):
+        beckon.roc_auc([0.5, 0.2], [1, 3])
+    with pytest.raises(beckon.InvalidArgumentError, match="not finite"):
+        beckon.roc_auc([np.nan, 0.2], [1, 0])
+    with pytest.raises(beckon.InvalidArgumentError, match="one length"):
+        beckon.roc_auc([0.5, 0.2, 0.1], [1, 0])
