@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "lib/quoted.h"
 #include "lib/string_views.h"
 
 namespace beckon {
@@ -34,14 +35,7 @@ uint64_t Fnv1a64(std::string_view s) {
   return h;
 }
 
-std::string Quoted(std::string_view s) {
-  constexpr size_t kShown = 40;
-  std::string out = "\"";
-  out.append(s.substr(0, kShown));
-  if (s.size() > kShown) out.append("...");
-  out.append("\"");
-  return out;
-}
+using internal::Quoted;
 
 bool EndsWithNoCase(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() &&

@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "lib/quoted.h"
 #include "lib/string_views.h"
 
 namespace beckon {
@@ -70,14 +71,7 @@ namespace {
 constexpr size_t kMaxFieldBytes = 64 * 1024;
 constexpr int64_t kMaxTimestampMs = 253402300799999;  // End of year 9999.
 
-std::string Quoted(std::string_view s) {
-  constexpr size_t kShown = 40;
-  std::string out = "\"";
-  out.append(s.substr(0, kShown));
-  if (s.size() > kShown) out.append("...");
-  out.append("\"");
-  return out;
-}
+using internal::Quoted;
 
 absl::Status RowError(uint64_t line, std::string_view what) {
   return absl::InvalidArgumentError(
@@ -455,7 +449,8 @@ absl::StatusOr<bool> EventLogReader::Next(LogEvent& out) {
 
 absl::StatusOr<std::vector<LogEvent>> ReadEventLog(
     const std::string& path, const EventLogReader::Options& options,
-    uint64_t* skipped) {
+    EventLogReport& report,
+    const std::function<void(uint64_t rows)>& progress) {
   absl::StatusOr<std::unique_ptr<EventLogReader>> reader =
       EventLogReader::Open(path, options);
   if (!reader.ok()) return reader.status();
@@ -466,8 +461,20 @@ absl::StatusOr<std::vector<LogEvent>> ReadEventLog(
     if (!more.ok()) return more.status();
     if (!*more) break;
     events.push_back(std::move(e));
+    if (progress && (events.size() & 0x3FFFF) == 0) progress(events.size());
   }
-  if (skipped != nullptr) *skipped = (*reader)->skipped();
+  report.skipped = (*reader)->skipped();
+  report.errors = (*reader)->errors();
+  return events;
+}
+
+absl::StatusOr<std::vector<LogEvent>> ReadEventLog(
+    const std::string& path, const EventLogReader::Options& options,
+    uint64_t* skipped) {
+  EventLogReport report;
+  absl::StatusOr<std::vector<LogEvent>> events =
+      ReadEventLog(path, options, report);
+  if (events.ok() && skipped != nullptr) *skipped = report.skipped;
   return events;
 }
 

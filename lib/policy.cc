@@ -15,6 +15,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
+#include "google/protobuf/util/json_util.h"
 
 namespace beckon {
 namespace {
@@ -421,6 +422,20 @@ std::string Policy::ToText() const {
   std::string out;
   google::protobuf::TextFormat::PrintToString(*message_, &out);
   return out;
+}
+
+absl::StatusOr<std::string> Policy::ToJson() const {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  auto status =
+      google::protobuf::util::MessageToJsonString(*message_, &json, options);
+  if (!status.ok()) {
+    return absl::InternalError(
+        absl::StrCat("cannot print JSON: ", status.ToString()));
+  }
+  return json;
 }
 
 absl::Status Policy::ToFile(const std::string& path) const {

@@ -1210,6 +1210,37 @@ TEST(ReadEventLog, LenientModeReportsTheSkipCount) {
   EXPECT_EQ(rows->size(), 4u);
 }
 
+TEST(ReadEventLog, ReportKeepsTheSkipCountAndTheFirstErrors) {
+  TempFile file("report.csv");
+  file.Write(kMixed);
+  EventLogReader::Options options = Lenient();
+  options.max_errors_kept = 2;
+  EventLogReport report;
+  absl::StatusOr<std::vector<LogEvent>> rows =
+      ReadEventLog(file.path(), options, report);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(rows->size(), 4u);
+  EXPECT_EQ(report.skipped, 7u);
+  ASSERT_EQ(report.errors.size(), 2u);
+  EXPECT_THAT(report.errors[0], HasSubstr("line "));
+}
+
+TEST(ReadEventLog, ProgressCountsRowsEvery262144) {
+  TempFile file("progress.csv");
+  std::string text = "ts_ms,visitor,event,page,detail\n";
+  const int n = 262144 * 2 + 5;
+  for (int i = 0; i < n; ++i) absl::StrAppend(&text, i, ",v,page_view,/p,\n");
+  file.Write(text);
+  EventLogReport report;
+  std::vector<uint64_t> seen;
+  absl::StatusOr<std::vector<LogEvent>> rows = ReadEventLog(
+      file.path(), {}, report, [&seen](uint64_t r) { seen.push_back(r); });
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(rows->size(), static_cast<size_t>(n));
+  EXPECT_THAT(seen, ElementsAre(262144u, 524288u));
+  EXPECT_EQ(report.skipped, 0u);
+}
+
 TEST(ReadEventLog, BadHeaderFails) {
   TempFile file("badheader.csv");
   file.Write("time,visitor,event,page,detail\n1,v1,page_view,/,\n");

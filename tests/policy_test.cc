@@ -154,6 +154,18 @@ TEST(Policy, DefaultRoundTripsThroughText) {
   EXPECT_EQ(q->ToText(), text);
 }
 
+// The JSON form (`beckon inspect --json`, Python's Policy.to_dict): proto
+// field names, every field printed even at its default, enums by name.
+TEST(Policy, ToJsonPrintsEveryFieldByItsProtoName) {
+  const Policy p = Policy::Default();
+  absl::StatusOr<std::string> json = p.ToJson();
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_THAT(*json, HasSubstr("\"name\":\"beckon-default\""));
+  EXPECT_THAT(*json, HasSubstr("\"dwell_threshold_s\":"));
+  EXPECT_THAT(*json, HasSubstr("\"role\":\"ROLE_"));
+  EXPECT_THAT(*json, HasSubstr("\"decline_forever\":false"));
+}
+
 TEST(Policy, FromProtoTakesACopy) {
   proto::Policy m = DefaultMessage();
   m.set_name("mine");

@@ -11,6 +11,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -31,7 +32,6 @@
 #include "beckon/replay.h"
 #include "beckon/simulate.h"
 #include "beckon/train.h"
-#include "google/protobuf/util/json_util.h"
 #include "lib/page_matcher.h"
 #include "lib/string_views.h"
 
@@ -382,18 +382,7 @@ py::tuple EventsToColumns(const std::vector<LogEvent>& events) {
 // --- Policy -------------------------------------------------------------------
 
 std::string PolicyJson(py::handle self) {
-  const Policy& policy = AsPolicy(self);
-  std::string json;
-  google::protobuf::util::JsonPrintOptions jo;
-  jo.always_print_primitive_fields = true;
-  jo.preserve_proto_field_names = true;
-  auto st = google::protobuf::util::MessageToJsonString(policy.message(),
-                                                        &json, jo);
-  if (!st.ok()) {
-    Throw(absl::InternalError(absl::StrCat("cannot print JSON: ",
-                                           st.ToString())));
-  }
-  return json;
+  return Unwrap(AsPolicy(self).ToJson());
 }
 
 std::string PolicySummary(py::handle self) {
@@ -452,6 +441,7 @@ py::array_t<bool> ObserveBatch(py::handle self, Int64Array ts, py::handle visito
   const size_t n = c.size();
   py::array_t<bool> accepted(static_cast<py::ssize_t>(n));
   bool* out = accepted.mutable_data();
+  std::fill(out, out + n, false);  // Set true row by row as observed.
   absl::Status error;
   SignalPoll poll;
   std::function<bool()> interrupted = poll.Callback();
@@ -462,15 +452,11 @@ py::array_t<bool> ObserveBatch(py::handle self, Int64Array ts, py::handle visito
     for (size_t i = 0; i < n && error.ok(); ++i) error = c.Parse(i, e);
     if (error.ok()) {
       for (size_t i = 0; i < n; ++i) {
-        if ((i & 0x3FFF) == 0x3FFF && interrupted()) {
-          for (size_t j = i; j < n; ++j) out[j] = false;
-          break;
-        }
+        if ((i & 0x3FFF) == 0x3FFF && interrupted()) break;
         (void)c.Parse(i, e);
         absl::Status st = engine.Observe(e.ToEvent());
         out[i] = st.ok();
         if (!st.ok() && !skip) {
-          for (size_t j = i + 1; j < n; ++j) out[j] = false;
           error = absl::Status(
               st.code(), absl::StrCat("row ", i, ": ",
                                       AbslView(StdView(st.message())),
@@ -508,6 +494,13 @@ py::tuple DecideBatch(py::handle self, Int64Array ts, py::handle visitor,
   bool* w = would_offer.mutable_data();
   int64_t* rc = recheck.mutable_data();
   const int64_t* times = ts.data();
+  // Every row reads as missing until it is decided.
+  std::fill(a, a + n, int8_t{-1});
+  std::fill(r, r + n, int8_t{-1});
+  std::fill(p, p + n, std::nan(""));
+  std::fill(t, t + n, std::nan(""));
+  std::fill(w, w + n, false);
+  std::fill(rc, rc + n, int64_t{-1});
   absl::Status error;
   SignalPoll poll;
   std::function<bool()> interrupted = poll.Callback();
@@ -517,21 +510,11 @@ py::tuple DecideBatch(py::handle self, Int64Array ts, py::handle visitor,
       if ((i & 0x3FFF) == 0x3FFF && interrupted()) break;
       absl::StatusOr<Decision> d = engine.Decide(visitors[i], times[i]);
       if (!d.ok()) {
-        a[i] = r[i] = -1;
-        p[i] = t[i] = std::nan("");
-        w[i] = false;
-        rc[i] = -1;
         if (skip) continue;
         error = absl::Status(
             d.status().code(),
             absl::StrCat("row ", i, ": ", AbslView(StdView(d.status().message())),
                          " (rows before it were decided)"));
-        for (size_t j = i + 1; j < n; ++j) {
-          a[j] = r[j] = -1;
-          p[j] = t[j] = std::nan("");
-          w[j] = false;
-          rc[j] = -1;
-        }
         break;
       }
       a[i] = static_cast<int8_t>(d->action);
@@ -798,8 +781,6 @@ py::list Sweep(py::handle policy_object, py::handle events,
   absl::Status error;
   {
     py::gil_scoped_release nogil;
-    SortByTime(log);  // Once, not per replay (Replay's sort is then a no-op
-                      // pass over sorted rows).
     for (double x : t) {
       absl::StatusOr<Policy> p = WithDecisionThreshold(policy, x);
       if (!p.ok()) { error = p.status(); break; }
@@ -1101,35 +1082,14 @@ PYBIND11_MODULE(_beckon, m) {
     EventLogReader::Options o;
     o.lenient = lenient;
     absl::StatusOr<std::vector<LogEvent>> read;
-    uint64_t skipped = 0;
-    std::vector<std::string> kept;
+    EventLogReport report;
     {
       py::gil_scoped_release nogil;
-      absl::StatusOr<std::unique_ptr<EventLogReader>> reader =
-          EventLogReader::Open(path, o);
-      if (!reader.ok()) {
-        read = reader.status();
-      } else {
-        std::vector<LogEvent> rows;
-        LogEvent e;
-        while (true) {
-          absl::StatusOr<bool> more = (*reader)->Next(e);
-          if (!more.ok()) {
-            read = more.status();
-            break;
-          }
-          if (!*more) {
-            read = std::move(rows);
-            break;
-          }
-          rows.push_back(e);
-        }
-        skipped = (*reader)->skipped();
-        kept = (*reader)->errors();
-      }
+      read = ReadEventLog(path, o, report);
     }
     std::vector<LogEvent> rows = Unwrap(std::move(read));
-    return py::make_tuple(EventsToColumns(rows), skipped, kept);
+    return py::make_tuple(EventsToColumns(rows), report.skipped,
+                          report.errors);
   });
   m.def("write_events", [](const std::string& path, Int64Array ts,
                            py::handle v, py::handle e, py::handle p,

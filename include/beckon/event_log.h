@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -121,6 +122,19 @@ absl::StatusOr<std::vector<LogEvent>> ReadEventLog(
 absl::Status ParseLogRow(int64_t ts_ms, std::string_view visitor,
                          std::string_view event, std::string_view page,
                          std::string_view detail, LogEvent& out);
+
+// What ReadEventLog met besides the rows it returns.
+struct EventLogReport {
+  uint64_t skipped = 0;             // Bad rows skipped (lenient mode),
+  std::vector<std::string> errors;  // and the first of their errors.
+};
+
+// As above, filling `report`, and calling `progress` (if set) with the rows
+// read so far after every 262,144 rows.
+absl::StatusOr<std::vector<LogEvent>> ReadEventLog(
+    const std::string& path, const EventLogReader::Options& options,
+    EventLogReport& report,
+    const std::function<void(uint64_t rows)>& progress = nullptr);
 
 // Sorts rows by ts_ms, keeping file order for ties.
 void SortByTime(std::vector<LogEvent>& events);

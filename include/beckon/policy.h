@@ -58,6 +58,11 @@ class Policy {
   // Returns protobuf text format.
   std::string ToText() const;
 
+  // Returns the protobuf JSON form (docs/policy-format.md): field names as
+  // in the .proto, every field printed, enums by name, 64-bit integers as
+  // strings. Fails only if protobuf cannot print the message.
+  absl::StatusOr<std::string> ToJson() const;
+
   // Writes the binary encoding to `path` (replacing it atomically).
   absl::Status ToFile(const std::string& path) const;
 

@@ -34,7 +34,6 @@
 #include "beckon/replay.h"
 #include "beckon/simulate.h"
 #include "beckon/train.h"
-#include "google/protobuf/util/json_util.h"
 #include "lib/json.h"
 #include "lib/string_views.h"
 
@@ -230,24 +229,17 @@ absl::StatusOr<std::vector<LogEvent>> LoadEvents(const Args& args,
   if (!path.ok()) return path.status();
   EventLogReader::Options ro;
   ro.lenient = args.Has("lenient");
-  absl::StatusOr<std::unique_ptr<EventLogReader>> reader =
-      EventLogReader::Open(*path, ro);
-  if (!reader.ok()) return reader.status();
-  std::vector<LogEvent> events;
-  LogEvent e;
-  while (true) {
-    absl::StatusOr<bool> more = (*reader)->Next(e);
-    if (!more.ok()) return more.status();
-    if (!*more) break;
-    events.push_back(std::move(e));
-    if ((events.size() & 0x3FFFF) == 0) {
-      progress.Note(absl::StrCat("read ", events.size(), " rows"));
-    }
-  }
-  if ((*reader)->skipped() > 0) {
-    std::cerr << "beckon: skipped " << (*reader)->skipped()
+  EventLogReport report;
+  absl::StatusOr<std::vector<LogEvent>> read =
+      ReadEventLog(*path, ro, report, [&progress](uint64_t rows) {
+        progress.Note(absl::StrCat("read ", rows, " rows"));
+      });
+  if (!read.ok()) return read.status();
+  std::vector<LogEvent> events = *std::move(read);
+  if (report.skipped > 0) {
+    std::cerr << "beckon: skipped " << report.skipped
               << " bad rows; the first:\n";
-    for (const std::string& err : (*reader)->errors()) {
+    for (const std::string& err : report.errors) {
       std::cerr << "  " << err << "\n";
     }
   }
@@ -682,19 +674,9 @@ absl::Status Inspect(const Args& args) {
     std::cout << policy->ToText();
     return absl::OkStatus();
   }
-  // The protobuf JSON form (docs/policy-format.md): field names as in the
-  // .proto, every field printed, roles by their enum names.
-  std::string json;
-  google::protobuf::util::JsonPrintOptions jo;
-  jo.always_print_primitive_fields = true;
-  jo.preserve_proto_field_names = true;
-  auto st = google::protobuf::util::MessageToJsonString(policy->message(),
-                                                        &json, jo);
-  if (!st.ok()) {
-    return absl::InternalError(absl::StrCat("cannot print JSON: ",
-                                            st.ToString()));
-  }
-  std::cout << json << "\n";
+  absl::StatusOr<std::string> json = policy->ToJson();
+  if (!json.ok()) return json.status();
+  std::cout << *json << "\n";
   return absl::OkStatus();
 }
 

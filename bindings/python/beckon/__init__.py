@@ -172,7 +172,7 @@ class Policy:
         array ("(unlisted)" where no group matches), as the engine maps them."""
         if isinstance(pages, str):
             return self._impl.group_of([pages])[0]
-        return np.asarray(self._impl.group_of(_strings(pages, "pages")),
+        return np.asarray(self._impl.group_of(_strings(pages)),
                           dtype=object)
 
     def with_threshold(self, threshold: float) -> "Policy":
@@ -262,11 +262,9 @@ def _frame(cols):
                         columns=list(EVENT_COLUMNS))
 
 
-def _strings(values, name: str) -> list:
+def _strings(values) -> list:
     """A column as a list (the C++ side reads None and NaN as "", numbers
     as their text)."""
-    if values is None:
-        return None
     if hasattr(values, "tolist"):
         values = values.tolist()
     elif not isinstance(values, list):
@@ -320,7 +318,7 @@ def _columns(events):
     cols = [ts]
     for c in EVENT_COLUMNS[1:]:
         if c in events:
-            cols.append(_strings(events[c], c))
+            cols.append(_strings(events[c]))
         else:
             cols.append([""] * n)
     return cols
@@ -406,10 +404,10 @@ class Engine(_beckon.Engine):
         """
         n = len(ts_ms)
         return self._observe_batch(
-            _timestamps(ts_ms), _strings(visitor, "visitor"),
-            _strings(event, "event"),
-            _strings(page, "page") if page is not None else [""] * n,
-            _strings(detail, "detail") if detail is not None else [""] * n,
+            _timestamps(ts_ms), _strings(visitor),
+            _strings(event),
+            _strings(page) if page is not None else [""] * n,
+            _strings(detail) if detail is not None else [""] * n,
             _skip(on_error))
 
     def observe_frame(self, events, *, on_error: str = "raise") -> np.ndarray:
@@ -429,7 +427,7 @@ class Engine(_beckon.Engine):
         Ctrl-C stops the batch (rows so far are kept in the engine)."""
         pd = _pd()
         action, reason, prob, thr, would, recheck = self._decide_batch(
-            _timestamps(ts_ms), _strings(visitor, "visitor"), _skip(on_error))
+            _timestamps(ts_ms), _strings(visitor), _skip(on_error))
         recheck = pd.array(recheck, dtype="Int64")
         recheck[np.asarray(recheck == -1, dtype=bool)] = pd.NA
         return pd.DataFrame({
