@@ -11,7 +11,8 @@ constexpr std::array<std::string_view, kActionCount> kActionNames = {
 constexpr std::array<std::string_view, kReasonCount> kReasonNames = {
     "score",    "no_session", "dwell",       "below_threshold",
     "declined", "ignored",    "engaged",     "session_cap",
-    "min_gap",  "holdout",    "no_agents",   "rate_cap"};
+    "min_gap",  "holdout",    "no_agents",   "rate_cap",
+    "store_unavailable"};
 }  // namespace
 
 std::string_view ActionName(Action action) {

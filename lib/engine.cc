@@ -18,6 +18,9 @@
 #include "page_matcher.h"
 #include "siphash.h"
 #include "string_views.h"
+#include "rate_window.h"
+#include "redis_options_check.h"
+#include "state_store.h"
 #include "visitor_store.h"
 
 namespace beckon {
@@ -25,7 +28,9 @@ namespace beckon {
 using internal::kFeatureCount;
 using internal::kUnlistedGroup;
 using internal::MemoryRecord;
+using internal::RateGate;
 using internal::SessionRecord;
+using internal::VisitorState;
 
 namespace {
 
@@ -78,80 +83,6 @@ double Sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 
 double Clamp(double v, double hi) { return v < 0 ? 0 : (v > hi ? hi : v); }
 
-// Site-wide offers over a sliding window, in kBuckets buckets.
-class RateWindow {
- public:
-  static constexpr int kBuckets = 60;
-
-  explicit RateWindow(int64_t window_ms)
-      : width_ms_(std::max<int64_t>(1, (window_ms + kBuckets - 1) / kBuckets)) {
-    for (auto& b : buckets_) b = Bucket{-1, 0};
-  }
-
-  // Counts offers in the window ending at now_ms, and any recorded at later
-  // times (decisions for different visitors may arrive slightly out of
-  // order; an offer made "later" is still a recent one).
-  int64_t Count(int64_t now_ms) const {
-    const int64_t cur = now_ms / width_ms_;
-    int64_t n = 0;
-    for (const Bucket& b : buckets_) {
-      if (b.index > cur - kBuckets) n += b.count;
-    }
-    return n;
-  }
-
-  void Add(int64_t now_ms) {
-    const int64_t cur = now_ms / width_ms_;
-    Bucket& b = buckets_[cur % kBuckets];
-    // A bucket already reused for a later time: this offer is a whole window
-    // older than it, outside every window that bucket still counts in.
-    if (b.index > cur) return;
-    if (b.index != cur) b = Bucket{cur, 0};
-    ++b.count;
-  }
-
-  // Returns the earliest time >= now_ms at which fewer than `cap` offers
-  // are in the window, if no offer is added.
-  int64_t TimeBelow(int64_t now_ms, int64_t cap) const {
-    const int64_t cur = now_ms / width_ms_;
-    int64_t n = Count(now_ms);
-    for (int64_t idx = cur - kBuckets + 1; idx <= cur && n >= cap; ++idx) {
-      const Bucket& b = buckets_[idx % kBuckets];
-      if (b.index != idx) continue;
-      n -= b.count;
-      if (n < cap) return (idx + kBuckets) * width_ms_;
-    }
-    return n < cap ? now_ms : (cur + kBuckets + 1) * width_ms_;
-  }
-
- private:
-  struct Bucket {
-    int64_t index;
-    int64_t count;
-  };
-  int64_t width_ms_;
-  Bucket buckets_[kBuckets];
-};
-
-struct ShardCounters {
-  uint64_t sessions_started = 0;
-  uint64_t sessions_expired = 0;
-  uint64_t sessions_evicted = 0;
-  uint64_t memory_evicted = 0;
-  uint64_t events_observed = 0;
-  uint64_t by_action[kActionCount] = {};
-  uint64_t by_reason[kReasonCount] = {};
-};
-
-struct alignas(64) Shard {
-  Shard(uint64_t session_cap, uint64_t memory_cap)
-      : sessions(session_cap), memory(memory_cap) {}
-  mutable absl::Mutex mu;
-  internal::LruTable<SessionRecord> sessions ABSL_GUARDED_BY(mu);
-  internal::LruTable<MemoryRecord> memory ABSL_GUARDED_BY(mu);
-  ShardCounters counters ABSL_GUARDED_BY(mu);
-};
-
 // A group's settings, flattened for the hot path.
 struct GroupInfo {
   std::string pattern;
@@ -187,6 +118,8 @@ struct Evaluation {
 class EngineImpl {
  public:
   EngineImpl(Policy policy, const Engine::Options& options);
+  // Opens the visitor store the options name.
+  absl::Status OpenStore();
 
   absl::Status Observe(const Event& e) {
     absl::Status s = Apply(e);
@@ -195,7 +128,7 @@ class EngineImpl {
   }
   absl::StatusOr<Decision> Decide(std::string_view visitor, int64_t now_ms);
   absl::Status Expire(int64_t now_ms);
-  std::string Snapshot() const;
+  absl::StatusOr<std::string> Snapshot() const;
   absl::Status Restore(std::string_view bytes);
   EngineStats Stats() const;
   const Policy& policy() const { return policy_; }
@@ -205,7 +138,6 @@ class EngineImpl {
     return internal::SipHash24(options_.visitor_key[0],
                                options_.visitor_key[1], id);
   }
-  Shard& ShardOf(uint64_t key) const { return *shards_[key & shard_mask_]; }
   const GroupInfo& Group(uint16_t g) const {
     return groups_[g == kUnlistedGroup ? groups_.size() - 1 : g];
   }
@@ -215,14 +147,16 @@ class EngineImpl {
   int64_t DeclineUntil(const MemoryRecord& m) const;
   int64_t IgnoreUntil(const MemoryRecord& m) const;
   bool MemoryExpired(const MemoryRecord& m, int64_t now_ms) const;
-  void ExpireSome(Shard& s, int64_t now_ms, int budget)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu);
+  // How long a memory record matters after `now_ms` (0: forever).
+  int64_t MemoryTtl(const MemoryRecord& m, int64_t now_ms) const;
   void StartSession(SessionRecord& r, int64_t ts) const;
   bool PushPage(SessionRecord& r, uint16_t group, uint32_t page_hash,
                 int64_t ts, bool is_search) const;
   absl::Status Apply(const Event& e);
-  void RecordOutcome(Shard& shard, uint64_t key, const Event& e)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  absl::Status ApplyTo(VisitorState& v, const Event& e) const;
+  void RecordOutcome(VisitorState& v, const Event& e) const;
+  absl::Status DecideFor(std::string_view visitor, int64_t now,
+                         VisitorState& v, RateGate& rate, Decision& d) const;
   uint8_t MatchPathRule(const SessionRecord& r) const;
   void Evaluate(const SessionRecord& r, int64_t t, Evaluation& out) const;
   bool Ready(const SessionRecord& r, int64_t t, double threshold) const;
@@ -241,16 +175,9 @@ class EngineImpl {
   int64_t timeout_ms_;
   uint64_t holdout_k0_, holdout_k1_;
   uint64_t key_fingerprint_;
-  uint64_t shard_mask_;
-  std::vector<std::unique_ptr<Shard>> shards_;
-
-  // Site-wide state.
+  uint64_t layout_;  // What group and path-rule indices mean.
+  std::unique_ptr<internal::VisitorStore> store_;
   std::atomic<uint64_t> events_rejected_{0};
-  std::atomic<int64_t> free_agents_{-1};  // -1: never reported.
-  mutable absl::Mutex agents_mu_;
-  int64_t agents_ts_ms_ ABSL_GUARDED_BY(agents_mu_) = -1;
-  mutable absl::Mutex rate_mu_;  // Taken inside a shard lock, never around.
-  RateWindow rate_ ABSL_GUARDED_BY(rate_mu_);
 };
 
 EngineImpl::EngineImpl(Policy policy, const Engine::Options& options)
@@ -258,9 +185,7 @@ EngineImpl::EngineImpl(Policy policy, const Engine::Options& options)
       p_(policy_.message()),
       options_(options),
       matcher_(p_),
-      timeout_ms_(p_.session().timeout_s() * 1000),
-      shard_mask_(options.shards - 1),
-      rate_(p_.gates().rate_window_s() * 1000) {
+      timeout_ms_(p_.session().timeout_s() * 1000) {
   for (const auto& g : p_.groups()) {
     groups_.push_back(GroupInfo{g.pattern(), g.role(), g.dwell_threshold_s(),
                                 g.help_rate()});
@@ -289,12 +214,28 @@ EngineImpl::EngineImpl(Policy policy, const Engine::Options& options)
   key_fingerprint_ = internal::SipHash24(options.visitor_key[0],
                                          options.visitor_key[1],
                                          "beckon key fingerprint");
-  const uint64_t n = options.shards;
-  const uint64_t per_session = (options.max_sessions + n - 1) / n;
-  const uint64_t per_memory = (options.max_memory_records + n - 1) / n;
-  for (uint64_t i = 0; i < n; ++i) {
-    shards_.push_back(std::make_unique<Shard>(per_session, per_memory));
+  // Group patterns and path-rule names, in order: records stored under
+  // another layout cannot be read index for index.
+  std::string layout = "beckon layout 1";
+  for (const GroupInfo& g : groups_) absl::StrAppend(&layout, "\x1f", g.pattern);
+  for (const CompiledPathRule& r : path_rules_) {
+    absl::StrAppend(&layout, "\x1e", r.name);
   }
+  layout_ = internal::SipHash24(0x6c61796f75743031ULL, 7, layout);
+}
+
+absl::Status EngineImpl::OpenStore() {
+  const int64_t window_ms = p_.gates().rate_window_s() * 1000;
+  if (options_.store == StoreKind::kRedis) {
+    absl::StatusOr<std::unique_ptr<internal::VisitorStore>> s =
+        internal::NewRedisStore(options_.redis, layout_, timeout_ms_,
+                                window_ms);
+    if (!s.ok()) return s.status();
+    store_ = std::move(*s);
+  } else {
+    store_ = internal::NewMemoryStore(options_, timeout_ms_, window_ms);
+  }
+  return absl::OkStatus();
 }
 
 bool EngineImpl::InHoldout(std::string_view id) const {
@@ -334,17 +275,15 @@ bool EngineImpl::MemoryExpired(const MemoryRecord& m, int64_t now) const {
   return true;
 }
 
-// Drops up to `budget` idle sessions from the shard's LRU tail. Memory
-// records are left to Expire() and the capacity limit: one visitor's clock
-// running ahead must never cost another visitor their decline.
-void EngineImpl::ExpireSome(Shard& s, int64_t now, int budget) {
-  uint64_t key;
-  for (int i = 0; i < budget; ++i) {
-    const SessionRecord* r = s.sessions.Oldest(&key);
-    if (r == nullptr || now - r->last_event_ms <= timeout_ms_) break;
-    s.sessions.Erase(key);
-    ++s.counters.sessions_expired;
-  }
+int64_t EngineImpl::MemoryTtl(const MemoryRecord& m, int64_t now) const {
+  const auto& g = p_.gates();
+  if ((m.flags & internal::kHasDecline) && g.decline_forever()) return 0;
+  int64_t until = now;
+  if (m.flags & internal::kHasDecline) until = std::max(until, DeclineUntil(m));
+  if (m.flags & internal::kHasIgnore) until = std::max(until, IgnoreUntil(m));
+  // A session timeout beyond the cooldown, and never less than that: a
+  // record must outlast the session that made it.
+  return until - now + std::max<int64_t>(timeout_ms_, 1000);
 }
 
 void EngineImpl::StartSession(SessionRecord& r, int64_t ts) const {
@@ -398,15 +337,13 @@ bool EngineImpl::PushPage(SessionRecord& r, uint16_t group, uint32_t hash,
   return false;
 }
 
-void EngineImpl::RecordOutcome(Shard& shard, uint64_t key, const Event& e) {
-  MemoryRecord* m = shard.memory.Find(key);
-  if (m != nullptr) {
-    shard.memory.Touch(key);
-  } else {
-    bool evicted;
-    m = shard.memory.Insert(key, &evicted);
-    if (evicted) ++shard.counters.memory_evicted;
+void EngineImpl::RecordOutcome(VisitorState& v, const Event& e) const {
+  if (!v.has_memory) {
+    v.memory = MemoryRecord{};
+    v.has_memory = true;
   }
+  MemoryRecord* m = &v.memory;
+  v.write_memory = true;
   if (e.type == EventType::kOfferDeclined) {
     // The latest decline counts; a late report never moves it back.
     m->last_decline_ms = (m->flags & internal::kHasDecline)
@@ -414,16 +351,17 @@ void EngineImpl::RecordOutcome(Shard& shard, uint64_t key, const Event& e) {
                              : e.ts_ms;
     m->flags |= internal::kHasDecline;
     SatInc(m->declines);
-    return;
+  } else {
+    if ((m->flags & internal::kHasIgnore) && e.ts_ms >= IgnoreUntil(*m)) {
+      m->ignored = 0;  // The earlier ignores have been forgiven.
+    }
+    m->last_ignore_ms = (m->flags & internal::kHasIgnore)
+                            ? std::max(m->last_ignore_ms, e.ts_ms)
+                            : e.ts_ms;
+    m->flags |= internal::kHasIgnore;
+    SatInc(m->ignored);
   }
-  if ((m->flags & internal::kHasIgnore) && e.ts_ms >= IgnoreUntil(*m)) {
-    m->ignored = 0;  // The earlier ignores have been forgiven.
-  }
-  m->last_ignore_ms = (m->flags & internal::kHasIgnore)
-                          ? std::max(m->last_ignore_ms, e.ts_ms)
-                          : e.ts_ms;
-  m->flags |= internal::kHasIgnore;
-  SatInc(m->ignored);
+  v.memory_ttl_ms = MemoryTtl(*m, e.ts_ms);
 }
 
 uint8_t EngineImpl::MatchPathRule(const SessionRecord& r) const {
@@ -466,14 +404,7 @@ absl::Status EngineImpl::Apply(const Event& e) {
       return Bad(absl::StrCat("free agents must be in [0, ", kMaxAgents,
                               "], got ", e.count));
     }
-    absl::MutexLock lock(&agents_mu_);
-    if (e.ts_ms < agents_ts_ms_) {
-      return Bad(absl::StrCat("time went backwards for agents: ", e.ts_ms,
-                              " < last ", agents_ts_ms_));
-    }
-    agents_ts_ms_ = e.ts_ms;
-    free_agents_.store(e.count, std::memory_order_relaxed);
-    return absl::OkStatus();
+    return store_->SetAgents(e.ts_ms, e.count);
   }
   if (absl::Status s = CheckVisitorId(e.visitor); !s.ok()) return s;
   if (e.type == EventType::kSearch && e.count < 0) {
@@ -486,10 +417,16 @@ absl::Status EngineImpl::Apply(const Event& e) {
                             e.value));
   }
 
-  const uint64_t key = KeyOf(e.visitor);
-  Shard& shard = ShardOf(key);
-  absl::MutexLock lock(&shard.mu);
-  SessionRecord* r = shard.sessions.Find(key);
+  return store_->Update(KeyOf(e.visitor), /*want_agents=*/false,
+                        [&](VisitorState& v, RateGate&) {
+                          return ApplyTo(v, e);
+                        });
+}
+
+// The event's effect on one visitor's state (checked already, but for the
+// visitor's clock).
+absl::Status EngineImpl::ApplyTo(VisitorState& v, const Event& e) const {
+  SessionRecord* r = v.has_session ? &v.session : nullptr;
   const bool memory_event = e.type == EventType::kOfferDeclined ||
                             e.type == EventType::kOfferIgnored;
   if (r != nullptr && e.ts_ms < r->last_event_ms) {
@@ -499,29 +436,27 @@ absl::Status EngineImpl::Apply(const Event& e) {
     }
     // A decline or ignore reported late: it goes to the do-not-re-offer
     // memory as of its own time, without moving the visitor's clock.
-    RecordOutcome(shard, key, e);
+    RecordOutcome(v, e);
     r->flags &= ~internal::kOfferPending;
-    ++shard.counters.events_observed;
+    v.write_session = true;
+    ++v.delta.events_observed;
     return absl::OkStatus();
   }
   // All checks passed: from here on the event is applied whole.
-  ExpireSome(shard, e.ts_ms, 2);
-  r = shard.sessions.Find(key);  // ExpireSome may have dropped it.
+  v.expire_some = true;
+  v.now_ms = e.ts_ms;
+  v.write_session = true;
   if (r == nullptr) {
-    bool evicted;
-    r = shard.sessions.Insert(key, &evicted);
-    if (evicted) ++shard.counters.sessions_evicted;
+    r = &v.session;
+    v.has_session = true;
     StartSession(*r, e.ts_ms);
-    ++shard.counters.sessions_started;
-  } else {
-    shard.sessions.Touch(key);
-    if (e.ts_ms - r->last_event_ms > timeout_ms_) {
-      StartSession(*r, e.ts_ms);
-      ++shard.counters.sessions_expired;
-      ++shard.counters.sessions_started;
-    }
+    ++v.delta.sessions_started;
+  } else if (e.ts_ms - r->last_event_ms > timeout_ms_) {
+    StartSession(*r, e.ts_ms);
+    ++v.delta.sessions_expired;
+    ++v.delta.sessions_started;
   }
-  ++shard.counters.events_observed;
+  ++v.delta.events_observed;
   r->last_event_ms = e.ts_ms;
   if (e.type != EventType::kOfferShown) r->last_activity_ms = e.ts_ms;
 
@@ -572,7 +507,7 @@ absl::Status EngineImpl::Apply(const Event& e) {
     case EventType::kOfferDeclined:
     case EventType::kOfferIgnored:
       r->flags &= ~internal::kOfferPending;
-      RecordOutcome(shard, key, e);
+      RecordOutcome(v, e);
       break;
     case EventType::kAgents:
       break;  // Handled above.
@@ -749,30 +684,50 @@ absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
                                             int64_t now) {
   if (absl::Status s = CheckVisitorId(visitor); !s.ok()) return s;
   if (absl::Status s = CheckTimestamp(now, "now_ms"); !s.ok()) return s;
-  const uint64_t key = KeyOf(visitor);
-  Shard& shard = ShardOf(key);
-  absl::MutexLock lock(&shard.mu);
-  SessionRecord* r = shard.sessions.Find(key);
+  Decision d;
+  absl::Status s = store_->Update(
+      KeyOf(visitor), /*want_agents=*/true,
+      [&](VisitorState& v, RateGate& rate) {
+        d = Decision{};  // The rules may run again after a conflict.
+        return DecideFor(visitor, now, v, rate, d);
+      });
+  if (s.ok()) return d;
+  // The rules reject only bad input; anything else is the store failing:
+  // a visitor whose memory cannot be read is never offered.
+  if (absl::IsInvalidArgument(s)) return s;
+  d = Decision{};
+  d.action = Action::kSuppress;
+  d.reason = Reason::kStoreUnavailable;
+  d.reasons.push_back(absl::StrCat("visitor store unavailable: ",
+                                   s.message()));
+  internal::StoreCounters c;
+  c.CountDecision(d.action, d.reason);
+  store_->Count(c);
+  return d;
+}
+
+absl::Status EngineImpl::DecideFor(std::string_view visitor, int64_t now,
+                                   VisitorState& v, RateGate& rate,
+                                   Decision& d) const {
+  SessionRecord* r = v.has_session ? &v.session : nullptr;
   if (r != nullptr && now < r->last_event_ms) {
     return Bad(absl::StrCat("time went backwards for visitor: ", now,
                             " < last event ", r->last_event_ms));
   }
   // No separate check against the last offer: recording an offer moves
   // last_event_ms to it (Restore keeps that invariant too).
-  Decision d;
   auto finish = [&](Action action, Reason reason) {
     d.action = action;
     d.reason = reason;
-    ++shard.counters.by_action[static_cast<int>(action)];
-    ++shard.counters.by_reason[static_cast<int>(reason)];
+    v.delta.CountDecision(action, reason);
   };
   if (r == nullptr || now - r->last_event_ms > timeout_ms_) {
     finish(Action::kWait, Reason::kNoSession);
     d.reasons.push_back("no live session for this visitor");
-    return d;
+    return absl::OkStatus();
   }
   const auto& gates = p_.gates();
-  const int64_t agents = free_agents_.load(std::memory_order_relaxed);
+  const int64_t agents = v.free_agents;
   d.threshold = ThresholdFor(agents);
   Evaluation ev;
   Evaluate(*r, now, ev);
@@ -789,7 +744,7 @@ absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
       gate_text = std::move(text);
     }
   };
-  const MemoryRecord* m = shard.memory.Find(key);
+  const MemoryRecord* m = v.has_memory ? &v.memory : nullptr;
   if (m != nullptr && (m->flags & internal::kHasDecline)) {
     const int64_t until = DeclineUntil(*m);
     if (gates.decline_forever()) {
@@ -843,7 +798,7 @@ absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
     d.reasons.push_back(std::move(gate_text));
     if (!permanent) d.recheck_at_ms = ReadyTime(*r, open_at, d.threshold);
     Explain(*r, ev, d);
-    return d;
+    return absl::OkStatus();
   }
 
   // The score.
@@ -860,7 +815,7 @@ absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
                               ev.probability, d.threshold));
     d.recheck_at_ms = ReadyTime(*r, now, d.threshold);
     Explain(*r, ev, d);
-    return d;
+    return absl::OkStatus();
   }
 
   // Site gates: the visitor would be offered.
@@ -871,32 +826,30 @@ absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
         "in the holdout group (%.0f%% of visitors); would have offered",
         100.0 * gates.holdout_fraction()));
     Explain(*r, ev, d);
-    return d;
+    return absl::OkStatus();
   }
   if (agents == 0) {
     finish(Action::kSuppress, Reason::kNoAgents);
     d.reasons.push_back("no free agent");
     Explain(*r, ev, d);
-    return d;
+    return absl::OkStatus();
   }
   if (agents > 0) {
     const auto cap = static_cast<int64_t>(
         std::floor(static_cast<double>(agents) / gates.expected_accept_rate()));
-    absl::MutexLock rate_lock(&rate_mu_);
-    const int64_t in_window = rate_.Count(now);
-    if (in_window >= cap) {
+    absl::StatusOr<internal::RateCheck> rc = rate.Admit(now, cap);
+    if (!rc.ok()) return rc.status();
+    if (!rc->admitted) {
       finish(Action::kSuppress, Reason::kRateCap);
       d.reasons.push_back(absl::StrCat(
-          in_window, " offers in the last ", gates.rate_window_s(),
+          rc->in_window, " offers in the last ", gates.rate_window_s(),
           " s; ", agents, " free agents answer about ", cap));
-      const int64_t t = rate_.TimeBelow(now, cap);
-      if (t <= r->last_event_ms + timeout_ms_) {
-        d.recheck_at_ms = ReadyTime(*r, t, d.threshold);
+      if (rc->time_below <= r->last_event_ms + timeout_ms_) {
+        d.recheck_at_ms = ReadyTime(*r, rc->time_below, d.threshold);
       }
       Explain(*r, ev, d);
-      return d;
+      return absl::OkStatus();
     }
-    rate_.Add(now);
   }
 
   // Offer, and record it.
@@ -907,52 +860,49 @@ absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
   r->last_offer_ms = now;
   r->flags |= internal::kHasOffer | internal::kOfferPending;
   r->last_event_ms = std::max(r->last_event_ms, now);
-  shard.sessions.Touch(key);
+  v.write_session = true;
   Explain(*r, ev, d);
-  return d;
+  return absl::OkStatus();
 }
 
 absl::Status EngineImpl::Expire(int64_t now) {
   if (absl::Status s = CheckTimestamp(now, "now_ms"); !s.ok()) return s;
   // A full scan: timestamps of different visitors need not arrive in order,
   // and memory records expire by their own cooldowns, not by recency.
-  for (auto& s : shards_) {
-    absl::MutexLock lock(&s->mu);
-    s->counters.sessions_expired +=
-        s->sessions.EraseIf([&](uint64_t, const SessionRecord& r) {
-          return now - r.last_event_ms > timeout_ms_;
-        });
-    s->memory.EraseIf([&](uint64_t, const MemoryRecord& m) {
-      return MemoryExpired(m, now);
-    });
-  }
-  return absl::OkStatus();
+  return store_->Expire(
+      [&](const SessionRecord& r) {
+        return now - r.last_event_ms > timeout_ms_;
+      },
+      [&](const MemoryRecord& m) { return MemoryExpired(m, now); });
 }
 
 EngineStats EngineImpl::Stats() const {
   EngineStats st;
   st.events_rejected = events_rejected_.load(std::memory_order_relaxed);
-  for (const auto& s : shards_) {
-    absl::MutexLock lock(&s->mu);
-    const ShardCounters& c = s->counters;
-    st.live_sessions += s->sessions.size();
-    st.memory_records += s->memory.size();
-    st.sessions_started += c.sessions_started;
-    st.sessions_expired += c.sessions_expired;
-    st.sessions_evicted += c.sessions_evicted;
-    st.memory_evicted += c.memory_evicted;
-    st.events_observed += c.events_observed;
-    for (int i = 0; i < kActionCount; ++i) {
-      st.decisions_by_action[i] += c.by_action[i];
-    }
-    for (int i = 0; i < kReasonCount; ++i) {
-      st.decisions_by_reason[i] += c.by_reason[i];
-    }
+  const internal::StoreStats ss = store_->Stats();
+  const internal::StoreCounters& c = ss.counters;
+  st.live_sessions = ss.live_sessions;
+  st.memory_records = ss.memory_records;
+  st.sessions_started = c.sessions_started;
+  st.sessions_expired = c.sessions_expired;
+  st.sessions_evicted = c.sessions_evicted;
+  st.memory_evicted = c.memory_evicted;
+  st.events_observed = c.events_observed;
+  for (int i = 0; i < kActionCount; ++i) {
+    st.decisions_by_action[i] = c.by_action[i];
   }
+  for (int i = 0; i < kReasonCount; ++i) {
+    st.decisions_by_reason[i] = c.by_reason[i];
+  }
+  st.store_errors = ss.errors;
+  st.store_conflicts = ss.conflicts;
+  st.store_round_trips = ss.round_trips;
   return st;
 }
 
-std::string EngineImpl::Snapshot() const {
+absl::StatusOr<std::string> EngineImpl::Snapshot() const {
+  absl::StatusOr<internal::StoreContents> contents = store_->Contents();
+  if (!contents.ok()) return contents.status();
   proto::Snapshot snap;
   snap.set_format_version(kSnapshotVersion);
   snap.set_key_fingerprint(key_fingerprint_);
@@ -964,14 +914,10 @@ std::string EngineImpl::Snapshot() const {
   auto group_index = [&](uint16_t g) -> uint32_t {
     return g == kUnlistedGroup ? unlisted : g;
   };
-  {
-    absl::MutexLock lock(&agents_mu_);
-    snap.set_free_agents(free_agents_.load());
-    snap.set_agents_ts_ms(agents_ts_ms_);
-  }
-  for (const auto& s : shards_) {
-    absl::MutexLock lock(&s->mu);
-    s->sessions.ForEachOldestFirst([&](uint64_t key, const SessionRecord& r) {
+  snap.set_free_agents(contents->free_agents);
+  snap.set_agents_ts_ms(contents->agents_ts_ms);
+  for (const auto& [key, r] : contents->sessions) {
+    {
       proto::SessionRecord* o = snap.add_sessions();
       o->set_visitor(key);
       o->set_session_start_ms(r.session_start_ms);
@@ -993,8 +939,10 @@ std::string EngineImpl::Snapshot() const {
       o->set_back_and_forth(r.back_and_forth);
       o->set_offers(r.offers);
       o->set_flags(r.flags);
-    });
-    s->memory.ForEachOldestFirst([&](uint64_t key, const MemoryRecord& m) {
+    }
+  }
+  for (const auto& [key, m] : contents->memory) {
+    {
       proto::MemoryRecord* o = snap.add_memory();
       o->set_visitor(key);
       if (m.flags & internal::kHasDecline) {
@@ -1005,7 +953,7 @@ std::string EngineImpl::Snapshot() const {
         o->set_last_ignore_ms(m.last_ignore_ms);
         o->set_ignored(std::max<uint32_t>(1, m.ignored));
       }
-    });
+    }
   }
   return snap.SerializeAsString();
 }
@@ -1073,20 +1021,10 @@ absl::Status EngineImpl::Restore(std::string_view bytes) {
           absl::StrCat("invalid snapshot: memory record ", i, " is corrupt"));
     }
   }
-  // Apply under every shard's lock at once (taken in index order, the only
-  // place that holds more than one), so no concurrent call sees a
-  // half-restored engine or slips a record in between.
-  for (auto& s : shards_) s->mu.Lock();
-  for (auto& s : shards_) {
-    s->sessions.Clear();
-    s->memory.Clear();
-  }
+  internal::StoreContents c;
+  c.sessions.reserve(snap.sessions_size());
   for (const auto& o : snap.sessions()) {
-    Shard& s = ShardOf(o.visitor());
-    if (s.sessions.Find(o.visitor()) != nullptr) continue;  // Duplicate.
-    bool evicted;
-    SessionRecord& r = *s.sessions.Insert(o.visitor(), &evicted);
-    if (evicted) ++s.counters.sessions_evicted;
+    SessionRecord r{};
     r.session_start_ms = o.session_start_ms();
     r.last_event_ms = o.last_event_ms();
     r.last_activity_ms = o.last_activity_ms();
@@ -1109,13 +1047,11 @@ absl::Status EngineImpl::Restore(std::string_view bytes) {
       r.recent_steps[r.n_steps++] = remap[o.recent_steps(i)];
     }
     r.path_rule = MatchPathRule(r);  // Under this engine's policy.
+    c.sessions.emplace_back(o.visitor(), r);
   }
+  c.memory.reserve(snap.memory_size());
   for (const auto& o : snap.memory()) {
-    Shard& s = ShardOf(o.visitor());
-    if (s.memory.Find(o.visitor()) != nullptr) continue;
-    bool evicted;
-    MemoryRecord& m = *s.memory.Insert(o.visitor(), &evicted);
-    if (evicted) ++s.counters.memory_evicted;
+    MemoryRecord m{};
     if (o.declines() > 0) {
       m.flags |= internal::kHasDecline;
       m.last_decline_ms = o.last_decline_ms();
@@ -1126,16 +1062,11 @@ absl::Status EngineImpl::Restore(std::string_view bytes) {
       m.last_ignore_ms = o.last_ignore_ms();
       m.ignored = static_cast<uint16_t>(o.ignored());
     }
+    c.memory.emplace_back(o.visitor(), m);
   }
-  {
-    absl::MutexLock lock(&agents_mu_);
-    agents_ts_ms_ = snap.agents_ts_ms();
-    free_agents_.store(snap.free_agents());
-  }
-  for (auto it = shards_.rbegin(); it != shards_.rend(); ++it) {
-    (*it)->mu.Unlock();
-  }
-  return absl::OkStatus();
+  c.agents_ts_ms = snap.agents_ts_ms();
+  c.free_agents = snap.free_agents();
+  return store_->Replace(c);
 }
 
 // --- Engine -------------------------------------------------------------------
@@ -1162,8 +1093,17 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(Policy policy,
       options.max_memory_records / options.shards > 0xfffffff0ULL) {
     return Bad("Engine::Options: more than 2^32 records per shard");
   }
-  return std::unique_ptr<Engine>(
-      new Engine(std::make_unique<EngineImpl>(std::move(policy), options)));
+  if (options.store == StoreKind::kRedis) {
+    if (absl::Status s = internal::CheckRedisOptions(options.redis); !s.ok()) {
+      return s;
+    }
+  } else if (options.store != StoreKind::kMemory) {
+    return Bad(absl::StrCat("Engine::Options.store: unknown store ",
+                            static_cast<int>(options.store)));
+  }
+  auto impl = std::make_unique<EngineImpl>(std::move(policy), options);
+  if (absl::Status s = impl->OpenStore(); !s.ok()) return s;
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
 Engine::Engine(std::unique_ptr<EngineImpl> impl) : impl_(std::move(impl)) {}
@@ -1180,10 +1120,19 @@ absl::StatusOr<Decision> Engine::Decide(std::string_view visitor,
 
 absl::Status Engine::Expire(int64_t now_ms) { return impl_->Expire(now_ms); }
 
-std::string Engine::Snapshot() const { return impl_->Snapshot(); }
+std::string Engine::Snapshot() const {
+  absl::StatusOr<std::string> s = impl_->Snapshot();
+  return s.ok() ? *std::move(s) : std::string();
+}
+
+absl::StatusOr<std::string> Engine::SnapshotOrError() const {
+  return impl_->Snapshot();
+}
 
 absl::Status Engine::SnapshotToFile(const std::string& path) const {
-  return internal::WriteFileAtomically(path, impl_->Snapshot());
+  absl::StatusOr<std::string> s = impl_->Snapshot();
+  if (!s.ok()) return s.status();
+  return internal::WriteFileAtomically(path, *s);
 }
 
 absl::Status Engine::Restore(std::string_view snapshot) {

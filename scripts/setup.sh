@@ -10,6 +10,8 @@ packages=(
   libabsl-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   php-cli
+  # The Redis store: the client library, and the server its tests start.
+  libhiredis-dev redis-server redis-tools
   # The Python package, its tests and the notebook (Debian's /usr/bin/python3).
   python3 python3-dev python3-pip pybind11-dev python3-numpy python3-pandas
   python3-pytest python3-matplotlib python3-sklearn python3-nbconvert

@@ -26,6 +26,8 @@ inline constexpr int kActionCount = 3;
 // Why. Checked in this order (docs/concepts.md): no_session; the visitor
 // gates declined, ignored, engaged, session_cap, min_gap; the score (dwell,
 // below_threshold); the site gates holdout, no_agents, rate_cap; else score.
+// store_unavailable comes before all of them: when the visitor store cannot
+// be read (Redis down), nothing else can be checked and nobody is offered.
 enum class Reason : uint8_t {
   kScore = 0,            // kOffer: the probability reached the threshold.
   kNoSession = 1,        // kWait: no live session for this visitor.
@@ -39,9 +41,11 @@ enum class Reason : uint8_t {
   kHoldout = 9,          // Gate: visitor in the holdout group.
   kNoAgents = 10,        // Gate: no free agent.
   kRateCap = 11,         // Gate: site-wide offers above agent capacity.
+  kStoreUnavailable = 12,  // kSuppress: the visitor store could not be read
+                           // or written (e.g. Redis down); never an offer.
 };
 
-inline constexpr int kReasonCount = 12;
+inline constexpr int kReasonCount = 13;
 
 // Returns "offer", "wait" or "suppress".
 std::string_view ActionName(Action action);

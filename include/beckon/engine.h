@@ -23,6 +23,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -33,6 +34,46 @@
 namespace beckon {
 
 class EngineImpl;
+
+// Where an engine keeps its visitor state (sessions, decline memory, free
+// agents, the site-wide rate window). The rules are the same over both.
+enum class StoreKind : uint8_t {
+  kMemory = 0,  // In this process (sharded, capacity-bounded); the default.
+  kRedis = 1,   // In Redis, shared by every process and server that uses it.
+};
+
+// How to reach Redis (a single server, or a Redis Cluster through one seed
+// node). docs/operations.md describes the key schema and failure behaviour.
+struct RedisOptions {
+  std::string host = "127.0.0.1";
+  int port = 6379;               // 1..65535.
+  std::string unix_socket;       // If set, used instead of host and port.
+  std::string user;              // ACL user (Redis >= 6); empty: "default".
+  std::string password;          // Sent with AUTH if not empty.
+  int database = 0;              // SELECT; must be 0 with a cluster.
+  bool cluster = false;          // host:port is a node of a Redis Cluster.
+  // Prepended to every key, so several shops or policies share one Redis.
+  // 1..64 bytes, no '{' or '}'.
+  std::string key_prefix = "beckon:";
+  int connect_timeout_ms = 200;  // 1..60000.
+  int command_timeout_ms = 200;  // 1..60000; a reply later than this fails.
+  // Optimistic updates retried at most this often when another process
+  // changed the same visitor meanwhile (then the call fails, Aborted).
+  int max_conflict_retries = 32;
+  // After a failure the store is not tried again for a backoff that doubles
+  // from min to max (calls answer store_unavailable meanwhile); a success
+  // resets it.
+  int backoff_min_ms = 50;
+  int backoff_max_ms = 2000;
+
+  // Parses "redis://[user[:password]@]host[:port][/db][?option=value&...]"
+  // or "unix:///path/to/redis.sock[?option=value&...]". Options: db,
+  // cluster (0/1), prefix, connect_timeout_ms, command_timeout_ms,
+  // max_conflict_retries, backoff_min_ms, backoff_max_ms, user, password.
+  // User and password may be percent-encoded. Rejects anything else, naming
+  // it.
+  static absl::StatusOr<RedisOptions> FromUrl(std::string_view url);
+};
 
 // Counters, summed over shards at the time of the call.
 struct EngineStats {
@@ -46,6 +87,10 @@ struct EngineStats {
   uint64_t events_rejected = 0;
   uint64_t decisions_by_action[kActionCount] = {};
   uint64_t decisions_by_reason[kReasonCount] = {};
+  // The store (kRedis; zero for kMemory). Counted by this engine only.
+  uint64_t store_errors = 0;      // Calls failed for the store (down, timeout).
+  uint64_t store_conflicts = 0;   // Optimistic updates retried.
+  uint64_t store_round_trips = 0; // Request/reply exchanges with Redis.
 };
 
 class Engine {
@@ -70,9 +115,20 @@ class Engine {
     // Default: a fixed public key.
     std::array<uint64_t, 2> visitor_key = {0x6265636b6f6e2d31ULL,
                                            0x76697369746f7273ULL};
+    // Where visitor state lives. With kRedis, max_sessions,
+    // max_memory_records and shards do not apply (Redis bounds memory by
+    // expiry; see docs/operations.md), and every engine sharing the Redis
+    // keys must use the same policy groups and visitor_key.
+    StoreKind store = StoreKind::kMemory;
+    RedisOptions redis;  // With kRedis.
   };
 
   // Creates an engine that decides by `policy`. Fails on invalid options.
+  // With StoreKind::kRedis it connects at once; if Redis cannot be reached
+  // the engine is still created (calls answer store_unavailable and it
+  // reconnects by itself), unless the options are invalid or Redis refuses
+  // the credentials (PermissionDenied). Without Redis support built in,
+  // kRedis is Unimplemented.
   static absl::StatusOr<std::unique_ptr<Engine>> Create(
       Policy policy, const Options& options);
   static absl::StatusOr<std::unique_ptr<Engine>> Create(Policy policy);
@@ -90,29 +146,44 @@ class Engine {
   // kOfferDeclined or kOfferIgnored is accepted into the visitor's
   // do-not-re-offer memory as of its own time, without moving the visitor's
   // clock, so a delayed report is never lost.
+  //
+  // With Redis: an event that cannot be stored (Redis down) returns
+  // Unavailable and changes nothing; report it again (a decline above all).
+  // Concurrent updates of one visitor from several processes are
+  // serialized by an optimistic compare-and-set; none is lost.
   absl::Status Observe(const Event& event);
 
   // Decides for `visitor` at `now_ms`. An kOffer is recorded as made (it
   // counts toward the session cap, the minimum gap and the site-wide rate); a
   // later kOfferShown event for it is not counted twice. Rejects a bad id and
-  // a `now_ms` before the visitor's last event or last offer.
+  // a `now_ms` before the visitor's last event or last offer. When the store
+  // cannot be read or written, the decision is kSuppress with
+  // Reason::kStoreUnavailable (never an offer), not an error.
   absl::StatusOr<Decision> Decide(std::string_view visitor, int64_t now_ms);
 
   // Drops sessions idle longer than the policy's timeout at `now_ms` and
   // memory records whose cooldowns have all passed. Observe expires idle
   // sessions incrementally (never memory records); call this periodically,
   // with the current time, to reclaim memory. Rejects a `now_ms` outside
-  // [0, end of year 9999].
+  // [0, end of year 9999]. With Redis, keys expire by their TTLs and this
+  // only checks `now_ms`.
   absl::Status Expire(int64_t now_ms);
 
   // Serializes every live session and every memory record (versioned,
-  // keyed ids only). Consistent per shard.
+  // keyed ids only). Consistent per shard. With Redis: every visitor key
+  // under the prefix (scanned on every master; not a point-in-time view
+  // while other processes write). Empty if Redis cannot be read: use
+  // SnapshotOrError to tell.
   std::string Snapshot() const;
+  absl::StatusOr<std::string> SnapshotOrError() const;
   absl::Status SnapshotToFile(const std::string& path) const;
 
   // Replaces the engine's visitor state with a snapshot's. Rejects a
   // malformed snapshot, an unknown version or another visitor key, changing
   // nothing. Sessions are mapped onto this engine's policy by group pattern.
+  // With Redis it replaces every visitor key under the prefix (not atomic
+  // for other processes: migrate while no other engine writes); a
+  // snapshot from an in-memory engine restores into Redis and back.
   absl::Status Restore(std::string_view snapshot);
   absl::Status RestoreFromFile(const std::string& path);
 

@@ -1,0 +1,224 @@
+// The in-memory visitor store: shards, each a pair of LRU tables under its
+// own lock, plus the site-wide agents and rate window.
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "rate_window.h"
+#include "state_store.h"
+
+namespace beckon::internal {
+namespace {
+
+struct alignas(64) Shard {
+  Shard(uint64_t session_cap, uint64_t memory_cap)
+      : sessions(session_cap), memory(memory_cap) {}
+  mutable absl::Mutex mu;
+  LruTable<SessionRecord> sessions ABSL_GUARDED_BY(mu);
+  LruTable<MemoryRecord> memory ABSL_GUARDED_BY(mu);
+  StoreCounters counters ABSL_GUARDED_BY(mu);
+};
+
+class MemoryStore final : public VisitorStore, private RateGate {
+ public:
+  MemoryStore(const Engine::Options& options, int64_t timeout_ms,
+              int64_t rate_window_ms)
+      : timeout_ms_(timeout_ms),
+        shard_mask_(options.shards - 1),
+        rate_(rate_window_ms) {
+    const uint64_t n = options.shards;
+    const uint64_t per_session = (options.max_sessions + n - 1) / n;
+    const uint64_t per_memory = (options.max_memory_records + n - 1) / n;
+    for (uint64_t i = 0; i < n; ++i) {
+      shards_.push_back(std::make_unique<Shard>(per_session, per_memory));
+    }
+  }
+
+  absl::Status Update(uint64_t key, bool want_agents, Rules rules) override {
+    Shard& s = *shards_[key & shard_mask_];
+    absl::MutexLock lock(&s.mu);
+    VisitorState v;
+    if (const SessionRecord* r = s.sessions.Find(key)) {
+      v.has_session = true;
+      v.session = *r;
+    }
+    if (const MemoryRecord* m = s.memory.Find(key)) {
+      v.has_memory = true;
+      v.memory = *m;
+    }
+    if (want_agents) v.free_agents = free_agents_.load(std::memory_order_relaxed);
+    if (absl::Status st = rules(v, *this); !st.ok()) return st;
+    if (v.expire_some) ExpireSome(s, key, v.now_ms, 2);
+    if (v.write_session) {
+      SessionRecord* r = s.sessions.Find(key);
+      if (r != nullptr) {
+        s.sessions.Touch(key);
+      } else {
+        bool evicted;
+        r = s.sessions.Insert(key, &evicted);
+        if (evicted) ++v.delta.sessions_evicted;
+      }
+      *r = v.session;
+    }
+    if (v.write_memory) {
+      MemoryRecord* m = s.memory.Find(key);
+      if (m != nullptr) {
+        s.memory.Touch(key);
+      } else {
+        bool evicted;
+        m = s.memory.Insert(key, &evicted);
+        if (evicted) ++v.delta.memory_evicted;
+      }
+      *m = v.memory;
+    }
+    s.counters.Add(v.delta);
+    return absl::OkStatus();
+  }
+
+  absl::Status SetAgents(int64_t ts_ms, int64_t count) override {
+    absl::MutexLock lock(&agents_mu_);
+    if (ts_ms < agents_ts_ms_) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("time went backwards for agents: ", ts_ms,
+                       " < last ", agents_ts_ms_));
+    }
+    agents_ts_ms_ = ts_ms;
+    free_agents_.store(count, std::memory_order_relaxed);
+    return absl::OkStatus();
+  }
+
+  absl::Status Expire(SessionPredicate session_over,
+                      MemoryPredicate memory_over) override {
+    for (auto& s : shards_) {
+      absl::MutexLock lock(&s->mu);
+      s->counters.sessions_expired += s->sessions.EraseIf(
+          [&](uint64_t, const SessionRecord& r) { return session_over(r); });
+      s->memory.EraseIf(
+          [&](uint64_t, const MemoryRecord& m) { return memory_over(m); });
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<StoreContents> Contents() const override {
+    StoreContents c;
+    {
+      absl::MutexLock lock(&agents_mu_);
+      c.free_agents = free_agents_.load();
+      c.agents_ts_ms = agents_ts_ms_;
+    }
+    for (const auto& s : shards_) {
+      absl::MutexLock lock(&s->mu);
+      s->sessions.ForEachOldestFirst([&](uint64_t key, const SessionRecord& r) {
+        c.sessions.emplace_back(key, r);
+      });
+      s->memory.ForEachOldestFirst([&](uint64_t key, const MemoryRecord& m) {
+        c.memory.emplace_back(key, m);
+      });
+    }
+    return c;
+  }
+
+  absl::Status Replace(const StoreContents& c) override {
+    // Under every shard's lock at once (taken in index order, the only place
+    // that holds more than one), so no concurrent call sees a half-restored
+    // engine or slips a record in between.
+    for (auto& s : shards_) s->mu.Lock();
+    for (auto& s : shards_) {
+      s->sessions.Clear();
+      s->memory.Clear();
+    }
+    for (const auto& [key, rec] : c.sessions) {
+      Shard& s = *shards_[key & shard_mask_];
+      if (s.sessions.Find(key) != nullptr) continue;  // Duplicate.
+      bool evicted;
+      *s.sessions.Insert(key, &evicted) = rec;
+      if (evicted) ++s.counters.sessions_evicted;
+    }
+    for (const auto& [key, rec] : c.memory) {
+      Shard& s = *shards_[key & shard_mask_];
+      if (s.memory.Find(key) != nullptr) continue;
+      bool evicted;
+      *s.memory.Insert(key, &evicted) = rec;
+      if (evicted) ++s.counters.memory_evicted;
+    }
+    {
+      absl::MutexLock lock(&agents_mu_);
+      agents_ts_ms_ = c.agents_ts_ms;
+      free_agents_.store(c.free_agents);
+    }
+    for (auto it = shards_.rbegin(); it != shards_.rend(); ++it) {
+      (*it)->mu.Unlock();
+    }
+    return absl::OkStatus();
+  }
+
+  void Count(const StoreCounters& counters) override {
+    absl::MutexLock lock(&shards_[0]->mu);
+    shards_[0]->counters.Add(counters);
+  }
+
+  StoreStats Stats() const override {
+    StoreStats st;
+    for (const auto& s : shards_) {
+      absl::MutexLock lock(&s->mu);
+      st.live_sessions += s->sessions.size();
+      st.memory_records += s->memory.size();
+      st.counters.Add(s->counters);
+    }
+    return st;
+  }
+
+ private:
+  // Taken inside a shard lock (the rules run under it), never around one.
+  absl::StatusOr<RateCheck> Admit(int64_t now_ms, int64_t cap) override {
+    absl::MutexLock lock(&rate_mu_);
+    RateCheck c;
+    c.in_window = rate_.Count(now_ms);
+    if (c.in_window >= cap) {
+      c.time_below = rate_.TimeBelow(now_ms, cap);
+      return c;
+    }
+    c.admitted = true;
+    rate_.Add(now_ms);
+    return c;
+  }
+
+  // Drops up to `budget` idle sessions from the shard's LRU tail, never the
+  // visitor being updated (the rules restart its session themselves). Memory
+  // records are left to Expire() and the capacity limit: one visitor's clock
+  // running ahead must never cost another visitor their decline.
+  void ExpireSome(Shard& s, uint64_t self, int64_t now, int budget)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
+    uint64_t key;
+    for (int i = 0; i < budget; ++i) {
+      const SessionRecord* r = s.sessions.Oldest(&key);
+      if (r == nullptr || key == self || now - r->last_event_ms <= timeout_ms_) {
+        break;
+      }
+      s.sessions.Erase(key);
+      ++s.counters.sessions_expired;
+    }
+  }
+
+  const int64_t timeout_ms_;
+  const uint64_t shard_mask_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::atomic<int64_t> free_agents_{-1};  // -1: never reported.
+  mutable absl::Mutex agents_mu_;
+  int64_t agents_ts_ms_ ABSL_GUARDED_BY(agents_mu_) = -1;
+  absl::Mutex rate_mu_;
+  RateWindow rate_ ABSL_GUARDED_BY(rate_mu_);
+};
+
+}  // namespace
+
+std::unique_ptr<VisitorStore> NewMemoryStore(const Engine::Options& options,
+                                             int64_t session_timeout_ms,
+                                             int64_t rate_window_ms) {
+  return std::make_unique<MemoryStore>(options, session_timeout_ms,
+                                       rate_window_ms);
+}
+
+}  // namespace beckon::internal

@@ -1,0 +1,148 @@
+// The seam between the engine's rules and where visitor state lives.
+//
+// The engine (lib/engine.cc) owns every rule: features, gates, decline
+// memory, recheck times. A VisitorStore only loads a visitor's records,
+// hands copies to the rules, and stores what the rules changed, atomically
+// per visitor: under a shard lock in memory, by an optimistic
+// compare-and-set in Redis (re-running the rules on a conflict). So the same
+// rule code runs unchanged over either store.
+#ifndef BECKON_LIB_STATE_STORE_H_
+#define BECKON_LIB_STATE_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "beckon/decision.h"
+#include "beckon/engine.h"
+#include "visitor_store.h"
+
+namespace beckon::internal {
+
+// Counters a store keeps (per shard in memory, per process for Redis).
+struct StoreCounters {
+  uint64_t sessions_started = 0;
+  uint64_t sessions_expired = 0;
+  uint64_t sessions_evicted = 0;
+  uint64_t memory_evicted = 0;
+  uint64_t events_observed = 0;
+  uint64_t by_action[kActionCount] = {};
+  uint64_t by_reason[kReasonCount] = {};
+
+  void Add(const StoreCounters& o) {
+    sessions_started += o.sessions_started;
+    sessions_expired += o.sessions_expired;
+    sessions_evicted += o.sessions_evicted;
+    memory_evicted += o.memory_evicted;
+    events_observed += o.events_observed;
+    for (int i = 0; i < kActionCount; ++i) by_action[i] += o.by_action[i];
+    for (int i = 0; i < kReasonCount; ++i) by_reason[i] += o.by_reason[i];
+  }
+  void CountDecision(Action a, Reason r) {
+    ++by_action[static_cast<int>(a)];
+    ++by_reason[static_cast<int>(r)];
+  }
+};
+
+// One visitor's state as the rules see it: copies of the stored records,
+// and what the rules ask the store to write back.
+struct VisitorState {
+  bool has_session = false;
+  bool has_memory = false;
+  SessionRecord session{};
+  MemoryRecord memory{};
+  // Free agents site-wide (-1: never reported); loaded if asked for.
+  int64_t free_agents = -1;
+
+  // Set by the rules.
+  bool write_session = false;
+  bool write_memory = false;
+  bool expire_some = false;    // Memory store: drop a few idle sessions.
+  int64_t now_ms = 0;          // The call's time, for expiry of others.
+  int64_t memory_ttl_ms = 0;   // How long the memory record matters; 0: ever.
+  StoreCounters delta;         // Counted if the update commits.
+};
+
+// The site-wide rate window, consulted by the rules for the rate cap.
+struct RateCheck {
+  int64_t in_window = 0;   // Offers in the window ending now.
+  bool admitted = false;   // in_window < cap: one offer is counted for now.
+  int64_t time_below = 0;  // If not admitted: when the window drops below.
+};
+
+class RateGate {
+ public:
+  virtual ~RateGate() = default;
+  // Counts offers in the window ending at `now_ms`; if fewer than `cap`,
+  // counts one more at `now_ms` (committed with the visitor's update).
+  virtual absl::StatusOr<RateCheck> Admit(int64_t now_ms, int64_t cap) = 0;
+};
+
+// Everything a snapshot holds.
+struct StoreContents {
+  std::vector<std::pair<uint64_t, SessionRecord>> sessions;  // Oldest first.
+  std::vector<std::pair<uint64_t, MemoryRecord>> memory;
+  int64_t free_agents = -1;
+  int64_t agents_ts_ms = -1;
+};
+
+struct StoreStats {
+  uint64_t live_sessions = 0;
+  uint64_t memory_records = 0;
+  StoreCounters counters;
+  uint64_t errors = 0;
+  uint64_t conflicts = 0;
+  uint64_t round_trips = 0;
+};
+
+class VisitorStore {
+ public:
+  using Rules = absl::FunctionRef<absl::Status(VisitorState&, RateGate&)>;
+  using MemoryPredicate = absl::FunctionRef<bool(const MemoryRecord&)>;
+  using SessionPredicate = absl::FunctionRef<bool(const SessionRecord&)>;
+
+  virtual ~VisitorStore() = default;
+
+  // Loads `key`'s records (and the free agents if `want_agents`), runs
+  // `rules` on copies and, if it returns OK, stores what it asked for,
+  // atomically per visitor. Returns the rules' error unchanged (nothing
+  // stored), or Unavailable / Aborted when the store fails.
+  virtual absl::Status Update(uint64_t key, bool want_agents,
+                              Rules rules) = 0;
+
+  // Sets the free agents as of `ts_ms`; InvalidArgument if an agents report
+  // with a later time is already stored.
+  virtual absl::Status SetAgents(int64_t ts_ms, int64_t count) = 0;
+
+  // Drops sessions and memory records the predicates say are over.
+  virtual absl::Status Expire(SessionPredicate session_over,
+                              MemoryPredicate memory_over) = 0;
+
+  virtual absl::StatusOr<StoreContents> Contents() const = 0;
+  // Replaces all visitor state with `contents` (already checked).
+  virtual absl::Status Replace(const StoreContents& contents) = 0;
+
+  // Counts decisions made without a visitor update (store failures).
+  virtual void Count(const StoreCounters& counters) = 0;
+  virtual StoreStats Stats() const = 0;
+};
+
+// In this process: shards of capacity-bounded LRU tables (visitor_store.h).
+std::unique_ptr<VisitorStore> NewMemoryStore(const Engine::Options& options,
+                                             int64_t session_timeout_ms,
+                                             int64_t rate_window_ms);
+
+// In Redis (lib/redis_store.cc). `layout` fingerprints what the policy's
+// group and path-rule indices mean; records written under another layout
+// are read as no session (decline memory is read whatever the layout).
+absl::StatusOr<std::unique_ptr<VisitorStore>> NewRedisStore(
+    const RedisOptions& options, uint64_t layout, int64_t session_timeout_ms,
+    int64_t rate_window_ms);
+
+}  // namespace beckon::internal
+
+#endif  // BECKON_LIB_STATE_STORE_H_
