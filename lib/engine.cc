@@ -1063,6 +1063,8 @@ absl::Status EngineImpl::Restore(std::string_view bytes) {
       m.ignored = static_cast<uint16_t>(o.ignored());
     }
     c.memory.emplace_back(o.visitor(), m);
+    const int64_t latest = std::max(m.last_decline_ms, m.last_ignore_ms);
+    c.memory_ttl_ms.push_back(MemoryTtl(m, latest));
   }
   c.agents_ts_ms = snap.agents_ts_ms();
   c.free_agents = snap.free_agents();

@@ -86,6 +86,9 @@ class RateGate {
 struct StoreContents {
   std::vector<std::pair<uint64_t, SessionRecord>> sessions;  // Oldest first.
   std::vector<std::pair<uint64_t, MemoryRecord>> memory;
+  // For Replace into Redis: how long each memory record matters, in ms
+  // (0: forever), parallel to `memory`. Contents() leaves it empty.
+  std::vector<int64_t> memory_ttl_ms;
   int64_t free_agents = -1;
   int64_t agents_ts_ms = -1;
 };

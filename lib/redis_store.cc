@@ -1,0 +1,551 @@
+// The Redis visitor store. Per visitor two binary strings under one hash
+// tag, so a script may touch both in a cluster:
+//   <prefix>{<16 hex digits of the keyed visitor hash>}:s   the session
+//   <prefix>{<...>}:m                                       decline memory
+// and the site-wide state under its own tag:
+//   <prefix>{site}:agents   "<ts_ms> <free agents>"
+//   <prefix>{site}:rate     hash: rate-window bucket index -> offers
+//
+// Each value starts with an 8-byte version. An update reads both records
+// (one pipelined round trip, with the free agents for a decision), runs the
+// engine's rules on copies, then writes with a compare-and-set script that
+// succeeds only if neither version changed; on a conflict it reads and runs
+// the rules again. The scripts hold no rule of the engine: they compare
+// versions, set values and trim the rate window.
+#include <cstring>
+#include <random>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "rate_window.h"
+#include "redis_client.h"
+#include "state_store.h"
+#include "string_views.h"
+
+namespace beckon::internal {
+namespace {
+
+constexpr char kSessionFormat = 'S';  // Format 1 of a session record.
+constexpr char kMemoryFormat = 'M';   // Format 1 of a memory record.
+constexpr size_t kVersionBytes = 8;
+constexpr int64_t kSessionTtlMarginMs = 60'000;
+
+// Compare-and-set of one visitor's two records.
+// KEYS: session, memory. ARGV: the versions read ('' if absent); the new
+// session ('' leaves it) and its TTL in ms; the new memory record ('' leaves
+// it) and its TTL in ms ('0': none).
+constexpr char kCasScript[] = R"lua(
+if redis.call('GETRANGE', KEYS[1], 0, 7) ~= ARGV[1] or
+   redis.call('GETRANGE', KEYS[2], 0, 7) ~= ARGV[2] then
+  return 0
+end
+if ARGV[3] ~= '' then redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4]) end
+if ARGV[5] ~= '' then
+  if ARGV[6] == '0' then redis.call('SET', KEYS[2], ARGV[5])
+  else redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[6]) end
+end
+return 1
+)lua";
+
+// Sets the free agents unless a later report is stored; returns -1, or the
+// later report's time. KEYS: agents. ARGV: ts_ms, count.
+constexpr char kAgentsScript[] = R"lua(
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ts = tonumber(string.match(cur, '^(%d+)'))
+  if ts and ts > tonumber(ARGV[1]) then return ts end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2])
+return -1
+)lua";
+
+// Counts one offer in a rate-window bucket and drops buckets older than
+// ARGV[2]. KEYS: rate. ARGV: bucket, oldest bucket kept, TTL in ms.
+constexpr char kRateScript[] = R"lua(
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+local keep = tonumber(ARGV[2])
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if tonumber(f) < keep then redis.call('HDEL', KEYS[1], f) end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+)lua";
+
+// Little-endian fixed-width fields.
+class Writer {
+ public:
+  explicit Writer(std::string* out) : out_(out) {}
+  template <typename T>
+  void Put(T v) {
+    unsigned char b[sizeof(T)];
+    uint64_t u = 0;
+    std::memcpy(&u, &v, sizeof(T));
+    for (size_t i = 0; i < sizeof(T); ++i) b[i] = (u >> (8 * i)) & 0xff;
+    out_->append(reinterpret_cast<const char*>(b), sizeof(T));
+  }
+
+ private:
+  std::string* out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  template <typename T>
+  bool Get(T* v) {
+    if (in_.size() < sizeof(T)) return false;
+    uint64_t u = 0;
+    for (size_t i = 0; i < sizeof(T); ++i) {
+      u |= static_cast<uint64_t>(static_cast<unsigned char>(in_[i])) << (8 * i);
+    }
+    std::memcpy(v, &u, sizeof(T));
+    in_.remove_prefix(sizeof(T));
+    return true;
+  }
+  bool done() const { return in_.empty(); }
+
+ private:
+  std::string_view in_;
+};
+
+std::string EncodeSession(std::string_view version, uint64_t layout,
+                          const SessionRecord& r) {
+  std::string out(version);
+  out.reserve(128);
+  out.push_back(kSessionFormat);
+  Writer w(&out);
+  w.Put(layout);
+  for (int64_t t : {r.session_start_ms, r.last_event_ms, r.last_activity_ms,
+                    r.checkout_since_ms, r.last_offer_ms}) {
+    w.Put(t);
+  }
+  w.Put(r.cart_value);
+  for (uint32_t p : r.recent_pages) w.Put(p);
+  for (uint16_t s : r.recent_steps) w.Put(s);
+  for (uint16_t v : {r.current_group, r.pages_viewed, r.help_hits, r.searches,
+                     r.zero_result_searches, r.loops, r.back_and_forth}) {
+    w.Put(v);
+  }
+  for (uint8_t v : {r.offers, r.flags, r.n_pages, r.n_steps, r.path_rule}) {
+    w.Put(v);
+  }
+  return out;
+}
+
+// False if the bytes are not a session record of this layout.
+bool DecodeSession(std::string_view bytes, uint64_t layout, SessionRecord* r) {
+  if (bytes.size() < kVersionBytes + 1 ||
+      bytes[kVersionBytes] != kSessionFormat) {
+    return false;
+  }
+  Reader in(bytes.substr(kVersionBytes + 1));
+  uint64_t stored_layout = 0;
+  SessionRecord s{};
+  bool ok = in.Get(&stored_layout) && stored_layout == layout;
+  for (int64_t* t : {&s.session_start_ms, &s.last_event_ms,
+                     &s.last_activity_ms, &s.checkout_since_ms,
+                     &s.last_offer_ms}) {
+    ok = ok && in.Get(t);
+  }
+  ok = ok && in.Get(&s.cart_value);
+  for (uint32_t& p : s.recent_pages) ok = ok && in.Get(&p);
+  for (uint16_t& st : s.recent_steps) ok = ok && in.Get(&st);
+  for (uint16_t* v : {&s.current_group, &s.pages_viewed, &s.help_hits,
+                      &s.searches, &s.zero_result_searches, &s.loops,
+                      &s.back_and_forth}) {
+    ok = ok && in.Get(v);
+  }
+  for (uint8_t* v : {&s.offers, &s.flags, &s.n_pages, &s.n_steps,
+                     &s.path_rule}) {
+    ok = ok && in.Get(v);
+  }
+  ok = ok && in.done() && s.n_pages <= kRecentPages &&
+       s.n_steps <= kRecentSteps && (s.flags & ~kSessionFlagsMask) == 0;
+  if (ok) *r = s;
+  return ok;
+}
+
+std::string EncodeMemory(std::string_view version, const MemoryRecord& m) {
+  std::string out(version);
+  out.push_back(kMemoryFormat);
+  Writer w(&out);
+  w.Put(m.last_decline_ms);
+  w.Put(m.last_ignore_ms);
+  w.Put(m.declines);
+  w.Put(m.ignored);
+  w.Put(m.flags);
+  return out;
+}
+
+bool DecodeMemory(std::string_view bytes, MemoryRecord* m) {
+  if (bytes.size() < kVersionBytes + 1 ||
+      bytes[kVersionBytes] != kMemoryFormat) {
+    return false;
+  }
+  Reader in(bytes.substr(kVersionBytes + 1));
+  MemoryRecord r{};
+  const bool ok = in.Get(&r.last_decline_ms) && in.Get(&r.last_ignore_ms) &&
+                  in.Get(&r.declines) && in.Get(&r.ignored) &&
+                  in.Get(&r.flags) && in.done() &&
+                  (r.flags & ~(kHasDecline | kHasIgnore)) == 0;
+  if (ok) *m = r;
+  return ok;
+}
+
+// Redis glob characters in a prefix match only themselves.
+std::string GlobEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') {
+      out.push_back('\\');
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+class RedisStore final : public VisitorStore {
+ public:
+  RedisStore(std::unique_ptr<RedisClient> client, uint64_t layout,
+             int64_t timeout_ms, int64_t rate_window_ms)
+      : client_(std::move(client)),
+        prefix_(client_->options().key_prefix),
+        layout_(layout),
+        timeout_ms_(timeout_ms),
+        rate_window_ms_(rate_window_ms),
+        agents_key_(absl::StrCat(prefix_, "{site}:agents")),
+        rate_key_(absl::StrCat(prefix_, "{site}:rate")),
+        rng_(std::random_device{}()) {}
+
+  absl::Status Update(uint64_t key, bool want_agents, Rules rules) override {
+    const std::string tag = absl::StrFormat("%s{%016x}", prefix_, key);
+    const std::string skey = tag + ":s";
+    const std::string mkey = tag + ":m";
+    const int retries = client_->options().max_conflict_retries;
+    for (int attempt = 0; attempt <= retries; ++attempt) {
+      std::vector<RedisCommand> read = {{{"GET", skey}, skey},
+                                        {{"GET", mkey}, mkey}};
+      if (want_agents) read.push_back({{"GET", agents_key_}, agents_key_});
+      absl::StatusOr<std::vector<RedisReply>> got = client_->Exec(read);
+      if (!got.ok()) return got.status();
+      for (const RedisReply& r : *got) {
+        if (r.type == RedisReply::kError) return ReplyError("GET", r);
+      }
+      VisitorState v;
+      std::string sver, mver;
+      const RedisReply& sr = (*got)[0];
+      const RedisReply& mr = (*got)[1];
+      if (sr.type == RedisReply::kString) {
+        sver = sr.str.substr(0, kVersionBytes);
+        // Another layout (a policy with other groups) or a damaged record:
+        // no session; the next event starts a new one over it.
+        v.has_session = DecodeSession(sr.str, layout_, &v.session);
+      }
+      if (mr.type == RedisReply::kString) {
+        mver = mr.str.substr(0, kVersionBytes);
+        if (!DecodeMemory(mr.str, &v.memory)) {
+          // Never guess about a decline: nobody is offered meanwhile.
+          return absl::DataLossError(absl::StrCat(
+              "redis: the decline memory at ", mkey, " is damaged"));
+        }
+        v.has_memory = true;
+      }
+      if (want_agents) {
+        v.free_agents = ParseAgents((*got)[2], nullptr);
+      }
+      Gate gate(this);
+      if (absl::Status s = rules(v, gate); !s.ok()) return s;
+      if (!v.write_session && !v.write_memory) {
+        Count(v.delta);
+        return absl::OkStatus();
+      }
+      const std::string s_new =
+          v.write_session ? EncodeSession(NewVersion(), layout_, v.session)
+                          : std::string();
+      const std::string m_new =
+          v.write_memory ? EncodeMemory(NewVersion(), v.memory) : std::string();
+      absl::StatusOr<std::vector<RedisReply>> cas = client_->Exec(
+          {{{"EVAL", kCasScript, "2", skey, mkey, sver, mver, s_new,
+             absl::StrCat(timeout_ms_ + kSessionTtlMarginMs), m_new,
+             absl::StrCat(v.memory_ttl_ms)},
+            skey}});
+      if (!cas.ok()) return cas.status();
+      const RedisReply& c = (*cas)[0];
+      if (c.type == RedisReply::kError) return ReplyError("EVAL", c);
+      if (c.type == RedisReply::kInteger && c.integer == 0) {
+        conflicts_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      if (gate.admitted) {
+        // The offer is recorded with the visitor; count it in the window.
+        // If this fails the window undercounts one offer (counted as a
+        // store error), never the visitor's record.
+        const int64_t bucket = gate.bucket;
+        (void)client_->Exec(
+            {{{"EVAL", kRateScript, "1", rate_key_, absl::StrCat(bucket),
+               absl::StrCat(bucket - 2 * RateWindow::kBuckets),
+               absl::StrCat(2 * rate_window_ms_ + 60'000)},
+              rate_key_}});
+      }
+      Count(v.delta);
+      return absl::OkStatus();
+    }
+    return absl::AbortedError(absl::StrCat(
+        "redis: visitor record changed by others on each of ", retries + 1,
+        " tries; not updated"));
+  }
+
+  absl::Status SetAgents(int64_t ts_ms, int64_t count) override {
+    absl::StatusOr<std::vector<RedisReply>> r = client_->Exec(
+        {{{"EVAL", kAgentsScript, "1", agents_key_, absl::StrCat(ts_ms),
+           absl::StrCat(count)},
+          agents_key_}});
+    if (!r.ok()) return r.status();
+    const RedisReply& reply = (*r)[0];
+    if (reply.type == RedisReply::kError) return ReplyError("EVAL", reply);
+    if (reply.type == RedisReply::kInteger && reply.integer >= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("time went backwards for agents: ", ts_ms, " < last ",
+                       reply.integer));
+    }
+    return absl::OkStatus();
+  }
+
+  // Redis expires keys by their TTLs.
+  absl::Status Expire(SessionPredicate, MemoryPredicate) override {
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<StoreContents> Contents() const override {
+    StoreContents c;
+    absl::StatusOr<std::vector<RedisReply>> agents =
+        client_->Exec({{{"GET", agents_key_}, agents_key_}});
+    if (!agents.ok()) return agents.status();
+    c.free_agents = ParseAgents((*agents)[0], &c.agents_ts_ms);
+    for (const char kind : {'s', 'm'}) {
+      absl::StatusOr<std::vector<std::string>> keys = client_->ScanKeys(
+          absl::StrCat(GlobEscape(prefix_), "{*}:", std::string(1, kind)));
+      if (!keys.ok()) return keys.status();
+      for (size_t i = 0; i < keys->size(); i += 256) {
+        std::vector<RedisCommand> gets;
+        for (size_t j = i; j < std::min(keys->size(), i + 256); ++j) {
+          gets.push_back({{"GET", (*keys)[j]}, (*keys)[j]});
+        }
+        absl::StatusOr<std::vector<RedisReply>> got = client_->Exec(gets);
+        if (!got.ok()) return got.status();
+        for (size_t j = 0; j < gets.size(); ++j) {
+          const RedisReply& r = (*got)[j];
+          uint64_t key;
+          if (r.type != RedisReply::kString ||
+              !KeyOf(gets[j].route, &key)) {
+            continue;  // Expired meanwhile, or not one of ours.
+          }
+          if (kind == 's') {
+            SessionRecord s;
+            if (DecodeSession(r.str, layout_, &s)) c.sessions.emplace_back(key, s);
+          } else {
+            MemoryRecord m;
+            if (!DecodeMemory(r.str, &m)) {
+              return absl::DataLossError(absl::StrCat(
+                  "redis: the decline memory at ", gets[j].route,
+                  " is damaged"));
+            }
+            c.memory.emplace_back(key, m);
+          }
+        }
+      }
+    }
+    // Oldest first, as the memory store lists them.
+    std::stable_sort(c.sessions.begin(), c.sessions.end(),
+                     [](const auto& a, const auto& b) {
+                       return a.second.last_event_ms < b.second.last_event_ms;
+                     });
+    return c;
+  }
+
+  absl::Status Replace(const StoreContents& c) override {
+    std::vector<RedisCommand> cmds;
+    for (const char kind : {'s', 'm'}) {
+      absl::StatusOr<std::vector<std::string>> keys = client_->ScanKeys(
+          absl::StrCat(GlobEscape(prefix_), "{*}:", std::string(1, kind)));
+      if (!keys.ok()) return keys.status();
+      for (std::string& k : *keys) cmds.push_back({{"DEL", k}, k});
+    }
+    for (const auto& [key, rec] : c.sessions) {
+      const std::string k = absl::StrFormat("%s{%016x}:s", prefix_, key);
+      cmds.push_back({{"SET", k, EncodeSession(NewVersion(), layout_, rec),
+                       "PX", absl::StrCat(timeout_ms_ + kSessionTtlMarginMs)},
+                      k});
+    }
+    for (size_t i = 0; i < c.memory.size(); ++i) {
+      const auto& [key, rec] = c.memory[i];
+      const std::string k = absl::StrFormat("%s{%016x}:m", prefix_, key);
+      std::vector<std::string> args = {"SET", k,
+                                       EncodeMemory(NewVersion(), rec)};
+      const int64_t ttl = i < c.memory_ttl_ms.size() ? c.memory_ttl_ms[i] : 0;
+      if (ttl > 0) {
+        args.push_back("PX");
+        args.push_back(absl::StrCat(ttl));
+      }
+      cmds.push_back({std::move(args), k});
+    }
+    if (c.agents_ts_ms >= 0) {
+      cmds.push_back({{"SET", agents_key_,
+                       absl::StrCat(c.agents_ts_ms, " ", c.free_agents)},
+                      agents_key_});
+    } else {
+      cmds.push_back({{"DEL", agents_key_}, agents_key_});
+    }
+    for (size_t i = 0; i < cmds.size(); i += 512) {
+      std::vector<RedisCommand> batch(
+          cmds.begin() + i, cmds.begin() + std::min(cmds.size(), i + 512));
+      absl::StatusOr<std::vector<RedisReply>> r = client_->Exec(batch);
+      if (!r.ok()) return r.status();
+      for (const RedisReply& reply : *r) {
+        if (reply.type == RedisReply::kError) return ReplyError("restore", reply);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  void Count(const StoreCounters& counters) override {
+    absl::MutexLock lock(&mu_);
+    counters_.Add(counters);
+  }
+
+  StoreStats Stats() const override {
+    StoreStats st;
+    {
+      absl::MutexLock lock(&mu_);
+      st.counters = counters_;
+    }
+    // Live keys by a scan: O(keys). Left at zero if Redis cannot be read.
+    for (const char kind : {'s', 'm'}) {
+      absl::StatusOr<std::vector<std::string>> keys = client_->ScanKeys(
+          absl::StrCat(GlobEscape(prefix_), "{*}:", std::string(1, kind)));
+      if (!keys.ok()) break;
+      (kind == 's' ? st.live_sessions : st.memory_records) = keys->size();
+    }
+    st.errors = client_->errors();
+    st.conflicts = conflicts_.load(std::memory_order_relaxed);
+    st.round_trips = client_->round_trips();
+    return st;
+  }
+
+ private:
+  // The rate gate of one update: reads the window when the rules ask, and
+  // leaves the offer to be counted once the visitor's update commits.
+  class Gate final : public RateGate {
+   public:
+    explicit Gate(RedisStore* store) : store_(store) {}
+    absl::StatusOr<RateCheck> Admit(int64_t now_ms, int64_t cap) override {
+      absl::StatusOr<std::vector<RedisReply>> r = store_->client_->Exec(
+          {{{"HGETALL", store_->rate_key_}, store_->rate_key_}});
+      if (!r.ok()) return r.status();
+      const RedisReply& reply = (*r)[0];
+      if (reply.type == RedisReply::kError) return ReplyError("HGETALL", reply);
+      RateWindow window(store_->rate_window_ms_);
+      for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+        int64_t index, count;
+        if (absl::SimpleAtoi(reply.elements[i].str, &index) &&
+            absl::SimpleAtoi(reply.elements[i + 1].str, &count)) {
+          window.AddToBucket(index, count);
+        }
+      }
+      RateCheck c;
+      c.in_window = window.Count(now_ms);
+      if (c.in_window >= cap) {
+        c.time_below = window.TimeBelow(now_ms, cap);
+        return c;
+      }
+      c.admitted = admitted = true;
+      bucket = window.BucketOf(now_ms);
+      return c;
+    }
+    bool admitted = false;
+    int64_t bucket = 0;
+
+   private:
+    RedisStore* store_;
+  };
+
+  static absl::Status ReplyError(std::string_view what, const RedisReply& r) {
+    return absl::UnavailableError(
+        absl::StrCat("redis ", AbslView(what), ": ", r.str));
+  }
+
+  // "<ts> <count>" -> count (and ts); -1 if absent or unreadable.
+  static int64_t ParseAgents(const RedisReply& r, int64_t* ts) {
+    if (ts != nullptr) *ts = -1;
+    if (r.type != RedisReply::kString) return -1;
+    const size_t sp = r.str.find(' ');
+    int64_t t, n;
+    if (sp == std::string::npos ||
+        !absl::SimpleAtoi(r.str.substr(0, sp), &t) ||
+        !absl::SimpleAtoi(r.str.substr(sp + 1), &n)) {
+      return -1;
+    }
+    if (ts != nullptr) *ts = t;
+    return n;
+  }
+
+  // The visitor hash in "<prefix>{<16 hex>}:s".
+  bool KeyOf(std::string_view k, uint64_t* key) const {
+    if (k.size() != prefix_.size() + 20 || k[prefix_.size()] != '{') {
+      return false;
+    }
+    const std::string_view hex = k.substr(prefix_.size() + 1, 16);
+    uint64_t v = 0;
+    for (char ch : hex) {
+      const int d = (ch >= '0' && ch <= '9')   ? ch - '0'
+                    : (ch >= 'a' && ch <= 'f') ? ch - 'a' + 10
+                                               : -1;
+      if (d < 0) return false;
+      v = v << 4 | static_cast<uint64_t>(d);
+    }
+    *key = v;
+    return k.substr(prefix_.size() + 17) == "}:s" ||
+           k.substr(prefix_.size() + 17) == "}:m";
+  }
+
+  std::string NewVersion() {
+    uint64_t v;
+    {
+      absl::MutexLock lock(&rng_mu_);
+      v = rng_();
+    }
+    std::string out(kVersionBytes, '\0');
+    std::memcpy(out.data(), &v, kVersionBytes);
+    if (out == std::string(kVersionBytes, '\0')) out[0] = 1;
+    return out;
+  }
+
+  std::unique_ptr<RedisClient> client_;
+  const std::string prefix_;
+  const uint64_t layout_;
+  const int64_t timeout_ms_;
+  const int64_t rate_window_ms_;
+  const std::string agents_key_;
+  const std::string rate_key_;
+  mutable absl::Mutex mu_;
+  StoreCounters counters_ ABSL_GUARDED_BY(mu_);
+  std::atomic<uint64_t> conflicts_{0};
+  absl::Mutex rng_mu_;
+  std::mt19937_64 rng_ ABSL_GUARDED_BY(rng_mu_);
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<VisitorStore>> NewRedisStore(
+    const RedisOptions& options, uint64_t layout, int64_t session_timeout_ms,
+    int64_t rate_window_ms) {
+  absl::StatusOr<std::unique_ptr<RedisClient>> client =
+      RedisClient::Create(options);
+  if (!client.ok()) return client.status();
+  return std::unique_ptr<VisitorStore>(new RedisStore(
+      *std::move(client), layout, session_timeout_ms, rate_window_ms));
+}
+
+}  // namespace beckon::internal
