@@ -436,6 +436,9 @@ const Command kReplay{
      {"trace", "FILE", "write every decision as JSON Lines", ""},
      {"load-state", "FILE", "restore the visitor store first", ""},
      {"save-state", "FILE", "save the visitor store afterwards", ""},
+     {"store", "URL",
+      "keep visitor state in Redis (redis://host:port/db?prefix=P, "
+      "docs/operations.md) instead of in memory", ""},
      {"fixed-dwell", "SECONDS",
       "replay the fixed-rule baseline instead (offer once per session after "
       "SECONDS on any page, with POLICY's gates)", ""},
@@ -487,6 +490,12 @@ absl::Status Replay(const Args& args) {
   ReplayOptions o;
   o.load_state_path = args.Get("load-state");
   o.save_state_path = args.Get("save-state");
+  if (args.Has("store")) {
+    absl::StatusOr<RedisOptions> redis = RedisOptions::FromUrl(args.Get("store"));
+    if (!redis.ok()) return redis.status();
+    o.engine.store = StoreKind::kRedis;
+    o.engine.redis = *std::move(redis);
+  }
   o.progress = [&](uint64_t done, uint64_t total) {
     progress.Update(done, total);
   };
