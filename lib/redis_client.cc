@@ -33,6 +33,7 @@ struct RedisClient::SlotMap {
 // Connections to every node of one slot map, used by one caller at a time.
 struct RedisClient::Link {
   std::shared_ptr<const SlotMap> map;
+  bool reused = false;  // Taken from the pool: its connections may be stale.
   std::vector<redisContext*> ctx;
   ~Link() {
     for (redisContext* c : ctx) {
@@ -299,7 +300,10 @@ std::unique_ptr<RedisClient::Link> RedisClient::Borrow() {
   while (!idle_.empty()) {
     std::unique_ptr<Link> l = std::move(idle_.back());
     idle_.pop_back();
-    if (l->map == slots_) return l;
+    if (l->map == slots_) {
+      l->reused = true;
+      return l;
+    }
   }
   auto l = std::make_unique<Link>();
   l->map = slots_;
@@ -375,6 +379,16 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Exec(
   }
   absl::StatusOr<std::vector<RedisReply>> replies =
       ExecOn(*link, commands, nodes);
+  if (!replies.ok() && link->reused) {
+    // A pooled connection may have died with a restarted server: once more
+    // on fresh ones. Resending is safe: reads are idempotent and the
+    // store's writes recognise themselves (lib/redis_store.cc).
+    auto fresh = std::make_unique<Link>();
+    fresh->map = link->map;
+    fresh->ctx.assign(link->map->nodes.size(), nullptr);
+    link = std::move(fresh);
+    replies = ExecOn(*link, commands, nodes);
+  }
   if (!replies.ok()) return Fail(replies.status());
   // Follow cluster redirects, one command at a time (a redirected command
   // was not executed, so sending it again is safe).

@@ -35,12 +35,17 @@ constexpr int64_t kSessionTtlMarginMs = 60'000;
 // Compare-and-set of one visitor's two records.
 // KEYS: session, memory. ARGV: the versions read ('' if absent); the new
 // session ('' leaves it) and its TTL in ms; the new memory record ('' leaves
-// it) and its TTL in ms ('0': none).
+// it) and its TTL in ms ('0': none). Returns 1 when written, 0 when a
+// version changed, 2 when these very values are stored already (the client
+// resent the call after losing the reply; new versions are random).
 constexpr char kCasScript[] = R"lua(
-if redis.call('GETRANGE', KEYS[1], 0, 7) ~= ARGV[1] or
-   redis.call('GETRANGE', KEYS[2], 0, 7) ~= ARGV[2] then
-  return 0
+local sv = redis.call('GETRANGE', KEYS[1], 0, 7)
+local mv = redis.call('GETRANGE', KEYS[2], 0, 7)
+if (ARGV[3] == '' or sv == string.sub(ARGV[3], 1, 8)) and
+   (ARGV[5] == '' or mv == string.sub(ARGV[5], 1, 8)) then
+  return 2
 end
+if sv ~= ARGV[1] or mv ~= ARGV[2] then return 0 end
 if ARGV[3] ~= '' then redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4]) end
 if ARGV[5] ~= '' then
   if ARGV[6] == '0' then redis.call('SET', KEYS[2], ARGV[5])
