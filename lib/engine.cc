@@ -18,7 +18,6 @@
 #include "page_matcher.h"
 #include "siphash.h"
 #include "string_views.h"
-#include "rate_window.h"
 #include "redis_options_check.h"
 #include "state_store.h"
 #include "visitor_store.h"
@@ -917,42 +916,38 @@ absl::StatusOr<std::string> EngineImpl::Snapshot() const {
   snap.set_free_agents(contents->free_agents);
   snap.set_agents_ts_ms(contents->agents_ts_ms);
   for (const auto& [key, r] : contents->sessions) {
-    {
-      proto::SessionRecord* o = snap.add_sessions();
-      o->set_visitor(key);
-      o->set_session_start_ms(r.session_start_ms);
-      o->set_last_event_ms(r.last_event_ms);
-      o->set_last_activity_ms(r.last_activity_ms);
-      o->set_checkout_since_ms(r.checkout_since_ms);
-      o->set_last_offer_ms(r.last_offer_ms);
-      o->set_cart_value(r.cart_value);
-      for (int i = 0; i < r.n_pages; ++i) o->add_recent_pages(r.recent_pages[i]);
-      for (int i = 0; i < r.n_steps; ++i) {
-        o->add_recent_steps(group_index(r.recent_steps[i]));
-      }
-      o->set_current_group(group_index(r.current_group));
-      o->set_pages_viewed(r.pages_viewed);
-      o->set_help_hits(r.help_hits);
-      o->set_searches(r.searches);
-      o->set_zero_result_searches(r.zero_result_searches);
-      o->set_loops(r.loops);
-      o->set_back_and_forth(r.back_and_forth);
-      o->set_offers(r.offers);
-      o->set_flags(r.flags);
+    proto::SessionRecord* o = snap.add_sessions();
+    o->set_visitor(key);
+    o->set_session_start_ms(r.session_start_ms);
+    o->set_last_event_ms(r.last_event_ms);
+    o->set_last_activity_ms(r.last_activity_ms);
+    o->set_checkout_since_ms(r.checkout_since_ms);
+    o->set_last_offer_ms(r.last_offer_ms);
+    o->set_cart_value(r.cart_value);
+    for (int i = 0; i < r.n_pages; ++i) o->add_recent_pages(r.recent_pages[i]);
+    for (int i = 0; i < r.n_steps; ++i) {
+      o->add_recent_steps(group_index(r.recent_steps[i]));
     }
+    o->set_current_group(group_index(r.current_group));
+    o->set_pages_viewed(r.pages_viewed);
+    o->set_help_hits(r.help_hits);
+    o->set_searches(r.searches);
+    o->set_zero_result_searches(r.zero_result_searches);
+    o->set_loops(r.loops);
+    o->set_back_and_forth(r.back_and_forth);
+    o->set_offers(r.offers);
+    o->set_flags(r.flags);
   }
   for (const auto& [key, m] : contents->memory) {
-    {
-      proto::MemoryRecord* o = snap.add_memory();
-      o->set_visitor(key);
-      if (m.flags & internal::kHasDecline) {
-        o->set_last_decline_ms(m.last_decline_ms);
-        o->set_declines(std::max<uint32_t>(1, m.declines));
-      }
-      if (m.flags & internal::kHasIgnore) {
-        o->set_last_ignore_ms(m.last_ignore_ms);
-        o->set_ignored(std::max<uint32_t>(1, m.ignored));
-      }
+    proto::MemoryRecord* o = snap.add_memory();
+    o->set_visitor(key);
+    if (m.flags & internal::kHasDecline) {
+      o->set_last_decline_ms(m.last_decline_ms);
+      o->set_declines(std::max<uint32_t>(1, m.declines));
+    }
+    if (m.flags & internal::kHasIgnore) {
+      o->set_last_ignore_ms(m.last_ignore_ms);
+      o->set_ignored(std::max<uint32_t>(1, m.ignored));
     }
   }
   return snap.SerializeAsString();
