@@ -699,7 +699,7 @@ absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
   d.reason = Reason::kStoreUnavailable;
   d.reasons.push_back(absl::StrCat("visitor store unavailable: ",
                                    s.message()));
-  internal::StoreCounters c;
+  internal::StoreDelta c;
   c.CountDecision(d.action, d.reason);
   store_->Count(c);
   return d;

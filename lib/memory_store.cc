@@ -154,9 +154,9 @@ class MemoryStore final : public VisitorStore, private RateGate {
     return absl::OkStatus();
   }
 
-  void Count(const StoreCounters& counters) override {
+  void Count(const StoreDelta& delta) override {
     absl::MutexLock lock(&shards_[0]->mu);
-    shards_[0]->counters.Add(counters);
+    shards_[0]->counters.Add(delta);
   }
 
   StoreStats Stats() const override {

@@ -415,9 +415,9 @@ class RedisStore final : public VisitorStore {
     return absl::OkStatus();
   }
 
-  void Count(const StoreCounters& counters) override {
+  void Count(const StoreDelta& delta) override {
     absl::MutexLock lock(&mu_);
-    counters_.Add(counters);
+    counters_.Add(delta);
   }
 
   StoreStats Stats() const override {

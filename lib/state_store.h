@@ -23,6 +23,24 @@
 
 namespace beckon::internal {
 
+// What one update adds to the counters (small: it is made on every call).
+struct StoreDelta {
+  uint8_t sessions_started = 0;
+  uint8_t sessions_expired = 0;
+  uint8_t sessions_evicted = 0;
+  uint8_t memory_evicted = 0;
+  uint8_t events_observed = 0;
+  bool decided = false;
+  Action action = Action::kWait;
+  Reason reason = Reason::kNoSession;
+
+  void CountDecision(Action a, Reason r) {
+    decided = true;
+    action = a;
+    reason = r;
+  }
+};
+
 // Counters a store keeps (per shard in memory, per process for Redis).
 struct StoreCounters {
   uint64_t sessions_started = 0;
@@ -42,9 +60,16 @@ struct StoreCounters {
     for (int i = 0; i < kActionCount; ++i) by_action[i] += o.by_action[i];
     for (int i = 0; i < kReasonCount; ++i) by_reason[i] += o.by_reason[i];
   }
-  void CountDecision(Action a, Reason r) {
-    ++by_action[static_cast<int>(a)];
-    ++by_reason[static_cast<int>(r)];
+  void Add(const StoreDelta& d) {
+    sessions_started += d.sessions_started;
+    sessions_expired += d.sessions_expired;
+    sessions_evicted += d.sessions_evicted;
+    memory_evicted += d.memory_evicted;
+    events_observed += d.events_observed;
+    if (d.decided) {
+      ++by_action[static_cast<int>(d.action)];
+      ++by_reason[static_cast<int>(d.reason)];
+    }
   }
 };
 
@@ -64,7 +89,7 @@ struct VisitorState {
   bool expire_some = false;    // Memory store: drop a few idle sessions.
   int64_t now_ms = 0;          // The call's time, for expiry of others.
   int64_t memory_ttl_ms = 0;   // How long the memory record matters; 0: ever.
-  StoreCounters delta;         // Counted if the update commits.
+  StoreDelta delta;            // Counted if the update commits.
 };
 
 // The site-wide rate window, consulted by the rules for the rate cap.
@@ -129,8 +154,8 @@ class VisitorStore {
   // Replaces all visitor state with `contents` (already checked).
   virtual absl::Status Replace(const StoreContents& contents) = 0;
 
-  // Counts decisions made without a visitor update (store failures).
-  virtual void Count(const StoreCounters& counters) = 0;
+  // Counts a decision made without a visitor update (a store failure).
+  virtual void Count(const StoreDelta& delta) = 0;
   virtual StoreStats Stats() const = 0;
 };
 
