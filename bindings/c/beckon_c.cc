@@ -78,7 +78,10 @@ static_assert(
         static_cast<int>(beckon::Reason::kDwell) == BECKON_REASON_DWELL &&
         static_cast<int>(beckon::Reason::kDeclined) == BECKON_REASON_DECLINED &&
         static_cast<int>(beckon::Reason::kHoldout) == BECKON_REASON_HOLDOUT &&
-        static_cast<int>(beckon::Reason::kRateCap) == BECKON_REASON_RATE_CAP,
+        static_cast<int>(beckon::Reason::kRateCap) == BECKON_REASON_RATE_CAP &&
+        static_cast<int>(beckon::Reason::kStoreUnavailable) ==
+            BECKON_REASON_STORE_UNAVAILABLE &&
+        BECKON_REASON_STORE_UNAVAILABLE == BECKON_REASON_COUNT - 1,
     "beckon_reason");
 static_assert(static_cast<int>(beckon::Channel::kChat) == BECKON_CHANNEL_CHAT &&
                   static_cast<int>(beckon::Channel::kForm) ==
@@ -100,6 +103,14 @@ constexpr size_t kStatsV1Size = offsetof(beckon_stats_t, decisions_by_reason) +
                                 BECKON_STATS_MAX_REASONS * sizeof(uint64_t);
 static_assert(kDecisionInfoV1Size <= sizeof(beckon_decision_info_t), "info");
 static_assert(kStatsV1Size <= sizeof(beckon_stats_t), "stats");
+// Fields appended to beckon_stats_t after its first version are uint64_t,
+// so a struct_size between versions is cut down to whole fields.
+static_assert(kStatsV1Size == offsetof(beckon_stats_t, store_errors) &&
+                  kStatsV1Size % sizeof(uint64_t) == 0 &&
+                  sizeof(beckon_stats_t) ==
+                      offsetof(beckon_stats_t, store_round_trips) +
+                          sizeof(uint64_t),
+              "stats fields after the first version");
 
 // An error to report: a code and a message. Building one never throws.
 struct Failure {
@@ -552,6 +563,27 @@ int beckon_engine_options_set_visitor_key(beckon_engine_options_t* options,
   });
 }
 
+int beckon_engine_options_set_redis_url(beckon_engine_options_t* options,
+                                        const char* url, char** errptr) {
+  const char* fn = "beckon_engine_options_set_redis_url";
+  return Guard(fn, errptr, [&] {
+    beckon::Engine::Options& o = MutableOptions(options, fn)->options;
+    if (url == nullptr || *url == '\0') {
+      o.store = beckon::StoreKind::kMemory;
+      o.redis = beckon::RedisOptions();
+      return absl::OkStatus();
+    }
+    // Parsed before anything is stored: a bad URL leaves the options as
+    // they were.
+    absl::StatusOr<beckon::RedisOptions> redis =
+        beckon::RedisOptions::FromUrl(url);
+    if (!redis.ok()) return redis.status();
+    o.redis = *std::move(redis);
+    o.store = beckon::StoreKind::kRedis;
+    return absl::OkStatus();
+  });
+}
+
 // --- Engine
 // ------------------------------------------------------------------------
 
@@ -774,7 +806,11 @@ int beckon_engine_snapshot(const beckon_engine_t* engine, char** data,
     const beckon::Engine& e = EngineOf(engine, fn);
     RequireNotNull(data, fn, "data");
     RequireNotNull(size, fn, "size");
-    HandOut(e.Snapshot(), data, size);
+    // SnapshotOrError: a store that cannot be read is an error, not an
+    // empty snapshot that a restore would turn into an empty store.
+    absl::StatusOr<std::string> snapshot = e.SnapshotOrError();
+    if (!snapshot.ok()) return snapshot.status();
+    HandOut(*snapshot, data, size);
     return absl::OkStatus();
   });
 }
@@ -815,8 +851,9 @@ int beckon_engine_stats(const beckon_engine_t* engine, beckon_stats_t* stats,
     RequireStructSize(stats->struct_size, kStatsV1Size, fn, "stats",
                       "beckon_stats_t");
     const beckon::EngineStats s = e.Stats();
-    // Fill a whole struct of this version, then copy the part the caller's
-    // struct has room for (all of it, until fields are appended).
+    // Fill a whole struct of this version, then copy the fields the caller's
+    // struct has room for: a host built against the first version (no
+    // store counters) gets that version's fields and nothing past them.
     beckon_stats_t out;
     std::memset(&out, 0, sizeof(out));
     out.struct_size = stats->struct_size;
@@ -836,7 +873,14 @@ int beckon_engine_stats(const beckon_engine_t* engine, beckon_stats_t* stats,
     for (int i = 0; i < beckon::kReasonCount; ++i) {
       out.decisions_by_reason[i] = s.decisions_by_reason[i];
     }
-    std::memcpy(stats, &out, std::min<size_t>(stats->struct_size, sizeof(out)));
+    out.store_errors = s.store_errors;
+    out.store_conflicts = s.store_conflicts;
+    out.store_round_trips = s.store_round_trips;
+    const size_t room = std::min<size_t>(stats->struct_size, sizeof(out));
+    const size_t whole =
+        kStatsV1Size +
+        (room - kStatsV1Size) / sizeof(uint64_t) * sizeof(uint64_t);
+    std::memcpy(stats, &out, whole);
     return absl::OkStatus();
   });
 }

@@ -120,7 +120,10 @@ typedef enum beckon_reason {
   BECKON_REASON_MIN_GAP = 8,
   BECKON_REASON_HOLDOUT = 9,
   BECKON_REASON_NO_AGENTS = 10,
-  BECKON_REASON_RATE_CAP = 11
+  BECKON_REASON_RATE_CAP = 11,
+  /* The visitor store (Redis) could not be read or written: never an offer
+   * (suppress), so a decline that cannot be checked is never overridden. */
+  BECKON_REASON_STORE_UNAVAILABLE = 12
 } beckon_reason;
 
 /* Help channels of help_contact and offer_* events (beckon::Channel). */
@@ -134,7 +137,7 @@ typedef enum beckon_channel {
 
 /* The number of actions and reasons this version of the library knows. */
 #define BECKON_ACTION_COUNT 3
-#define BECKON_REASON_COUNT 12
+#define BECKON_REASON_COUNT 13
 
 /* Capacity of the per-action and per-reason arrays of beckon_stats_t. Larger
  * than the counts above so that new codes fit without a layout change. */
@@ -186,11 +189,17 @@ typedef struct beckon_stats_t {
   /* Successful decisions by beckon_action and by beckon_reason. */
   uint64_t decisions_by_action[BECKON_STATS_MAX_ACTIONS];
   uint64_t decisions_by_reason[BECKON_STATS_MAX_REASONS];
+  /* Appended with the Redis store: the store's counters, for this engine
+   * only (0 with the in-memory store). Filled only if struct_size has room
+   * for them, so a host built against the older struct is not overrun. */
+  uint64_t store_errors;      /* Calls failed for the store (down, timeout). */
+  uint64_t store_conflicts;   /* Optimistic updates retried. */
+  uint64_t store_round_trips; /* Request/reply exchanges with Redis. */
 } beckon_stats_t;
 
 /* clang-format off */
 #define BECKON_STATS_INIT \
-  { sizeof(beckon_stats_t), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, {0}, {0} }
+  { sizeof(beckon_stats_t), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, {0}, {0}, 0, 0, 0 }
 /* clang-format on */
 
 /* ------------------------------------------------------------------------ */
@@ -282,8 +291,9 @@ BECKON_EXPORT int beckon_policy_name(const beckon_policy_t* policy,
 /* engine is created. An options handle is not thread-safe: set it from one  */
 /* thread; once set, creating engines from it in several threads is safe.   */
 
-/* Creates options holding the defaults: max_sessions 1,000,000,
- * max_memory_records 4,000,000, shards 64, the fixed public visitor key. */
+/* Creates options holding the defaults: the in-memory store,
+ * max_sessions 1,000,000, max_memory_records 4,000,000, shards 64, the fixed
+ * public visitor key. */
 BECKON_EXPORT int beckon_engine_options_create(
     beckon_engine_options_t** options, char** errptr);
 
@@ -310,6 +320,21 @@ BECKON_EXPORT int beckon_engine_options_set_visitor_key(
     beckon_engine_options_t* options, uint64_t key0, uint64_t key1,
     char** errptr);
 
+/* Keeps the visitor state in Redis, shared by every process and server
+ * whose engine uses the same Redis and key prefix, instead of in this
+ * process's memory. `url` is
+ *   redis://[user[:password]@]host[:port][/db][?option=value&...]
+ *   unix:///path/to/redis.sock[?option=value&...]
+ * with the options db, cluster (0/1), prefix, connect_timeout_ms,
+ * command_timeout_ms, max_conflict_retries, backoff_min_ms, backoff_max_ms,
+ * user, password (docs/c-api.md). It is parsed now: a bad URL is
+ * BECKON_INVALID_ARGUMENT naming the problem, and the options keep their
+ * store. NULL or "" switches back to the in-memory store. With Redis the
+ * size and shard options do not apply, and every engine sharing the keys
+ * must use the same policy groups and visitor key. */
+BECKON_EXPORT int beckon_engine_options_set_redis_url(
+    beckon_engine_options_t* options, const char* url, char** errptr);
+
 /* ------------------------------------------------------------------------ */
 /* Engine. Every function in this section may be called concurrently from   */
 /* any number of threads on the same engine (visitors live in shards, each   */
@@ -317,7 +342,11 @@ BECKON_EXPORT int beckon_engine_options_set_visitor_key(
 
 /* Creates an engine that decides by `policy` (copied; the policy handle may
  * be destroyed afterwards). `options` may be NULL for the defaults. Returns
- * BECKON_INVALID_ARGUMENT for invalid options. */
+ * BECKON_INVALID_ARGUMENT for invalid options. With the Redis store it
+ * connects at once; an unreachable Redis does not fail the call (the engine
+ * answers store_unavailable until Redis is back, and reconnects by itself),
+ * but credentials Redis refuses are BECKON_PERMISSION_DENIED, and a library
+ * built without Redis support returns BECKON_UNIMPLEMENTED. */
 BECKON_EXPORT int beckon_engine_create(const beckon_policy_t* policy,
                                        const beckon_engine_options_t* options,
                                        beckon_engine_t** engine, char** errptr);
@@ -353,7 +382,11 @@ BECKON_EXPORT int beckon_engine_policy(const beckon_engine_t* engine,
  * BECKON_INVALID_ARGUMENT, changing nothing: a timestamp out of range or
  * before the visitor's last event (late declines and ignores excepted), a
  * bad id, a negative result count, a money value that is negative, not
- * finite or >= 1e15, a channel that is not a beckon_channel. */
+ * finite or >= 1e15, a channel that is not a beckon_channel. With the Redis
+ * store, an event that cannot be stored is BECKON_UNAVAILABLE (Redis down
+ * or too slow) or BECKON_ABORTED (other processes kept changing the visitor
+ * for max_conflict_retries tries), and changes nothing: report it again, a
+ * decline above all. */
 
 /* A page view. `referrer` is the referrer URL, or NULL or "" for none. */
 BECKON_EXPORT int beckon_engine_observe_page_view(
@@ -417,20 +450,26 @@ BECKON_EXPORT int beckon_engine_observe_agents(beckon_engine_t* engine,
  * handle from beckon_decision_create, owned by the calling thread). An offer
  * is recorded as made. An unknown visitor is not an error (wait,
  * no_session). Rejects a bad id and a `now_ms` out of range or before the
- * visitor's last event; on any failure `decision` keeps its old contents. */
+ * visitor's last event; on any failure `decision` keeps its old contents.
+ * When the store cannot be read or written the call succeeds with
+ * "suppress, store_unavailable" (never an offer). */
 BECKON_EXPORT int beckon_engine_decide(beckon_engine_t* engine,
                                        const char* visitor, int64_t now_ms,
                                        beckon_decision_t* decision,
                                        char** errptr);
 
 /* Drops sessions idle longer than the policy's timeout at `now_ms` and
- * memory records whose cooldowns have all passed. Call it periodically. */
+ * memory records whose cooldowns have all passed. Call it periodically.
+ * With the Redis store, keys expire by their TTLs and this only checks
+ * `now_ms`. */
 BECKON_EXPORT int beckon_engine_expire(beckon_engine_t* engine, int64_t now_ms,
                                        char** errptr);
 
 /* Serializes the visitor state (sessions and do-not-re-offer memory; keyed
  * ids only) into a library-allocated buffer: *data (release it with
- * beckon_free) of *size bytes. Consistent per shard. */
+ * beckon_free) of *size bytes. Consistent per shard. With the Redis store:
+ * every visitor under the key prefix (not a point-in-time view while other
+ * processes write); BECKON_UNAVAILABLE if Redis cannot be read. */
 BECKON_EXPORT int beckon_engine_snapshot(const beckon_engine_t* engine,
                                          char** data, size_t* size,
                                          char** errptr);
@@ -443,7 +482,10 @@ BECKON_EXPORT int beckon_engine_snapshot_to_file(const beckon_engine_t* engine,
 /* Replaces the visitor state with a snapshot's (`size` bytes at `data`).
  * Checks everything first: BECKON_DATA_LOSS for a malformed snapshot,
  * BECKON_FAILED_PRECONDITION for an unknown version or another visitor key;
- * either way nothing changes. */
+ * either way nothing changes. With the Redis store it replaces every
+ * visitor under the key prefix, for every process using it (migrate while
+ * no other engine writes); a snapshot of an in-memory engine restores into
+ * Redis and back. */
 BECKON_EXPORT int beckon_engine_restore(beckon_engine_t* engine,
                                         const char* data, size_t size,
                                         char** errptr);
