@@ -2,10 +2,14 @@
 // visitor sessions as examples/c/session.c and prints the same lines.
 //
 //   npm install --prefix examples/node        # koffi, once
-//   node examples/node/session.js [path/to/libbeckon_c.so]
+//   node examples/node/session.js [path/to/libbeckon_c.so [REDIS_URL]]
 //
-// The library is found as the argument, else $BECKON_LIB, else by the
-// dynamic loader as libbeckon_c.so.0 (an installed library).
+// The library is found as the first argument, else $BECKON_LIB, else by the
+// dynamic loader as libbeckon_c.so.0 (an installed library). With a Redis
+// URL (the second argument, else $BECKON_REDIS_URL) the engine keeps its
+// visitors in Redis, e.g. redis://127.0.0.1:6379/0?prefix=demo: (a prefix
+// nobody else writes under: the session's restart restores a snapshot,
+// which replaces every visitor under it).
 //
 // The Beckon class below is the part a service would keep: it declares the
 // C functions it uses (from include/beckon/beckon.h), turns each failed call
@@ -68,6 +72,9 @@ class Beckon {
       events_rejected: 'uint64_t',
       decisions_by_action: koffi.array('uint64_t', 8),
       decisions_by_reason: koffi.array('uint64_t', 32),
+      store_errors: 'uint64_t',
+      store_conflicts: 'uint64_t',
+      store_round_trips: 'uint64_t',
     });
     // Messages and buffers come back as raw pointers (void*), so that they
     // can be read and then released with beckon_free.
@@ -83,6 +90,12 @@ class Beckon {
           '_Out_ void** data, _Out_ size_t* size, _Out_ void** errptr)',
       'int beckon_policy_name(const beckon_policy_t* policy, ' +
           '_Out_ const char** name, _Out_ void** errptr)',
+      'int beckon_engine_options_create(' +
+          '_Out_ beckon_engine_options_t** options, _Out_ void** errptr)',
+      'void beckon_engine_options_destroy(beckon_engine_options_t* options)',
+      'int beckon_engine_options_set_redis_url(' +
+          'beckon_engine_options_t* options, const char* url, ' +
+          '_Out_ void** errptr)',
       'int beckon_engine_create_default(' +
           'const beckon_engine_options_t* options, ' +
           '_Out_ beckon_engine_t** engine, _Out_ void** errptr)',
@@ -177,14 +190,24 @@ class Beckon {
 }
 
 // An engine and the decision handle this host reuses (Node runs the host's
-// JavaScript on one thread, so one decision handle is enough).
+// JavaScript on one thread, so one decision handle is enough). With a Redis
+// URL the visitors live in Redis, shared by every process that uses the
+// same Redis and key prefix; without one in this process's memory.
 class Engine {
-  constructor(b, policyBytes = null) {
+  constructor(b, policyBytes = null, redisUrl = null) {
     this.b = b;
-    this.engine = policyBytes === null
-        ? b.make('engine_create_default', null)
-        : b.make('engine_create_from_policy_bytes', policyBytes,
-                 policyBytes.length, null);
+    const options = redisUrl ? b.make('engine_options_create') : null;
+    try {
+      if (options !== null) {
+        b.call('engine_options_set_redis_url', options, redisUrl);
+      }
+      this.engine = policyBytes === null
+          ? b.make('engine_create_default', options)
+          : b.make('engine_create_from_policy_bytes', policyBytes,
+                   policyBytes.length, options);
+    } finally {
+      if (options !== null) b.fn.engine_options_destroy(options);
+    }
     try {
       this.decision = b.make('decision_create');
     } catch (e) {
@@ -324,9 +347,10 @@ class Host {
 }
 
 function main(argv) {
-  const library = argv[2] ?? (process.env.BECKON_LIB || 'libbeckon_c.so.0');
+  const library = argv[2] || process.env.BECKON_LIB || 'libbeckon_c.so.0';
+  const redisUrl = argv[3] || process.env.BECKON_REDIS_URL || null;
   const b = new Beckon(library);
-  const host = new Host(new Engine(b));
+  const host = new Host(new Engine(b, null, redisUrl));
   const week = 7 * 86400 * SEC;
   const chat = CHANNEL_CHAT;
 
@@ -377,7 +401,7 @@ function main(argv) {
   console.log('\n5. The shop restarts: snapshot, a new engine, restore\n');
   const snapshot = host.engine.snapshot();
   host.engine.close();
-  host.engine = new Engine(b, policyBytes);
+  host.engine = new Engine(b, policyBytes, redisUrl);  // The same store.
   host.engine.restore(snapshot);
   console.log(`    restored a snapshot of ${snapshot.length} bytes`);
 

@@ -3,6 +3,11 @@
 // engine directly, printing the same lines. The host tests compare each
 // host's output with this program's: what a host prints through the C ABI
 // must be what the C++ engine decides.
+//
+//   session_reference [REDIS_URL]
+//
+// With a Redis URL the engines keep their visitors in Redis (the hosts take
+// the same argument), without one in memory.
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -102,10 +107,15 @@ class Host {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
   using E = beckon::Event;
   const beckon::Policy policy = beckon::Policy::Default();
-  Host host(Must(beckon::Engine::Create(policy), "Engine::Create"));
+  beckon::Engine::Options options;
+  if (argc > 1 && argv[1][0] != '\0') {
+    options.store = beckon::StoreKind::kRedis;
+    options.redis = Must(beckon::RedisOptions::FromUrl(argv[1]), "FromUrl");
+  }
+  Host host(Must(beckon::Engine::Create(policy, options), "Engine::Create"));
   const int64_t week = 7LL * 86400 * kSec;
 
   std::printf("beckon %s (ABI %d) on the policy \"%s\"\n", beckon::Version(),
@@ -161,12 +171,14 @@ int main() {
   host.Ask("carl", kT0 + 301 * kSec + 12 * 60 * kSec);
 
   std::printf("\n5. The shop restarts: snapshot, a new engine, restore\n\n");
-  const std::string snapshot = host.engine().Snapshot();
+  const std::string snapshot =
+      Must(host.engine().SnapshotOrError(), "Snapshot");
   const std::string policy_bytes = host.engine().policy().ToBytes();
   host.Replace(nullptr);
-  host.Replace(Must(beckon::Engine::Create(Must(
-                        beckon::Policy::FromBytes(policy_bytes), "FromBytes")),
-                    "Engine::Create"));
+  host.Replace(Must(
+      beckon::Engine::Create(
+          Must(beckon::Policy::FromBytes(policy_bytes), "FromBytes"), options),
+      "Engine::Create"));
   Must(host.engine().Restore(snapshot), "Restore");
   std::printf("    restored a snapshot of %lu bytes\n",
               static_cast<unsigned long>(snapshot.size()));
