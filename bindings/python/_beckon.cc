@@ -59,6 +59,8 @@ struct ErrorClasses {
   PyObject* resource_exhausted = nullptr;
   PyObject* cancelled = nullptr;
   PyObject* internal = nullptr;
+  PyObject* unavailable = nullptr;
+  PyObject* aborted = nullptr;
 };
 ErrorClasses errors;
 
@@ -80,6 +82,10 @@ PyObject* ErrorClassFor(absl::StatusCode code) {
       return errors.cancelled;
     case absl::StatusCode::kInternal:
       return errors.internal;
+    case absl::StatusCode::kUnavailable:
+      return errors.unavailable;
+    case absl::StatusCode::kAborted:
+      return errors.aborted;
     default:
       return errors.base;
   }
@@ -120,8 +126,18 @@ T& Checked(py::handle self, const char* what) {
   }
   return *vh.value_ptr<T>();
 }
+// The engine behind a beckon.Engine, and whether its store is remote. A
+// call on a Redis store waits on the network, so single observe and decide
+// calls release the GIL for it; an in-memory call is shorter than handing
+// the GIL over and keeps it.
+struct PyEngine {
+  std::unique_ptr<Engine> engine;
+  bool remote = false;
+};
+
 const Policy& AsPolicy(py::handle h) { return Checked<Policy>(h, "Policy"); }
-Engine& AsEngine(py::handle h) { return Checked<Engine>(h, "Engine"); }
+PyEngine& AsPyEngine(py::handle h) { return Checked<PyEngine>(h, "Engine"); }
+Engine& AsEngine(py::handle h) { return *AsPyEngine(h).engine; }
 const Decision& AsDecision(py::handle h) {
   return Checked<Decision>(h, "Decision");
 }
@@ -410,27 +426,67 @@ std::vector<std::string> GroupOf(py::handle self, py::handle pages) {
 
 // --- Engine -------------------------------------------------------------------
 
-std::unique_ptr<Engine> MakeEngine(py::handle policy, uint64_t max_sessions,
-                                   uint64_t max_memory_records, uint32_t shards,
-                                   std::pair<uint64_t, uint64_t> key) {
+// `store`: "" for the in-memory store, else a Redis URL
+// (RedisOptions::FromUrl).
+std::unique_ptr<PyEngine> MakeEngine(py::handle policy, uint64_t max_sessions,
+                                     uint64_t max_memory_records,
+                                     uint32_t shards,
+                                     std::pair<uint64_t, uint64_t> key,
+                                     const std::string& store) {
   Engine::Options options;
   options.max_sessions = max_sessions;
   options.max_memory_records = max_memory_records;
   options.shards = shards;
   options.visitor_key = {key.first, key.second};
-  return Unwrap(Engine::Create(AsPolicy(policy), options));
+  if (!store.empty()) {
+    options.store = StoreKind::kRedis;
+    options.redis = Unwrap(RedisOptions::FromUrl(store));
+  }
+  const Policy& p = AsPolicy(policy);
+  absl::StatusOr<std::unique_ptr<Engine>> created;
+  {
+    py::gil_scoped_release nogil;  // A Redis store connects here.
+    created = Engine::Create(p, options);
+  }
+  auto out = std::make_unique<PyEngine>();
+  out->engine = Unwrap(std::move(created));
+  out->remote = options.store != StoreKind::kMemory;
+  return out;
 }
 
 void Observe(py::handle self, py::handle ts_ms, py::handle visitor,
              py::handle event, py::handle page, py::handle detail) {
-  Engine& engine = AsEngine(self);
-  py::list temps;
+  PyEngine& pe = AsPyEngine(self);
+  py::list temps;  // Keeps the strings the event's views point into alive.
   LogEvent e;
   Check(ParseLogRow(ToMillis(ts_ms, "ts_ms"), StrView(visitor.ptr(), "visitor", kNoRow, temps),
                     StrView(event.ptr(), "event", kNoRow, temps),
                     StrView(page.ptr(), "page", kNoRow, temps),
                     StrView(detail.ptr(), "detail", kNoRow, temps), e));
-  Check(engine.Observe(e.ToEvent()));
+  if (!pe.remote) {
+    Check(pe.engine->Observe(e.ToEvent()));
+    return;
+  }
+  absl::Status st;
+  {
+    py::gil_scoped_release nogil;
+    st = pe.engine->Observe(e.ToEvent());
+  }
+  Check(st);
+}
+
+Decision Decide(py::handle self, py::handle ts_ms, py::handle visitor) {
+  PyEngine& pe = AsPyEngine(self);
+  py::list temps;
+  const std::string_view id = StrView(visitor.ptr(), "visitor", kNoRow, temps);
+  const int64_t now = ToMillis(ts_ms, "ts_ms");
+  if (!pe.remote) return Unwrap(pe.engine->Decide(id, now));
+  absl::StatusOr<Decision> d;
+  {
+    py::gil_scoped_release nogil;
+    d = pe.engine->Decide(id, now);
+  }
+  return Unwrap(std::move(d));
 }
 
 py::array_t<bool> ObserveBatch(py::handle self, Int64Array ts, py::handle visitor,
@@ -541,6 +597,9 @@ py::dict StatsDict(const EngineStats& s) {
   d["memory_evicted"] = s.memory_evicted;
   d["events_observed"] = s.events_observed;
   d["events_rejected"] = s.events_rejected;
+  d["store_errors"] = s.store_errors;
+  d["store_conflicts"] = s.store_conflicts;
+  d["store_round_trips"] = s.store_round_trips;
   py::dict by_action, by_reason;
   for (int i = 0; i < kActionCount; ++i) {
     by_action[py::str(std::string(ActionName(static_cast<Action>(i))))] =
@@ -908,6 +967,16 @@ PYBIND11_MODULE(_beckon, m) {
   errors.internal = MakeError(m, "InternalError",
                               "A fault inside beckon (please report it).",
                               py::make_tuple(base), "internal");
+  errors.unavailable = MakeError(
+      m, "UnavailableError",
+      "The visitor store (Redis) cannot be reached or answered too late; "
+      "the event was not recorded (report it again).",
+      py::make_tuple(base, py::handle(PyExc_ConnectionError)), "unavailable");
+  errors.aborted = MakeError(
+      m, "AbortedError",
+      "Other processes kept changing the visitor in Redis for "
+      "max_conflict_retries tries; the event was not recorded.",
+      py::make_tuple(base), "aborted");
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -999,10 +1068,10 @@ PYBIND11_MODULE(_beckon, m) {
           "Per feature: (value, contribution in log-odds), in feature order.")
       .def("__repr__", &DecisionRepr);
 
-  py::class_<Engine>(m, "Engine", "The decision engine (thin; see beckon.Engine).")
+  py::class_<PyEngine>(m, "Engine", "The decision engine (thin; see beckon.Engine).")
       .def(py::init(&MakeEngine), py::arg("policy"), py::arg("max_sessions"),
            py::arg("max_memory_records"), py::arg("shards"),
-           py::arg("visitor_key"))
+           py::arg("visitor_key"), py::arg("store") = "")
       .def("observe", &Observe, py::arg("ts_ms"), py::arg("visitor"),
            py::arg("event"), py::arg("page") = "", py::arg("detail") = "",
            "Records one event, given as a row of the event log: ts_ms (ms "
@@ -1013,17 +1082,10 @@ PYBIND11_MODULE(_beckon, m) {
            "cart or purchase value, an offer's channel, the free agents; a "
            "number or a string). A rejected event raises "
            "InvalidArgumentError and changes nothing.")
-      .def(
-          "decide",
-          [](py::handle self, py::handle ts_ms, py::handle visitor) {
-            Engine& e = AsEngine(self);
-            py::list temps;
-            std::string_view id =
-                StrView(visitor.ptr(), "visitor", kNoRow, temps);
-            return Unwrap(e.Decide(id, ToMillis(ts_ms, "ts_ms")));
-          },
-          py::arg("ts_ms"), py::arg("visitor"),
-          "Decides for `visitor` at `ts_ms`. An 'offer' is recorded as made.")
+      .def("decide", &Decide, py::arg("ts_ms"), py::arg("visitor"),
+           "Decides for `visitor` at `ts_ms`. An 'offer' is recorded as made. "
+           "A store that cannot be reached gives 'suppress' with the reason "
+           "'store_unavailable'.")
       .def(
           "expire",
           [](py::handle self, py::handle ts_ms) {
@@ -1038,12 +1100,12 @@ PYBIND11_MODULE(_beckon, m) {
           "snapshot",
           [](py::handle self) {
             const Engine& e = AsEngine(self);
-            std::string s;
+            absl::StatusOr<std::string> s;
             {
               py::gil_scoped_release nogil;
-              s = e.Snapshot();
+              s = e.SnapshotOrError();  // Redis down raises, not b"".
             }
-            return py::bytes(s);
+            return py::bytes(Unwrap(std::move(s)));
           },
           "Every live session and memory record, as bytes (keyed ids only).")
       .def(

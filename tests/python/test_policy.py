@@ -278,7 +278,10 @@ def test_constants_match_the_documented_names():
     assert set(beckon.REASONS) == {
         "score", "dwell", "below_threshold", "no_session", "declined",
         "ignored", "engaged", "session_cap", "min_gap", "holdout",
-        "no_agents", "rate_cap"}
+        "no_agents", "rate_cap", "store_unavailable"}
+    # Reason numbers are those of the C ABI (beckon_reason).
+    assert beckon.REASONS.index("rate_cap") == 11
+    assert beckon.REASONS.index("store_unavailable") == 12
     for c in (beckon.EVENT_TYPES, beckon.ACTIONS, beckon.REASONS):
         assert isinstance(c, tuple)
 
@@ -289,7 +292,8 @@ def test_all_names_exist():
     for cls in (beckon.InvalidArgumentError, beckon.NotFoundError,
                 beckon.PermissionDeniedError, beckon.FailedPreconditionError,
                 beckon.ResourceExhaustedError, beckon.CancelledError,
-                beckon.InternalError):
+                beckon.InternalError, beckon.UnavailableError,
+                beckon.AbortedError):
         assert issubclass(cls, beckon.Error)
         assert isinstance(cls.code, str) and cls.code
     assert issubclass(beckon.Error, Exception)
@@ -297,3 +301,6 @@ def test_all_names_exist():
     assert issubclass(beckon.NotFoundError, FileNotFoundError)
     assert issubclass(beckon.PermissionDeniedError, PermissionError)
     assert issubclass(beckon.ResourceExhaustedError, MemoryError)
+    assert issubclass(beckon.UnavailableError, ConnectionError)
+    assert beckon.UnavailableError.code == "unavailable"
+    assert beckon.AbortedError.code == "aborted"

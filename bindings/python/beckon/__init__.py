@@ -31,6 +31,7 @@ import numpy as np
 
 from . import _beckon
 from ._beckon import (  # noqa: F401  (re-exported)
+    AbortedError,
     CancelledError,
     Decision,
     Error,
@@ -40,16 +41,18 @@ from ._beckon import (  # noqa: F401  (re-exported)
     NotFoundError,
     PermissionDeniedError,
     ResourceExhaustedError,
+    UnavailableError,
 )
 
 __version__: str = _beckon.version()
 
 __all__ = [
     "ACTIONS", "EVENT_COLUMNS", "EVENT_TYPES", "REASONS",
-    "CancelledError", "Decision", "Engine", "Error",
+    "AbortedError", "CancelledError", "Decision", "Engine", "Error",
     "FailedPreconditionError", "InternalError", "InvalidArgumentError",
     "LogisticModel", "NotFoundError", "PermissionDeniedError", "Policy",
-    "ReplayResult", "ResourceExhaustedError", "calibrate", "fit_logistic",
+    "ReplayResult", "ResourceExhaustedError", "UnavailableError",
+    "calibrate", "fit_logistic",
     "fixed_dwell_policy", "read_events", "replay", "roc_auc", "simulate",
     "sweep", "train", "write_events",
 ]
@@ -348,22 +351,46 @@ class Engine(_beckon.Engine):
     without the GIL, and return arrays. A rejected event raises
     :class:`InvalidArgumentError` and changes nothing.
 
-    Thread-safe: calls may come from several threads. Engines pickle (the
-    policy, the options and a snapshot of every visitor's state).
+    The visitor state lives in this process's memory, or with
+    ``store="redis://..."`` in Redis, shared by every process and server
+    whose engine uses the same Redis and key prefix (docs/operations.md).
+
+    Thread-safe: calls may come from several threads. Engines pickle: an
+    in-memory engine as its policy, its options and a snapshot of every
+    visitor's state; a Redis engine as its policy and options only (the
+    copy connects to the same Redis and shares the same visitors).
     """
 
     def __init__(self, policy: Optional[Policy] = None, *,
                  max_sessions: int = 1_000_000,
                  max_memory_records: int = 4_000_000, shards: int = 64,
-                 visitor_key: Optional[Sequence[int]] = None):
+                 visitor_key: Optional[Sequence[int]] = None,
+                 store: Optional[str] = None):
         """Creates an engine deciding by `policy` (default: the built-in
         default policy). Options are those of the C++ Engine::Options
         (docs/concepts.md); `visitor_key` is the 2 x 64-bit key of the hash
-        that replaces visitor ids, which snapshots are tied to."""
+        that replaces visitor ids, which snapshots are tied to.
+
+        `store` is where the visitor state lives: None (or "") for this
+        process's memory, or a Redis URL,
+        ``redis://[user[:password]@]host[:port][/db][?option=value&...]`` or
+        ``unix:///path/redis.sock[?...]``, with the options ``prefix``,
+        ``cluster``, ``db``, ``connect_timeout_ms``, ``command_timeout_ms``,
+        ``max_conflict_retries``, ``backoff_min_ms``, ``backoff_max_ms``,
+        ``user`` and ``password`` (docs/python.md). A bad URL raises
+        :class:`InvalidArgumentError`; a Redis that cannot be reached does
+        not (decisions are then ``suppress``, ``store_unavailable``, and
+        events raise :class:`UnavailableError`, until it is back). With
+        Redis, `max_sessions`, `max_memory_records` and `shards` do not
+        apply."""
         policy = policy if policy is not None else Policy.default()
         if not isinstance(policy, Policy):
             raise TypeError(f"policy must be a beckon.Policy, got "
                             f"{type(policy).__name__}")
+        if store is not None and not isinstance(store, str):
+            raise TypeError(f"store must be None or a Redis URL (a str), got "
+                            f"{type(store).__name__}")
+        store = store or None
         key = _beckon.DEFAULT_VISITOR_KEY if visitor_key is None else visitor_key
         key = tuple(int(k) for k in key)
         if len(key) != 2 or not all(0 <= k < 2**64 for k in key):
@@ -376,15 +403,22 @@ class Engine(_beckon.Engine):
                 raise InvalidArgumentError(
                     f"{option} must be in [1, 2**{bits}), got {value}")
         super().__init__(policy._impl, int(max_sessions),
-                         int(max_memory_records), int(shards), key)
+                         int(max_memory_records), int(shards), key,
+                         store or "")
         self._options = dict(max_sessions=int(max_sessions),
                              max_memory_records=int(max_memory_records),
-                             shards=int(shards), visitor_key=key)
+                             shards=int(shards), visitor_key=key, store=store)
 
     @property
     def policy(self) -> Policy:
         """The policy this engine decides by."""
         return Policy(self._policy())
+
+    @property
+    def store(self) -> Optional[str]:
+        """The Redis URL the engine keeps its visitors in, or None for
+        this process's memory."""
+        return self._options["store"]
 
     def observe_batch(self, ts_ms, visitor, event, page=None, detail=None, *,
                       on_error: str = "raise") -> np.ndarray:
@@ -438,28 +472,36 @@ class Engine(_beckon.Engine):
 
     def stats(self) -> dict:
         """Counters: live sessions, memory records, sessions started,
-        expired and evicted, events observed and rejected, and decisions by
-        action and by reason (dicts keyed by name)."""
+        expired and evicted, events observed and rejected, decisions by
+        action and by reason (dicts keyed by name), and the store's
+        store_errors, store_conflicts and store_round_trips (this engine's
+        calls to Redis; 0 in memory)."""
         return self._stats()
 
     def __reduce__(self):
+        # A Redis engine's visitors are shared already: the copy reconnects
+        # to them. Restoring a snapshot into it would replace the keys of
+        # every process using that Redis, so none is taken.
+        snapshot = self.snapshot() if self.store is None else None
         return (_engine_from_state,
-                (self.policy.to_bytes(), self._options, self.snapshot()))
+                (self.policy.to_bytes(), self._options, snapshot))
 
     def __repr__(self) -> str:
         try:
             s = self._stats()
         except FailedPreconditionError:  # Its __init__ failed.
             return "<beckon.Engine (not initialized)>"
-        return (f"<beckon.Engine policy={self.policy.name!r} "
+        store = "" if self.store is None else " store=redis"
+        return (f"<beckon.Engine policy={self.policy.name!r}{store} "
                 f"live_sessions={s['live_sessions']} "
                 f"events_observed={s['events_observed']}>")
 
 
 def _engine_from_state(policy_bytes: bytes, options: dict,
-                       snapshot: bytes) -> Engine:
+                       snapshot: Optional[bytes]) -> Engine:
     engine = Engine(Policy.from_bytes(policy_bytes), **options)
-    engine.restore(snapshot)
+    if snapshot is not None:
+        engine.restore(snapshot)
     return engine
 
 
