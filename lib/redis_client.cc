@@ -176,7 +176,10 @@ absl::StatusOr<std::unique_ptr<RedisClient>> RedisClient::Create(
   if (!s.ok()) {
     (void)c->Fail(s);  // Down: calls answer Unavailable until it is back.
   } else if (options.cluster) {
-    if (absl::Status ls = c->LoadSlots(); !ls.ok()) (void)c->Fail(ls);
+    absl::Status ls = c->LoadSlots();
+    // A server that is not a cluster node is a misconfiguration.
+    if (absl::IsFailedPrecondition(ls)) return ls;
+    if (!ls.ok()) (void)c->Fail(ls);
   }
   return c;
 }
@@ -198,7 +201,24 @@ absl::Status RedisClient::Connect(const Node& node, redisContext** out) {
     return s;
   }
   redisSetTimeout(c, Tv(options_.command_timeout_ms));
-  if (!options_.password.empty()) {
+  if (options_.password.empty()) {
+    // No credentials: a server that needs them says so to a PING.
+    absl::StatusOr<RedisReply> r = Call(c, {"PING"}, node.Name());
+    if (!r.ok() || r->type == RedisReply::kError) {
+      absl::Status s =
+          !r.ok() ? r.status()
+          : (absl::StartsWith(r->str, "NOAUTH") ||
+             absl::StartsWith(r->str, "NOPERM") ||
+             absl::StartsWith(r->str, "WRONGPASS"))
+              ? absl::PermissionDeniedError(absl::StrCat(
+                    "redis ", node.Name(), ": refused without a password: ",
+                    r->str))
+              : absl::UnavailableError(
+                    absl::StrCat("redis ", node.Name(), ": PING: ", r->str));
+      redisFree(c);
+      return s;
+    }
+  } else {
     std::vector<std::string> auth = {"AUTH"};
     if (!options_.user.empty()) auth.push_back(options_.user);
     auth.push_back(options_.password);

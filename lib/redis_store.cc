@@ -66,15 +66,22 @@ redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2])
 return -1
 )lua";
 
-// Counts one offer in a rate-window bucket and drops buckets older than
-// ARGV[2]. KEYS: rate. ARGV: bucket, oldest bucket kept, TTL in ms.
-constexpr char kRateScript[] = R"lua(
-redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-local keep = tonumber(ARGV[2])
+// Reserves one offer in a rate-window bucket if the window is unchanged
+// since the engine counted it (field "v" holds the window's version), and
+// drops buckets older than ARGV[4]. Returns 1, or 0 on a changed window.
+// KEYS: rate. ARGV: version read ('' if none), new version, bucket, oldest
+// bucket kept, TTL in ms.
+constexpr char kRateReserveScript[] = R"lua(
+local v = redis.call('HGET', KEYS[1], 'v') or ''
+if v ~= ARGV[1] then return 0 end
+redis.call('HINCRBY', KEYS[1], ARGV[3], 1)
+redis.call('HSET', KEYS[1], 'v', ARGV[2])
+local keep = tonumber(ARGV[4])
 for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
-  if tonumber(f) < keep then redis.call('HDEL', KEYS[1], f) end
+  local n = tonumber(f)
+  if n and n < keep then redis.call('HDEL', KEYS[1], f) end
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
 )lua";
 
@@ -261,8 +268,12 @@ class RedisStore final : public VisitorStore {
         v.free_agents = ParseAgents((*got)[2], nullptr);
       }
       Gate gate(this);
-      if (absl::Status s = rules(v, gate); !s.ok()) return s;
+      if (absl::Status s = rules(v, gate); !s.ok()) {
+        gate.Release();
+        return s;
+      }
       if (!v.write_session && !v.write_memory) {
+        gate.Release();  // Not reached: an admitted offer writes the session.
         Count(v.delta);
         return absl::OkStatus();
       }
@@ -276,23 +287,20 @@ class RedisStore final : public VisitorStore {
              absl::StrCat(timeout_ms_ + kSessionTtlMarginMs), m_new,
              absl::StrCat(v.memory_ttl_ms)},
             skey}});
-      if (!cas.ok()) return cas.status();
+      if (!cas.ok()) {
+        // Whether it was written is unknown: the reserved slot stays taken
+        // (the window may overcount one offer, never undercount).
+        return cas.status();
+      }
       const RedisReply& c = (*cas)[0];
-      if (c.type == RedisReply::kError) return ReplyError("EVAL", c);
+      if (c.type == RedisReply::kError) {
+        gate.Release();
+        return ReplyError("EVAL", c);
+      }
       if (c.type == RedisReply::kInteger && c.integer == 0) {
         conflicts_.fetch_add(1, std::memory_order_relaxed);
+        gate.Release();  // The rules run again and decide afresh.
         continue;
-      }
-      if (gate.admitted) {
-        // The offer is recorded with the visitor; count it in the window.
-        // If this fails the window undercounts one offer (counted as a
-        // store error), never the visitor's record.
-        const int64_t bucket = gate.bucket;
-        (void)client_->Exec(
-            {{{"EVAL", kRateScript, "1", rate_key_, absl::StrCat(bucket),
-               absl::StrCat(bucket - 2 * RateWindow::kBuckets),
-               absl::StrCat(2 * rate_window_ms_ + 60'000)},
-              rate_key_}});
       }
       Count(v.delta);
       return absl::OkStatus();
@@ -440,40 +448,81 @@ class RedisStore final : public VisitorStore {
   }
 
  private:
-  // The rate gate of one update: reads the window when the rules ask, and
-  // leaves the offer to be counted once the visitor's update commits.
+  // The rate gate of one update. The window is counted here, by the
+  // engine's RateWindow; the slot is then reserved by a compare-and-set on
+  // the window's version, so processes offering at the same instant cannot
+  // together pass the cap. A reservation whose visitor update does not
+  // commit is given back.
   class Gate final : public RateGate {
    public:
     explicit Gate(RedisStore* store) : store_(store) {}
     absl::StatusOr<RateCheck> Admit(int64_t now_ms, int64_t cap) override {
-      absl::StatusOr<std::vector<RedisReply>> r = store_->client_->Exec(
-          {{{"HGETALL", store_->rate_key_}, store_->rate_key_}});
-      if (!r.ok()) return r.status();
-      const RedisReply& reply = (*r)[0];
-      if (reply.type == RedisReply::kError) return ReplyError("HGETALL", reply);
-      RateWindow window(store_->rate_window_ms_);
-      for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
-        int64_t index, count;
-        if (absl::SimpleAtoi(reply.elements[i].str, &index) &&
-            absl::SimpleAtoi(reply.elements[i + 1].str, &count)) {
-          window.AddToBucket(index, count);
+      const int retries = store_->client_->options().max_conflict_retries;
+      for (int attempt = 0; attempt <= retries; ++attempt) {
+        absl::StatusOr<std::vector<RedisReply>> r = store_->client_->Exec(
+            {{{"HGETALL", store_->rate_key_}, store_->rate_key_}});
+        if (!r.ok()) return r.status();
+        const RedisReply& reply = (*r)[0];
+        if (reply.type == RedisReply::kError) {
+          return ReplyError("HGETALL", reply);
         }
+        RateWindow window(store_->rate_window_ms_);
+        std::string version;
+        for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+          const std::string& field = reply.elements[i].str;
+          int64_t index, count;
+          if (field == "v") {
+            version = reply.elements[i + 1].str;
+          } else if (absl::SimpleAtoi(field, &index) &&
+                     absl::SimpleAtoi(reply.elements[i + 1].str, &count) &&
+                     count > 0) {
+            window.AddToBucket(index, count);
+          }
+        }
+        RateCheck c;
+        c.in_window = window.Count(now_ms);
+        if (c.in_window >= cap) {
+          c.time_below = window.TimeBelow(now_ms, cap);
+          return c;
+        }
+        const int64_t bucket = window.BucketOf(now_ms);
+        absl::StatusOr<std::vector<RedisReply>> reserved =
+            store_->client_->Exec(
+                {{{"EVAL", kRateReserveScript, "1", store_->rate_key_,
+                   version, absl::StrCat(store_->NewVersionNumber()),
+                   absl::StrCat(bucket),
+                   absl::StrCat(bucket - 2 * RateWindow::kBuckets),
+                   absl::StrCat(2 * store_->rate_window_ms_ + 60'000)},
+                  store_->rate_key_}});
+        if (!reserved.ok()) return reserved.status();
+        const RedisReply& rr = (*reserved)[0];
+        if (rr.type == RedisReply::kError) return ReplyError("EVAL", rr);
+        if (rr.type == RedisReply::kInteger && rr.integer == 1) {
+          c.admitted = true;
+          bucket_ = bucket;
+          reserved_ = true;
+          return c;
+        }
+        store_->conflicts_.fetch_add(1, std::memory_order_relaxed);
       }
-      RateCheck c;
-      c.in_window = window.Count(now_ms);
-      if (c.in_window >= cap) {
-        c.time_below = window.TimeBelow(now_ms, cap);
-        return c;
-      }
-      c.admitted = admitted = true;
-      bucket = window.BucketOf(now_ms);
-      return c;
+      return absl::AbortedError(
+          "redis: the rate window changed on every try; no offer");
     }
-    bool admitted = false;
-    int64_t bucket = 0;
+
+    // Gives a reserved slot back (best effort: if that fails the window
+    // overcounts one offer, which only makes the cap stricter).
+    void Release() {
+      if (!reserved_) return;
+      reserved_ = false;
+      (void)store_->client_->Exec(
+          {{{"HINCRBY", store_->rate_key_, absl::StrCat(bucket_), "-1"},
+            store_->rate_key_}});
+    }
 
    private:
     RedisStore* store_;
+    bool reserved_ = false;
+    int64_t bucket_ = 0;
   };
 
   static absl::Status ReplyError(std::string_view what, const RedisReply& r) {
@@ -515,12 +564,13 @@ class RedisStore final : public VisitorStore {
            k.substr(prefix_.size() + 17) == "}:m";
   }
 
+  uint64_t NewVersionNumber() {
+    absl::MutexLock lock(&rng_mu_);
+    return rng_();
+  }
+
   std::string NewVersion() {
-    uint64_t v;
-    {
-      absl::MutexLock lock(&rng_mu_);
-      v = rng_();
-    }
+    const uint64_t v = NewVersionNumber();
     std::string out(kVersionBytes, '\0');
     std::memcpy(out.data(), &v, kVersionBytes);
     if (out == std::string(kVersionBytes, '\0')) out[0] = 1;
