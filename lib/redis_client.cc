@@ -171,8 +171,18 @@ absl::StatusOr<std::unique_ptr<RedisClient>> RedisClient::Create(
   redisContext* ctx = nullptr;
   Node seed{options.host, options.port, options.unix_socket};
   absl::Status s = c->Connect(seed, &ctx);
-  if (ctx != nullptr) redisFree(ctx);
-  if (absl::IsPermissionDenied(s)) return s;
+  if (ctx != nullptr) {
+    if (options.cluster) {
+      redisFree(ctx);
+    } else {  // Kept for the first call: a per-request host connects once.
+      auto link = std::make_unique<Link>();
+      absl::MutexLock lock(&c->mu_);
+      link->map = c->slots_;
+      link->ctx.push_back(ctx);
+      c->idle_.push_back(std::move(link));
+    }
+  }
+  if (absl::IsPermissionDenied(s) || absl::IsInvalidArgument(s)) return s;
   if (!s.ok()) {
     (void)c->Fail(s);  // Down: calls answer Unavailable until it is back.
   } else if (options.cluster) {
