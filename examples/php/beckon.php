@@ -4,18 +4,20 @@
 // request.php (one process per page request, as PHP-FPM runs).
 //
 //   require __DIR__ . '/beckon.php';
-//   $b = new Beckon('/usr/local/lib/libbeckon_c.so.0');
+//   $b = Beckon::load('/usr/local/lib/libbeckon_c.so.0');  // or preloaded()
 //   $engine = new Engine($b, policyFile: '/etc/shop/shop.policy',
 //                        redisUrl: 'redis://127.0.0.1:6379/0?prefix=shop:');
 //   $engine->observe('page_view', $nowMs, $visitor, '/help/returns', null);
 //   $d = $engine->decide($visitor, $nowMs);  // $d->action: offer, wait, ...
 //
-// The Beckon class declares the C functions it uses (copied from
-// include/beckon/beckon.h: PHP's FFI cannot read a header with preprocessor
-// lines; the ABI rules keep these declarations valid), turns each failed call
-// into a BeckonError carrying the status name and message, and frees every
-// library-allocated message and buffer with beckon_free. Handles are
-// destroyed by the PHP objects' destructors.
+// The Beckon class loads the library with the declarations of beckon_ffi.h
+// (copied from include/beckon/beckon.h: PHP's FFI cannot read a header with
+// preprocessor lines; the ABI rules keep these declarations valid), or takes
+// it from the scope PHP preloaded at its start (ffi.preload, see
+// beckon_ffi.h); it turns each failed call into a BeckonError carrying the
+// status name and message, and frees every library-allocated message and
+// buffer with beckon_free. Handles are destroyed by the PHP objects'
+// destructors.
 
 declare(strict_types=1);
 
@@ -38,130 +40,36 @@ final class Beckon
     public const CHANNEL_EMAIL = 3;
     public const CHANNEL_FORM = 4;
 
-    private const CDEF = <<<'C'
-        typedef struct beckon_policy_t beckon_policy_t;
-        typedef struct beckon_engine_options_t beckon_engine_options_t;
-        typedef struct beckon_engine_t beckon_engine_t;
-        typedef struct beckon_decision_t beckon_decision_t;
-        typedef struct beckon_decision_info_t {
-          uint32_t struct_size;
-          int32_t action;
-          int32_t reason;
-          uint8_t would_offer;
-          uint8_t has_recheck_at;
-          double probability;
-          double threshold;
-          int64_t recheck_at_ms;
-          uint32_t reason_count;
-          uint32_t contribution_count;
-        } beckon_decision_info_t;
-        typedef struct beckon_stats_t {
-          uint32_t struct_size;
-          uint32_t action_count;
-          uint32_t reason_count;
-          uint64_t live_sessions;
-          uint64_t memory_records;
-          uint64_t sessions_started;
-          uint64_t sessions_expired;
-          uint64_t sessions_evicted;
-          uint64_t memory_evicted;
-          uint64_t events_observed;
-          uint64_t events_rejected;
-          uint64_t decisions_by_action[8];
-          uint64_t decisions_by_reason[32];
-          uint64_t store_errors;
-          uint64_t store_conflicts;
-          uint64_t store_round_trips;
-        } beckon_stats_t;
-        const char* beckon_version(void);
-        int32_t beckon_abi_version(void);
-        const char* beckon_status_name(int32_t status);
-        const char* beckon_action_name(int32_t action);
-        const char* beckon_reason_name(int32_t reason);
-        void beckon_free(void* ptr);
-        void beckon_policy_destroy(beckon_policy_t* policy);
-        int beckon_policy_to_bytes(const beckon_policy_t* policy, char** data,
-                                   size_t* size, char** errptr);
-        int beckon_policy_name(const beckon_policy_t* policy, const char** name,
-                               char** errptr);
-        int beckon_engine_options_create(beckon_engine_options_t** options,
-                                         char** errptr);
-        void beckon_engine_options_destroy(beckon_engine_options_t* options);
-        int beckon_engine_options_set_redis_url(beckon_engine_options_t* options,
-                                                const char* url, char** errptr);
-        int beckon_engine_create_default(const beckon_engine_options_t* options,
-                                         beckon_engine_t** engine, char** errptr);
-        int beckon_engine_create_from_policy_bytes(
-            const char* data, size_t size, const beckon_engine_options_t* options,
-            beckon_engine_t** engine, char** errptr);
-        int beckon_engine_create_from_policy_file(
-            const char* path, const beckon_engine_options_t* options,
-            beckon_engine_t** engine, char** errptr);
-        void beckon_engine_destroy(beckon_engine_t* engine);
-        int beckon_engine_policy(const beckon_engine_t* engine,
-                                 beckon_policy_t** policy, char** errptr);
-        int beckon_engine_observe_page_view(beckon_engine_t* engine, int64_t ts_ms,
-                                            const char* visitor, const char* page,
-                                            const char* referrer, char** errptr);
-        int beckon_engine_observe_search(beckon_engine_t* engine, int64_t ts_ms,
-                                         const char* visitor, const char* page,
-                                         int64_t results, char** errptr);
-        int beckon_engine_observe_cart(beckon_engine_t* engine, int64_t ts_ms,
-                                       const char* visitor, const char* page,
-                                       double cart_value, char** errptr);
-        int beckon_engine_observe_help_contact(beckon_engine_t* engine,
-                                               int64_t ts_ms, const char* visitor,
-                                               const char* page, int32_t channel,
-                                               char** errptr);
-        int beckon_engine_observe_offer_shown(beckon_engine_t* engine,
-                                              int64_t ts_ms, const char* visitor,
-                                              const char* page, int32_t channel,
-                                              char** errptr);
-        int beckon_engine_observe_offer_accepted(beckon_engine_t* engine,
-                                                 int64_t ts_ms,
-                                                 const char* visitor,
-                                                 const char* page,
-                                                 int32_t channel, char** errptr);
-        int beckon_engine_observe_offer_declined(beckon_engine_t* engine,
-                                                 int64_t ts_ms,
-                                                 const char* visitor,
-                                                 const char* page,
-                                                 int32_t channel, char** errptr);
-        int beckon_engine_observe_offer_ignored(beckon_engine_t* engine,
-                                                int64_t ts_ms,
-                                                const char* visitor,
-                                                const char* page,
-                                                int32_t channel, char** errptr);
-        int beckon_engine_observe_purchase(beckon_engine_t* engine, int64_t ts_ms,
-                                           const char* visitor, const char* page,
-                                           double order_value, char** errptr);
-        int beckon_engine_observe_agents(beckon_engine_t* engine, int64_t ts_ms,
-                                         int64_t free_agents, char** errptr);
-        int beckon_engine_decide(beckon_engine_t* engine, const char* visitor,
-                                 int64_t now_ms, beckon_decision_t* decision,
-                                 char** errptr);
-        int beckon_engine_expire(beckon_engine_t* engine, int64_t now_ms,
-                                 char** errptr);
-        int beckon_engine_snapshot(const beckon_engine_t* engine, char** data,
-                                   size_t* size, char** errptr);
-        int beckon_engine_restore(beckon_engine_t* engine, const char* data,
-                                  size_t size, char** errptr);
-        int beckon_engine_stats(const beckon_engine_t* engine,
-                                beckon_stats_t* stats, char** errptr);
-        int beckon_decision_create(beckon_decision_t** decision, char** errptr);
-        void beckon_decision_destroy(beckon_decision_t* decision);
-        int beckon_decision_get_info(const beckon_decision_t* decision,
-                                     beckon_decision_info_t* info, char** errptr);
-        int beckon_decision_get_reason(const beckon_decision_t* decision,
-                                       uint32_t index, const char** text,
-                                       char** errptr);
-        C;
+    // The declarations (beckon_ffi.h, beside this file) and the FFI scope
+    // they are preloaded under.
+    public const HEADER = __DIR__ . '/beckon_ffi.h';
+    public const SCOPE = 'beckon';
 
-    public readonly FFI $ffi;
-
-    public function __construct(string $library)
+    public function __construct(public readonly FFI $ffi)
     {
-        $this->ffi = FFI::cdef(self::CDEF, $library);
+    }
+
+    // Loads the library at $library (a path, or a name the dynamic loader
+    // finds) with the declarations of beckon_ffi.h. Every call loads it
+    // anew: PHP unloads it again when the request ends.
+    public static function load(string $library): self
+    {
+        $header = file_get_contents(self::HEADER);
+        if ($header === false) {
+            throw new BeckonError('NOT_FOUND', 'cannot read ' . self::HEADER);
+        }
+        // FFI::cdef() takes no preprocessor lines; FFI_SCOPE and FFI_LIB
+        // are for ffi.preload only.
+        $declarations = preg_replace('/^#define FFI_(SCOPE|LIB) .*$/m', '',
+                                     $header);
+        return new self(FFI::cdef($declarations, $library));
+    }
+
+    // The library PHP loaded at its start (ffi.preload=beckon_ffi.h); an
+    // FFI\Exception if it did not.
+    public static function preloaded(): self
+    {
+        return new self(FFI::scope(self::SCOPE));
     }
 
     // Calls beckon_<$fn>(...$args, &err); throws BeckonError on failure.

@@ -12,8 +12,9 @@
 // nobody else writes under: the session's restart restores a snapshot,
 // which replaces every visitor under it).
 //
-// beckon.php beside this file holds what a platform would keep: the FFI
-// declarations and the Beckon, Engine and Decision classes.
+// beckon.php beside this file holds what a platform would keep: the
+// Beckon, Engine and Decision classes, over the FFI declarations of
+// beckon_ffi.h.
 
 declare(strict_types=1);
 
@@ -87,7 +88,7 @@ function main(array $argv): int
 {
     $library = ($argv[1] ?? '') ?: (getenv('BECKON_LIB') ?: 'libbeckon_c.so.0');
     $redisUrl = ($argv[2] ?? '') ?: (getenv('BECKON_REDIS_URL') ?: null);
-    $b = new Beckon($library);
+    $b = Beckon::load($library);
     $host = new Host(new Engine($b, redisUrl: $redisUrl));
     $week = 7 * 86400 * SEC;
     $chat = Beckon::CHANNEL_CHAT;
