@@ -1135,7 +1135,17 @@ PYBIND11_MODULE(_beckon, m) {
             Check(e.RestoreFromFile(path));
           },
           py::arg("path"), "restore() from a file written by save_state().")
-      .def("_stats", [](py::handle e) { return StatsDict(AsEngine(e).Stats()); })
+      .def("_stats",
+           [](py::handle e) {
+             PyEngine& pe = AsPyEngine(e);
+             if (!pe.remote) return StatsDict(pe.engine->Stats());
+             EngineStats st;
+             {
+               py::gil_scoped_release nogil;  // Redis: a scan of the keys.
+               st = pe.engine->Stats();
+             }
+             return StatsDict(st);
+           })
       .def("_policy", [](py::handle e) { return AsEngine(e).policy(); })
       .def("_observe_batch", &ObserveBatch)
       .def("_decide_batch", &DecideBatch);

@@ -44,7 +44,6 @@ declare(strict_types=1);
 
 const T0 = 1700000000000;  // A Tuesday in November 2023.
 const SEC = 1000;
-const DAY = 86400 * SEC;
 const MAX_TIMER_FIRES = 3;
 const ANSWER_DELAY_MS = 5 * SEC;
 const REACTIONS = ['decliner' => 'offer_declined',

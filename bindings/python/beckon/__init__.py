@@ -475,7 +475,9 @@ class Engine(_beckon.Engine):
         expired and evicted, events observed and rejected, decisions by
         action and by reason (dicts keyed by name), and the store's
         store_errors, store_conflicts and store_round_trips (this engine's
-        calls to Redis; 0 in memory)."""
+        calls to Redis; 0 in memory). Over Redis, live_sessions and
+        memory_records count the keys under the prefix by a scan; the
+        other counters are this engine's own."""
         return self._stats()
 
     def __reduce__(self):
@@ -488,11 +490,14 @@ class Engine(_beckon.Engine):
 
     def __repr__(self) -> str:
         try:
-            s = self._stats()
+            name = self.policy.name
         except FailedPreconditionError:  # Its __init__ failed.
             return "<beckon.Engine (not initialized)>"
-        store = "" if self.store is None else " store=redis"
-        return (f"<beckon.Engine policy={self.policy.name!r}{store} "
+        if self.store is not None:
+            # No counts: over Redis they are a scan of every key.
+            return f"<beckon.Engine policy={name!r} store=redis>"
+        s = self._stats()
+        return (f"<beckon.Engine policy={name!r} "
                 f"live_sessions={s['live_sessions']} "
                 f"events_observed={s['events_observed']}>")
 
