@@ -1,36 +1,117 @@
 #include "file_util.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <fstream>
-#include <sstream>
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 
 namespace beckon::internal {
+namespace {
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+std::string ErrnoText(int err) { return std::strerror(err); }
+
+// What a non-regular file is, for the error message.
+const char* KindOf(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+absl::Status NotRegular(const std::string& path, mode_t mode) {
+  if (S_ISDIR(mode)) {  // Worded as before (docs/policy-format.md).
     return absl::InvalidArgumentError(
         absl::StrCat("cannot read ", path, ": it is a directory"));
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "cannot read ", path, ": it is ", KindOf(mode), ", not a regular file"));
+}
+
+// Closes `fd` on scope exit.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { Close(); }
+  int get() const { return fd_; }
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
   }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read ", path));
-  return buf.str();
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::string> ReadFile(const std::string& path,
+                                     uint64_t max_bytes) {
+  // Checked before opening, so that a device is never opened at all; then
+  // again on the descriptor, which is what is read.
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot open ", path, ": ", ErrnoText(errno)));
+  }
+  if (!S_ISREG(st.st_mode)) return NotRegular(path, st.st_mode);
+  // O_NONBLOCK: should a FIFO be swapped in after the stat, open returns
+  // at once instead of waiting for a writer.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  if (fd.get() < 0) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot open ", path, ": ", ErrnoText(errno)));
+  }
+  if (::fstat(fd.get(), &st) != 0) {
+    return absl::DataLossError(
+        absl::StrCat("cannot read ", path, ": ", ErrnoText(errno)));
+  }
+  if (!S_ISREG(st.st_mode)) return NotRegular(path, st.st_mode);
+  const uint64_t limit =
+      std::min<uint64_t>(max_bytes, std::numeric_limits<size_t>::max() - 1);
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (size > limit) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot read ", path, ": it is ", size,
+                     " bytes, more than the limit of ", limit, " bytes"));
+  }
+  // One byte more than fstat says, so that the end is usually found by the
+  // first read; files may hold more than st_size says (/proc) or grow.
+  std::string out(static_cast<size_t>(size) + 1, '\0');
+  size_t got = 0;
+  while (true) {
+    if (got == out.size()) {
+      if (got > limit) break;
+      out.resize(static_cast<size_t>(std::min<uint64_t>(
+          limit + 1, std::max<uint64_t>(uint64_t{4096}, 2 * uint64_t{got}))));
+    }
+    const ssize_t n = ::read(fd.get(), &out[got], out.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return absl::DataLossError(
+          absl::StrCat("cannot read ", path, ": ", ErrnoText(errno)));
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  if (got > limit) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot read ", path, ": it grew past the limit of ",
+                     limit, " bytes while being read"));
+  }
+  out.resize(got);
+  return out;
 }
 
 absl::Status WriteFileAtomically(const std::string& path,
