@@ -1,16 +1,22 @@
 #include "file_util.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cstdio>
+#include <climits>
 #include <cstring>
 #include <limits>
+#include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace beckon::internal {
@@ -114,45 +120,226 @@ absl::StatusOr<std::string> ReadFile(const std::string& path,
   return out;
 }
 
-absl::Status WriteFileAtomically(const std::string& path,
-                                 std::string_view data) {
-  // A unique temporary name, so concurrent writers of one path never share
-  // it; fsync before the rename, so a crash leaves the old file or the new.
-  static std::atomic<uint64_t> counter{0};
-  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid(), ".",
-                                       counter.fetch_add(1));
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                        0644);
+namespace {
+
+constexpr size_t kInfixSize = sizeof(kTemporaryInfix) - 1;
+constexpr char kNameAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+constexpr size_t kAlphabetSize = sizeof(kNameAlphabet) - 1;
+
+// kTemporaryRandomChars characters of kNameAlphabet from the OS's random
+// source. O_EXCL keeps the write safe whatever the name; an unguessable one
+// just keeps anyone from occupying it in advance.
+std::string RandomName() {
+  unsigned char bytes[kTemporaryRandomChars];
+  size_t got = 0;
+  while (got < sizeof(bytes)) {
+    const ssize_t n =
+        ::getrandom(bytes + got, sizeof(bytes) - got, GRND_NONBLOCK);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  if (got < sizeof(bytes)) {
+    // No getrandom (an old kernel, a seccomp filter, an entropy pool not yet
+    // ready at boot): a name from the clock, pid and a counter instead,
+    // harder to guess, and O_EXCL keeps the write safe.
+    static std::atomic<uint64_t> counter{0};
+    struct timespec ts;
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = static_cast<uint64_t>(ts.tv_nsec) ^
+                 (static_cast<uint64_t>(ts.tv_sec) << 20) ^
+                 (static_cast<uint64_t>(::getpid()) << 40) ^
+                 (counter.fetch_add(1) * 0x9e3779b97f4a7c15ULL);
+    for (unsigned char& b : bytes) {
+      x ^= x >> 31;
+      x *= 0xbf58476d1ce4e5b9ULL;
+      x ^= x >> 29;
+      b = static_cast<unsigned char>(x);
+    }
+  }
+  std::string name(kTemporaryRandomChars, 'a');
+  for (size_t i = 0; i < kTemporaryRandomChars; ++i) {
+    name[i] = kNameAlphabet[bytes[i] % kAlphabetSize];
+  }
+  return name;
+}
+
+// "<name>.tmp-beckon-<random>" (any <name>): a temporary of this code.
+bool IsTemporaryName(std::string_view entry) {
+  const size_t tail = kInfixSize + kTemporaryRandomChars;
+  if (entry.size() <= tail) return false;
+  const std::string_view infix = entry.substr(entry.size() - tail, kInfixSize);
+  if (infix != kTemporaryInfix) return false;
+  for (char c : entry.substr(entry.size() - kTemporaryRandomChars)) {
+    if (!absl::ascii_islower(c) && !absl::ascii_isdigit(c)) return false;
+  }
+  return true;
+}
+
+bool AllDigits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!absl::ascii_isdigit(c)) return false;
+  }
+  return true;
+}
+
+// "<target>.tmp.<pid>.<n>": what earlier versions named their temporaries.
+bool IsLegacyTemporaryName(std::string_view entry, std::string_view target) {
+  if (entry.substr(0, target.size()) != target) return false;
+  entry.remove_prefix(target.size());
+  constexpr std::string_view kTmp = ".tmp.";
+  if (entry.substr(0, kTmp.size()) != kTmp) return false;
+  entry.remove_prefix(kTmp.size());
+  const size_t dot = entry.find('.');
+  return dot != std::string_view::npos && AllDigits(entry.substr(0, dot)) &&
+         AllDigits(entry.substr(dot + 1));
+}
+
+// Removes temporaries of interrupted saves from the directory `dir_fd`: a
+// regular file with a temporary's name, last modified at least
+// kStaleTemporaryAgeSeconds ago, that no writer holds locked. Best effort:
+// errors only mean that a file stays.
+void RemoveStaleTemporaries(int dir_fd, std::string_view target) {
+  const int list_fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (list_fd < 0) return;
+  DIR* dir = ::fdopendir(list_fd);
+  if (dir == nullptr) {
+    ::close(list_fd);
+    return;
+  }
+  struct timespec now;
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  std::vector<std::string> candidates;
+  size_t scanned = 0;
+  while (scanned < kStaleScanEntries &&
+         candidates.size() < kStaleRemovedPerWrite) {
+    errno = 0;
+    const struct dirent* entry = ::readdir(dir);
+    if (entry == nullptr) break;
+    ++scanned;
+    const std::string_view name = entry->d_name;
+    if (!IsTemporaryName(name) && !IsLegacyTemporaryName(name, target)) {
+      continue;
+    }
+    struct stat st;
+    if (::fstatat(dir_fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISREG(st.st_mode) ||
+        now.tv_sec - st.st_mtim.tv_sec < kStaleTemporaryAgeSeconds) {
+      continue;
+    }
+    candidates.emplace_back(name);
+  }
+  ::closedir(dir);
+  for (const std::string& name : candidates) {
+    // Opened (never following a symlink, never blocking) to take its lock:
+    // a writer holds one on its temporary until it is renamed, so a save
+    // still in progress after a long stall is left alone. A crashed
+    // writer's lock went with its process.
+    Fd fd(::openat(dir_fd, name.c_str(),
+                   O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+    if (fd.get() < 0) continue;
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        now.tv_sec - st.st_mtim.tv_sec < kStaleTemporaryAgeSeconds) {
+      continue;
+    }
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+      continue;
+    }
+    ::unlinkat(dir_fd, name.c_str(), 0);
+  }
+}
+
+}  // namespace
+
+absl::Status WriteFileAtomically(const std::string& path, std::string_view data,
+                                 const WriteOptions& options) {
+  const WriteHooks no_hooks;
+  const WriteHooks& hooks = options.hooks ? *options.hooks : no_hooks;
+  auto write_fn = [&](int fd, const char* p, size_t n) {
+    return hooks.write ? hooks.write(fd, p, n) : ::write(fd, p, n);
+  };
+  auto fsync_fn = [&](int fd) {
+    return hooks.fsync ? hooks.fsync(fd) : ::fsync(fd);
+  };
+
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  const std::string name =
+      slash == std::string::npos ? path : path.substr(slash + 1);
+  if (name.empty() || name == "." || name == "..") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot write \"", path, "\": not a file name"));
+  }
+
+  // Everything below happens in this directory, even if its path is
+  // renamed meanwhile: the temporary, the rename and the directory's fsync.
+  Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir_fd.get() < 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot write ", path, ": cannot open its directory ", dir,
+                     ": ", ErrnoText(errno)));
+  }
+  RemoveStaleTemporaries(dir_fd.get(), name);
+
+  // The temporary: "<name>.tmp-beckon-<random>", <name> shortened to fit.
+  const size_t tail = kInfixSize + kTemporaryRandomChars;
+  const std::string stem = name.substr(0, NAME_MAX - tail);
+  std::string tmp;
+  int fd = -1;
+  for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
+    tmp = absl::StrCat(stem, kTemporaryInfix,
+                       hooks.random_name ? hooks.random_name() : RandomName());
+    fd = ::openat(dir_fd.get(), tmp.c_str(),
+                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  options.mode);
+    if (fd < 0 && errno != EEXIST) break;  // EEXIST: taken; another name.
+  }
   if (fd < 0) {
     return absl::PermissionDeniedError(
-        absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
+        absl::StrCat("cannot write ", path, ": cannot create a temporary in ",
+                     dir, ": ", ErrnoText(errno)));
   }
+  Fd file(fd);
+  // Marks the save as in progress for RemoveStaleTemporaries in other
+  // processes; held until the temporary is renamed. Unsupported (ENOLCK on
+  // some network file systems): the age rule alone applies.
+  ::flock(file.get(), LOCK_EX | LOCK_NB);
+
+  auto fail = [&](absl::StatusCode code, const char* what, int err) {
+    file.Close();
+    ::unlinkat(dir_fd.get(), tmp.c_str(), 0);
+    return absl::Status(
+        code, absl::StrCat("cannot write ", path, ": ", what, ErrnoText(err)));
+  };
   const char* p = data.data();
   size_t left = data.size();
   while (left > 0) {
-    const ssize_t n = ::write(fd, p, left);
+    const ssize_t n = write_fn(file.get(), p, left);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return absl::DataLossError(
-          absl::StrCat("cannot write ", tmp, ": ", std::strerror(err)));
-    }
+    if (n < 0) return fail(absl::StatusCode::kDataLoss, "", errno);
+    if (n == 0) return fail(absl::StatusCode::kDataLoss, "", EIO);
     p += n;
     left -= static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return absl::DataLossError(
-        absl::StrCat("cannot write ", tmp, ": ", std::strerror(err)));
+  if (fsync_fn(file.get()) != 0) {
+    return fail(absl::StatusCode::kDataLoss, "cannot sync it: ", errno);
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot replace ", path, ": ", std::strerror(err)));
+  if (::renameat(dir_fd.get(), tmp.c_str(), dir_fd.get(), name.c_str()) != 0) {
+    return fail(absl::StatusCode::kPermissionDenied,
+                "cannot rename the temporary over it: ", errno);
+  }
+  // The data was synced, so close has nothing left to report.
+  file.Close();
+  // The rename itself is durable only once the directory is synced.
+  if (fsync_fn(dir_fd.get()) != 0 && errno != EINVAL && errno != ENOTSUP) {
+    return absl::DataLossError(absl::StrCat(
+        "cannot write ", path, ": it was replaced, but its directory ", dir,
+        " cannot be synced, so the new file might not survive a crash: ",
+        ErrnoText(errno)));
   }
   return absl::OkStatus();
 }

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -32,10 +33,60 @@ inline constexpr uint64_t kDefaultMaxFileBytes = uint64_t{2} << 30;
 absl::StatusOr<std::string> ReadFile(const std::string& path,
                                      uint64_t max_bytes = kDefaultMaxFileBytes);
 
-// Writes `data` to a temporary file beside `path`, then renames it over
-// `path`: readers see the old file or the new one, never a partial one.
-absl::Status WriteFileAtomically(const std::string& path,
-                                 std::string_view data);
+// System calls WriteFileAtomically makes, replaceable by tests (to inject
+// failures, short writes or EINTR, or to pick the temporary's name). Unset
+// members are the real calls.
+struct WriteHooks {
+  std::function<ssize_t(int fd, const void* data, size_t size)> write;
+  std::function<int(int fd)> fsync;  // Of the temporary, then the directory.
+  // Returns the random part of the temporary's name:
+  // kTemporaryRandomChars characters of [a-z0-9].
+  std::function<std::string()> random_name;
+};
+
+struct WriteOptions {
+  // Permissions of the new file, as given to open(2): the process umask
+  // still applies. 0600 by default, since snapshots and policies are the
+  // shop's business; the file replacing an existing one does not inherit
+  // its mode.
+  mode_t mode = 0600;
+  const WriteHooks* hooks = nullptr;  // Tests only.
+};
+
+// Temporaries are named "<name>.tmp-beckon-" and 12 random characters of
+// [a-z0-9], in the target's directory (<name> shortened if the whole would
+// exceed NAME_MAX).
+inline constexpr char kTemporaryInfix[] = ".tmp-beckon-";
+inline constexpr size_t kTemporaryRandomChars = 12;
+// A temporary whose mtime is this old, and which no writer holds (flock), is
+// left over from an interrupted save: the next write into its directory
+// removes it, examining at most kStaleScanEntries directory entries and
+// removing at most kStaleRemovedPerWrite files. Also removed, under the same
+// rules: "<name>.tmp.<pid>.<n>", the temporaries earlier versions made, for the
+// file being written.
+inline constexpr int64_t kStaleTemporaryAgeSeconds = 60;
+inline constexpr size_t kStaleScanEntries = 10000;
+inline constexpr size_t kStaleRemovedPerWrite = 100;
+
+// Writes `data` to `path` atomically and durably: readers see the old file
+// or the new one, never a partial one, and after an OK a crash keeps the
+// new one. Steps: remove stale temporaries (above); create a temporary in
+// the target's directory with O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC and
+// `options.mode` (a planted file or symlink at its name is never opened: a
+// fresh random name is tried instead); write all of `data` (short writes and
+// EINTR are retried); fsync it; rename it over `path`; fsync the directory.
+// A symlink at `path` is replaced, not followed. On any failure before the
+// rename the temporary is removed and the old file is untouched. Errors name
+// `path` and the errno text:
+//   INVALID_ARGUMENT   `path` has no file name ("", "dir/");
+//   PERMISSION_DENIED  the directory cannot be opened, the temporary cannot
+//                      be created, or the rename fails;
+//   DATA_LOSS          a write or the file's fsync fails; or the fsync of the
+//                      directory fails after the rename (the new file is in
+//                      place but might not survive a crash). A file system
+//                      that cannot sync directories (EINVAL) is not an error.
+absl::Status WriteFileAtomically(const std::string& path, std::string_view data,
+                                 const WriteOptions& options = {});
 
 }  // namespace beckon::internal
 
