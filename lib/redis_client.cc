@@ -2,12 +2,14 @@
 
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -33,7 +35,8 @@ struct RedisClient::SlotMap {
 // Connections to every node of one slot map, used by one caller at a time.
 struct RedisClient::Link {
   std::shared_ptr<const SlotMap> map;
-  bool reused = false;  // Taken from the pool: its connections may be stale.
+  bool reused = false;  // Taken from a pool: its connections may be stale.
+  bool fresh_only = false;  // Connect anew; never take a pooled connection.
   std::vector<redisContext*> ctx;
   ~Link() {
     for (redisContext* c : ctx) {
@@ -45,6 +48,54 @@ struct RedisClient::Link {
 namespace {
 
 constexpr int kMaxRedirects = 5;
+constexpr size_t kPooledPerServer = 8;
+
+// Connections left by engines that were destroyed, for the next engine of
+// this process with the same server and credentials: a host that creates an
+// engine per request (PHP-FPM) then pays no connection set-up after its
+// first request. A forked child never uses its parent's connections.
+class ProcessPool {
+ public:
+  redisContext* Take(const std::string& id) {
+    absl::MutexLock lock(&mu_);
+    CheckPid();
+    auto it = idle_.find(id);
+    if (it == idle_.end() || it->second.empty()) return nullptr;
+    redisContext* c = it->second.back();
+    it->second.pop_back();
+    return c;
+  }
+  void Put(const std::string& id, redisContext* c) {
+    absl::MutexLock lock(&mu_);
+    CheckPid();
+    std::vector<redisContext*>& v = idle_[id];
+    if (c->err != 0 || v.size() >= kPooledPerServer) {
+      redisFree(c);
+    } else {
+      v.push_back(c);
+    }
+  }
+
+ private:
+  void CheckPid() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (pid_ == getpid()) return;
+    // Inherited across fork: the parent's sockets. Close our copies only.
+    for (auto& [id, v] : idle_) {
+      for (redisContext* c : v) redisFree(c);
+    }
+    idle_.clear();
+    pid_ = getpid();
+  }
+  absl::Mutex mu_;
+  pid_t pid_ ABSL_GUARDED_BY(mu_) = getpid();
+  absl::flat_hash_map<std::string, std::vector<redisContext*>> idle_
+      ABSL_GUARDED_BY(mu_);
+};
+
+ProcessPool& Pool() {
+  static ProcessPool* pool = new ProcessPool;  // Never destroyed: safe at exit.
+  return *pool;
+}
 
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -148,7 +199,24 @@ uint16_t RedisKeySlot(std::string_view key) {
 
 RedisClient::RedisClient(const RedisOptions& options) : options_(options) {}
 
-RedisClient::~RedisClient() = default;
+RedisClient::~RedisClient() {
+  absl::MutexLock lock(&mu_);
+  for (std::unique_ptr<Link>& link : idle_) {
+    for (size_t n = 0; n < link->ctx.size(); ++n) {
+      if (link->ctx[n] != nullptr) {
+        Pool().Put(PoolId(link->map->nodes[n]), link->ctx[n]);
+        link->ctx[n] = nullptr;
+      }
+    }
+  }
+}
+
+std::string RedisClient::PoolId(const Node& node) const {
+  // The server and everything a connection is set up with.
+  return absl::StrCat(node.Name(), "\n", options_.user, "\n",
+                      options_.password, "\n", options_.database, "\n",
+                      options_.command_timeout_ms);
+}
 
 std::string RedisClient::Describe() const {
   return options_.unix_socket.empty()
@@ -167,10 +235,12 @@ absl::StatusOr<std::unique_ptr<RedisClient>> RedisClient::Create(
     absl::MutexLock lock(&c->mu_);
     c->slots_ = std::move(map);
   }
-  // Check the credentials now, so a misconfiguration fails at start.
-  redisContext* ctx = nullptr;
+  // Check the credentials now, so a misconfiguration fails at start (a
+  // pooled connection passed that check when it was made).
   Node seed{options.host, options.port, options.unix_socket};
-  absl::Status s = c->Connect(seed, &ctx);
+  redisContext* ctx = options.cluster ? nullptr : Pool().Take(c->PoolId(seed));
+  absl::Status s = absl::OkStatus();
+  if (ctx == nullptr) s = c->Connect(seed, &ctx);
   if (ctx != nullptr) {
     if (options.cluster) {
       redisFree(ctx);
@@ -366,7 +436,11 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::ExecOn(
   for (size_t i = 0; i < commands.size(); ++i) {
     const int n = nodes[i];
     if (link.ctx[n] == nullptr) {
-      if (absl::Status s = Connect(map.nodes[n], &link.ctx[n]); !s.ok()) {
+      if (!link.fresh_only) link.ctx[n] = Pool().Take(PoolId(map.nodes[n]));
+      if (link.ctx[n] != nullptr) {
+        link.reused = true;  // May be stale: Exec retries on fresh ones.
+      } else if (absl::Status s = Connect(map.nodes[n], &link.ctx[n]);
+                 !s.ok()) {
         return s;
       }
     }
@@ -415,6 +489,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Exec(
     // store's writes recognise themselves (lib/redis_store.cc).
     auto fresh = std::make_unique<Link>();
     fresh->map = link->map;
+    fresh->fresh_only = true;
     fresh->ctx.assign(link->map->nodes.size(), nullptr);
     link = std::move(fresh);
     replies = ExecOn(*link, commands, nodes);

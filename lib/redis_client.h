@@ -78,6 +78,7 @@ class RedisClient {
       Link& link, const std::vector<RedisCommand>& commands,
       const std::vector<int>& nodes);
   std::string Describe() const;
+  std::string PoolId(const Node& node) const;
 
   const RedisOptions options_;
   mutable absl::Mutex mu_;

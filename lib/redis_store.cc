@@ -12,6 +12,10 @@
 // succeeds only if neither version changed; on a conflict it reads and runs
 // the rules again. The scripts hold no rule of the engine: they compare
 // versions, set values and trim the rate window.
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <random>
 
@@ -229,7 +233,7 @@ class RedisStore final : public VisitorStore {
         rate_window_ms_(rate_window_ms),
         agents_key_(absl::StrCat(prefix_, "{site}:agents")),
         rate_key_(absl::StrCat(prefix_, "{site}:rate")),
-        rng_(std::random_device{}()) {}
+        rng_(Seed()) {}
 
   absl::Status Update(uint64_t key, bool want_agents, Rules rules) override {
     const std::string tag = absl::StrFormat("%s{%016x}", prefix_, key);
@@ -562,6 +566,21 @@ class RedisStore final : public VisitorStore {
     *key = v;
     return k.substr(prefix_.size() + 17) == "}:s" ||
            k.substr(prefix_.size() + 17) == "}:m";
+  }
+
+  // Versions need only differ between writes of any process: the clock, the
+  // process, this object and a process-wide count, mixed. (Cheaper than
+  // std::random_device, which an engine per request would pay each time.)
+  uint64_t Seed() const {
+    static std::atomic<uint64_t> count{0};
+    uint64_t x = static_cast<uint64_t>(
+        std::chrono::steady_clock::now().time_since_epoch().count());
+    x ^= static_cast<uint64_t>(getpid()) << 40;
+    x ^= reinterpret_cast<uintptr_t>(this);
+    x += 0x9e3779b97f4a7c15ULL * (count.fetch_add(1) + 1);
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;  // splitmix64's finaliser
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
   }
 
   uint64_t NewVersionNumber() {
