@@ -689,6 +689,52 @@ TEST_F(RedisStore, KilledServerSuppressesEveryoneAndRestartBringsBackEveryDeclin
   EXPECT_TRUE(e->SnapshotOrError().ok());
 }
 
+// PHP-FPM's shape: an engine per request, created and destroyed each time.
+// After the first request the process reuses the connection (one connect in
+// all), and a connection left by a request before a Redis restart is
+// replaced without costing the next request its answer.
+TEST_F(RedisStore, AnEnginePerRequestReusesItsConnectionAndSurvivesARestart) {
+  const Engine::Options o = Options("per-request:");
+  auto connections = [&] {
+    std::unique_ptr<RedisClient> c = Client();
+    absl::StatusOr<Reply> info = c->Command({"INFO", "stats"});
+    EXPECT_TRUE(info.ok()) << info.status();
+    const std::string& text = info.ok() ? info->str : std::string();
+    const size_t at = text.find("total_connections_received:");
+    int64_t n = -1;
+    if (at != std::string::npos) {
+      const size_t from = at + strlen("total_connections_received:");
+      EXPECT_TRUE(absl::SimpleAtoi(
+          text.substr(from, text.find('\r', from) - from), &n));
+    }
+    return n;
+  };
+  Decline(*MakeEngine(TestPolicy(), o), "decliner", kT0);
+  const int64_t before = connections();
+  for (int request = 0; request < 20; ++request) {
+    auto e = MakeEngine(TestPolicy(), o);
+    ASSERT_NE(e, nullptr);
+    const int64_t t = kT0 + kDay + request * kSec;
+    ASSERT_TRUE(e->Observe(Event::PageView(t, "decliner", "/p/1")).ok());
+    const Decision d = MustDecide(*e, "decliner", t);
+    EXPECT_EQ(d.reason, Reason::kDeclined) << Describe(d);
+  }
+  // 20 requests, no new connection of the engines' (the probe's own one
+  // excepted).
+  EXPECT_EQ(connections() - before, 1);
+  // The pooled connection dies with the server; the next request's engine
+  // takes it, finds it dead and connects afresh within the same call.
+  server_->Kill();
+  ASSERT_TRUE(server_->Restart().ok());  // AOF, appendfsync always: kept.
+  auto e = MakeEngine(TestPolicy(), o);
+  ASSERT_NE(e, nullptr);
+  ASSERT_TRUE(
+      e->Observe(Event::PageView(kT0 + 2 * kDay, "decliner", "/p/2")).ok());
+  const Decision d = MustDecide(*e, "decliner", kT0 + 2 * kDay);
+  EXPECT_EQ(d.reason, Reason::kDeclined) << Describe(d);
+  EXPECT_EQ(e->Stats().store_errors, 0u);
+}
+
 TEST_F(RedisStore, DecidesExactlyAsTheInMemoryStoreOnASimulatedLog) {
   SimulatorOptions sim = SimulatorOptions::Default();
   sim.days = 2;
