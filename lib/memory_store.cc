@@ -21,6 +21,22 @@ struct alignas(64) Shard {
   StoreCounters counters ABSL_GUARDED_BY(mu);
 };
 
+// Stores `rec` as `key`'s record, most recently used; counts an eviction
+// the insert made room by.
+template <typename Record>
+void Upsert(LruTable<Record>& table, uint64_t key, const Record& rec,
+            uint8_t& evictions) {
+  Record* r = table.Find(key);
+  if (r != nullptr) {
+    table.Touch(key);
+  } else {
+    bool evicted;
+    r = table.Insert(key, &evicted);
+    if (evicted) ++evictions;
+  }
+  *r = rec;
+}
+
 class MemoryStore final : public VisitorStore, private RateGate {
  public:
   MemoryStore(const Engine::Options& options, int64_t timeout_ms,
@@ -52,26 +68,10 @@ class MemoryStore final : public VisitorStore, private RateGate {
     if (absl::Status st = rules(v, *this); !st.ok()) return st;
     if (v.expire_some) ExpireSome(s, key, v.now_ms, 2);
     if (v.write_session) {
-      SessionRecord* r = s.sessions.Find(key);
-      if (r != nullptr) {
-        s.sessions.Touch(key);
-      } else {
-        bool evicted;
-        r = s.sessions.Insert(key, &evicted);
-        if (evicted) ++v.delta.sessions_evicted;
-      }
-      *r = v.session;
+      Upsert(s.sessions, key, v.session, v.delta.sessions_evicted);
     }
     if (v.write_memory) {
-      MemoryRecord* m = s.memory.Find(key);
-      if (m != nullptr) {
-        s.memory.Touch(key);
-      } else {
-        bool evicted;
-        m = s.memory.Insert(key, &evicted);
-        if (evicted) ++v.delta.memory_evicted;
-      }
-      *m = v.memory;
+      Upsert(s.memory, key, v.memory, v.delta.memory_evicted);
     }
     s.counters.Add(v.delta);
     return absl::OkStatus();
