@@ -195,6 +195,25 @@ TEST(Gates, AHostThatNeverReportsAgentsIsNotGated) {
   EXPECT_EQ(StuckAt(*e, "v", kT0).action, Action::kOffer);
 }
 
+// Issue 12, item 4: the rate cap reached within the first window after the
+// epoch once read the window's buckets at a negative index (UBSan's bounds
+// check reports it in the sanitizer leg). It must answer like anywhere else.
+TEST(Gates, RateCapJustAfterTheEpochReadsOnlyItsOwnBuckets) {
+  auto e = MakeEngine(TestPolicy([](proto::Policy& p) {
+    p.mutable_gates()->set_expected_accept_rate(0.5);
+    p.mutable_gates()->set_threshold_at_one_agent(0.5);
+  }));
+  const int64_t t0 = 1000;  // One second after 1970-01-01T00:00:00Z.
+  MustObserve(*e, Event::Agents(t0, 1));
+  EXPECT_EQ(StuckAt(*e, "a", t0).action, Action::kOffer);
+  EXPECT_EQ(StuckAt(*e, "b", t0 + kSec).action, Action::kOffer);
+  const Decision d = StuckAt(*e, "c", t0 + 2 * kSec);
+  EXPECT_EQ(d.reason, Reason::kRateCap);
+  ASSERT_TRUE(d.recheck_at_ms.has_value());
+  EXPECT_GT(*d.recheck_at_ms, t0 + kStuckOfferAfter + 290 * kSec);
+  EXPECT_LE(*d.recheck_at_ms, t0 + kStuckOfferAfter + 306 * kSec);
+}
+
 TEST(Gates, RateCapHoldsOffersToWhatFreeAgentsCanAnswer) {
   // One agent, half of offers accepted: at most 2 offers per 5 minutes.
   auto e = MakeEngine(TestPolicy([](proto::Policy& p) {
