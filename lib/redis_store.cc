@@ -233,6 +233,8 @@ class RedisStore final : public VisitorStore {
         rate_window_ms_(rate_window_ms),
         agents_key_(absl::StrCat(prefix_, "{site}:agents")),
         rate_key_(absl::StrCat(prefix_, "{site}:rate")),
+        session_pattern_(absl::StrCat(GlobEscape(prefix_), "{*}:s")),
+        memory_pattern_(absl::StrCat(GlobEscape(prefix_), "{*}:m")),
         rng_(Seed()) {}
 
   absl::Status Update(uint64_t key, bool want_agents, Rules rules) override {
@@ -343,7 +345,7 @@ class RedisStore final : public VisitorStore {
     c.free_agents = ParseAgents((*agents)[0], &c.agents_ts_ms);
     for (const char kind : {'s', 'm'}) {
       absl::StatusOr<std::vector<std::string>> keys = client_->ScanKeys(
-          absl::StrCat(GlobEscape(prefix_), "{*}:", std::string(1, kind)));
+          ScanPattern(kind));
       if (!keys.ok()) return keys.status();
       for (size_t i = 0; i < keys->size(); i += 256) {
         std::vector<RedisCommand> gets;
@@ -386,7 +388,7 @@ class RedisStore final : public VisitorStore {
     std::vector<RedisCommand> cmds;
     for (const char kind : {'s', 'm'}) {
       absl::StatusOr<std::vector<std::string>> keys = client_->ScanKeys(
-          absl::StrCat(GlobEscape(prefix_), "{*}:", std::string(1, kind)));
+          ScanPattern(kind));
       if (!keys.ok()) return keys.status();
       for (std::string& k : *keys) cmds.push_back({{"DEL", k}, k});
     }
@@ -441,7 +443,7 @@ class RedisStore final : public VisitorStore {
     // Live keys by a scan: O(keys). Left at zero if Redis cannot be read.
     for (const char kind : {'s', 'm'}) {
       absl::StatusOr<std::vector<std::string>> keys = client_->ScanKeys(
-          absl::StrCat(GlobEscape(prefix_), "{*}:", std::string(1, kind)));
+          ScanPattern(kind));
       if (!keys.ok()) break;
       (kind == 's' ? st.live_sessions : st.memory_records) = keys->size();
     }
@@ -603,6 +605,12 @@ class RedisStore final : public VisitorStore {
   const int64_t rate_window_ms_;
   const std::string agents_key_;
   const std::string rate_key_;
+  // SCAN patterns of every session ('s') and memory ('m') key.
+  const std::string session_pattern_;
+  const std::string memory_pattern_;
+  const std::string& ScanPattern(char kind) const {
+    return kind == 's' ? session_pattern_ : memory_pattern_;
+  }
   mutable absl::Mutex mu_;
   StoreCounters counters_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> conflicts_{0};
