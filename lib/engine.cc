@@ -17,6 +17,7 @@
 #include "file_util.h"
 #include "page_matcher.h"
 #include "siphash.h"
+#include "snapshot_codec.h"
 #include "string_views.h"
 #include "redis_options_check.h"
 #include "state_store.h"
@@ -36,7 +37,6 @@ namespace {
 // Timestamps accepted: the Unix epoch up to the end of year 9999.
 constexpr int64_t kMaxTimestampMs = 253402300799999;
 constexpr int64_t kMaxAgents = 1'000'000;
-constexpr uint32_t kSnapshotVersion = 1;
 
 absl::Status Bad(std::string_view what) {
   return absl::InvalidArgumentError(std::string(what));
@@ -128,7 +128,9 @@ class EngineImpl {
   absl::StatusOr<Decision> Decide(std::string_view visitor, int64_t now_ms);
   absl::Status Expire(int64_t now_ms);
   absl::StatusOr<std::string> Snapshot() const;
+  absl::Status SnapshotToFile(const std::string& path) const;
   absl::Status Restore(std::string_view bytes);
+  absl::Status RestoreFromFile(const std::string& path);
   EngineStats Stats() const;
   const Policy& policy() const { return policy_; }
 
@@ -151,6 +153,11 @@ class EngineImpl {
   void StartSession(SessionRecord& r, int64_t ts) const;
   bool PushPage(SessionRecord& r, uint16_t group, uint32_t page_hash,
                 int64_t ts, bool is_search) const;
+  absl::Status WriteSnapshot(const internal::ByteSink& sink) const;
+  // Replaces the store's contents by what `read` hands the visitor, once
+  // it has all been read and checked.
+  absl::Status RestoreFrom(
+      absl::FunctionRef<absl::Status(const internal::SnapshotVisitor&)> read);
   absl::Status Apply(const Event& e);
   absl::Status ApplyTo(VisitorState& v, const Event& e) const;
   void RecordOutcome(VisitorState& v, const Event& e) const;
@@ -899,24 +906,25 @@ EngineStats EngineImpl::Stats() const {
   return st;
 }
 
-absl::StatusOr<std::string> EngineImpl::Snapshot() const {
+absl::Status EngineImpl::WriteSnapshot(const internal::ByteSink& sink) const {
   absl::StatusOr<internal::StoreContents> contents = store_->Contents();
   if (!contents.ok()) return contents.status();
-  proto::Snapshot snap;
-  snap.set_format_version(kSnapshotVersion);
-  snap.set_key_fingerprint(key_fingerprint_);
+  internal::SnapshotHeader h;
+  h.key_fingerprint = key_fingerprint_;
   for (size_t i = 0; i + 1 < groups_.size(); ++i) {
-    snap.add_groups(groups_[i].pattern);
+    h.groups.push_back(groups_[i].pattern);
   }
-  snap.add_groups("");  // The unlisted group.
+  h.groups.push_back("");  // The unlisted group.
   const uint32_t unlisted = static_cast<uint32_t>(groups_.size() - 1);
   auto group_index = [&](uint16_t g) -> uint32_t {
     return g == kUnlistedGroup ? unlisted : g;
   };
-  snap.set_free_agents(contents->free_agents);
-  snap.set_agents_ts_ms(contents->agents_ts_ms);
+  h.free_agents = contents->free_agents;
+  h.agents_ts_ms = contents->agents_ts_ms;
+  internal::SnapshotWriter w(sink);
+  if (absl::Status s = w.Begin(h); !s.ok()) return s;
   for (const auto& [key, r] : contents->sessions) {
-    proto::SessionRecord* o = snap.add_sessions();
+    proto::SessionRecord* o = w.AddSession();
     o->set_visitor(key);
     o->set_session_start_ms(r.session_start_ms);
     o->set_last_event_ms(r.last_event_ms);
@@ -939,7 +947,7 @@ absl::StatusOr<std::string> EngineImpl::Snapshot() const {
     o->set_flags(r.flags);
   }
   for (const auto& [key, m] : contents->memory) {
-    proto::MemoryRecord* o = snap.add_memory();
+    proto::MemoryRecord* o = w.AddMemory();
     o->set_visitor(key);
     if (m.flags & internal::kHasDecline) {
       o->set_last_decline_ms(m.last_decline_ms);
@@ -950,55 +958,169 @@ absl::StatusOr<std::string> EngineImpl::Snapshot() const {
       o->set_ignored(std::max<uint32_t>(1, m.ignored));
     }
   }
-  return snap.SerializeAsString();
+  return w.Finish();
+}
+
+absl::StatusOr<std::string> EngineImpl::Snapshot() const {
+  std::string out;
+  absl::Status s = WriteSnapshot([&out](std::string_view part) {
+    out.append(part.data(), part.size());
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::Status EngineImpl::SnapshotToFile(const std::string& path) const {
+  return internal::WriteFileAtomicallyStreamed(
+      path, [this](const internal::ChunkWriter& write) {
+        // Parts are small (a chunk's head, payload, checksum): gathered into
+        // 64 KiB writes.
+        std::string buffer;
+        absl::Status s = WriteSnapshot([&](std::string_view part) {
+          buffer.append(part.data(), part.size());
+          if (buffer.size() < (64 << 10)) return absl::OkStatus();
+          absl::Status w = write(buffer);
+          buffer.clear();
+          return w;
+        });
+        if (!s.ok()) return s;
+        return write(buffer);
+      });
+}
+
+namespace {
+
+// A file as a snapshot's byte source, its first bytes already read.
+class PrefixedFileSource : public internal::ByteSource {
+ public:
+  PrefixedFileSource(std::string prefix, internal::FileReader& file)
+      : prefix_(std::move(prefix)), file_(file) {}
+  absl::StatusOr<size_t> Read(char* out, size_t n) override {
+    if (used_ < prefix_.size()) {
+      const size_t k = std::min(n, prefix_.size() - used_);
+      std::memcpy(out, prefix_.data() + used_, k);
+      used_ += k;
+      return k;
+    }
+    return file_.Read(out, n);
+  }
+
+ private:
+  std::string prefix_;
+  size_t used_ = 0;
+  internal::FileReader& file_;
+};
+
+}  // namespace
+
+absl::Status EngineImpl::RestoreFromFile(const std::string& path) {
+  absl::StatusOr<internal::FileReader> file = internal::FileReader::Open(path);
+  if (!file.ok()) return file.status();
+  std::string prefix(sizeof(internal::kSnapshotMagic), '\0');
+  size_t got = 0;
+  while (got < prefix.size()) {
+    absl::StatusOr<size_t> n = file->Read(&prefix[got], prefix.size() - got);
+    if (!n.ok()) return n.status();
+    if (*n == 0) break;
+    got += *n;
+  }
+  prefix.resize(got);
+  if (!internal::HasSnapshotMagic(prefix)) {
+    // Format version 1 is one protobuf message: read whole.
+    absl::StatusOr<std::string> bytes = internal::ReadFile(path);
+    if (!bytes.ok()) return bytes.status();
+    return Restore(*bytes);
+  }
+  PrefixedFileSource source(std::move(prefix), *file);
+  return RestoreFrom([&](const internal::SnapshotVisitor& v) {
+    return internal::ReadSnapshot(source, v);
+  });
 }
 
 absl::Status EngineImpl::Restore(std::string_view bytes) {
+  if (internal::HasSnapshotMagic(bytes)) {
+    internal::StringSource source(bytes);
+    return RestoreFrom([&](const internal::SnapshotVisitor& v) {
+      return internal::ReadSnapshot(source, v);
+    });
+  }
+  // Format version 1, saved before the checksummed format: one message.
   proto::Snapshot snap;
   if (bytes.size() > static_cast<size_t>(INT32_MAX) ||
       !snap.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return absl::DataLossError(absl::StrCat(
         "invalid snapshot: not a snapshot message (", bytes.size(), " bytes)"));
   }
-  if (snap.format_version() != kSnapshotVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("invalid snapshot: format_version ",
-                     snap.format_version(), "; this engine reads ",
-                     kSnapshotVersion));
+  if (snap.format_version() == 0) {  // No version: not a snapshot at all.
+    return absl::DataLossError(absl::StrCat(
+        "invalid snapshot: not a snapshot (", bytes.size(), " bytes)"));
   }
-  if (snap.key_fingerprint() != key_fingerprint_) {
-    return absl::FailedPreconditionError(
-        "snapshot was written by an engine with another visitor_key");
+  if (snap.format_version() != 1) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "invalid snapshot: format_version ", snap.format_version(),
+        "; this engine reads 1 and ", internal::kSnapshotFormatVersion));
   }
-  if (snap.groups_size() < 1 || snap.free_agents() < -1 ||
-      snap.free_agents() > kMaxAgents || snap.agents_ts_ms() < -1 ||
-      snap.agents_ts_ms() > kMaxTimestampMs) {
-    return absl::DataLossError("invalid snapshot: bad header");
-  }
-  // Map the snapshot's groups onto this policy by pattern.
-  std::vector<uint16_t> remap(snap.groups_size());
-  for (int i = 0; i < snap.groups_size(); ++i) {
-    remap[i] = snap.groups(i).empty() ? kUnlistedGroup
-                                      : matcher_.GroupByPattern(snap.groups(i));
-  }
-  // Check everything before touching any state.
+  return RestoreFrom([&](const internal::SnapshotVisitor& v) -> absl::Status {
+    internal::SnapshotHeader h;
+    h.key_fingerprint = snap.key_fingerprint();
+    h.groups.assign(snap.groups().begin(), snap.groups().end());
+    h.free_agents = snap.free_agents();
+    h.agents_ts_ms = snap.agents_ts_ms();
+    if (absl::Status s = v.header(h); !s.ok()) return s;
+    for (int i = 0; i < snap.sessions_size(); ++i) {
+      if (absl::Status s = v.session(snap.sessions(i), i); !s.ok()) return s;
+    }
+    for (int i = 0; i < snap.memory_size(); ++i) {
+      if (absl::Status s = v.memory(snap.memory(i), i); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status EngineImpl::RestoreFrom(
+    absl::FunctionRef<absl::Status(const internal::SnapshotVisitor&)> read) {
+  internal::StoreContents c;
+  std::vector<uint16_t> remap;  // Snapshot group index -> this policy's.
   auto ts_ok = [](int64_t t) { return t >= 0 && t <= kMaxTimestampMs; };
-  for (int i = 0; i < snap.sessions_size(); ++i) {
-    const auto& o = snap.sessions(i);
+  internal::SnapshotVisitor v;
+  v.header = [&](const internal::SnapshotHeader& h) -> absl::Status {
+    if (h.key_fingerprint != key_fingerprint_) {
+      return absl::FailedPreconditionError(
+          "snapshot was written by an engine with another visitor_key");
+    }
+    if (h.groups.empty() || h.groups.size() > 0xfffe ||
+        h.free_agents < -1 || h.free_agents > kMaxAgents ||
+        h.agents_ts_ms < -1 || h.agents_ts_ms > kMaxTimestampMs) {
+      return absl::DataLossError("invalid snapshot: bad header");
+    }
+    // Map the snapshot's groups onto this policy by pattern.
+    remap.resize(h.groups.size());
+    for (size_t i = 0; i < h.groups.size(); ++i) {
+      remap[i] = h.groups[i].empty() ? kUnlistedGroup
+                                     : matcher_.GroupByPattern(h.groups[i]);
+    }
+    c.agents_ts_ms = h.agents_ts_ms;
+    c.free_agents = h.free_agents;
+    return absl::OkStatus();
+  };
+  // Everything is checked before any state is touched: records are only
+  // collected here, and the store is replaced once all have been read.
+  v.session = [&](const proto::SessionRecord& o, uint64_t i) -> absl::Status {
+    const uint32_t n_groups = static_cast<uint32_t>(remap.size());
     const bool ok =
         ts_ok(o.session_start_ms()) && ts_ok(o.last_event_ms()) &&
         ts_ok(o.last_activity_ms()) && ts_ok(o.checkout_since_ms()) &&
         ts_ok(o.last_offer_ms()) && std::isfinite(o.cart_value()) &&
-        o.cart_value() >= 0 && o.recent_pages_size() <= internal::kRecentPages &&
+        o.cart_value() >= 0 &&
+        o.recent_pages_size() <= internal::kRecentPages &&
         o.recent_steps_size() <= internal::kRecentSteps &&
-        o.current_group() < static_cast<uint32_t>(snap.groups_size()) &&
+        o.current_group() < n_groups &&
         o.flags() <= internal::kSessionFlagsMask && o.offers() <= 0xff &&
         (!(o.flags() & internal::kHasOffer) ||
          o.last_offer_ms() <= o.last_event_ms()) &&
         std::all_of(o.recent_steps().begin(), o.recent_steps().end(),
-                    [&](uint32_t g) {
-                      return g < static_cast<uint32_t>(snap.groups_size());
-                    }) &&
+                    [&](uint32_t g) { return g < n_groups; }) &&
         o.pages_viewed() <= 0xffff && o.help_hits() <= 0xffff &&
         o.searches() <= 0xffff && o.zero_result_searches() <= 0xffff &&
         o.loops() <= 0xffff && o.back_and_forth() <= 0xffff;
@@ -1006,19 +1128,6 @@ absl::Status EngineImpl::Restore(std::string_view bytes) {
       return absl::DataLossError(
           absl::StrCat("invalid snapshot: session record ", i, " is corrupt"));
     }
-  }
-  for (int i = 0; i < snap.memory_size(); ++i) {
-    const auto& o = snap.memory(i);
-    if (!ts_ok(o.last_decline_ms()) || !ts_ok(o.last_ignore_ms()) ||
-        o.declines() > 0xffff || o.ignored() > 0xffff ||
-        (o.declines() == 0 && o.ignored() == 0)) {
-      return absl::DataLossError(
-          absl::StrCat("invalid snapshot: memory record ", i, " is corrupt"));
-    }
-  }
-  internal::StoreContents c;
-  c.sessions.reserve(snap.sessions_size());
-  for (const auto& o : snap.sessions()) {
     SessionRecord r{};
     r.session_start_ms = o.session_start_ms();
     r.last_event_ms = o.last_event_ms();
@@ -1035,17 +1144,23 @@ absl::Status EngineImpl::Restore(std::string_view bytes) {
     r.back_and_forth = static_cast<uint16_t>(o.back_and_forth());
     r.offers = static_cast<uint8_t>(o.offers());
     r.flags = static_cast<uint8_t>(o.flags());
-    for (int i = 0; i < o.recent_pages_size(); ++i) {
-      r.recent_pages[r.n_pages++] = o.recent_pages(i);
+    for (int k = 0; k < o.recent_pages_size(); ++k) {
+      r.recent_pages[r.n_pages++] = o.recent_pages(k);
     }
-    for (int i = 0; i < o.recent_steps_size(); ++i) {
-      r.recent_steps[r.n_steps++] = remap[o.recent_steps(i)];
+    for (int k = 0; k < o.recent_steps_size(); ++k) {
+      r.recent_steps[r.n_steps++] = remap[o.recent_steps(k)];
     }
     r.path_rule = MatchPathRule(r);  // Under this engine's policy.
     c.sessions.emplace_back(o.visitor(), r);
-  }
-  c.memory.reserve(snap.memory_size());
-  for (const auto& o : snap.memory()) {
+    return absl::OkStatus();
+  };
+  v.memory = [&](const proto::MemoryRecord& o, uint64_t i) -> absl::Status {
+    if (!ts_ok(o.last_decline_ms()) || !ts_ok(o.last_ignore_ms()) ||
+        o.declines() > 0xffff || o.ignored() > 0xffff ||
+        (o.declines() == 0 && o.ignored() == 0)) {
+      return absl::DataLossError(
+          absl::StrCat("invalid snapshot: memory record ", i, " is corrupt"));
+    }
     MemoryRecord m{};
     if (o.declines() > 0) {
       m.flags |= internal::kHasDecline;
@@ -1060,9 +1175,9 @@ absl::Status EngineImpl::Restore(std::string_view bytes) {
     c.memory.emplace_back(o.visitor(), m);
     const int64_t latest = std::max(m.last_decline_ms, m.last_ignore_ms);
     c.memory_ttl_ms.push_back(MemoryTtl(m, latest));
-  }
-  c.agents_ts_ms = snap.agents_ts_ms();
-  c.free_agents = snap.free_agents();
+    return absl::OkStatus();
+  };
+  if (absl::Status s = read(v); !s.ok()) return s;
   return store_->Replace(c);
 }
 
@@ -1127,9 +1242,7 @@ absl::StatusOr<std::string> Engine::SnapshotOrError() const {
 }
 
 absl::Status Engine::SnapshotToFile(const std::string& path) const {
-  absl::StatusOr<std::string> s = impl_->Snapshot();
-  if (!s.ok()) return s.status();
-  return internal::WriteFileAtomically(path, *s);
+  return impl_->SnapshotToFile(path);
 }
 
 absl::Status Engine::Restore(std::string_view snapshot) {
@@ -1137,9 +1250,7 @@ absl::Status Engine::Restore(std::string_view snapshot) {
 }
 
 absl::Status Engine::RestoreFromFile(const std::string& path) {
-  absl::StatusOr<std::string> bytes = internal::ReadFile(path);
-  if (!bytes.ok()) return bytes.status();
-  return impl_->Restore(*bytes);
+  return impl_->RestoreFromFile(path);
 }
 
 EngineStats Engine::Stats() const { return impl_->Stats(); }

@@ -51,6 +51,11 @@ class Fd {
   Fd& operator=(const Fd&) = delete;
   ~Fd() { Close(); }
   int get() const { return fd_; }
+  int Release() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
   void Close() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
@@ -62,11 +67,12 @@ class Fd {
 
 }  // namespace
 
-absl::StatusOr<std::string> ReadFile(const std::string& path,
-                                     uint64_t max_bytes) {
+namespace {
+
+// Opens `path` for reading if it is a regular file; fills `st`.
+absl::StatusOr<int> OpenRegular(const std::string& path, struct stat& st) {
   // Checked before opening, so that a device is never opened at all; then
   // again on the descriptor, which is what is read.
-  struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
     return absl::NotFoundError(
         absl::StrCat("cannot open ", path, ": ", ErrnoText(errno)));
@@ -84,6 +90,38 @@ absl::StatusOr<std::string> ReadFile(const std::string& path,
         absl::StrCat("cannot read ", path, ": ", ErrnoText(errno)));
   }
   if (!S_ISREG(st.st_mode)) return NotRegular(path, st.st_mode);
+  return fd.Release();
+}
+
+}  // namespace
+
+absl::StatusOr<FileReader> FileReader::Open(const std::string& path) {
+  struct stat st;
+  absl::StatusOr<int> fd = OpenRegular(path, st);
+  if (!fd.ok()) return fd.status();
+  return FileReader(*fd, path);
+}
+
+FileReader::~FileReader() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+absl::StatusOr<size_t> FileReader::Read(char* out, size_t n) {
+  while (true) {
+    const ssize_t got = ::read(fd_, out, n);
+    if (got >= 0) return static_cast<size_t>(got);
+    if (errno == EINTR) continue;
+    return absl::DataLossError(
+        absl::StrCat("cannot read ", path_, ": ", ErrnoText(errno)));
+  }
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path,
+                                     uint64_t max_bytes) {
+  struct stat st;
+  absl::StatusOr<int> opened = OpenRegular(path, st);
+  if (!opened.ok()) return opened.status();
+  Fd fd(*opened);
   const uint64_t limit =
       std::min<uint64_t>(max_bytes, std::numeric_limits<size_t>::max() - 1);
   const uint64_t size = static_cast<uint64_t>(st.st_size);
@@ -255,6 +293,14 @@ void RemoveStaleTemporaries(int dir_fd, std::string_view target) {
 
 absl::Status WriteFileAtomically(const std::string& path, std::string_view data,
                                  const WriteOptions& options) {
+  return WriteFileAtomicallyStreamed(
+      path, [data](const ChunkWriter& write) { return write(data); }, options);
+}
+
+absl::Status WriteFileAtomicallyStreamed(
+    const std::string& path,
+    const std::function<absl::Status(const ChunkWriter&)>& produce,
+    const WriteOptions& options) {
   const WriteHooks no_hooks;
   const WriteHooks& hooks = options.hooks ? *options.hooks : no_hooks;
   auto write_fn = [&](int fd, const char* p, size_t n) {
@@ -315,15 +361,29 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view data,
     return absl::Status(
         code, absl::StrCat("cannot write ", path, ": ", what, ErrnoText(err)));
   };
-  const char* p = data.data();
-  size_t left = data.size();
-  while (left > 0) {
-    const ssize_t n = write_fn(file.get(), p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail(absl::StatusCode::kDataLoss, "", errno);
-    if (n == 0) return fail(absl::StatusCode::kDataLoss, "", EIO);
-    p += n;
-    left -= static_cast<size_t>(n);
+  int write_errno = 0;  // Set when a write fails.
+  const ChunkWriter write_all = [&](std::string_view data) -> absl::Status {
+    const char* p = data.data();
+    size_t left = data.size();
+    while (left > 0) {
+      const ssize_t n = write_fn(file.get(), p, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        write_errno = n < 0 ? errno : EIO;
+        return absl::DataLossError(ErrnoText(write_errno));
+      }
+      p += n;
+      left -= static_cast<size_t>(n);
+    }
+    return absl::OkStatus();
+  };
+  if (absl::Status s = produce(write_all); !s.ok()) {
+    if (write_errno != 0) {
+      return fail(absl::StatusCode::kDataLoss, "", write_errno);
+    }
+    file.Close();
+    ::unlinkat(dir_fd.get(), tmp.c_str(), 0);
+    return s;
   }
   if (fsync_fn(file.get()) != 0) {
     return fail(absl::StatusCode::kDataLoss, "cannot sync it: ", errno);

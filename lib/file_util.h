@@ -88,6 +88,35 @@ inline constexpr size_t kStaleRemovedPerWrite = 100;
 absl::Status WriteFileAtomically(const std::string& path, std::string_view data,
                                  const WriteOptions& options = {});
 
+// As above, for data produced piece by piece: `produce` is called once with
+// a writer that appends to the temporary; an error it returns (its own or
+// the writer's) fails the save as above, leaving the old file untouched.
+using ChunkWriter = std::function<absl::Status(std::string_view)>;
+absl::Status WriteFileAtomicallyStreamed(
+    const std::string& path,
+    const std::function<absl::Status(const ChunkWriter&)>& produce,
+    const WriteOptions& options = {});
+
+// A regular file open for reading in pieces, with ReadFile's checks (never a
+// directory, FIFO, device or socket; never blocks on open).
+class FileReader {
+ public:
+  // Errors as ReadFile's.
+  static absl::StatusOr<FileReader> Open(const std::string& path);
+  FileReader(FileReader&& o) noexcept : fd_(o.fd_), path_(std::move(o.path_)) {
+    o.fd_ = -1;
+  }
+  FileReader& operator=(FileReader&&) = delete;
+  ~FileReader();
+  // Up to `n` bytes; 0 at the end. DATA_LOSS naming the path if a read fails.
+  absl::StatusOr<size_t> Read(char* out, size_t n);
+
+ private:
+  FileReader(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  int fd_;
+  std::string path_;
+};
+
 }  // namespace beckon::internal
 
 #endif  // BECKON_LIB_FILE_UTIL_H_
