@@ -21,6 +21,7 @@
 #include "string_views.h"
 #include "redis_options_check.h"
 #include "state_store.h"
+#include "visitor_key.h"
 #include "visitor_store.h"
 
 namespace beckon {
@@ -133,6 +134,7 @@ class EngineImpl {
   absl::Status RestoreFromFile(const std::string& path);
   EngineStats Stats() const;
   const Policy& policy() const { return policy_; }
+  std::array<uint64_t, 2> visitor_key() const { return options_.visitor_key; }
 
  private:
   uint64_t KeyOf(std::string_view id) const {
@@ -1087,7 +1089,10 @@ absl::Status EngineImpl::RestoreFrom(
   v.header = [&](const internal::SnapshotHeader& h) -> absl::Status {
     if (h.key_fingerprint != key_fingerprint_) {
       return absl::FailedPreconditionError(
-          "snapshot was written by an engine with another visitor_key");
+          "snapshot was written by an engine with another visitor_key (an "
+          "engine given no key uses its process's random one: to restore a "
+          "snapshot in another process, give both engines the same "
+          "Engine::Options.visitor_key or visitor_key_file)");
     }
     if (h.groups.empty() || h.groups.size() > 0xfffe ||
         h.free_agents < -1 || h.free_agents > kMaxAgents ||
@@ -1213,7 +1218,20 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(Policy policy,
     return Bad(absl::StrCat("Engine::Options.store: unknown store ",
                             static_cast<int>(options.store)));
   }
-  auto impl = std::make_unique<EngineImpl>(std::move(policy), options);
+  // The visitor key: given, from its file, the fleet's in Redis, or the
+  // process's random one (lib/visitor_key.h).
+  Engine::Options resolved = options;
+  const bool key_given = options.visitor_key[0] != 0 ||
+                         options.visitor_key[1] != 0 ||
+                         !options.visitor_key_file.empty();
+  absl::StatusOr<internal::VisitorKey> key =
+      !key_given && options.store == StoreKind::kRedis
+          ? internal::RedisFleetKey(options.redis,
+                                    internal::RandomVisitorKey())
+          : internal::ResolveLocalVisitorKey(options);
+  if (!key.ok()) return key.status();
+  resolved.visitor_key = *key;
+  auto impl = std::make_unique<EngineImpl>(std::move(policy), resolved);
   if (absl::Status s = impl->OpenStore(); !s.ok()) return s;
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
@@ -1256,5 +1274,9 @@ absl::Status Engine::RestoreFromFile(const std::string& path) {
 EngineStats Engine::Stats() const { return impl_->Stats(); }
 
 const Policy& Engine::policy() const { return impl_->policy(); }
+
+std::array<uint64_t, 2> Engine::visitor_key() const {
+  return impl_->visitor_key();
+}
 
 }  // namespace beckon

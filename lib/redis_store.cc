@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "rate_window.h"
 #include "redis_client.h"
+#include "visitor_key.h"
 #include "state_store.h"
 #include "string_views.h"
 
@@ -628,6 +629,38 @@ absl::StatusOr<std::unique_ptr<VisitorStore>> NewRedisStore(
   if (!client.ok()) return client.status();
   return std::unique_ptr<VisitorStore>(new RedisStore(
       *std::move(client), layout, session_timeout_ms, rate_window_ms));
+}
+
+absl::StatusOr<VisitorKey> RedisFleetKey(const RedisOptions& options,
+                                         const VisitorKey& candidate) {
+  absl::StatusOr<std::unique_ptr<RedisClient>> client =
+      RedisClient::Create(options);
+  if (!client.ok()) return client.status();
+  const std::string key = absl::StrCat(options.key_prefix, "{site}:key");
+  std::string text = FormatVisitorKey(candidate);
+  text.pop_back();  // No newline in Redis.
+  absl::StatusOr<std::vector<RedisReply>> replies = (*client)->Exec(
+      {{{"SET", key, text, "NX"}, key}, {{"GET", key}, key}});
+  if (!replies.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot read the fleet's visitor key ", key, " from Redis (",
+        replies.status().message(),
+        "); give Engine::Options.visitor_key (or visitor_key_file) to create "
+        "engines while Redis is down"));
+  }
+  const RedisReply& got = (*replies)[1];
+  if (got.type == RedisReply::kError) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot read the fleet's visitor key ", key, ": ", got.str));
+  }
+  if (got.type != RedisReply::kString) {
+    return absl::DataLossError(
+        absl::StrCat("Redis key ", key, " holds no visitor key"));
+  }
+  absl::StatusOr<VisitorKey> parsed =
+      ParseVisitorKey(got.str, absl::StrCat("Redis key ", key));
+  if (!parsed.ok()) return absl::DataLossError(parsed.status().message());
+  return parsed;
 }
 
 }  // namespace beckon::internal

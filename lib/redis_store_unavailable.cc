@@ -1,5 +1,6 @@
 // NewRedisStore for a build without hiredis (BECKON_WITH_REDIS off).
 #include "state_store.h"
+#include "visitor_key.h"
 
 namespace beckon::internal {
 
@@ -8,6 +9,12 @@ absl::StatusOr<std::unique_ptr<VisitorStore>> NewRedisStore(
   return absl::UnimplementedError(
       "this beckon was built without Redis support (needs hiredis: "
       "libhiredis-dev; configure with -DBECKON_WITH_REDIS=ON)");
+}
+
+absl::StatusOr<VisitorKey> RedisFleetKey(const RedisOptions&,
+                                         const VisitorKey&) {
+  return absl::UnimplementedError(
+      "this beckon was built without Redis support");
 }
 
 }  // namespace beckon::internal

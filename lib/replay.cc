@@ -8,10 +8,13 @@
 #include <queue>
 #include <utility>
 
+#include <unistd.h>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "beckon/engine.h"
 #include "beckon/policy.pb.h"
+#include "lib/file_util.h"
 #include "lib/json.h"
 #include "lib/page_matcher.h"
 #include "lib/replay_internal.h"
@@ -120,8 +123,32 @@ struct Recheck {
 absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
                                         const PreparedLog& log,
                                         const ReplayOptions& options) {
+  // State files carry only a fingerprint of the visitor key: unless one is
+  // given, the key lives in a key file beside the state ("<state>.key").
+  Engine::Options engine_options = options.engine;
+  const bool key_given = engine_options.visitor_key[0] != 0 ||
+                         engine_options.visitor_key[1] != 0 ||
+                         !engine_options.visitor_key_file.empty();
+  std::string copy_key_to;  // The saved state's key file, if another.
+  if (!key_given && !options.load_state_path.empty()) {
+    const std::string key_path = options.load_state_path + ".key";
+    if (::access(key_path.c_str(), F_OK) != 0 &&
+        ::access(options.load_state_path.c_str(), F_OK) == 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "state file ", options.load_state_path, " has no key file ",
+          key_path, " beside it (saved with another visitor key: give that "
+          "key in the engine options)"));
+    }
+    engine_options.visitor_key_file = key_path;
+    if (!options.save_state_path.empty() &&
+        options.save_state_path != options.load_state_path) {
+      copy_key_to = options.save_state_path + ".key";
+    }
+  } else if (!key_given && !options.save_state_path.empty()) {
+    engine_options.visitor_key_file = options.save_state_path + ".key";
+  }
   absl::StatusOr<std::unique_ptr<Engine>> created =
-      Engine::Create(policy, options.engine);
+      Engine::Create(policy, engine_options);
   if (!created.ok()) return created.status();
   Engine& engine = **created;
   if (!options.load_state_path.empty()) {
@@ -305,6 +332,14 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
                      return a.sessions > b.sessions;
                    });
   if (!options.save_state_path.empty()) {
+    if (!copy_key_to.empty()) {
+      absl::StatusOr<std::string> key =
+          ReadFile(engine_options.visitor_key_file, 4096);
+      if (!key.ok()) return key.status();
+      if (absl::Status s = WriteFileAtomically(copy_key_to, *key); !s.ok()) {
+        return s;
+      }
+    }
     if (absl::Status s = engine.SnapshotToFile(options.save_state_path);
         !s.ok()) {
       return s;

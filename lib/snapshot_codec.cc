@@ -274,4 +274,28 @@ absl::Status ReadSnapshot(ByteSource& source, const SnapshotVisitor& visitor) {
   }
 }
 
+absl::StatusOr<proto::Snapshot> DecodeSnapshotMessage(std::string_view bytes) {
+  proto::Snapshot out;
+  StringSource source(bytes);
+  SnapshotVisitor v;
+  v.header = [&](const SnapshotHeader& h) {
+    out.set_format_version(kSnapshotFormatVersion);
+    out.set_key_fingerprint(h.key_fingerprint);
+    for (const std::string& g : h.groups) out.add_groups(g);
+    out.set_free_agents(h.free_agents);
+    out.set_agents_ts_ms(h.agents_ts_ms);
+    return absl::OkStatus();
+  };
+  v.session = [&](const proto::SessionRecord& r, uint64_t) {
+    *out.add_sessions() = r;
+    return absl::OkStatus();
+  };
+  v.memory = [&](const proto::MemoryRecord& r, uint64_t) {
+    *out.add_memory() = r;
+    return absl::OkStatus();
+  };
+  if (absl::Status s = ReadSnapshot(source, v); !s.ok()) return s;
+  return out;
+}
+
 }  // namespace beckon::internal

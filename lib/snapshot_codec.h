@@ -116,6 +116,10 @@ struct SnapshotVisitor {
 // where), FAILED_PRECONDITION for another format version.
 absl::Status ReadSnapshot(ByteSource& source, const SnapshotVisitor& visitor);
 
+// The whole format-2 snapshot as one message (format_version 2; for tests
+// and inspection of small snapshots). Errors as ReadSnapshot's.
+absl::StatusOr<proto::Snapshot> DecodeSnapshotMessage(std::string_view bytes);
+
 }  // namespace beckon::internal
 
 #endif  // BECKON_LIB_SNAPSHOT_CODEC_H_

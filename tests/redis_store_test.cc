@@ -35,6 +35,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lib/siphash.h"
+#include "lib/snapshot_codec.h"
 #include "tests/redis/redis_server.h"
 
 namespace beckon::testing {
@@ -77,12 +78,26 @@ std::string Describe(const absl::Status& s) {
   return s.ok() ? "OK" : absl::StatusCodeToString(s.code());
 }
 
+constexpr std::array<uint64_t, 2> kFleetKey = {0x0123456789abcdefULL,
+                                               0xfedcba9876543210ULL};
+
+// In-memory engine options with the same key, to compare with or move
+// state between the stores.
+Engine::Options MemoryOptions() {
+  Engine::Options o;
+  o.visitor_key = kFleetKey;
+  return o;
+}
+
 // Redis engine options for `url` (through RedisOptions::FromUrl), with a
 // short backoff so that recovery tests run in well under a second.
 Engine::Options RedisEngineOptions(const std::string& url,
                                    const std::string& prefix = "beckon:") {
   Engine::Options o;
   o.store = StoreKind::kRedis;
+  // A fleet's configured key, so that tests can find a visitor's keys; the
+  // key kept in Redis (none given) has tests of its own.
+  o.visitor_key = kFleetKey;
   absl::StatusOr<RedisOptions> r = RedisOptions::FromUrl(url);
   EXPECT_TRUE(r.ok()) << url << ": " << r.status();
   if (r.ok()) o.redis = *r;
@@ -103,9 +118,9 @@ std::string HashTag(const Engine::Options& o, std::string_view id) {
 }
 
 proto::Snapshot ParseSnapshot(const std::string& bytes) {
-  proto::Snapshot s;
-  EXPECT_TRUE(s.ParseFromString(bytes)) << "snapshot does not parse";
-  return s;
+  absl::StatusOr<proto::Snapshot> s = internal::DecodeSnapshotMessage(bytes);
+  EXPECT_TRUE(s.ok()) << "snapshot does not decode: " << s.status();
+  return s.ok() ? *std::move(s) : proto::Snapshot();
 }
 
 // The snapshot with sessions and memory records in visitor order: a
@@ -539,6 +554,56 @@ TEST_F(RedisStore, TwoEnginesInOneProcessShareOneVisitorState) {
   });
 }
 
+// Issue 12, item 5: no public default key. Engines given none share the
+// fleet's key, created at random in Redis by the first of them.
+TEST_F(RedisStore, EnginesGivenNoKeyUseTheFleetsKeyKeptInRedis) {
+  Engine::Options o = Options("fleet:");
+  o.visitor_key = {0, 0};
+  auto a = MakeEngine(TestPolicy(), o);
+  ASSERT_NE(a, nullptr);
+  Decline(*a, "anna", kT0);
+  absl::StatusOr<Reply> stored = Client()->MustCommand({"GET", "fleet:{site}:key"});
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_EQ(stored->str.size(), 32u) << stored->str;
+  // A second engine finds the same key (it does not overwrite it).
+  auto b = MakeEngine(TestPolicy(), o);
+  ASSERT_NE(b, nullptr);
+  absl::StatusOr<Reply> again = Client()->MustCommand({"GET", "fleet:{site}:key"});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->str, stored->str);
+  // That key is what A hashed ids with: an engine given it reads A's state;
+  // one given none (this process's random key) cannot.
+  Engine::Options keyed;
+  keyed.visitor_key = {std::stoull(stored->str.substr(0, 16), nullptr, 16),
+                       std::stoull(stored->str.substr(16), nullptr, 16)};
+  auto mem = MakeEngine(TestPolicy(), keyed);
+  ASSERT_TRUE(mem->Restore(a->Snapshot()).ok());
+  StuckVisitor(*mem, "anna", kT0 + 5 * kMin);
+  EXPECT_EQ(MustDecide(*mem, "anna", kT0 + 5 * kMin + kStuckOfferAfter).reason,
+            Reason::kDeclined);
+  const absl::Status other = MakeEngine(TestPolicy())->Restore(a->Snapshot());
+  EXPECT_EQ(other.code(), absl::StatusCode::kFailedPrecondition) << other;
+  // A damaged stored key is an error, not a silently different key.
+  ASSERT_TRUE(Client()->MustCommand({"SET", "fleet:{site}:key", "zz"}).ok());
+  absl::StatusOr<std::unique_ptr<Engine>> bad = Engine::Create(TestPolicy(), o);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kDataLoss) << bad.status();
+}
+
+TEST_F(RedisStore, NoKeyWhileRedisIsDownIsUnavailableAndSaysWhatToDo) {
+  Engine::Options o = Options();
+  server_->Kill();
+  o.visitor_key = {0, 0};
+  absl::StatusOr<std::unique_ptr<Engine>> e = Engine::Create(TestPolicy(), o);
+  EXPECT_EQ(e.status().code(), absl::StatusCode::kUnavailable) << e.status();
+  EXPECT_THAT(e.status().message(), HasSubstr("visitor_key"));
+  // With the fleet's key configured the engine is created, and answers
+  // store_unavailable until Redis is back.
+  o.visitor_key = kFleetKey;
+  e = Engine::Create(TestPolicy(), o);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(MustDecide(**e, "anna", kT0).reason, Reason::kStoreUnavailable);
+}
+
 TEST_F(RedisStore, TwoProcessesShareOneVisitorState) {
   // A lives in this process; every step of B runs in a new process (its own
   // engine, its own connection), the way PHP-FPM workers come and go.
@@ -761,7 +826,7 @@ TEST_F(RedisStore, DecidesExactlyAsTheInMemoryStoreOnASimulatedLog) {
   absl::StatusOr<Policy> eager = Policy::FromProto(pp);
   ASSERT_TRUE(eager.ok()) << eager.status();
   const Policy policy = *eager;
-  auto mem = MakeEngine(policy);
+  auto mem = MakeEngine(policy, MemoryOptions());
   auto red = MakeEngine(policy, Options());
   ASSERT_TRUE(mem && red);
   std::map<std::string, int> seen;  // Reason -> decisions, for the record.
@@ -827,7 +892,7 @@ TEST_F(RedisStore, DecidesExactlyAsTheInMemoryStoreOnASimulatedLog) {
 
 TEST_F(RedisStore, SnapshotFromMemoryRestoresIntoRedisAndBack) {
   const Policy policy = TestPolicy();
-  auto mem = MakeEngine(policy);
+  auto mem = MakeEngine(policy, MemoryOptions());
   ASSERT_NE(mem, nullptr);
   Decline(*mem, "anna", kT0);
   StuckVisitor(*mem, "ben", kT0 + kMin);
@@ -844,7 +909,7 @@ TEST_F(RedisStore, SnapshotFromMemoryRestoresIntoRedisAndBack) {
   absl::StatusOr<std::string> back = red->SnapshotOrError();
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(Canonical(*back), Canonical(snap));
-  auto mem2 = MakeEngine(policy);
+  auto mem2 = MakeEngine(policy, MemoryOptions());
   ASSERT_TRUE(mem2->Restore(*back).ok());
   EXPECT_EQ(Canonical(mem2->Snapshot()), Canonical(snap));
 
@@ -896,7 +961,7 @@ TEST_F(RedisStore, KeyPrefixesIsolateTwoShopsInOneRedis) {
   EXPECT_EQ(a.free_agents(), 0);
   EXPECT_EQ(b.free_agents(), -1);
   // Restoring one shop leaves the other alone.
-  ASSERT_TRUE(shop_b->Restore(MakeEngine(TestPolicy())->Snapshot()).ok());
+  ASSERT_TRUE(shop_b->Restore(MakeEngine(TestPolicy(), MemoryOptions())->Snapshot()).ok());
   EXPECT_EQ(MustDecide(*shop_a, "anna", kT0 + 7 * kMin).reason,
             Reason::kDeclined);
   EXPECT_EQ(MustDecide(*shop_b, "anna", kT0 + 7 * kMin).reason,
@@ -1412,7 +1477,7 @@ TEST_F(RedisClusterStore, KeysLandOnSeveralMastersAndAVisitorsKeysOnOne) {
   EXPECT_EQ(s.memory_size(), static_cast<int>(ids.size()));
   EXPECT_EQ(s.sessions_size(), static_cast<int>(ids.size()));
   // And a restore clears and refills every master.
-  auto mem = MakeEngine(TestPolicy());
+  auto mem = MakeEngine(TestPolicy(), MemoryOptions());
   Decline(*mem, "only-me", kT0);
   ASSERT_TRUE(e->Restore(mem->Snapshot()).ok());
   per_node = cluster_->KeysPerNode("beckon:*");

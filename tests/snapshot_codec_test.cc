@@ -198,29 +198,12 @@ TEST(SnapshotFormat, AWriterFailureIsAnErrorNotAShortFile) {
 // A snapshot in format version 1, one proto::Snapshot message, as engines
 // before the checksummed format saved them.
 std::string LegacySnapshot(const Engine& reference) {
-  // Re-encode the reference's current snapshot in the old layout.
-  proto::Snapshot old;
-  const std::string current = reference.Snapshot();
-  internal::StringSource src(current);
-  internal::SnapshotVisitor v;
-  v.header = [&](const internal::SnapshotHeader& h) {
-    old.set_format_version(1);
-    old.set_key_fingerprint(h.key_fingerprint);
-    for (const std::string& g : h.groups) old.add_groups(g);
-    old.set_free_agents(h.free_agents);
-    old.set_agents_ts_ms(h.agents_ts_ms);
-    return absl::OkStatus();
-  };
-  v.session = [&](const proto::SessionRecord& r, uint64_t) {
-    *old.add_sessions() = r;
-    return absl::OkStatus();
-  };
-  v.memory = [&](const proto::MemoryRecord& r, uint64_t) {
-    *old.add_memory() = r;
-    return absl::OkStatus();
-  };
-  EXPECT_TRUE(internal::ReadSnapshot(src, v).ok());
-  return old.SerializeAsString();
+  absl::StatusOr<proto::Snapshot> old =
+      internal::DecodeSnapshotMessage(reference.Snapshot());
+  EXPECT_TRUE(old.ok()) << old.status();
+  if (!old.ok()) return "";
+  old->set_format_version(1);
+  return old->SerializeAsString();
 }
 
 TEST(SnapshotFormat, Version1SnapshotsStillRestore) {

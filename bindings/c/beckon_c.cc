@@ -563,6 +563,16 @@ int beckon_engine_options_set_visitor_key(beckon_engine_options_t* options,
   });
 }
 
+int beckon_engine_options_set_visitor_key_file(
+    beckon_engine_options_t* options, const char* path, char** errptr) {
+  const char* fn = "beckon_engine_options_set_visitor_key_file";
+  return Guard(fn, errptr, [&] {
+    beckon::Engine::Options& o = MutableOptions(options, fn)->options;
+    o.visitor_key_file = std::string(Text(path, fn, "path"));
+    return absl::OkStatus();
+  });
+}
+
 int beckon_engine_options_set_redis_url(beckon_engine_options_t* options,
                                         const char* url, char** errptr) {
   const char* fn = "beckon_engine_options_set_redis_url";

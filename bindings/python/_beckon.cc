@@ -432,12 +432,14 @@ std::unique_ptr<PyEngine> MakeEngine(py::handle policy, uint64_t max_sessions,
                                      uint64_t max_memory_records,
                                      uint32_t shards,
                                      std::pair<uint64_t, uint64_t> key,
-                                     const std::string& store) {
+                                     const std::string& store,
+                                     const std::string& key_file) {
   Engine::Options options;
   options.max_sessions = max_sessions;
   options.max_memory_records = max_memory_records;
   options.shards = shards;
   options.visitor_key = {key.first, key.second};
+  options.visitor_key_file = key_file;
   if (!store.empty()) {
     options.store = StoreKind::kRedis;
     options.redis = Unwrap(RedisOptions::FromUrl(store));
@@ -1071,7 +1073,12 @@ PYBIND11_MODULE(_beckon, m) {
   py::class_<PyEngine>(m, "Engine", "The decision engine (thin; see beckon.Engine).")
       .def(py::init(&MakeEngine), py::arg("policy"), py::arg("max_sessions"),
            py::arg("max_memory_records"), py::arg("shards"),
-           py::arg("visitor_key"), py::arg("store") = "")
+           py::arg("visitor_key"), py::arg("store") = "",
+           py::arg("visitor_key_file") = "")
+      .def("_visitor_key", [](const PyEngine& e) {
+        const std::array<uint64_t, 2> k = e.engine->visitor_key();
+        return py::make_tuple(k[0], k[1]);
+      })
       .def("observe", &Observe, py::arg("ts_ms"), py::arg("visitor"),
            py::arg("event"), py::arg("page") = "", py::arg("detail") = "",
            "Records one event, given as a row of the event log: ts_ms (ms "

@@ -314,11 +314,20 @@ BECKON_EXPORT int beckon_engine_options_set_max_memory_records(
 BECKON_EXPORT int beckon_engine_options_set_shards(
     beckon_engine_options_t* options, uint32_t shards, char** errptr);
 
-/* The secret key (two 64-bit halves) of the hash that replaces visitor ids.
- * A snapshot restores only into an engine with the same key. */
+/* The secret key (two 64-bit halves, not both zero) of the hash that
+ * replaces visitor ids. A snapshot restores only into an engine with the
+ * same key. Without a key (or key file) an engine uses its process's random
+ * key, or with Redis the fleet's key kept in Redis (docs/operations.md). */
 BECKON_EXPORT int beckon_engine_options_set_visitor_key(
     beckon_engine_options_t* options, uint64_t key0, uint64_t key1,
     char** errptr);
+
+/* Reads the visitor key from the file at `path` (32 hex digits), creating
+ * it with a random key, mode 0600, if it does not exist; at Create, a file
+ * other users may read is refused. "" clears it. For restarts and for a
+ * fleet of processes sharing one disk. Not together with a visitor key. */
+BECKON_EXPORT int beckon_engine_options_set_visitor_key_file(
+    beckon_engine_options_t* options, const char* path, char** errptr);
 
 /* Keeps the visitor state in Redis, shared by every process and server
  * whose engine uses the same Redis and key prefix, instead of in this

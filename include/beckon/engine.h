@@ -110,11 +110,23 @@ class Engine {
     // REQUIRES: a power of two in [1, 4096].
     uint32_t shards = 64;
     // Key of the hash that replaces visitor ids (SipHash-2-4): raw ids are
-    // never stored. Set your own secret to keep snapshots pseudonymous; a
-    // snapshot restores only into an engine with the same key.
-    // Default: a fixed public key.
-    std::array<uint64_t, 2> visitor_key = {0x6265636b6f6e2d31ULL,
-                                           0x76697369746f7273ULL};
+    // never stored, and the key is what keeps stored state and snapshots
+    // pseudonymous (whoever has it can test candidate ids against a
+    // snapshot, or pick ids that crowd one shard). A snapshot restores only
+    // into an engine with the same key; snapshots hold a fingerprint of
+    // it, never the key. Where the key comes from:
+    //   - `visitor_key`, if not all zero (the default is all zero);
+    //   - else `visitor_key_file`: read, or created with a random key (mode
+    //     0600) if absent; a file others may read is refused;
+    //   - else, with StoreKind::kRedis, the fleet's key kept in Redis under
+    //     "<prefix>{site}:key", created at random by the first engine
+    //     (Create fails Unavailable if Redis cannot be reached then);
+    //   - else the process's key: random from the OS, drawn once per
+    //     process, so a snapshot restores into another engine of the same
+    //     process but, after a restart, only with a configured key.
+    // Giving both a key and a key file is InvalidArgument.
+    std::array<uint64_t, 2> visitor_key = {0, 0};
+    std::string visitor_key_file;
     // Where visitor state lives. With kRedis, max_sessions,
     // max_memory_records and shards do not apply (Redis bounds memory by
     // expiry; see docs/operations.md), and every engine sharing the Redis
@@ -189,6 +201,10 @@ class Engine {
 
   EngineStats Stats() const;
   const Policy& policy() const;
+  // The visitor key in use, as resolved at Create (see
+  // Options::visitor_key). A secret: whoever has it and a snapshot can test
+  // visitor ids. For handing an engine's state to another process whole.
+  std::array<uint64_t, 2> visitor_key() const;
 
  private:
   explicit Engine(std::unique_ptr<EngineImpl> impl);

@@ -48,6 +48,10 @@ struct ReplayOptions {
   // restored from this snapshot file before the replay...
   std::string load_state_path;
   // ...and, if set, saved to this file after it, for the next day's replay.
+  // Unless `engine` gives a visitor key (or key file), the key is kept in
+  // "<state file>.key" beside the state (created 0600 when saving; a state
+  // file to load without one is FailedPrecondition), since a snapshot holds
+  // only the key's fingerprint.
   std::string save_state_path;
   // Called for every decision, in time order. Optional.
   std::function<void(const TraceRecord&)> trace;

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "beckon/beckon.h"
@@ -503,6 +504,36 @@ static void TestOptions(void) {
   CHECK(Stats(other).live_sessions == 1);
   beckon_free(snap);
   beckon_engine_destroy(other);
+
+  /* A key file: created private, then read by the next engine. */
+  {
+    char key_path[] = "/tmp/beckon_c_api_keyXXXXXX";
+    int fd = mkstemp(key_path);
+    CHECK(fd >= 0);
+    close(fd);
+    unlink(key_path);
+    beckon_engine_options_t* filed = NULL;
+    EXPECT_OK(beckon_engine_options_create(&filed, &err));
+    EXPECT_OK(beckon_engine_options_set_visitor_key_file(filed, key_path, &err));
+    beckon_engine_destroy(engine);
+    EXPECT_OK(beckon_engine_create(policy, filed, &engine, &err));
+    EXPECT_OK(
+        beckon_engine_observe_page_view(engine, kT0, "anna", "/", NULL, &err));
+    snap = Snapshot(engine, &snap_size);
+    EXPECT_OK(beckon_engine_create(policy, filed, &other, &err));
+    EXPECT_OK(beckon_engine_restore(other, snap, snap_size, &err));
+    beckon_free(snap);
+    beckon_engine_destroy(other);
+    struct stat st;
+    CHECK(stat(key_path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    EXPECT_OK(beckon_engine_options_set_visitor_key(filed, 1, 2, &err));
+    EXPECT_ERROR(beckon_engine_create(policy, filed, &other, &err),
+                 BECKON_INVALID_ARGUMENT, "not both");
+    EXPECT_ERROR(beckon_engine_options_set_visitor_key_file(filed, NULL, &err),
+                 BECKON_INVALID_ARGUMENT, "path is NULL");
+    beckon_engine_options_destroy(filed);
+    unlink(key_path);
+  }
 
   /* Setters reject NULL and handles of another kind. */
   EXPECT_ERROR(beckon_engine_options_set_max_sessions(NULL, 1, &err),
@@ -1361,14 +1392,17 @@ static const char* LiveUrl(const char* variable, const char* tag, char* buf,
   return buf;
 }
 
-/* An engine on the default policy over the store of `url` (NULL: memory);
- * NULL if it cannot be created (reported as a failure). */
+/* An engine on the default policy over the store of `url` (NULL: memory),
+ * with the fleet's configured visitor key, so that snapshots move between
+ * the stores; NULL if it cannot be created (reported as a failure). */
 static beckon_engine_t* MakeEngineAt(const char* url) {
   beckon_engine_options_t* options = NULL;
   beckon_engine_t* engine = NULL;
   char* err = NULL;
   EXPECT_OK(beckon_engine_options_create(&options, &err));
   EXPECT_OK(beckon_engine_options_set_redis_url(options, url, &err));
+  EXPECT_OK(beckon_engine_options_set_visitor_key(options, 0x5eed, 0xf1ee7,
+                                                  &err));
   EXPECT_OK(beckon_engine_create_default(options, &engine, &err));
   beckon_engine_options_destroy(options);
   return engine;
@@ -1439,8 +1473,14 @@ static void TestRedisUrlOption(void) {
 
   EXPECT_OK(beckon_engine_options_set_redis_url(options, kRefusedUrl, &err));
   if (BECKON_TEST_HAVE_REDIS) {
-    /* An unreachable Redis does not fail creation; every call then answers
-     * store_unavailable or fails UNAVAILABLE, and nothing is offered. */
+    /* Without a configured key the fleet's key must be read from Redis:
+     * an unreachable Redis fails creation, saying what to configure. */
+    EXPECT_ERROR(beckon_engine_create_default(options, &engine, &err),
+                 BECKON_UNAVAILABLE, "visitor_key");
+    /* With the fleet's key configured an unreachable Redis does not fail
+     * creation; every call then answers store_unavailable or fails
+     * UNAVAILABLE, and nothing is offered. */
+    EXPECT_OK(beckon_engine_options_set_visitor_key(options, 7, 9, &err));
     EXPECT_OK(beckon_engine_create_default(options, &engine, &err));
     EXPECT_ERROR(beckon_engine_observe_page_view(engine, kT0, "anna", "/p/1",
                                                  NULL, &err),
@@ -1596,7 +1636,7 @@ static void TestRedisStore(void) {
   /* Redis -> memory: a snapshot of the Redis keys keeps the decline. */
   snap = Snapshot(a, &snap_size);
   CHECK(snap != NULL && snap_size > 0);
-  memory = MakeEngine();
+  memory = MakeEngineAt(NULL);
   EXPECT_OK(beckon_engine_restore(memory, snap, snap_size, &err));
   EXPECT_OK(beckon_engine_decide(memory, "anna", later + 600 * kSec, decision,
                                  &err));

@@ -85,6 +85,8 @@ PY
 expect_exit 0 "$beckon" replay --policy default --events a.csv --days 1 \
   --save-state day1.state --quiet
 [ -s day1.state ] || fail "no state saved"
+# The state holds only the key's fingerprint: the key is beside it, private.
+[ "$(stat -c %a day1.state.key)" = 600 ] || fail "no private key file beside the state"
 expect_exit 0 "$beckon" replay --policy default --events a.csv --days 2 \
   --load-state day1.state --json --quiet
 expect_exit 1 "$beckon" replay --policy default --events a.csv \

@@ -368,3 +368,44 @@ def test_capacity_evicts_oldest_sessions(policy, t0):
     reasons = [engine.decide(t0 + 100, f"v{i}").reason for i in range(20)]
     assert reasons[:12] == ["no_session"] * 12
     assert "no_session" not in reasons[12:]
+
+
+def test_a_key_file_carries_state_to_another_process(policy, t0, tmp_path):
+    import subprocess
+    import sys
+    key = tmp_path / "shop.key"
+    snap = tmp_path / "shop.snap"
+    engine = beckon.Engine(policy, visitor_key_file=key)
+    engine.observe(t0, "anna", "page_view", "/cart")
+    snap.write_bytes(engine.snapshot())
+    assert (key.stat().st_mode & 0o777) == 0o600
+    # Another process: the same key file restores; none given, it cannot.
+    code = (
+        "import sys, beckon\n"
+        "p = beckon.Policy.from_bytes(open(sys.argv[1], 'rb').read())\n"
+        "s = open(sys.argv[3], 'rb').read()\n"
+        "beckon.Engine(p, visitor_key_file=sys.argv[2]).restore(s)\n"
+        "try:\n"
+        "    beckon.Engine(p).restore(s)\n"
+        "except beckon.FailedPreconditionError as e:\n"
+        "    assert 'visitor_key' in str(e)\n"
+        "    print('ok')\n")
+    pol = tmp_path / "p.policy"
+    pol.write_bytes(policy.to_bytes())
+    out = subprocess.run([sys.executable, "-c", code, str(pol), str(key),
+                          str(snap)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+def test_a_pickled_engine_carries_its_key(policy, t0):
+    engine = beckon.Engine(policy)
+    assert engine._options["visitor_key"] != (0, 0)
+    clone = pickle.loads(pickle.dumps(engine))
+    assert clone._options["visitor_key"] == engine._options["visitor_key"]
+
+
+def test_key_and_key_file_together_are_refused(policy, tmp_path):
+    with pytest.raises(beckon.InvalidArgumentError, match="not both"):
+        beckon.Engine(policy, visitor_key=(1, 2),
+                      visitor_key_file=tmp_path / "k")

@@ -38,7 +38,7 @@ def redis_support():
     """Skips (or fails, with BECKON_TEST_EXPECT_REDIS=1) where the library
     was built without the Redis store."""
     try:
-        beckon.Engine(store=REFUSED)
+        beckon.Engine(store=REFUSED, visitor_key=(1, 2))
     except beckon.Error as e:
         if "without Redis support" not in str(e):
             raise
@@ -113,7 +113,12 @@ def test_store_must_be_a_string(policy):
 
 
 def test_unreachable_redis_never_offers(policy, t0, redis_support):
-    engine = beckon.Engine(policy, store=REFUSED)  # Not an error.
+    # Given no key, the fleet's key must come from Redis: an error that says
+    # what to configure.
+    with pytest.raises(beckon.UnavailableError, match="visitor_key"):
+        beckon.Engine(policy, store=REFUSED)
+    # With the fleet's key, not an error.
+    engine = beckon.Engine(policy, store=REFUSED, visitor_key=(1, 2))
     assert engine.store == REFUSED
     assert "store=redis" in repr(engine)
     with pytest.raises(beckon.UnavailableError) as raised:
@@ -181,13 +186,15 @@ def test_pickled_redis_engine_shares_instead_of_copying(policy, t0,
 
 
 def test_snapshots_migrate_between_memory_and_redis(policy, t0, redis_url):
-    memory = beckon.Engine(policy)
+    # Snapshots move between stores under one configured key.
+    key = (0x5eed, 0xf1ee7)
+    memory = beckon.Engine(policy, visitor_key=key)
     last = stuck_visitor(memory, t0)
     memory.observe(last + 1_000, "v1", "offer_declined", "/contact", "chat")
     stuck_visitor(memory, t0 + 60_000, "v2")
-    redis = beckon.Engine(policy, store=redis_url)
+    redis = beckon.Engine(policy, store=redis_url, visitor_key=key)
     redis.restore(memory.snapshot())
-    back = beckon.Engine(policy)
+    back = beckon.Engine(policy, visitor_key=key)
     back.restore(redis.snapshot())
     assert back.stats()["live_sessions"] == 2
     assert back.stats()["memory_records"] == 1

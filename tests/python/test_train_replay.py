@@ -246,8 +246,11 @@ def test_replay_state_carries_declines_from_day_to_day(trained, week_split,
     state = tmp_path / "d16.state"
     beckon.replay(trained, days16, trace=False, save_state=state)
     assert state.exists() and state.stat().st_size > 0
-    # The saved state is an engine snapshot: an engine can load it.
-    engine = beckon.Engine(trained)
+    # The saved state is an engine snapshot: an engine given the key file
+    # saved beside it (private) can load it.
+    key = tmp_path / "d16.state.key"
+    assert (key.stat().st_mode & 0o777) == 0o600
+    engine = beckon.Engine(trained, visitor_key_file=key)
     engine.load_state(str(state))
     assert engine.stats()["memory_records"] > 0
     fresh = beckon.replay(trained, day7)

@@ -365,11 +365,16 @@ class Engine(_beckon.Engine):
                  max_sessions: int = 1_000_000,
                  max_memory_records: int = 4_000_000, shards: int = 64,
                  visitor_key: Optional[Sequence[int]] = None,
-                 store: Optional[str] = None):
+                 store: Optional[str] = None,
+                 visitor_key_file: Optional[PathLike] = None):
         """Creates an engine deciding by `policy` (default: the built-in
         default policy). Options are those of the C++ Engine::Options
         (docs/concepts.md); `visitor_key` is the 2 x 64-bit key of the hash
-        that replaces visitor ids, which snapshots are tied to.
+        that replaces visitor ids, which snapshots are tied to. Without
+        `visitor_key` or `visitor_key_file` (a file holding the key, created
+        0600 with a random key if absent) the engine uses this process's
+        random key, or with Redis the fleet's key kept in Redis: a snapshot
+        then restores into another process only with a configured key.
 
         `store` is where the visitor state lives: None (or "") for this
         process's memory, or a Redis URL,
@@ -402,12 +407,17 @@ class Engine(_beckon.Engine):
             if not 1 <= int(value) < 2**bits:
                 raise InvalidArgumentError(
                     f"{option} must be in [1, 2**{bits}), got {value}")
+        key_file = os.fspath(visitor_key_file) if visitor_key_file else ""
         super().__init__(policy._impl, int(max_sessions),
                          int(max_memory_records), int(shards), key,
-                         store or "")
+                         store or "", key_file)
+        # The key in use, not the one given: a pickled engine carries its
+        # key (and its state) whole to another process.
         self._options = dict(max_sessions=int(max_sessions),
                              max_memory_records=int(max_memory_records),
-                             shards=int(shards), visitor_key=key, store=store)
+                             shards=int(shards),
+                             visitor_key=tuple(self._visitor_key()),
+                             store=store)
 
     @property
     def policy(self) -> Policy:
