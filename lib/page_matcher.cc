@@ -1,6 +1,7 @@
 #include "page_matcher.h"
 
 #include <algorithm>
+#include <atomic>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -34,11 +35,23 @@ bool LooksLikeId(std::string_view seg) {
   return seg.size() >= 16 && hexish == static_cast<int>(seg.size());
 }
 
+std::atomic<ClassifyHookForTest> classify_hook{nullptr};
+
+void CallClassifyHook(std::string_view url) {
+  if (ClassifyHookForTest hook = classify_hook.load(std::memory_order_acquire)) {
+    hook(url);
+  }
+}
+
 // Pages are identified by a 32-bit hash of their normalized path.
 constexpr uint64_t kPageKey0 = 0x706167652d6b6579ULL;
 constexpr uint64_t kPageKey1 = 0x6265636b6f6e2d70ULL;
 
 }  // namespace
+
+void SetClassifyHookForTest(ClassifyHookForTest hook) {
+  classify_hook.store(hook, std::memory_order_release);
+}
 
 std::string_view HostOf(std::string_view url) {
   const size_t scheme = url.find("://");
@@ -169,6 +182,7 @@ uint16_t PageMatcher::GroupByPattern(std::string_view pattern) const {
 }
 
 PageMatcher::Match PageMatcher::Classify(std::string_view url) const {
+  CallClassifyHook(url);
   PathBuffer path;
   NormalizePath(url, path);
   const std::string_view p = path.view();
@@ -185,6 +199,7 @@ PageMatcher::Match PageMatcher::Classify(std::string_view url) const {
 }
 
 bool PageMatcher::IsSearchEngine(std::string_view referrer) const {
+  CallClassifyHook(referrer);
   const std::string_view host = HostOf(referrer);
   if (host.empty() || search_hosts_.empty()) return false;
   char buf[256];

@@ -6,7 +6,14 @@
 // match wins); if none matches, the path's automatic template (segments that
 // look like ids or numbers become "*") is looked up among the groups.
 //
-// Thread safety: immutable after construction; Match may run concurrently.
+// The work is proportional to the URL's length (the scheme and query are
+// searched for before the path is cut to kMaxPathBytes), so the engine
+// classifies an event's URL and referrer before it locks the visitor's
+// shard, never under the lock, and caps their length first
+// (Engine::Options::max_url_bytes, max_referrer_bytes).
+//
+// Thread safety: immutable after construction; Classify and IsSearchEngine
+// may run concurrently.
 #ifndef BECKON_LIB_PAGE_MATCHER_H_
 #define BECKON_LIB_PAGE_MATCHER_H_
 
@@ -46,6 +53,13 @@ std::string_view HostOf(std::string_view url);
 // Returns true if a `*` matches within one segment and `**` across
 // segments of `text`.
 bool GlobMatch(std::string_view pattern, std::string_view text);
+
+// Tests only: if set, called with the URL (or referrer) at the start of
+// every PageMatcher::Classify and IsSearchEngine, on the calling thread, so
+// a test can tell where classification runs (outside the shard lock). Not
+// for production use; nullptr unsets it.
+using ClassifyHookForTest = void (*)(std::string_view url);
+void SetClassifyHookForTest(ClassifyHookForTest hook);
 
 class PageMatcher {
  public:
