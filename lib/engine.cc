@@ -104,6 +104,14 @@ struct CompiledPathRule {
   std::vector<CompiledStep> steps;
 };
 
+// What an event's URL and referrer say, worked out before the store's lock
+// (the work is proportional to their length): nothing under the lock reads
+// the strings themselves.
+struct PageFacts {
+  internal::PageMatcher::Match page{kUnlistedGroup, 0};  // kPageView, kSearch.
+  bool from_search_engine = false;                         // kPageView.
+};
+
 // What the model sees at one instant.
 struct Evaluation {
   double x[kFeatureCount];
@@ -161,7 +169,10 @@ class EngineImpl {
   absl::Status RestoreFrom(
       absl::FunctionRef<absl::Status(const internal::SnapshotVisitor&)> read);
   absl::Status Apply(const Event& e);
-  absl::Status ApplyTo(VisitorState& v, const Event& e) const;
+  // Checks page and referrer against their caps and classifies them.
+  absl::Status ClassifyPage(const Event& e, PageFacts& out) const;
+  absl::Status ApplyTo(VisitorState& v, const Event& e,
+                       const PageFacts& facts) const;
   void RecordOutcome(VisitorState& v, const Event& e) const;
   absl::Status DecideFor(std::string_view visitor, int64_t now,
                          VisitorState& v, RateGate& rate, Decision& d) const;
@@ -425,15 +436,48 @@ absl::Status EngineImpl::Apply(const Event& e) {
                             e.value));
   }
 
+  PageFacts facts;
+  if (absl::Status s = ClassifyPage(e, facts); !s.ok()) return s;
+  // Under the store's lock only fixed-size work: the rules see the event
+  // without its URL and referrer, and the facts classified from them.
+  Event bare = e;
+  bare.page = {};
+  bare.referrer = {};
   return store_->Update(KeyOf(e.visitor), /*want_agents=*/false,
                         [&](VisitorState& v, RateGate&) {
-                          return ApplyTo(v, e);
+                          return ApplyTo(v, bare, facts);
                         });
 }
 
+absl::Status EngineImpl::ClassifyPage(const Event& e, PageFacts& out) const {
+  const bool view = e.type == EventType::kPageView;
+  if (!view && e.type != EventType::kSearch) return absl::OkStatus();
+  const std::string_view type = EventTypeName(e.type);
+  if (e.page.size() > options_.max_url_bytes) {
+    return Bad(absl::StrCat(internal::AbslView(type), " page is ",
+                            e.page.size(), " bytes; at most ",
+                            options_.max_url_bytes,
+                            " (Engine::Options.max_url_bytes)"));
+  }
+  if (view && e.referrer.size() > options_.max_referrer_bytes) {
+    return Bad(absl::StrCat(internal::AbslView(type), " referrer is ",
+                            e.referrer.size(), " bytes; at most ",
+                            options_.max_referrer_bytes,
+                            " (Engine::Options.max_referrer_bytes)"));
+  }
+  out.page = matcher_.Classify(e.page);
+  // Whether the referrer is a search engine matters on a session's first
+  // page only, which only the store knows: it is worked out for every view.
+  out.from_search_engine =
+      view && !e.referrer.empty() && matcher_.IsSearchEngine(e.referrer);
+  return absl::OkStatus();
+}
+
 // The event's effect on one visitor's state (checked already, but for the
-// visitor's clock).
-absl::Status EngineImpl::ApplyTo(VisitorState& v, const Event& e) const {
+// visitor's clock). `e` carries no page or referrer: `facts` says what they
+// were.
+absl::Status EngineImpl::ApplyTo(VisitorState& v, const Event& e,
+                                 const PageFacts& facts) const {
   SessionRecord* r = v.has_session ? &v.session : nullptr;
   const bool memory_event = e.type == EventType::kOfferDeclined ||
                             e.type == EventType::kOfferIgnored;
@@ -471,10 +515,10 @@ absl::Status EngineImpl::ApplyTo(VisitorState& v, const Event& e) const {
 
   switch (e.type) {
     case EventType::kPageView: {
-      if (r->pages_viewed == 0 && matcher_.IsSearchEngine(e.referrer)) {
+      if (r->pages_viewed == 0 && facts.from_search_engine) {
         r->flags |= internal::kFromSearchEngine;
       }
-      const internal::PageMatcher::Match m = matcher_.Classify(e.page);
+      const internal::PageMatcher::Match& m = facts.page;
       SatInc(r->pages_viewed);
       const bool reload =
           PushPage(*r, m.group, m.page_hash, e.ts_ms, /*is_search=*/false);
@@ -486,7 +530,7 @@ absl::Status EngineImpl::ApplyTo(VisitorState& v, const Event& e) const {
     case EventType::kSearch: {
       SatInc(r->searches);
       if (e.count == 0) SatInc(r->zero_result_searches);
-      const internal::PageMatcher::Match m = matcher_.Classify(e.page);
+      const internal::PageMatcher::Match& m = facts.page;
       PushPage(*r, m.group, m.page_hash, e.ts_ms, /*is_search=*/true);
       break;
     }
@@ -1199,6 +1243,12 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(Policy policy,
   }
   if (options.max_memory_records < 1) {
     return Bad("Engine::Options.max_memory_records must be >= 1");
+  }
+  if (options.max_url_bytes < 1) {
+    return Bad("Engine::Options.max_url_bytes must be >= 1");
+  }
+  if (options.max_referrer_bytes < 1) {
+    return Bad("Engine::Options.max_referrer_bytes must be >= 1");
   }
   if (options.shards < 1 || options.shards > 4096 ||
       (options.shards & (options.shards - 1)) != 0) {

@@ -3,10 +3,15 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <string>
+#include <thread>
 
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "engine_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "lib/page_matcher.h"
 
 namespace beckon::testing {
 namespace {
@@ -228,6 +233,11 @@ TEST_P(BadInput, IsRejectedWithAClearErrorAndChangesNothing) {
 }
 
 const std::string kLongId(129, 'x');
+// One byte over the default caps (Engine::Options::max_url_bytes and
+// max_referrer_bytes, 8192).
+const std::string kLongUrl = "/p/" + std::string(8190, 'u');
+const std::string kLongReferrer =
+    "https://www.google.com/search?q=" + std::string(8161, 'r');
 Event WithType(Event e, int type) {
   e.type = static_cast<EventType>(type);
   return e;
@@ -281,7 +291,21 @@ INSTANTIATE_TEST_SUITE_P(
         BadEvent{"NegativeAgents", Event::Agents(kT0 + kMin, -1),
                  "free agents must be in [0, 1000000], got -1"},
         BadEvent{"AgentsGoBackwards", Event::Agents(kT0 - 1, 2),
-                 "time went backwards for agents"}),
+                 "time went backwards for agents"},
+        BadEvent{"OverLongUrl", Event::PageView(kT0 + kMin, "v", kLongUrl),
+                 "page_view page is 8193 bytes; at most 8192 "
+                 "(Engine::Options.max_url_bytes)"},
+        BadEvent{"OverLongSearchPage",
+                 Event::Search(kT0 + kMin, "v", kLongUrl, 0),
+                 "search page is 8193 bytes; at most 8192 "
+                 "(Engine::Options.max_url_bytes)"},
+        BadEvent{"OverLongReferrer",
+                 Event::PageView(kT0 + kMin, "v", "/", kLongReferrer),
+                 "page_view referrer is 8193 bytes; at most 8192 "
+                 "(Engine::Options.max_referrer_bytes)"},
+        BadEvent{"OverLongUrlForANewVisitor",
+                 Event::PageView(kT0 + kMin, "new", kLongUrl),
+                 "page_view page is 8193 bytes"}),
     [](const ::testing::TestParamInfo<BadEvent>& info) {
       return std::string(info.param.name);
     });
@@ -308,6 +332,124 @@ TEST(Engine, DecideRejectsBadInputAndChangesNothing) {
       HasSubstr("time went backwards"));
 }
 
+TEST(Engine, UrlAndReferrerCapsAreOptionsAndInclusive) {
+  Engine::Options o;
+  o.max_url_bytes = 100;
+  o.max_referrer_bytes = 50;
+  auto e = MakeEngine(TestPolicy(), o);
+  MustObserve(*e, Event::PageView(kT0, "v", std::string(100, '/'),
+                                  std::string(50, 'r')));
+  const absl::Status url =
+      e->Observe(Event::PageView(kT0 + 1, "v", std::string(101, '/')));
+  EXPECT_EQ(url.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Str(url.message()),
+              HasSubstr("page is 101 bytes; at most 100"));
+  const absl::Status ref =
+      e->Observe(Event::PageView(kT0 + 1, "v", "/", std::string(51, 'r')));
+  EXPECT_THAT(Str(ref.message()),
+              HasSubstr("referrer is 51 bytes; at most 50"));
+  EXPECT_EQ(e->Stats().events_observed, 1u);
+  EXPECT_EQ(e->Stats().events_rejected, 2u);
+  // The default caps take a URL of 8 KiB and a referrer of 8 KiB.
+  auto d = MakeEngine(TestPolicy());
+  MustObserve(*d, Event::PageView(kT0, "v", kLongUrl.substr(1),
+                                  kLongReferrer.substr(1)));
+}
+
+// Events that do not read page or referrer take them at any length: a
+// decline, above all, is never lost to a long URL field.
+TEST(Engine, OverLongPageNeverLosesADeclineOrAnIgnore) {
+  auto e = MakeEngine(TestPolicy());
+  MustObserve(*e, Event::Agents(kT0, 3));
+  StuckVisitor(*e, "v", kT0);
+  StuckVisitor(*e, "w", kT0);
+  const std::string huge(1 << 20, 'x');
+  MustObserve(*e, Event::OfferDeclined(kT0 + 31 * kSec, "v", huge,
+                                       Channel::kChat));
+  MustObserve(*e, Event::OfferIgnored(kT0 + 31 * kSec, "w", huge,
+                                      Channel::kChat));
+  // Late reports too.
+  MustObserve(*e, Event::OfferDeclined(kT0, "w", huge, Channel::kChat));
+  EXPECT_EQ(MustDecide(*e, "v", kT0 + kStuckOfferAfter).reason,
+            Reason::kDeclined);
+  EXPECT_EQ(MustDecide(*e, "w", kT0 + kStuckOfferAfter).reason,
+            Reason::kDeclined);
+  MustObserve(*e, Event::Cart(kT0 + kMin, "v", huge, 10));
+  MustObserve(*e, Event::HelpContact(kT0 + kMin, "v", huge, Channel::kChat));
+}
+
+// Classification of a URL or referrer takes time proportional to its
+// length; it must run before the visitor's shard is locked. The hook holds
+// the classification of one marked URL still: meanwhile another visitor of
+// the same (only) shard must be served. The timeout bounds only the failure
+// (the lock held for the whole classification), never the pass.
+struct ClassifyGate {
+  std::string marker;
+  absl::Notification entered;
+  absl::Notification release;
+};
+ClassifyGate* g_classify_gate = nullptr;
+
+void HoldTheMarkedUrl(std::string_view url) {
+  ClassifyGate* g = g_classify_gate;
+  if (g != nullptr && url == g->marker) {
+    g->entered.Notify();
+    g->release.WaitForNotification();
+  }
+}
+
+void ExpectOthersServedWhileClassifying(const Event& attack,
+                                        const std::string& marker) {
+  Engine::Options o;
+  o.shards = 1;  // Every visitor shares the one lock.
+  auto e = MakeEngine(TestPolicy(), o);
+  MustObserve(*e, Event::Agents(kT0, 3));
+  StuckVisitor(*e, "other", kT0);
+  ClassifyGate gate;
+  gate.marker = marker;
+  g_classify_gate = &gate;
+  internal::SetClassifyHookForTest(&HoldTheMarkedUrl);
+  std::thread attacker([&] { EXPECT_TRUE(e->Observe(attack).ok()); });
+  gate.entered.WaitForNotification();
+  absl::Notification served;
+  Decision d;
+  absl::Status third;
+  std::thread other([&] {
+    d = MustDecide(*e, "other", kT0 + kStuckOfferAfter);
+    third = e->Observe(Event::PageView(kT0, "third", "/help/returns"));
+    served.Notify();
+  });
+  const bool in_time = served.WaitForNotificationWithTimeout(absl::Seconds(20));
+  gate.release.Notify();
+  attacker.join();
+  other.join();
+  internal::SetClassifyHookForTest(nullptr);
+  g_classify_gate = nullptr;
+  EXPECT_TRUE(in_time) << "another visitor of the shard waited while a URL "
+                          "was classified: classification ran under the lock";
+  EXPECT_EQ(d.action, Action::kOffer);
+  EXPECT_TRUE(third.ok()) << third;
+  EXPECT_EQ(e->Stats().events_observed, 4u + 1 + 1);  // Agents: not a visitor event.
+}
+
+TEST(Engine, UrlIsClassifiedOutsideTheShardLock) {
+  const std::string url = "/p/" + std::string(4000, 'u');
+  ExpectOthersServedWhileClassifying(Event::PageView(kT0, "attacker", url),
+                                     url);
+}
+
+TEST(Engine, SearchPageIsClassifiedOutsideTheShardLock) {
+  const std::string url = "/search?q=" + std::string(4000, 'q');
+  ExpectOthersServedWhileClassifying(Event::Search(kT0, "attacker", url, 0),
+                                     url);
+}
+
+TEST(Engine, ReferrerIsCheckedOutsideTheShardLock) {
+  const std::string ref = "https://www.google.com/?q=" + std::string(4000, 'r');
+  ExpectOthersServedWhileClassifying(
+      Event::PageView(kT0, "attacker", "/", ref), ref);
+}
+
 TEST(Engine, VisitorIdsOfAnyBytesWork) {
   auto e = MakeEngine(TestPolicy());
   const std::string binary("a\0b\xff\n,\"", 7);
@@ -330,6 +472,14 @@ TEST(Engine, CreateRejectsBadOptions) {
   o = Engine::Options();
   o.max_memory_records = 0;
   EXPECT_FALSE(Engine::Create(TestPolicy(), o).ok());
+  o = Engine::Options();
+  o.max_url_bytes = 0;
+  EXPECT_THAT(Str(Engine::Create(TestPolicy(), o).status().message()),
+              HasSubstr("max_url_bytes must be >= 1"));
+  o = Engine::Options();
+  o.max_referrer_bytes = 0;
+  EXPECT_THAT(Str(Engine::Create(TestPolicy(), o).status().message()),
+              HasSubstr("max_referrer_bytes must be >= 1"));
 }
 
 TEST(Engine, StatsCountDecisionsByActionAndReason) {

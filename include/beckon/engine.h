@@ -127,6 +127,22 @@ class Engine {
     // Giving both a key and a key file is InvalidArgument.
     std::array<uint64_t, 2> visitor_key = {0, 0};
     std::string visitor_key_file;
+    // Longest page URL accepted on a kPageView or kSearch event, and
+    // longest referrer on a kPageView, in bytes. Checked before the
+    // visitor's shard is locked: a longer one rejects the event
+    // (InvalidArgument naming the field, its length and the cap; nothing
+    // changes, and it counts in events_rejected). Other events do not read
+    // page or referrer and accept them at any length, so a decline or an
+    // ignore is never lost to a long URL field. The URL and referrer are
+    // classified (page group, search-engine referrer) before the lock too,
+    // so no work proportional to their length runs under it. Default: 8192
+    // (8 KiB) each: the request line and header size web servers accept by
+    // default (Apache's LimitRequestLine and LimitRequestFieldSize are 8190,
+    // nginx's large_client_header_buffers 8k; longer requests get a 414 or
+    // 400), so every URL a shop actually served fits, tracking parameters
+    // (utm_*, gclid, fbclid: a few hundred bytes) included. REQUIRES: >= 1.
+    uint32_t max_url_bytes = 8192;
+    uint32_t max_referrer_bytes = 8192;
     // Where visitor state lives. With kRedis, max_sessions,
     // max_memory_records and shards do not apply (Redis bounds memory by
     // expiry; see docs/operations.md), and every engine sharing the Redis
@@ -153,8 +169,10 @@ class Engine {
   // channel, an empty or over-long visitor id (or any id on kAgents), a
   // timestamp outside [0, end of year 9999], a timestamp before the
   // visitor's last event (or, for kAgents, before the last agents event),
-  // negative result counts, free agents outside [0, 1000000], and money
-  // values that are not finite, negative, or >= 1e15. Exception: a late
+  // negative result counts, free agents outside [0, 1000000], money
+  // values that are not finite, negative, or >= 1e15, and a page or
+  // referrer longer than Options::max_url_bytes / max_referrer_bytes on
+  // the events that read them (kPageView, kSearch). Exception: a late
   // kOfferDeclined or kOfferIgnored is accepted into the visitor's
   // do-not-re-offer memory as of its own time, without moving the visitor's
   // clock, so a delayed report is never lost.
