@@ -1,5 +1,9 @@
 #include "beckon/event_log.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -172,18 +176,72 @@ EventLogReader::~EventLogReader() = default;
 
 uint64_t EventLogReader::bytes_read() const { return source_->consumed(); }
 
+namespace {
+
+absl::Status NotRegularFile(const std::string& path, mode_t mode) {
+  const char* kind = S_ISDIR(mode)    ? "a directory"
+                     : S_ISFIFO(mode) ? "a FIFO"
+                     : S_ISCHR(mode)  ? "a character device"
+                     : S_ISBLK(mode)  ? "a block device"
+                     : S_ISSOCK(mode) ? "a socket"
+                                      : "something else";
+  return absl::InvalidArgumentError(absl::StrCat(
+      "cannot read event log ", path, ": it is ", kind,
+      ", not a regular file"));
+}
+
+// Opens the regular file at `path` for reading, as ReadFile does (lib/
+// file_util.cc) but streamed: a FIFO, device, socket or directory is
+// refused before it is opened (stat), and again on the descriptor (a FIFO
+// swapped in meanwhile is opened with O_NONBLOCK, so never waited on).
+absl::StatusOr<std::FILE*> OpenRegularFile(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return absl::NotFoundError(absl::StrCat("cannot open event log ", path,
+                                            ": ", std::strerror(errno)));
+  }
+  if (!S_ISREG(st.st_mode)) return NotRegularFile(path, st.st_mode);
+  const int fd =
+      ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    return absl::NotFoundError(absl::StrCat("cannot open event log ", path,
+                                            ": ", std::strerror(errno)));
+  }
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const int err = errno;
+    ::close(fd);
+    if (!S_ISREG(st.st_mode)) return NotRegularFile(path, st.st_mode);
+    return absl::DataLossError(absl::StrCat("cannot read event log ", path,
+                                            ": ", std::strerror(err)));
+  }
+  // A regular file: reads never block, but the flag is cleared all the same.
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  std::FILE* f = ::fdopen(fd, "rb");
+  if (f == nullptr) {
+    const int err = errno;
+    ::close(fd);
+    return absl::DataLossError(absl::StrCat("cannot read event log ", path,
+                                            ": ", std::strerror(err)));
+  }
+  return f;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<EventLogReader>> EventLogReader::Open(
     const std::string& path, const Options& options) {
+  if (options.max_row_bytes < 1) {
+    return absl::InvalidArgumentError(
+        "EventLogReader::Options.max_row_bytes must be >= 1");
+  }
   std::FILE* f = nullptr;
   bool owned = false;
   if (path == "-") {
     f = stdin;
   } else {
-    f = std::fopen(path.c_str(), "rb");
-    if (f == nullptr) {
-      return absl::NotFoundError(absl::StrCat("cannot open event log ", path,
-                                              ": ", std::strerror(errno)));
-    }
+    absl::StatusOr<std::FILE*> opened = OpenRegularFile(path);
+    if (!opened.ok()) return opened.status();
+    f = *opened;
     owned = true;
   }
   auto source = std::make_unique<Source>(f, owned);
@@ -195,6 +253,10 @@ absl::StatusOr<std::unique_ptr<EventLogReader>> EventLogReader::Open(
 
 absl::StatusOr<std::unique_ptr<EventLogReader>> EventLogReader::FromString(
     std::string text, const Options& options, std::string name) {
+  if (options.max_row_bytes < 1) {
+    return absl::InvalidArgumentError(
+        "EventLogReader::Options.max_row_bytes must be >= 1");
+  }
   auto source = std::make_unique<Source>(std::move(text));
   std::unique_ptr<EventLogReader> reader(
       new EventLogReader(std::move(source), std::move(name), options));
@@ -203,7 +265,8 @@ absl::StatusOr<std::unique_ptr<EventLogReader>> EventLogReader::FromString(
 }
 
 absl::StatusOr<bool> EventLogReader::ReadRecord() {
-  fields_.clear();
+  n_fields_ = 0;
+  fields_[0].clear();
   Source& in = *source_;
   int c = in.Peek();
   if (c < 0) {
@@ -214,18 +277,51 @@ absl::StatusOr<bool> EventLogReader::ReadRecord() {
     return false;
   }
   record_line_ = line_ + 1;
-  std::string field;
+  // The current field: kept while n_fields_ < kEventLogFieldsKept, else
+  // only measured. Bytes are appended in place, so a row costs no
+  // allocation once the kept fields have grown to their sizes.
+  std::string* field = &fields_[0];
+  size_t field_size = 0;
+  uint64_t row_bytes = 0;
   bool too_long = false;
   bool quoted = false;      // Inside a quoted field.
   bool was_quoted = false;  // The current field began with a quote.
   bool stray_quote = false;
+  auto append = [&](int ch) {
+    if (field_size >= kMaxFieldBytes) {
+      too_long = true;
+      return;
+    }
+    ++field_size;
+    if (field != nullptr) field->push_back(static_cast<char>(ch));
+  };
   auto end_field = [&] {
-    fields_.push_back(std::move(field));
-    field.clear();
+    ++n_fields_;
+    field = nullptr;
+    if (n_fields_ < kEventLogFieldsKept) {
+      field = &fields_[n_fields_];
+      field->clear();
+    }
+    field_size = 0;
     was_quoted = false;
   };
+  // Every byte of the record goes through get(): the row's length is
+  // checked before anything more is read.
+  auto get = [&]() -> int {
+    if (row_bytes == options_.max_row_bytes && in.Peek() >= 0) return -2;
+    ++row_bytes;
+    return in.Get();
+  };
   while (true) {
-    c = in.Get();
+    c = get();
+    if (c == -2) {
+      fatal_ = RowError(
+          record_line_,
+          absl::StrCat("the row is longer than ", options_.max_row_bytes,
+                       " bytes (EventLogReader::Options.max_row_bytes); "
+                       "reading stopped there"));
+      return fatal_;
+    }
     if (c < 0) {
       if (in.failed()) {
         return absl::DataLossError(
@@ -241,18 +337,14 @@ absl::StatusOr<bool> EventLogReader::ReadRecord() {
     if (quoted) {
       if (c == '"') {
         if (in.Peek() == '"') {
-          in.Get();
-          field.push_back('"');
+          if (get() == -2) continue;  // Reported at the next get().
+          append('"');
         } else {
           quoted = false;
         }
       } else {
         if (c == '\n') ++line_;
-        if (field.size() < kMaxFieldBytes) {
-          field.push_back(static_cast<char>(c));
-        } else {
-          too_long = true;
-        }
+        append(c);
       }
       continue;
     }
@@ -265,17 +357,15 @@ absl::StatusOr<bool> EventLogReader::ReadRecord() {
     } else if (c == '\r' && in.Peek() == '\n') {
       continue;  // CRLF: the LF ends the record.
     } else if (c == '"') {
-      if (field.empty() && !was_quoted) {
+      if (field_size == 0 && !was_quoted) {
         quoted = true;
         was_quoted = true;
       } else {
         stray_quote = true;
       }
-    } else if (field.size() < kMaxFieldBytes) {
-      if (was_quoted) stray_quote = true;
-      field.push_back(static_cast<char>(c));
     } else {
-      too_long = true;
+      if (was_quoted) stray_quote = true;
+      append(c);
     }
   }
   if (too_long) {
@@ -302,9 +392,13 @@ absl::Status EventLogReader::ReadHeader() {
                      AbslView(kEventLogHeader), "\""));
   }
   std::string found;
-  for (size_t i = 0; i < fields_.size(); ++i) {
+  const uint64_t kept = std::min<uint64_t>(n_fields_, kEventLogFieldsKept);
+  for (uint64_t i = 0; i < kept; ++i) {
     if (i > 0) found.push_back(',');
     found.append(fields_[i]);
+  }
+  if (n_fields_ > kept) {
+    absl::StrAppend(&found, ",... (", n_fields_, " fields)");
   }
   // A UTF-8 byte order mark before the header is allowed.
   std::string_view seen = found;
@@ -398,9 +492,9 @@ absl::Status ParseLogRow(int64_t ts_ms, std::string_view visitor,
 
 absl::Status EventLogReader::ParseRow(LogEvent& out) const {
   const uint64_t line = record_line_;
-  if (fields_.size() != 5) {
+  if (n_fields_ != 5) {
     return RowError(line,
-                    absl::StrCat("expected 5 columns, got ", fields_.size()));
+                    absl::StrCat("expected 5 columns, got ", n_fields_));
   }
   const std::string& ts = fields_[0];
   int64_t ts_ms;
@@ -419,16 +513,22 @@ absl::Status EventLogReader::ParseRow(LogEvent& out) const {
 
 absl::StatusOr<bool> EventLogReader::Next(LogEvent& out) {
   while (true) {
+    if (!fatal_.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name_, ": ", fatal_.message()));
+    }
     absl::StatusOr<bool> got = ReadRecord();
     absl::Status bad;
     if (!got.ok()) {
       if (got.status().code() != absl::StatusCode::kInvalidArgument) {
         return got.status();  // I/O: never skipped.
       }
+      if (!fatal_.ok()) continue;  // A row too long: never skipped.
+
       bad = got.status();
     } else if (!*got) {
       return false;
-    } else if (fields_.size() == 1 && fields_[0].empty()) {
+    } else if (n_fields_ == 1 && fields_[0].empty()) {
       continue;  // A blank line (often the last one).
     } else {
       bad = ParseRow(out);

@@ -3,11 +3,18 @@
 #include "beckon/event_log.h"
 
 #include <fcntl.h>
+#include <malloc.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <new>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -23,8 +30,51 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+// Every operator new of this test binary is counted, so a test can measure
+// the peak of heap bytes live while the reader runs (deterministic, unlike
+// the RSS). Array and sized forms fall back to these.
+namespace {
+std::atomic<int64_t> g_heap_live{0};
+std::atomic<int64_t> g_heap_peak{0};
+
+void CountAlloc(void* p) {
+  const auto n = static_cast<int64_t>(malloc_usable_size(p));
+  const int64_t live = g_heap_live.fetch_add(n) + n;
+  int64_t peak = g_heap_peak.load();
+  while (live > peak && !g_heap_peak.compare_exchange_weak(peak, live)) {
+  }
+}
+}  // namespace
+
+// GCC takes malloc/free inside a replaced operator new/delete for a
+// mismatch once they are inlined into their callers.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void* operator new(std::size_t n) {
+  void* p = std::malloc(n == 0 ? 1 : n);
+  if (p == nullptr) throw std::bad_alloc();
+  CountAlloc(p);
+  return p;
+}
+void operator delete(void* p) noexcept {
+  if (p == nullptr) return;
+  g_heap_live.fetch_sub(static_cast<int64_t>(malloc_usable_size(p)));
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
+#pragma GCC diagnostic pop
+
 namespace beckon {
 namespace {
+
+// Runs `fn` and returns the peak growth of live heap bytes during it.
+template <typename Fn>
+int64_t PeakHeapGrowth(Fn fn) {
+  const int64_t base = g_heap_live.load();
+  g_heap_peak.store(base);
+  fn();
+  return g_heap_peak.load() - base;
+}
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -550,6 +600,223 @@ TEST(EventLogReader, FieldLongerThan64KiBIsABadRow) {
   EXPECT_EQ(e.line, 5u);
 }
 
+// --- Bounded reading (issue 12, item 8) ----------------------------------
+
+constexpr size_t k19MB = size_t{19} << 20;
+constexpr int64_t kBoundedHeap = int64_t{4} << 20;  // Field caps, buffers.
+
+// Reads all of `path` with `options`; returns the first error (or OK) and
+// the rows read; *peak gets the heap growth meanwhile.
+absl::Status ReadFileBounded(const std::string& path,
+                             const EventLogReader::Options& options,
+                             std::vector<LogEvent>* rows, int64_t* peak) {
+  absl::Status status;
+  *peak = PeakHeapGrowth([&] {
+    absl::StatusOr<std::unique_ptr<EventLogReader>> reader =
+        EventLogReader::Open(path, options);
+    if (!reader.ok()) {
+      status = reader.status();
+      return;
+    }
+    LogEvent e;
+    while (true) {
+      absl::StatusOr<bool> more = (*reader)->Next(e);
+      if (!more.ok()) {
+        status = more.status();
+        return;
+      }
+      if (!*more) return;
+      rows->push_back(e);
+    }
+  });
+  return status;
+}
+
+// A 19 MB row of commas kept 19 million empty fields (1 GB at its peak)
+// before the reader counted them.
+TEST(EventLogReader, RowOfMillionsOfCommasFailsInBoundedMemory) {
+  TempFile file("commas.csv");
+  file.Write(absl::StrCat(kHeader, std::string(k19MB, ','), "\n",
+                          "1,v1,page_view,/after,\n"));
+  std::vector<LogEvent> rows;
+  int64_t peak = 0;
+  // By default the row is longer than max_row_bytes: the read stops.
+  absl::Status s = ReadFileBounded(file.path(), Lenient(), &rows, &peak);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(),
+              HasSubstr(absl::StrCat(file.path(),
+                                     ": line 2: the row is longer than "
+                                     "1048576 bytes")));
+  EXPECT_THAT(s.message(), HasSubstr("EventLogReader::Options.max_row_bytes"));
+  EXPECT_LT(peak, kBoundedHeap);
+  EXPECT_TRUE(rows.empty());
+
+  // With room for the row, its fields are counted, not kept: a bad row,
+  // skipped in lenient mode, and the next row is read.
+  EventLogReader::Options roomy = Lenient();
+  roomy.max_row_bytes = size_t{64} << 20;
+  rows.clear();
+  s = ReadFileBounded(file.path(), roomy, &rows, &peak);
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_LT(peak, kBoundedHeap);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].page, "/after");
+  absl::StatusOr<std::unique_ptr<EventLogReader>> strict =
+      EventLogReader::Open(file.path(), [] {
+        EventLogReader::Options o;
+        o.max_row_bytes = size_t{64} << 20;
+        return o;
+      }());
+  ASSERT_TRUE(strict.ok()) << strict.status();
+  LogEvent e;
+  absl::StatusOr<bool> more = (*strict)->Next(e);
+  ASSERT_FALSE(more.ok());
+  EXPECT_THAT(more.status().message(),
+              HasSubstr(absl::StrCat("line 2: expected 5 columns, got ",
+                                     k19MB + 1)));
+}
+
+TEST(EventLogReader, RowOfOne19MBFieldFailsInBoundedMemory) {
+  TempFile file("field.csv");
+  file.Write(absl::StrCat(kHeader, "1,v1,page_view,/", std::string(k19MB, 'p'),
+                          ",\n"));
+  std::vector<LogEvent> rows;
+  int64_t peak = 0;
+  absl::Status s = ReadFileBounded(file.path(), {}, &rows, &peak);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(),
+              HasSubstr("line 2: the row is longer than 1048576 bytes"));
+  EXPECT_LT(peak, kBoundedHeap);
+  // Quoted, doubled quotes and all.
+  file.Write(absl::StrCat(kHeader, "1,v1,page_view,/a,\"",
+                          std::string(k19MB, '"'), "\"\n"));
+  s = ReadFileBounded(file.path(), {}, &rows, &peak);
+  EXPECT_THAT(s.message(),
+              HasSubstr("line 2: the row is longer than 1048576 bytes"));
+  EXPECT_LT(peak, kBoundedHeap);
+  // With room for the row, the field cap (64 KiB) holds.
+  EventLogReader::Options roomy;
+  roomy.max_row_bytes = size_t{64} << 20;
+  s = ReadFileBounded(file.path(), roomy, &rows, &peak);
+  EXPECT_THAT(s.message(),
+              HasSubstr("line 2: a field is longer than 65536 bytes"));
+  EXPECT_LT(peak, kBoundedHeap);
+  EXPECT_TRUE(rows.empty());
+}
+
+TEST(EventLogReader, MaxRowBytesCountsTheLineEndAndIsInclusive) {
+  // 37 bytes, then "\n"; longer than the header, which the limit holds too.
+  const std::string row = absl::StrCat("1,v1,page_view,/", std::string(20, 'a'),
+                                       ",");
+  ASSERT_EQ(row.size(), 37u);
+  EventLogReader::Options o;
+  o.max_row_bytes = row.size() + 1;
+  for (const std::string& end : {std::string("\n"), std::string()}) {
+    absl::StatusOr<std::unique_ptr<EventLogReader>> reader =
+        EventLogReader::FromString(absl::StrCat(kHeader, row, end), o);
+    ASSERT_TRUE(reader.ok()) << reader.status();
+    absl::StatusOr<std::vector<LogEvent>> rows = ReadAll(**reader);
+    ASSERT_TRUE(rows.ok()) << rows.status();
+    EXPECT_EQ(rows->size(), 1u);
+  }
+  o.max_row_bytes = row.size();
+  absl::StatusOr<std::unique_ptr<EventLogReader>> reader =
+      EventLogReader::FromString(
+          absl::StrCat(kHeader, row, "\n2,v1,page_view,/b,\n"), o);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  LogEvent e;
+  absl::StatusOr<bool> more = (*reader)->Next(e);
+  ASSERT_FALSE(more.ok());
+  EXPECT_THAT(more.status().message(),
+              HasSubstr("line 2: the row is longer than 37 bytes"));
+  // The read is over: the same error again, in lenient mode too.
+  more = (*reader)->Next(e);
+  ASSERT_FALSE(more.ok());
+  EXPECT_THAT(more.status().message(), HasSubstr("line 2: the row is longer"));
+  o.lenient = true;
+  reader = EventLogReader::FromString(
+      absl::StrCat(kHeader, row, "\n2,v1,page_view,/b,\n"), o);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_FALSE(ReadAll(**reader).ok());
+  // A header longer than the limit.
+  o.max_row_bytes = 10;
+  EXPECT_THAT(EventLogReader::FromString(kHeader, o).status().message(),
+              HasSubstr("bad header: line 1: the row is longer than 10 bytes"));
+  o.max_row_bytes = 0;
+  EXPECT_THAT(EventLogReader::FromString(kHeader, o).status().message(),
+              HasSubstr("max_row_bytes must be >= 1"));
+}
+
+TEST(EventLogReader, HeaderWithManyFieldsShowsTheFirstAndTheCount) {
+  absl::StatusOr<std::unique_ptr<EventLogReader>> reader =
+      EventLogReader::FromString(
+          absl::StrCat(std::string(100000, ','), "\n"), {});
+  ASSERT_FALSE(reader.ok());
+  EXPECT_THAT(reader.status().message(),
+              HasSubstr(",,,,,,,,... (100001 fields)"));
+}
+
+// What Open(path) says, run in a child process that SIGALRM ends after 10 s:
+// a reader that blocks (a FIFO without a writer) or reads forever
+// (/dev/zero) fails the test instead of hanging it.
+std::string OpenInChild(const std::string& path, int stdin_fd = -1) {
+  int pipefd[2];
+  if (::pipe(pipefd) != 0) return "pipe failed";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(pipefd[0]);
+    ::alarm(10);
+    if (stdin_fd >= 0) ::dup2(stdin_fd, STDIN_FILENO);
+    absl::StatusOr<std::unique_ptr<EventLogReader>> r =
+        EventLogReader::Open(path, {});
+    const std::string out =
+        r.ok() ? std::string("OK")
+               : absl::StrCat(absl::StatusCodeToString(r.status().code()),
+                              ": ", r.status().message());
+    (void)!::write(pipefd[1], out.data(), out.size());
+    ::_exit(0);
+  }
+  ::close(pipefd[1]);
+  std::string got;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof(buf))) > 0;) {
+    got.append(buf, static_cast<size_t>(n));
+  }
+  ::close(pipefd[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (WIFSIGNALED(status)) {
+    return absl::StrCat("killed by signal ", WTERMSIG(status),
+                        " (Open did not return within 10 s)");
+  }
+  return got;
+}
+
+TEST(EventLogReader, FifoOrDeviceIsRefusedAtOnce) {
+  const std::string fifo =
+      (std::filesystem::path(::testing::TempDir()) /
+       absl::StrCat("event_log_test_", ::getpid(), "_fifo.csv"))
+          .string();
+  ::unlink(fifo.c_str());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string got = OpenInChild(fifo);
+  ::unlink(fifo.c_str());
+  EXPECT_EQ(got, absl::StrCat("INVALID_ARGUMENT: cannot read event log ",
+                              fifo, ": it is a FIFO, not a regular file"));
+  EXPECT_EQ(OpenInChild("/dev/zero"),
+            "INVALID_ARGUMENT: cannot read event log /dev/zero: it is a "
+            "character device, not a regular file");
+}
+
+TEST(EventLogReader, EndlessStandardInputStopsAtMaxRowBytes) {
+  const int zero = ::open("/dev/zero", O_RDONLY);
+  ASSERT_GE(zero, 0);
+  const std::string got = OpenInChild("-", zero);
+  ::close(zero);
+  EXPECT_THAT(got, HasSubstr("INVALID_ARGUMENT: -: bad header: line 1: the "
+                             "row is longer than 1048576 bytes"));
+}
+
 TEST(EventLogReader, RowErrorsNameTheSourceAndTheLine) {
   TempFile file("named.csv");
   file.Write(absl::StrCat(kHeader, "1,v1,page_view,/a,\n1,v1,nope,/a,\n"));
@@ -692,7 +959,16 @@ TEST(EventLogReader, MissingFileFailsEvenInLenientMode) {
 }
 
 TEST(EventLogReader, ReadErrorFailsEvenInLenientMode) {
-  // A directory opens, but reading it fails (EISDIR): an I/O error.
+  // /proc/self/mem is a regular file, but reading it at offset 0 fails
+  // (EIO): an I/O error.
+  absl::StatusOr<std::unique_ptr<EventLogReader>> reader =
+      EventLogReader::Open("/proc/self/mem", Lenient());
+  ASSERT_FALSE(reader.ok());
+  EXPECT_THAT(reader.status().message(), HasSubstr("/proc/self/mem"));
+  EXPECT_THAT(reader.status().message(), HasSubstr("read error"));
+}
+
+TEST(EventLogReader, DirectoryIsRefusedEvenInLenientMode) {
   const std::filesystem::path dir =
       std::filesystem::path(::testing::TempDir()) /
       absl::StrCat("event_log_test_", ::getpid(), "_dir.csv");
@@ -701,8 +977,9 @@ TEST(EventLogReader, ReadErrorFailsEvenInLenientMode) {
       EventLogReader::Open(dir.string(), Lenient());
   std::filesystem::remove(dir);
   ASSERT_FALSE(reader.ok());
-  EXPECT_THAT(reader.status().message(), HasSubstr(dir.string()));
-  EXPECT_THAT(reader.status().message(), HasSubstr("read error"));
+  EXPECT_EQ(reader.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(reader.status().message(),
+              HasSubstr(absl::StrCat(dir.string(), ": it is a directory")));
 }
 
 TEST(EventLogReader, DashReadsStandardInput) {

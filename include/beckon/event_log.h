@@ -12,8 +12,12 @@
 //   }
 //
 // The reader streams: it holds one row at a time, so a file larger than
-// memory can be read. Rows come in file order; consumers that need time
-// order sort them (SortByTime is stable for ties, as the format requires).
+// memory can be read, and its memory is bounded whatever the input: at most
+// the first kEventLogFieldsKept fields of a row are kept (the rest only
+// counted), each at most 64 KiB, and a row longer than
+// Options::max_row_bytes stops the read. Rows come in file order; consumers
+// that need time order sort them (SortByTime is stable for ties, as the
+// format requires).
 //
 // Thread safety: a reader or writer is used by one thread at a time.
 #ifndef BECKON_EVENT_LOG_H_
@@ -56,6 +60,11 @@ struct LogEvent {
 inline constexpr std::string_view kEventLogHeader =
     "ts_ms,visitor,event,page,detail";
 
+// Fields of a row the reader keeps: the format's 5 and a margin, so an
+// error can show a few more of a wrong header. Further fields are counted
+// ("expected 5 columns, got 19000001"), never stored.
+inline constexpr size_t kEventLogFieldsKept = 8;
+
 class EventLogReader {
  public:
   struct Options {
@@ -65,9 +74,20 @@ class EventLogReader {
     bool lenient = false;
     // Errors kept in lenient mode. Default: 10.
     size_t max_errors_kept = 10;
+    // Longest row read, in bytes, its line end (and the line ends inside
+    // quoted fields) included. At the first byte beyond it the read stops
+    // with an InvalidArgument error naming the line, in lenient mode too
+    // (where such a row would end cannot be known without reading on): no
+    // row is buffered whole. Default: 1 MiB, well above the longest good
+    // row (5 fields of at most 64 KiB each, quoted). REQUIRES: >= 1.
+    size_t max_row_bytes = size_t{1} << 20;
   };
 
-  // Opens `path` and checks its header row. "-" reads standard input.
+  // Opens `path` and checks its header row. "-" reads standard input (a
+  // pipe is fine there). A path must be a regular file (symlinks are
+  // followed): a directory, FIFO, device or socket is rejected at once,
+  // InvalidArgument naming it, without waiting for a writer or reading a
+  // byte; a missing or unreadable file is NotFound.
   static absl::StatusOr<std::unique_ptr<EventLogReader>> Open(
       const std::string& path, const Options& options);
   // Reads from text already in memory (`name` is used in errors).
@@ -80,7 +100,8 @@ class EventLogReader {
   // Reads the next good row into `out`. Returns false at the end of the
   // input, or an InvalidArgument error naming the line and the problem
   // (strict mode; in lenient mode bad rows are skipped). After an error the
-  // reader is at the next row.
+  // reader is at the next row, except after a row longer than
+  // max_row_bytes: that ends the read (Next returns the error again).
   absl::StatusOr<bool> Next(LogEvent& out);
 
   // Rows skipped as bad (lenient mode), and the first of their errors.
@@ -95,14 +116,18 @@ class EventLogReader {
   EventLogReader(std::unique_ptr<Source> source, std::string name,
                  const Options& options);
   absl::Status ReadHeader();
-  // Reads one CSV record into fields_; false at end of input.
+  // Reads one CSV record into fields_ (at most kEventLogFieldsKept of
+  // them; n_fields_ counts all); false at end of input.
   absl::StatusOr<bool> ReadRecord();
   absl::Status ParseRow(LogEvent& out) const;
 
   std::unique_ptr<Source> source_;
   std::string name_;
   Options options_;
-  std::vector<std::string> fields_;
+  // Reused from row to row: no allocation per field once they have grown.
+  std::string fields_[kEventLogFieldsKept];
+  uint64_t n_fields_ = 0;
+  absl::Status fatal_;  // Set when the read cannot go on.
   uint64_t line_ = 0;         // Lines consumed so far.
   uint64_t record_line_ = 0;  // First line of the current record.
   uint64_t rows_ = 0;
