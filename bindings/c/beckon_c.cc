@@ -573,6 +573,27 @@ int beckon_engine_options_set_visitor_key_file(
   });
 }
 
+int beckon_engine_options_set_max_url_bytes(beckon_engine_options_t* options,
+                                            uint32_t max_url_bytes,
+                                            char** errptr) {
+  const char* fn = "beckon_engine_options_set_max_url_bytes";
+  return Guard(fn, errptr, [&] {
+    MutableOptions(options, fn)->options.max_url_bytes = max_url_bytes;
+    return absl::OkStatus();
+  });
+}
+
+int beckon_engine_options_set_max_referrer_bytes(
+    beckon_engine_options_t* options, uint32_t max_referrer_bytes,
+    char** errptr) {
+  const char* fn = "beckon_engine_options_set_max_referrer_bytes";
+  return Guard(fn, errptr, [&] {
+    MutableOptions(options, fn)->options.max_referrer_bytes =
+        max_referrer_bytes;
+    return absl::OkStatus();
+  });
+}
+
 int beckon_engine_options_set_redis_url(beckon_engine_options_t* options,
                                         const char* url, char** errptr) {
   const char* fn = "beckon_engine_options_set_redis_url";

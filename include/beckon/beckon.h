@@ -293,7 +293,7 @@ BECKON_EXPORT int beckon_policy_name(const beckon_policy_t* policy,
 
 /* Creates options holding the defaults: the in-memory store,
  * max_sessions 1,000,000, max_memory_records 4,000,000, shards 64, the fixed
- * public visitor key. */
+ * public visitor key, max_url_bytes and max_referrer_bytes 8192. */
 BECKON_EXPORT int beckon_engine_options_create(
     beckon_engine_options_t** options, char** errptr);
 
@@ -344,6 +344,20 @@ BECKON_EXPORT int beckon_engine_options_set_visitor_key_file(
 BECKON_EXPORT int beckon_engine_options_set_redis_url(
     beckon_engine_options_t* options, const char* url, char** errptr);
 
+/* Longest page URL accepted on a page view or search, in bytes (>= 1;
+ * default 8192). A longer one is BECKON_INVALID_ARGUMENT naming the field,
+ * its length and the cap, and changes nothing; it is checked before any
+ * lock is taken. The other events do not read `page` and accept it at any
+ * length: a decline is never lost to a long URL. */
+BECKON_EXPORT int beckon_engine_options_set_max_url_bytes(
+    beckon_engine_options_t* options, uint32_t max_url_bytes, char** errptr);
+
+/* Longest referrer accepted on a page view, in bytes (>= 1; default 8192),
+ * as beckon_engine_options_set_max_url_bytes. */
+BECKON_EXPORT int beckon_engine_options_set_max_referrer_bytes(
+    beckon_engine_options_t* options, uint32_t max_referrer_bytes,
+    char** errptr);
+
 /* ------------------------------------------------------------------------ */
 /* Engine. Every function in this section may be called concurrently from   */
 /* any number of threads on the same engine (visitors live in shards, each   */
@@ -391,7 +405,9 @@ BECKON_EXPORT int beckon_engine_policy(const beckon_engine_t* engine,
  * BECKON_INVALID_ARGUMENT, changing nothing: a timestamp out of range or
  * before the visitor's last event (late declines and ignores excepted), a
  * bad id, a negative result count, a money value that is negative, not
- * finite or >= 1e15, a channel that is not a beckon_channel. With the Redis
+ * finite or >= 1e15, a channel that is not a beckon_channel, a page or
+ * referrer of a page view or search longer than the options' max_url_bytes
+ * or max_referrer_bytes (8192 by default). With the Redis
  * store, an event that cannot be stored is BECKON_UNAVAILABLE (Redis down
  * or too slow) or BECKON_ABORTED (other processes kept changing the visitor
  * for max_conflict_retries tries), and changes nothing: report it again, a

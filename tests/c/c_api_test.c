@@ -561,6 +561,74 @@ static void TestOptions(void) {
   beckon_policy_destroy(policy);
 }
 
+/* Page URL and referrer caps: over-long ones are rejected before any lock,
+ * changing nothing; events that do not read the page take any length. */
+static void TestUrlCaps(void) {
+  beckon_engine_options_t* options = NULL;
+  beckon_engine_t* engine = NULL;
+  beckon_stats_t stats;
+  char* err = NULL;
+  char page[64];
+  char* huge = NULL;
+
+  EXPECT_OK(beckon_engine_options_create(&options, &err));
+  EXPECT_OK(beckon_engine_options_set_max_url_bytes(options, 0, &err));
+  EXPECT_ERROR(beckon_engine_create_default(options, &engine, &err),
+               BECKON_INVALID_ARGUMENT, "max_url_bytes must be >= 1");
+  CHECK(engine == NULL);
+  EXPECT_OK(beckon_engine_options_set_max_url_bytes(options, 16, &err));
+  EXPECT_OK(beckon_engine_options_set_max_referrer_bytes(options, 0, &err));
+  EXPECT_ERROR(beckon_engine_create_default(options, &engine, &err),
+               BECKON_INVALID_ARGUMENT, "max_referrer_bytes must be >= 1");
+  EXPECT_OK(beckon_engine_options_set_max_referrer_bytes(options, 21, &err));
+  EXPECT_OK(beckon_engine_create_default(options, &engine, &err));
+
+  memset(page, 'p', sizeof(page));
+  page[0] = '/';
+  page[16] = '\0'; /* 16 bytes: at the cap. */
+  /* The referrer: 21 bytes, at its cap. */
+  EXPECT_OK(beckon_engine_observe_page_view(engine, kT0, "v", page,
+                                            "https://www.bing.com/", &err));
+  page[16] = 'p';
+  page[17] = '\0'; /* 17 bytes. */
+  EXPECT_ERROR(
+      beckon_engine_observe_page_view(engine, kT0 + 1, "v", page, NULL, &err),
+      BECKON_INVALID_ARGUMENT, "page_view page is 17 bytes; at most 16");
+  EXPECT_ERROR(
+      beckon_engine_observe_search(engine, kT0 + 1, "v", page, 0, &err),
+      BECKON_INVALID_ARGUMENT, "search page is 17 bytes; at most 16");
+  EXPECT_ERROR(beckon_engine_observe_page_view(engine, kT0 + 1, "v", "/",
+                                               "https://www.bing.com/?q=x",
+                                               &err),
+               BECKON_INVALID_ARGUMENT,
+               "page_view referrer is 25 bytes; at most 21");
+  stats = Stats(engine);
+  CHECK(stats.events_observed == 1);
+  CHECK(stats.events_rejected == 3);
+
+  /* A decline with a 1 MB page is recorded. */
+  huge = (char*)malloc(1u << 20);
+  CHECK(huge != NULL);
+  if (huge != NULL) {
+    memset(huge, 'x', (1u << 20) - 1);
+    huge[(1u << 20) - 1] = '\0';
+    EXPECT_OK(beckon_engine_observe_offer_declined(engine, kT0 + 2, "v", huge,
+                                                   BECKON_CHANNEL_CHAT, &err));
+    free(huge);
+  }
+  CHECK(Stats(engine).memory_records == 1);
+
+  EXPECT_ERROR(beckon_engine_options_set_max_url_bytes(NULL, 1, &err),
+               BECKON_INVALID_ARGUMENT,
+               "beckon_engine_options_set_max_url_bytes: options is NULL");
+  EXPECT_ERROR(beckon_engine_options_set_max_referrer_bytes(NULL, 1, &err),
+               BECKON_INVALID_ARGUMENT,
+               "beckon_engine_options_set_max_referrer_bytes: options is "
+               "NULL");
+  beckon_engine_destroy(engine);
+  beckon_engine_options_destroy(options);
+}
+
 static void TestEngineCreate(void) {
   beckon_policy_t* policy = NULL;
   beckon_policy_t* from_engine = NULL;
@@ -1708,6 +1776,7 @@ static const Case kCases[] = {
     {"policy_round_trips", TestPolicyRoundTrips},
     {"policy_errors", TestPolicyErrors},
     {"options", TestOptions},
+    {"url_caps", TestUrlCaps},
     {"engine_create", TestEngineCreate},
     {"observe_every_kind", TestObserveEveryKind},
     {"observe_errors", TestObserveErrors},
