@@ -433,8 +433,12 @@ std::unique_ptr<PyEngine> MakeEngine(py::handle policy, uint64_t max_sessions,
                                      uint32_t shards,
                                      std::pair<uint64_t, uint64_t> key,
                                      const std::string& store,
-                                     const std::string& key_file) {
+                                     const std::string& key_file,
+                                     uint32_t max_url_bytes,
+                                     uint32_t max_referrer_bytes) {
   Engine::Options options;
+  options.max_url_bytes = max_url_bytes;
+  options.max_referrer_bytes = max_referrer_bytes;
   options.max_sessions = max_sessions;
   options.max_memory_records = max_memory_records;
   options.shards = shards;
@@ -1074,7 +1078,10 @@ PYBIND11_MODULE(_beckon, m) {
       .def(py::init(&MakeEngine), py::arg("policy"), py::arg("max_sessions"),
            py::arg("max_memory_records"), py::arg("shards"),
            py::arg("visitor_key"), py::arg("store") = "",
-           py::arg("visitor_key_file") = "")
+           py::arg("visitor_key_file") = "",
+           py::arg("max_url_bytes") = Engine::Options().max_url_bytes,
+           py::arg("max_referrer_bytes") =
+               Engine::Options().max_referrer_bytes)
       .def("_visitor_key", [](const PyEngine& e) {
         const std::array<uint64_t, 2> k = e.engine->visitor_key();
         return py::make_tuple(k[0], k[1]);
@@ -1157,9 +1164,11 @@ PYBIND11_MODULE(_beckon, m) {
       .def("_observe_batch", &ObserveBatch)
       .def("_decide_batch", &DecideBatch);
 
-  m.def("read_events", [](const std::string& path, bool lenient) {
+  m.def("read_events", [](const std::string& path, bool lenient,
+                          size_t max_row_bytes) {
     EventLogReader::Options o;
     o.lenient = lenient;
+    o.max_row_bytes = max_row_bytes;
     absl::StatusOr<std::vector<LogEvent>> read;
     EventLogReport report;
     {
@@ -1169,7 +1178,8 @@ PYBIND11_MODULE(_beckon, m) {
     std::vector<LogEvent> rows = Unwrap(std::move(read));
     return py::make_tuple(EventsToColumns(rows), report.skipped,
                           report.errors);
-  });
+  }, py::arg("path"), py::arg("lenient"),
+     py::arg("max_row_bytes") = EventLogReader::Options().max_row_bytes);
   m.def("write_events", [](const std::string& path, Int64Array ts,
                            py::handle v, py::handle e, py::handle p,
                            py::handle d) {

@@ -319,6 +319,46 @@ def test_pickle_keeps_the_options(policy, t0):
     assert copy_.stats()["live_sessions"] == 1
 
 
+def test_url_and_referrer_caps(policy, t0, outcome, stats_without_rejections):
+    """An over-long page or referrer is rejected naming the field and both
+    lengths, and changes nothing; a decline with a huge page is kept; the
+    caps are checked options and survive pickling."""
+    engine = beckon.Engine(policy, max_url_bytes=16, max_referrer_bytes=21)
+    engine.observe(t0, "v1", "page_view", "/" + "p" * 15,
+                   "https://www.bing.com/")  # 16 and 21 bytes: at the caps.
+    before = stats_without_rejections(engine.stats())
+    snapshot = engine.snapshot()
+    for args, message in (
+            (("page_view", "/" + "p" * 16), "page_view page is 17 bytes; "
+             "at most 16 (Engine::Options.max_url_bytes)"),
+            (("search", "/" + "p" * 16, 0), "search page is 17 bytes"),
+            (("page_view", "/", "https://www.bing.com/?q"),
+             "page_view referrer is 23 bytes; at most 21")):
+        cls, text = outcome(lambda: engine.observe(t0 + 1, "v1", *args))
+        assert cls is beckon.InvalidArgumentError, (args, cls, text)
+        assert message in text
+    assert stats_without_rejections(engine.stats()) == before
+    assert engine.stats()["events_rejected"] == 3
+    assert engine.snapshot() == snapshot
+    # Events that do not read the page take it at any length.
+    engine.observe(t0 + 2, "v1", "offer_declined", "x" * (1 << 20), "chat")
+    assert engine.stats()["memory_records"] == 1
+    # Pickled, the copy keeps its caps.
+    copy_ = pickle.loads(pickle.dumps(engine))
+    cls, _ = outcome(lambda: copy_.observe(t0 + 3, "v1", "page_view",
+                                           "/" + "p" * 16))
+    assert cls is beckon.InvalidArgumentError
+    for kwargs, name in ((dict(max_url_bytes=0), "max_url_bytes"),
+                         (dict(max_referrer_bytes=0), "max_referrer_bytes"),
+                         (dict(max_url_bytes=2 ** 32), "max_url_bytes")):
+        cls, message = outcome(lambda: beckon.Engine(policy, **kwargs))
+        assert cls is beckon.InvalidArgumentError, (kwargs, cls, message)
+        assert name in message
+    # The defaults take 8 KiB of each.
+    beckon.Engine(policy).observe(t0, "v1", "page_view", "/" + "u" * 8191,
+                                  "https://x/" + "r" * 8182)
+
+
 # --- Threads ------------------------------------------------------------------------
 
 def test_concurrent_observe_and_decide(policy, t0):

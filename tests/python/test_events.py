@@ -28,6 +28,35 @@ def assert_event_frame(df):
 
 # --- read_events -----------------------------------------------------------------
 
+def test_read_events_stops_at_max_row_bytes(tmp_path):
+    """A row longer than max_row_bytes fails naming its line, lenient or
+    not, without the reader buffering it; a longer limit reads it."""
+    row = "1,v1,page_view,/" + "a" * 40 + ",\n"  # 58 bytes with its "\n".
+    path = write_text(tmp_path / "long.csv", HEADER + row + ",,,,,," * 10000)
+    for lenient in (False, True):
+        with pytest.raises(beckon.InvalidArgumentError,
+                           match="line 2: the row is longer than 57 bytes"):
+            beckon.read_events(path, lenient=lenient, max_row_bytes=57)
+    one = write_text(tmp_path / "one.csv", HEADER + row)
+    assert len(beckon.read_events(one, max_row_bytes=58)) == 1
+    with pytest.raises(beckon.InvalidArgumentError,
+                       match="line 3: expected 5 columns, got 60001"):
+        beckon.read_events(path, max_row_bytes=1 << 20)
+    with pytest.raises(beckon.InvalidArgumentError, match="max_row_bytes"):
+        beckon.read_events(path, max_row_bytes=0)
+
+
+def test_read_events_refuses_a_fifo_at_once(tmp_path):
+    fifo = tmp_path / "events.fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(beckon.InvalidArgumentError,
+                       match="it is a FIFO, not a regular file"):
+        beckon.read_events(fifo)
+    with pytest.raises(beckon.InvalidArgumentError,
+                       match="it is a character device"):
+        beckon.read_events("/dev/zero")
+
+
 def test_read_events_types_and_values(tmp_path):
     path = write_text(tmp_path / "log.csv", HEADER +
                       "1700000000000,v1,page_view,/help/faq,https://www.google.com/\n"

@@ -208,7 +208,8 @@ def fixed_dwell_policy(seconds: float, base: Optional[Policy] = None) -> Policy:
 
 # --- Events -------------------------------------------------------------------
 
-def read_events(path: PathLike, *, lenient: bool = False):
+def read_events(path: PathLike, *, lenient: bool = False,
+                max_row_bytes: int = 1 << 20):
     """Reads a CSV event log into a DataFrame with EVENT_COLUMNS.
 
     ``ts_ms`` is int64; the other columns are strings (``detail`` as written:
@@ -216,8 +217,18 @@ def read_events(path: PathLike, *, lenient: bool = False):
     bad row raises :class:`InvalidArgumentError` naming its line. With
     ``lenient=True`` bad rows are skipped; ``df.attrs["skipped"]`` counts
     them and ``df.attrs["errors"]`` keeps the first messages.
+
+    A row longer than `max_row_bytes` (1 MiB by default, >= 1; far above
+    any good row) raises :class:`InvalidArgumentError` naming its line, in
+    lenient mode too: the reader never buffers a whole row. `path` must be
+    a regular file: a FIFO, device or directory raises
+    :class:`InvalidArgumentError` at once.
     """
-    cols, skipped, errors = _beckon.read_events(os.fspath(path), bool(lenient))
+    if not 1 <= int(max_row_bytes) < 2**63:
+        raise InvalidArgumentError(
+            f"max_row_bytes must be in [1, 2**63), got {max_row_bytes}")
+    cols, skipped, errors = _beckon.read_events(os.fspath(path), bool(lenient),
+                                                int(max_row_bytes))
     df = _frame(cols)
     df.attrs["skipped"] = skipped
     df.attrs["errors"] = list(errors)
@@ -366,7 +377,9 @@ class Engine(_beckon.Engine):
                  max_memory_records: int = 4_000_000, shards: int = 64,
                  visitor_key: Optional[Sequence[int]] = None,
                  store: Optional[str] = None,
-                 visitor_key_file: Optional[PathLike] = None):
+                 visitor_key_file: Optional[PathLike] = None,
+                 max_url_bytes: int = 8192,
+                 max_referrer_bytes: int = 8192):
         """Creates an engine deciding by `policy` (default: the built-in
         default policy). Options are those of the C++ Engine::Options
         (docs/concepts.md); `visitor_key` is the 2 x 64-bit key of the hash
@@ -387,7 +400,14 @@ class Engine(_beckon.Engine):
         not (decisions are then ``suppress``, ``store_unavailable``, and
         events raise :class:`UnavailableError`, until it is back). With
         Redis, `max_sessions`, `max_memory_records` and `shards` do not
-        apply."""
+        apply.
+
+        `max_url_bytes` and `max_referrer_bytes` (8192 each, >= 1) cap the
+        page of a page_view or search and the referrer of a page_view: a
+        longer one raises :class:`InvalidArgumentError` naming the field and
+        both lengths, and changes nothing. Other events do not read the
+        page and take it at any length, so a decline is never lost to a long
+        URL."""
         policy = policy if policy is not None else Policy.default()
         if not isinstance(policy, Policy):
             raise TypeError(f"policy must be a beckon.Policy, got "
@@ -403,21 +423,27 @@ class Engine(_beckon.Engine):
                 f"visitor_key must be two integers in [0, 2**64), got {key}")
         for option, value, bits in (("max_sessions", max_sessions, 64),
                                     ("max_memory_records", max_memory_records, 64),
-                                    ("shards", shards, 32)):
+                                    ("shards", shards, 32),
+                                    ("max_url_bytes", max_url_bytes, 32),
+                                    ("max_referrer_bytes", max_referrer_bytes,
+                                     32)):
             if not 1 <= int(value) < 2**bits:
                 raise InvalidArgumentError(
                     f"{option} must be in [1, 2**{bits}), got {value}")
         key_file = os.fspath(visitor_key_file) if visitor_key_file else ""
         super().__init__(policy._impl, int(max_sessions),
                          int(max_memory_records), int(shards), key,
-                         store or "", key_file)
+                         store or "", key_file, int(max_url_bytes),
+                         int(max_referrer_bytes))
         # The key in use, not the one given: a pickled engine carries its
         # key (and its state) whole to another process.
         self._options = dict(max_sessions=int(max_sessions),
                              max_memory_records=int(max_memory_records),
                              shards=int(shards),
                              visitor_key=tuple(self._visitor_key()),
-                             store=store)
+                             store=store,
+                             max_url_bytes=int(max_url_bytes),
+                             max_referrer_bytes=int(max_referrer_bytes))
 
     @property
     def policy(self) -> Policy:
