@@ -292,8 +292,9 @@ BECKON_EXPORT int beckon_policy_name(const beckon_policy_t* policy,
 /* thread; once set, creating engines from it in several threads is safe.   */
 
 /* Creates options holding the defaults: the in-memory store,
- * max_sessions 1,000,000, max_memory_records 4,000,000, shards 64, the fixed
- * public visitor key, max_url_bytes and max_referrer_bytes 8192. */
+ * max_sessions 1,000,000, max_memory_records 4,000,000, shards 64, no
+ * visitor key (the process's random key, or with Redis the fleet's),
+ * max_url_bytes and max_referrer_bytes 8192. */
 BECKON_EXPORT int beckon_engine_options_create(
     beckon_engine_options_t** options, char** errptr);
 
