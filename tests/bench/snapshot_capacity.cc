@@ -1,7 +1,10 @@
 // Capacity planning figures for docs/operations.md: memory per live session
 // and per decline record, and the time and peak memory of Snapshot,
 // SnapshotToFile and RestoreFromFile, at a given number of visitors.
-//   snapshot_capacity [visitors=1000000] [dir=/tmp]
+//   snapshot_capacity [visitors=1000000] [dir=/tmp] [big] [pages=1]
+// With "big": sessions only, saved to a file and restored into a fresh
+// engine after the first is gone; `40000000 /tmp big 3` makes a 2.05 GiB
+// snapshot (past protobuf's 2 GiB message limit) and needs ~13 GB.
 // Peak memory is the growth of the resident set's high-water mark over the
 // step (reset before each step through /proc/self/clear_refs).
 #include <chrono>
@@ -35,6 +38,7 @@ int main(int argc, char** argv) {
   const long n = argc > 1 ? std::atol(argv[1]) : 1000000;
   const std::string dir = argc > 2 ? argv[2] : "/tmp";
   const std::string path = dir + "/beckon_capacity.snap";
+  const long pages = argc > 4 ? std::atol(argv[4]) : 1;  // Per visitor.
   beckon::Engine::Options o;
   o.max_sessions = 2 * n;
   o.max_memory_records = 2 * n;
@@ -46,9 +50,38 @@ int main(int argc, char** argv) {
   const long rss0 = StatusKb("VmRSS");
   for (long i = 0; i < n; ++i) {
     const std::string v = "visitor-" + std::to_string(i);
-    if (!e.Observe(beckon::Event::PageView(t0 + i, v, "/p/" + std::to_string(i % 5000))).ok()) return 2;
+    for (long k = 0; k < pages; ++k) {
+      if (!e.Observe(beckon::Event::PageView(
+                         t0 + i / 10000 + k,  v,
+                         "/p/" + std::to_string((i + k) % 5000)))
+               .ok()) {
+        return 2;
+      }
+    }
   }
   const long rss1 = StatusKb("VmRSS");
+  if (argc > 3 && std::string(argv[3]) == "big") {
+    auto t = std::chrono::steady_clock::now();
+    if (absl::Status s = e.SnapshotToFile(path); !s.ok()) {
+      std::printf("SnapshotToFile: %s\n", s.ToString().c_str());
+      return 4;
+    }
+    std::ifstream f(path, std::ios::binary | std::ios::ate);
+    std::printf("%ld sessions: SnapshotToFile %.1f s, %.2f GiB\n", n,
+                Seconds(t), static_cast<double>(f.tellg()) / (1 << 30));
+    created->reset();
+    auto fresh = beckon::Engine::Create(beckon::Policy::Default(), o);
+    if (!fresh.ok()) return 5;
+    t = std::chrono::steady_clock::now();
+    if (absl::Status s = (*fresh)->RestoreFromFile(path); !s.ok()) {
+      std::printf("RestoreFromFile: %s\n", s.ToString().c_str());
+      return 6;
+    }
+    std::printf("RestoreFromFile %.1f s: %lu live sessions\n", Seconds(t),
+                static_cast<unsigned long>((*fresh)->Stats().live_sessions));
+    std::remove(path.c_str());
+    return (*fresh)->Stats().live_sessions == static_cast<uint64_t>(n) ? 0 : 7;
+  }
   // Declines of other visitors (no session kept for them beyond the above).
   for (long i = 0; i < n; ++i) {
     const std::string v = "decliner-" + std::to_string(i);
