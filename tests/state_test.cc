@@ -5,10 +5,13 @@
 #include <fstream>
 #include <thread>
 
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "engine_test_util.h"
 #include "file_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "lib/state_store.h"
 #include "lib/visitor_store.h"
 
 namespace beckon::testing {
@@ -194,6 +197,60 @@ TEST(State, RestoreRunsBesideObserveAndDecideOnOtherThreads) {
   for (int i = 0; i < kDeclined; i += 50) {
     EXPECT_TRUE(StillDeclined(*e, "d" + std::to_string(i), kT0 + kDay)) << i;
   }
+}
+
+TEST(State, RestoreSwapsShardByShardHoldingOneLockAtATime) {
+  // White-box, on the memory store: while a call holds the last shard's
+  // lock, a Restore must still complete every other shard. One that takes
+  // every lock first holds shard 0 while it waits for the last one.
+  Engine::Options o;
+  o.shards = 64;
+  std::unique_ptr<internal::VisitorStore> store =
+      internal::NewMemoryStore(o, 30 * kMin, 5 * kMin);
+  constexpr uint64_t kFirstShardKey = 64 * 5;     // Shard 0.
+  constexpr uint64_t kLastShardKey = 64 * 5 + 63; // Shard 63.
+  internal::StoreContents c;
+  internal::MemoryRecord m{};
+  m.flags = internal::kHasDecline;
+  m.last_decline_ms = kT0;
+  m.declines = 1;
+  c.memory = {{kFirstShardKey, m}, {kLastShardKey, m}};
+
+  absl::Notification holding, release;
+  std::thread holder([&] {
+    ASSERT_TRUE(store
+                    ->Update(kLastShardKey, false,
+                             [&](internal::VisitorState&, internal::RateGate&) {
+                               holding.Notify();
+                               release.WaitForNotification();
+                               return absl::OkStatus();
+                             })
+                    .ok());
+  });
+  holding.WaitForNotification();
+  std::thread restorer([&] { ASSERT_TRUE(store->Replace(c).ok()); });
+  // Shard 0's restored record shows up while shard 63 is still held.
+  absl::Notification seen;
+  std::thread poller([&] {
+    for (bool has = false; !has;) {
+      ASSERT_TRUE(store
+                      ->Update(kFirstShardKey, false,
+                               [&](internal::VisitorState& v,
+                                   internal::RateGate&) {
+                                 has = v.has_memory;
+                                 return absl::OkStatus();
+                               })
+                      .ok());
+    }
+    seen.Notify();
+  });
+  EXPECT_TRUE(seen.WaitForNotificationWithTimeout(absl::Seconds(10)))
+      << "Restore held shard 0 while it waited for shard 63";
+  release.Notify();
+  holder.join();
+  restorer.join();
+  poller.join();
+  EXPECT_EQ(store->Stats().memory_records, 2u);
 }
 
 TEST(State, RestoreKeepsTheNewerAgentsReport) {
