@@ -939,6 +939,7 @@ EngineStats EngineImpl::Stats() const {
   st.sessions_expired = c.sessions_expired;
   st.sessions_evicted = c.sessions_evicted;
   st.memory_evicted = c.memory_evicted;
+  st.declines_evicted = c.declines_evicted;
   st.events_observed = c.events_observed;
   for (int i = 0; i < kActionCount; ++i) {
     st.decisions_by_action[i] = c.by_action[i];

@@ -1,5 +1,6 @@
 // The in-memory visitor store: shards, each a pair of LRU tables under its
-// own lock, plus the site-wide agents and rate window.
+// own lock (sessions; decline/ignore memory, ignore-only records evicted
+// first), plus the site-wide agents and rate window.
 #include <atomic>
 #include <memory>
 #include <vector>
@@ -12,29 +13,33 @@
 namespace beckon::internal {
 namespace {
 
+using SessionTable = LruTable<SessionRecord>;
+using MemoryTable = LruTable<MemoryRecord, DeclinesLast>;
+
 struct alignas(64) Shard {
   Shard(uint64_t session_cap, uint64_t memory_cap)
       : sessions(session_cap), memory(memory_cap) {}
   mutable absl::Mutex mu;
-  LruTable<SessionRecord> sessions ABSL_GUARDED_BY(mu);
-  LruTable<MemoryRecord> memory ABSL_GUARDED_BY(mu);
+  SessionTable sessions ABSL_GUARDED_BY(mu);
+  MemoryTable memory ABSL_GUARDED_BY(mu);
   StoreCounters counters ABSL_GUARDED_BY(mu);
 };
 
-// Stores `rec` as `key`'s record, most recently used; counts an eviction
-// the insert made room by.
-template <typename Record>
-void Upsert(LruTable<Record>& table, uint64_t key, const Record& rec,
-            uint8_t& evictions) {
-  Record* r = table.Find(key);
-  if (r != nullptr) {
-    table.Touch(key);
-  } else {
-    bool evicted;
-    r = table.Insert(key, &evicted);
-    if (evicted) ++evictions;
-  }
-  *r = rec;
+// Stores `rec` as `key`'s session, counting an eviction it made room by.
+template <typename Count>
+void PutSession(SessionTable& table, uint64_t key, const SessionRecord& rec,
+                Count& evicted) {
+  if (table.Put(key, rec).evicted_list >= 0) ++evicted;
+}
+
+// Stores `rec` as `key`'s memory record, counting an eviction it made room
+// by (or its own, if it was not kept), and a decline's apart.
+template <typename Count>
+void PutMemory(MemoryTable& table, uint64_t key, const MemoryRecord& rec,
+               Count& memory_evicted, Count& declines_evicted) {
+  const int evicted = table.Put(key, rec).evicted_list;
+  if (evicted >= 0) ++memory_evicted;
+  if (evicted == DeclinesLast::kDeclines) ++declines_evicted;
 }
 
 class MemoryStore final : public VisitorStore, private RateGate {
@@ -43,12 +48,14 @@ class MemoryStore final : public VisitorStore, private RateGate {
               int64_t rate_window_ms)
       : timeout_ms_(timeout_ms),
         shard_mask_(options.shards - 1),
+        per_session_((options.max_sessions + options.shards - 1) /
+                     options.shards),
+        per_memory_((options.max_memory_records + options.shards - 1) /
+                    options.shards),
         rate_(rate_window_ms) {
     const uint64_t n = options.shards;
-    const uint64_t per_session = (options.max_sessions + n - 1) / n;
-    const uint64_t per_memory = (options.max_memory_records + n - 1) / n;
     for (uint64_t i = 0; i < n; ++i) {
-      shards_.push_back(std::make_unique<Shard>(per_session, per_memory));
+      shards_.push_back(std::make_unique<Shard>(per_session_, per_memory_));
     }
   }
 
@@ -68,10 +75,11 @@ class MemoryStore final : public VisitorStore, private RateGate {
     if (absl::Status st = rules(v, *this); !st.ok()) return st;
     if (v.expire_some) ExpireSome(s, key, v.now_ms, 2);
     if (v.write_session) {
-      Upsert(s.sessions, key, v.session, v.delta.sessions_evicted);
+      PutSession(s.sessions, key, v.session, v.delta.sessions_evicted);
     }
     if (v.write_memory) {
-      Upsert(s.memory, key, v.memory, v.delta.memory_evicted);
+      PutMemory(s.memory, key, v.memory, v.delta.memory_evicted,
+                v.delta.declines_evicted);
     }
     s.counters.Add(v.delta);
     return absl::OkStatus();
@@ -120,36 +128,51 @@ class MemoryStore final : public VisitorStore, private RateGate {
     return c;
   }
 
+  // Builds each shard's new tables outside every lock, then swaps them in
+  // under that shard's lock alone: atomic per shard (as Contents is
+  // consistent per shard), never holding two shard locks. A call for a
+  // visitor sees its shard wholly before or wholly after the restore.
   absl::Status Replace(const StoreContents& c) override {
-    // Under every shard's lock at once (taken in index order, the only place
-    // that holds more than one), so no concurrent call sees a half-restored
-    // engine or slips a record in between.
-    for (auto& s : shards_) s->mu.Lock();
-    for (auto& s : shards_) {
-      s->sessions.Clear();
-      s->memory.Clear();
+    const size_t n = shards_.size();
+    std::vector<std::vector<size_t>> sessions_of(n), memory_of(n);
+    for (size_t i = 0; i < c.sessions.size(); ++i) {
+      sessions_of[c.sessions[i].first & shard_mask_].push_back(i);
     }
-    for (const auto& [key, rec] : c.sessions) {
-      Shard& s = *shards_[key & shard_mask_];
-      if (s.sessions.Find(key) != nullptr) continue;  // Duplicate.
-      bool evicted;
-      *s.sessions.Insert(key, &evicted) = rec;
-      if (evicted) ++s.counters.sessions_evicted;
+    for (size_t i = 0; i < c.memory.size(); ++i) {
+      memory_of[c.memory[i].first & shard_mask_].push_back(i);
     }
-    for (const auto& [key, rec] : c.memory) {
-      Shard& s = *shards_[key & shard_mask_];
-      if (s.memory.Find(key) != nullptr) continue;
-      bool evicted;
-      *s.memory.Insert(key, &evicted) = rec;
-      if (evicted) ++s.counters.memory_evicted;
+    for (size_t i = 0; i < n; ++i) {
+      SessionTable sessions(per_session_);
+      MemoryTable memory(per_memory_);
+      StoreCounters evicted;
+      for (size_t j : sessions_of[i]) {
+        const auto& [key, rec] = c.sessions[j];
+        if (sessions.Find(key) != nullptr) continue;  // Duplicate.
+        PutSession(sessions, key, rec, evicted.sessions_evicted);
+      }
+      for (size_t j : memory_of[i]) {
+        const auto& [key, rec] = c.memory[j];
+        if (memory.Find(key) != nullptr) continue;
+        PutMemory(memory, key, rec, evicted.memory_evicted,
+                  evicted.declines_evicted);
+      }
+      Shard& s = *shards_[i];
+      {
+        absl::MutexLock lock(&s.mu);
+        s.sessions.Swap(sessions);
+        s.memory.Swap(memory);
+        s.counters.Add(evicted);
+      }
+      // `sessions` and `memory` hold the old contents: freed unlocked.
     }
     {
+      // The newer agents report wins: a count reported while the snapshot
+      // was on disk is not set back to the snapshot's.
       absl::MutexLock lock(&agents_mu_);
-      agents_ts_ms_ = c.agents_ts_ms;
-      free_agents_.store(c.free_agents);
-    }
-    for (auto it = shards_.rbegin(); it != shards_.rend(); ++it) {
-      (*it)->mu.Unlock();
+      if (c.agents_ts_ms >= agents_ts_ms_) {
+        agents_ts_ms_ = c.agents_ts_ms;
+        free_agents_.store(c.free_agents);
+      }
     }
     return absl::OkStatus();
   }
@@ -204,6 +227,8 @@ class MemoryStore final : public VisitorStore, private RateGate {
 
   const int64_t timeout_ms_;
   const uint64_t shard_mask_;
+  const uint64_t per_session_;  // Capacity of each shard's tables.
+  const uint64_t per_memory_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::atomic<int64_t> free_agents_{-1};  // -1: never reported.
   mutable absl::Mutex agents_mu_;

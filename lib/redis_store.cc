@@ -411,12 +411,13 @@ class RedisStore final : public VisitorStore {
       }
       cmds.push_back({std::move(args), k});
     }
+    // The newer agents report wins (the script keeps a later stored one),
+    // and a snapshot without one leaves the stored report alone.
     if (c.agents_ts_ms >= 0) {
-      cmds.push_back({{"SET", agents_key_,
-                       absl::StrCat(c.agents_ts_ms, " ", c.free_agents)},
+      cmds.push_back({{"EVAL", kAgentsScript, "1", agents_key_,
+                       absl::StrCat(c.agents_ts_ms),
+                       absl::StrCat(c.free_agents)},
                       agents_key_});
-    } else {
-      cmds.push_back({{"DEL", agents_key_}, agents_key_});
     }
     for (size_t i = 0; i < cmds.size(); i += 512) {
       std::vector<RedisCommand> batch(

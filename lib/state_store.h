@@ -29,6 +29,7 @@ struct StoreDelta {
   uint8_t sessions_expired = 0;
   uint8_t sessions_evicted = 0;
   uint8_t memory_evicted = 0;
+  uint8_t declines_evicted = 0;  // Of memory_evicted: records with a decline.
   uint8_t events_observed = 0;
   bool decided = false;
   Action action = Action::kWait;
@@ -47,6 +48,7 @@ struct StoreCounters {
   uint64_t sessions_expired = 0;
   uint64_t sessions_evicted = 0;
   uint64_t memory_evicted = 0;
+  uint64_t declines_evicted = 0;  // Of memory_evicted: records with a decline.
   uint64_t events_observed = 0;
   uint64_t by_action[kActionCount] = {};
   uint64_t by_reason[kReasonCount] = {};
@@ -56,6 +58,7 @@ struct StoreCounters {
     sessions_expired += o.sessions_expired;
     sessions_evicted += o.sessions_evicted;
     memory_evicted += o.memory_evicted;
+    declines_evicted += o.declines_evicted;
     events_observed += o.events_observed;
     for (int i = 0; i < kActionCount; ++i) by_action[i] += o.by_action[i];
     for (int i = 0; i < kReasonCount; ++i) by_reason[i] += o.by_reason[i];
@@ -65,6 +68,7 @@ struct StoreCounters {
     sessions_expired += d.sessions_expired;
     sessions_evicted += d.sessions_evicted;
     memory_evicted += d.memory_evicted;
+    declines_evicted += d.declines_evicted;
     events_observed += d.events_observed;
     if (d.decided) {
       ++by_action[static_cast<int>(d.action)];
@@ -159,7 +163,8 @@ class VisitorStore {
   virtual StoreStats Stats() const = 0;
 };
 
-// In this process: shards of capacity-bounded LRU tables (visitor_store.h).
+// In this process: shards of capacity-bounded LRU tables (visitor_store.h);
+// in each, ignore-only memory records are evicted before declines.
 std::unique_ptr<VisitorStore> NewMemoryStore(const Engine::Options& options,
                                              int64_t session_timeout_ms,
                                              int64_t rate_window_ms);

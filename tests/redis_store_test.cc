@@ -939,6 +939,41 @@ TEST_F(RedisStore, SnapshotFromMemoryRestoresIntoRedisAndBack) {
   }
 }
 
+TEST_F(RedisStore, RestoreKeepsTheNewerAgentsReport) {
+  auto source = MakeEngine(TestPolicy());
+  MustObserve(*source, Event::Agents(kT0, 5));
+  const std::string snap = source->Snapshot();
+  const std::string no_report = MakeEngine(TestPolicy())->Snapshot();
+  const int64_t t = kT0 + 2 * kMin;
+
+  // A report newer than the snapshot's: "no agent free" and its time stay,
+  // also when the snapshot has no report at all.
+  auto red = MakeEngine(TestPolicy(), Options());
+  ASSERT_NE(red, nullptr);
+  MustObserve(*red, Event::Agents(kT0 + kMin, 0));
+  ASSERT_TRUE(red->Restore(snap).ok());
+  StuckVisitor(*red, "v", t);
+  EXPECT_EQ(MustDecide(*red, "v", t + kStuckOfferAfter).reason,
+            Reason::kNoAgents);
+  EXPECT_EQ(red->Observe(Event::Agents(kT0 + kMin - 1, 3)).code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(red->Restore(no_report).ok());
+  StuckVisitor(*red, "w", t);
+  EXPECT_EQ(MustDecide(*red, "w", t + kStuckOfferAfter).reason,
+            Reason::kNoAgents);
+
+  // A report older than the snapshot's gives way to it.
+  auto older = MakeEngine(TestPolicy(), Options("older:"));
+  ASSERT_NE(older, nullptr);
+  MustObserve(*older, Event::Agents(kT0 - kMin, 0));
+  ASSERT_TRUE(older->Restore(snap).ok());
+  StuckVisitor(*older, "v", t);
+  EXPECT_EQ(MustDecide(*older, "v", t + kStuckOfferAfter).action,
+            Action::kOffer);
+  EXPECT_EQ(older->Observe(Event::Agents(kT0 - 1, 3)).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(RedisStore, KeyPrefixesIsolateTwoShopsInOneRedis) {
   auto shop_a = MakeEngine(TestPolicy(), Options("shopA:"));
   auto shop_b = MakeEngine(TestPolicy(), Options("shopB:"));

@@ -5,10 +5,13 @@
 #include <fstream>
 #include <thread>
 
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "engine_test_util.h"
 #include "file_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "lib/state_store.h"
 #include "lib/visitor_store.h"
 
 namespace beckon::testing {
@@ -21,6 +24,13 @@ void Decline(Engine& e, std::string_view v, int64_t t) {
   ASSERT_EQ(MustDecide(e, v, t + kStuckOfferAfter).action, Action::kOffer);
   MustObserve(e, Event::OfferDeclined(t + kStuckOfferAfter + kSec, v, "/help",
                                       Channel::kChat));
+}
+
+// Whether `v`'s decline still holds at `t`: stuck there, it is suppressed
+// for the decline rather than offered.
+bool StillDeclined(Engine& e, std::string_view v, int64_t t) {
+  StuckVisitor(e, v, t);
+  return MustDecide(e, v, t + kStuckOfferAfter).reason == Reason::kDeclined;
 }
 
 std::string TempPath(const std::string& name) {
@@ -132,6 +142,151 @@ TEST(State, RestoreIsAtomicForConcurrentCallers) {
   }
 }
 
+TEST(State, RestoreRunsBesideObserveAndDecideOnOtherThreads) {
+  constexpr int kDeclined = 500;
+  auto source = MakeEngine(TestPolicy());
+  for (int i = 0; i < kDeclined; ++i) {
+    MustObserve(*source, Event::OfferDeclined(kT0, "d" + std::to_string(i),
+                                              "/", Channel::kChat));
+  }
+  const std::string snap = source->Snapshot();
+  auto e = MakeEngine(TestPolicy());
+  ASSERT_TRUE(e->Restore(snap).ok());
+  // Each shard is swapped whole under its own lock: a declined visitor is
+  // never offered while restores run, and other visitors go on.
+  std::atomic<bool> done{false};
+  std::atomic<int> offers_to_declined{0}, offers_to_others{0}, failures{0};
+  auto worker = [&](int id) {
+    // Each thread its own visitors (declined ones of its parity), each
+    // visitor's clock going forward, all stuck as StuckVisitor makes them.
+    auto stuck = [&](const std::string& v, int64_t t) {
+      if (!e->Observe(Event::PageView(t, v, "/", "https://www.google.com/"))
+               .ok() ||
+          !e->Observe(Event::Search(t + 10 * kSec, v, "/search?q=a", 0)).ok() ||
+          !e->Observe(Event::Search(t + 20 * kSec, v, "/search?q=b", 0)).ok() ||
+          !e->Observe(Event::PageView(t + 30 * kSec, v, "/help/returns"))
+               .ok()) {
+        ++failures;
+      }
+      absl::StatusOr<Decision> d = e->Decide(v, t + kStuckOfferAfter);
+      if (!d.ok()) ++failures;
+      return d.ok() && d->action == Action::kOffer;
+    };
+    for (int64_t n = 0; !done; ++n) {
+      const int64_t t = kT0 + kMin + n * 10 * kMin;
+      if (stuck("d" + std::to_string((n * 2 + id) % kDeclined), t)) {
+        ++offers_to_declined;
+      }
+      if (stuck("o" + std::to_string(id) + "_" + std::to_string(n), t)) {
+        ++offers_to_others;
+      }
+    }
+  };
+  std::thread t1(worker, 0), t2(worker, 1);
+  for (int round = 0; round < 20; ++round) ASSERT_TRUE(e->Restore(snap).ok());
+  done = true;
+  t1.join();
+  t2.join();
+  EXPECT_GT(offers_to_others.load(), 0);  // They would have been offered.
+  EXPECT_EQ(offers_to_declined.load(), 0);
+  EXPECT_EQ(failures.load(), 0);
+  // The last restore is what the engine holds now, visitors seen since
+  // aside: every decline, and the snapshot's records.
+  ASSERT_TRUE(e->Restore(snap).ok());
+  EXPECT_EQ(e->Snapshot(), snap);
+  for (int i = 0; i < kDeclined; i += 50) {
+    EXPECT_TRUE(StillDeclined(*e, "d" + std::to_string(i), kT0 + kDay)) << i;
+  }
+}
+
+TEST(State, RestoreSwapsShardByShardHoldingOneLockAtATime) {
+  // White-box, on the memory store: while a call holds the last shard's
+  // lock, a Restore must still complete every other shard. One that takes
+  // every lock first holds shard 0 while it waits for the last one.
+  Engine::Options o;
+  o.shards = 64;
+  std::unique_ptr<internal::VisitorStore> store =
+      internal::NewMemoryStore(o, 30 * kMin, 5 * kMin);
+  constexpr uint64_t kFirstShardKey = 64 * 5;     // Shard 0.
+  constexpr uint64_t kLastShardKey = 64 * 5 + 63; // Shard 63.
+  internal::StoreContents c;
+  internal::MemoryRecord m{};
+  m.flags = internal::kHasDecline;
+  m.last_decline_ms = kT0;
+  m.declines = 1;
+  c.memory = {{kFirstShardKey, m}, {kLastShardKey, m}};
+
+  absl::Notification holding, release;
+  std::thread holder([&] {
+    ASSERT_TRUE(store
+                    ->Update(kLastShardKey, false,
+                             [&](internal::VisitorState&, internal::RateGate&) {
+                               holding.Notify();
+                               release.WaitForNotification();
+                               return absl::OkStatus();
+                             })
+                    .ok());
+  });
+  holding.WaitForNotification();
+  std::thread restorer([&] { ASSERT_TRUE(store->Replace(c).ok()); });
+  // Shard 0's restored record shows up while shard 63 is still held.
+  absl::Notification seen;
+  std::thread poller([&] {
+    for (bool has = false; !has;) {
+      ASSERT_TRUE(store
+                      ->Update(kFirstShardKey, false,
+                               [&](internal::VisitorState& v,
+                                   internal::RateGate&) {
+                                 has = v.has_memory;
+                                 return absl::OkStatus();
+                               })
+                      .ok());
+    }
+    seen.Notify();
+  });
+  EXPECT_TRUE(seen.WaitForNotificationWithTimeout(absl::Seconds(10)))
+      << "Restore held shard 0 while it waited for shard 63";
+  release.Notify();
+  holder.join();
+  restorer.join();
+  poller.join();
+  EXPECT_EQ(store->Stats().memory_records, 2u);
+}
+
+TEST(State, RestoreKeepsTheNewerAgentsReport) {
+  auto source = MakeEngine(TestPolicy());
+  MustObserve(*source, Event::Agents(kT0, 5));
+  const std::string snap = source->Snapshot();
+  const std::string no_report = MakeEngine(TestPolicy())->Snapshot();
+  const int64_t t = kT0 + 2 * kMin;
+
+  // A report newer than the snapshot's: "no agent free" stays.
+  auto newer = MakeEngine(TestPolicy());
+  MustObserve(*newer, Event::Agents(kT0 + kMin, 0));
+  ASSERT_TRUE(newer->Restore(snap).ok());
+  StuckVisitor(*newer, "v", t);
+  EXPECT_EQ(MustDecide(*newer, "v", t + kStuckOfferAfter).reason,
+            Reason::kNoAgents);
+  // Its time stays too: a report between the two is still too old.
+  EXPECT_EQ(newer->Observe(Event::Agents(kT0 + kMin - 1, 3)).code(),
+            absl::StatusCode::kInvalidArgument);
+  // A snapshot with no report at all is older than any report.
+  ASSERT_TRUE(newer->Restore(no_report).ok());
+  StuckVisitor(*newer, "w", t);
+  EXPECT_EQ(MustDecide(*newer, "w", t + kStuckOfferAfter).reason,
+            Reason::kNoAgents);
+
+  // A report older than the snapshot's gives way to it.
+  auto older = MakeEngine(TestPolicy());
+  MustObserve(*older, Event::Agents(kT0 - kMin, 0));
+  ASSERT_TRUE(older->Restore(snap).ok());
+  StuckVisitor(*older, "v", t);
+  EXPECT_EQ(MustDecide(*older, "v", t + kStuckOfferAfter).action,
+            Action::kOffer);
+  EXPECT_EQ(older->Observe(Event::Agents(kT0 - 1, 3)).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(State, RestoreMapsSessionsOntoAnotherPolicyByGroupPattern) {
   auto a = MakeEngine(TestPolicy());
   MustObserve(*a, Event::PageView(kT0, "v", "/checkout/payment"));
@@ -212,6 +367,88 @@ TEST(State, MemoryRecordsAreCappedAndCounted) {
   }
   EXPECT_EQ(e->Stats().memory_records, 3u);
   EXPECT_EQ(e->Stats().memory_evicted, 2u);
+}
+
+TEST(State, AFloodOfIgnoredOffersEvictsNoDecline) {
+  Engine::Options o;
+  o.shards = 1;
+  o.max_memory_records = 8;
+  auto e = MakeEngine(TestPolicy(), o);
+  for (int i = 0; i < 4; ++i) {
+    MustObserve(*e, Event::OfferDeclined(kT0 + i, "d" + std::to_string(i), "/",
+                                         Channel::kChat));
+  }
+  // One visitor ignored an offer first and declined the next: its record
+  // holds a decline from then on.
+  MustObserve(*e, Event::OfferIgnored(kT0 + 10, "both", "/", Channel::kChat));
+  MustObserve(*e, Event::OfferDeclined(kT0 + 11, "both", "/", Channel::kChat));
+  // Far past capacity: 1,000 ignore-only records of fresh visitors.
+  for (int i = 0; i < 1000; ++i) {
+    MustObserve(*e, Event::OfferIgnored(kT0 + kSec + i, "i" + std::to_string(i),
+                                        "/", Channel::kChat));
+  }
+  EngineStats s = e->Stats();
+  EXPECT_EQ(s.memory_records, 8u);
+  EXPECT_EQ(s.memory_evicted, 1000u - 3u);  // 5 declines + 3 ignores kept.
+  EXPECT_EQ(s.declines_evicted, 0u);
+  for (const char* v : {"d0", "d1", "d2", "d3", "both"}) {
+    EXPECT_TRUE(StillDeclined(*e, v, kT0 + kDay)) << v;
+  }
+}
+
+TEST(State, DeclinesBeyondCapacityAreEvictedOldestFirstAndCountedApart) {
+  Engine::Options o;
+  o.shards = 1;
+  o.max_memory_records = 3;
+  auto e = MakeEngine(TestPolicy(), o);
+  MustObserve(*e, Event::OfferIgnored(kT0, "ignorer", "/", Channel::kChat));
+  for (int i = 0; i < 5; ++i) {
+    MustObserve(*e, Event::OfferDeclined(kT0 + 1 + i, "d" + std::to_string(i),
+                                         "/", Channel::kChat));
+  }
+  // The ignore-only record went first, then the two oldest declines.
+  EngineStats s = e->Stats();
+  EXPECT_EQ(s.memory_records, 3u);
+  EXPECT_EQ(s.memory_evicted, 3u);
+  EXPECT_EQ(s.declines_evicted, 2u);
+  // A shard full of declines keeps no new ignore-only record: counted as
+  // evicted, no decline lost.
+  MustObserve(*e, Event::OfferIgnored(kT0 + 10, "late", "/", Channel::kChat));
+  s = e->Stats();
+  EXPECT_EQ(s.memory_records, 3u);
+  EXPECT_EQ(s.memory_evicted, 4u);
+  EXPECT_EQ(s.declines_evicted, 2u);
+  for (const char* v : {"d2", "d3", "d4"}) {
+    EXPECT_TRUE(StillDeclined(*e, v, kT0 + kDay)) << v;
+  }
+  for (const char* v : {"d0", "d1"}) {
+    EXPECT_FALSE(StillDeclined(*e, v, kT0 + kDay)) << v;
+  }
+}
+
+TEST(State, RestoreIntoASmallerEngineKeepsDeclinesBeforeIgnores) {
+  auto big = MakeEngine(TestPolicy());
+  for (int i = 0; i < 3; ++i) {
+    MustObserve(*big, Event::OfferDeclined(kT0 + i, "d" + std::to_string(i),
+                                           "/", Channel::kChat));
+  }
+  for (int i = 0; i < 50; ++i) {  // Ignores, all younger than the declines.
+    MustObserve(*big, Event::OfferIgnored(kT0 + kSec + i,
+                                          "i" + std::to_string(i), "/",
+                                          Channel::kChat));
+  }
+  Engine::Options o;
+  o.shards = 1;
+  o.max_memory_records = 4;
+  auto small = MakeEngine(TestPolicy(), o);
+  ASSERT_TRUE(small->Restore(big->Snapshot()).ok());
+  const EngineStats s = small->Stats();
+  EXPECT_EQ(s.memory_records, 4u);
+  EXPECT_EQ(s.memory_evicted, 49u);
+  EXPECT_EQ(s.declines_evicted, 0u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(StillDeclined(*small, "d" + std::to_string(i), kT0 + kDay));
+  }
 }
 
 TEST(State, ExpireDropsIdleSessionsAndSpentMemory) {

@@ -108,7 +108,7 @@ static_assert(kStatsV1Size <= sizeof(beckon_stats_t), "stats");
 static_assert(kStatsV1Size == offsetof(beckon_stats_t, store_errors) &&
                   kStatsV1Size % sizeof(uint64_t) == 0 &&
                   sizeof(beckon_stats_t) ==
-                      offsetof(beckon_stats_t, store_round_trips) +
+                      offsetof(beckon_stats_t, declines_evicted) +
                           sizeof(uint64_t),
               "stats fields after the first version");
 
@@ -907,6 +907,7 @@ int beckon_engine_stats(const beckon_engine_t* engine, beckon_stats_t* stats,
     out.store_errors = s.store_errors;
     out.store_conflicts = s.store_conflicts;
     out.store_round_trips = s.store_round_trips;
+    out.declines_evicted = s.declines_evicted;
     const size_t room = std::min<size_t>(stats->struct_size, sizeof(out));
     const size_t whole =
         kStatsV1Size +

@@ -601,6 +601,7 @@ py::dict StatsDict(const EngineStats& s) {
   d["sessions_expired"] = s.sessions_expired;
   d["sessions_evicted"] = s.sessions_evicted;
   d["memory_evicted"] = s.memory_evicted;
+  d["declines_evicted"] = s.declines_evicted;
   d["events_observed"] = s.events_observed;
   d["events_rejected"] = s.events_rejected;
   d["store_errors"] = s.store_errors;

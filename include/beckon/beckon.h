@@ -195,11 +195,14 @@ typedef struct beckon_stats_t {
   uint64_t store_errors;      /* Calls failed for the store (down, timeout). */
   uint64_t store_conflicts;   /* Optimistic updates retried. */
   uint64_t store_round_trips; /* Request/reply exchanges with Redis. */
+  /* Appended later: of memory_evicted, the records that held a decline
+   * (ignore-only records are evicted first; 0 with Redis). */
+  uint64_t declines_evicted;
 } beckon_stats_t;
 
 /* clang-format off */
 #define BECKON_STATS_INIT \
-  { sizeof(beckon_stats_t), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, {0}, {0}, 0, 0, 0 }
+  { sizeof(beckon_stats_t), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, {0}, {0}, 0, 0, 0, 0 }
 /* clang-format on */
 
 /* ------------------------------------------------------------------------ */

@@ -83,6 +83,10 @@ struct EngineStats {
   uint64_t sessions_expired = 0;   // Ended by inactivity.
   uint64_t sessions_evicted = 0;   // Dropped by the capacity limit.
   uint64_t memory_evicted = 0;     // Memory records dropped by their limit.
+  // Of memory_evicted, the records that held a decline. Ignore-only records
+  // are evicted first, so this stays 0 unless a shard's declines alone
+  // exceed its share of max_memory_records (kMemory; always 0 for kRedis).
+  uint64_t declines_evicted = 0;
   uint64_t events_observed = 0;
   uint64_t events_rejected = 0;
   uint64_t decisions_by_action[kActionCount] = {};
@@ -102,9 +106,11 @@ class Engine {
     // 1,000,000. REQUIRES: >= 1.
     uint64_t max_sessions = 1'000'000;
     // Decline/ignore memory records kept at most, split over the shards like
-    // max_sessions; beyond it the least recently touched of a shard is
-    // dropped (counted in memory_evicted). Default: 4,000,000.
-    // REQUIRES: >= 1.
+    // max_sessions; beyond it a shard drops its least recently touched
+    // ignore-only record, and a decline only when it holds nothing but
+    // declines (the oldest decline then; a new ignore-only record is not
+    // kept). Counted in memory_evicted, declines also in declines_evicted.
+    // Default: 4,000,000. REQUIRES: >= 1.
     uint64_t max_memory_records = 4'000'000;
     // Number of shards (each with its own lock). Default: 64.
     // REQUIRES: a power of two in [1, 4096].
@@ -211,6 +217,10 @@ class Engine {
   // Replaces the engine's visitor state with a snapshot's. Rejects a
   // malformed snapshot, an unknown version or another visitor key, changing
   // nothing. Sessions are mapped onto this engine's policy by group pattern.
+  // Atomic per shard, as Snapshot is consistent per shard: a concurrent call
+  // sees a visitor's shard wholly before or wholly after. The free agents
+  // are taken from the snapshot only if its report is not older than the
+  // engine's (by report time).
   // With Redis it replaces every visitor key under the prefix (not atomic
   // for other processes: migrate while no other engine writes); a
   // snapshot from an in-memory engine restores into Redis and back.

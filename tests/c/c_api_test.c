@@ -1228,6 +1228,7 @@ static void TestStats(void) {
   CHECK(stats.store_errors == 0);
   CHECK(stats.store_conflicts == 0);
   CHECK(stats.store_round_trips == 0);
+  CHECK(stats.declines_evicted == 0);
   for (i = 0; i < BECKON_STATS_MAX_REASONS; ++i) {
     by_reason += stats.decisions_by_reason[i];
   }

@@ -211,6 +211,18 @@ def test_stats_count_events_and_decisions(policy, t0):
     assert "live_sessions=2" in repr(engine)
 
 
+def test_stats_count_declines_evicted_apart(policy, t0):
+    engine = beckon.Engine(policy, max_memory_records=2, shards=1)
+    assert engine.stats()["declines_evicted"] == 0
+    for i in range(3):
+        engine.observe(t0 + i, f"d{i}", "offer_declined", "/contact", "chat")
+    # A shard full of declines keeps no new ignore-only record.
+    engine.observe(t0 + 5, "i", "offer_ignored", "/contact", "chat")
+    s = engine.stats()
+    assert s["memory_records"] == 2
+    assert (s["memory_evicted"], s["declines_evicted"]) == (2, 1)
+
+
 def test_expire_drops_idle_sessions_but_keeps_declines(policy, t0):
     engine = beckon.Engine(policy)
     last = stuck_visitor(engine, t0)

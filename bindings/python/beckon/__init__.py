@@ -508,7 +508,9 @@ class Engine(_beckon.Engine):
 
     def stats(self) -> dict:
         """Counters: live sessions, memory records, sessions started,
-        expired and evicted, events observed and rejected, decisions by
+        expired and evicted, memory_evicted and, of those, declines_evicted
+        (ignore-only records go first, so it stays 0 unless declines alone
+        outgrow the capacity), events observed and rejected, decisions by
         action and by reason (dicts keyed by name), and the store's
         store_errors, store_conflicts and store_round_trips (this engine's
         calls to Redis; 0 in memory). Over Redis, live_sessions and
