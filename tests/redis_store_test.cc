@@ -940,10 +940,11 @@ TEST_F(RedisStore, SnapshotFromMemoryRestoresIntoRedisAndBack) {
 }
 
 TEST_F(RedisStore, RestoreKeepsTheNewerAgentsReport) {
-  auto source = MakeEngine(TestPolicy());
+  auto source = MakeEngine(TestPolicy(), MemoryOptions());
   MustObserve(*source, Event::Agents(kT0, 5));
   const std::string snap = source->Snapshot();
-  const std::string no_report = MakeEngine(TestPolicy())->Snapshot();
+  const std::string no_report =
+      MakeEngine(TestPolicy(), MemoryOptions())->Snapshot();
   const int64_t t = kT0 + 2 * kMin;
 
   // A report newer than the snapshot's: "no agent free" and its time stay,
