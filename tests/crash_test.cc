@@ -139,8 +139,8 @@ void Say(int fd, const std::string& line) {
       ++declines;
     }
     for (int i = 0; i < kSessionsPerSave; ++i) {
-      (void)e.Observe(Event::PageView(
-          t, absl::StrCat("g", gen, "-s", sessions++), "/c/x"));
+      (void)e.Observe(
+          Event::PageView(t, absl::StrCat("g", gen, "-s", sessions++), "/c/x"));
     }
     const int64_t save_ns = RealtimeNs();
     const absl::Status s = e.SnapshotToFile(file);
@@ -219,8 +219,8 @@ std::vector<std::pair<std::string, int64_t>> Leftovers(const std::string& dir) {
     if (name == "." || name == ".." || name == kSnapshotName) continue;
     struct stat st;
     if (::lstat((dir + "/" + name).c_str(), &st) != 0) continue;
-    out.emplace_back(name, int64_t{st.st_mtim.tv_sec} * 1'000'000'000 +
-                               st.st_mtim.tv_nsec);
+    out.emplace_back(
+        name, int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec);
   }
   ::closedir(d);
   return out;
@@ -235,9 +235,11 @@ bool WaitForTemporary(int watch_fd,
     const auto now = std::chrono::steady_clock::now();
     if (now >= until) return false;
     struct pollfd p = {watch_fd, POLLIN, 0};
-    const int ms = static_cast<int>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(until - now)
-            .count()) + 1;
+    const int ms =
+        static_cast<int>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(until - now)
+                .count()) +
+        1;
     if (::poll(&p, 1, ms) <= 0) continue;
     const ssize_t n = ::read(watch_fd, buf, sizeof(buf));
     for (ssize_t i = 0; n > 0 && i < n;) {
@@ -262,8 +264,8 @@ TEST(Crash, KilledSavesLoseNoConfirmedDecline) {
   const int64_t seconds = EnvInt("BECKON_CRASH_SECONDS", 80);
   const int seed_sessions =
       static_cast<int>(EnvInt("BECKON_CRASH_SESSIONS", 40'000));
-  const std::string dir = ::testing::TempDir() + "beckon_crash." +
-                          std::to_string(::getpid());
+  const std::string dir =
+      ::testing::TempDir() + "beckon_crash." + std::to_string(::getpid());
   ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0) << dir << ": " << strerror(errno);
   const std::string file = dir + "/" + kSnapshotName;
 
@@ -294,8 +296,8 @@ TEST(Crash, KilledSavesLoseNoConfirmedDecline) {
         if ((ev->mask & IN_MOVED_FROM) &&
             created != std::chrono::steady_clock::time_point{}) {
           write_ms = std::max(
-              0.5, std::chrono::duration<double, std::milli>(now - created)
-                       .count());
+              0.5,
+              std::chrono::duration<double, std::milli>(now - created).count());
         }
         i += static_cast<ssize_t>(sizeof(struct inotify_event) + ev->len);
       }
@@ -306,10 +308,10 @@ TEST(Crash, KilledSavesLoseNoConfirmedDecline) {
   Report seeded = Parse(ReadAll(seed.fd));
   ::close(seed.fd);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << "seed child failed: " << (seeded.failures.empty()
-                                       ? std::string("status ") +
-                                             std::to_string(status)
-                                       : seeded.failures[0]);
+      << "seed child failed: "
+      << (seeded.failures.empty()
+              ? std::string("status ") + std::to_string(status)
+              : seeded.failures[0]);
   ASSERT_EQ(seeded.saves.size(), 1u);
   const double seed_ms = std::chrono::duration<double, std::milli>(
                              std::chrono::steady_clock::now() - t_seed)
@@ -348,9 +350,9 @@ TEST(Crash, KilledSavesLoseNoConfirmedDecline) {
       const double span =
           rng() % 8 == 0 ? restore_ms : restore_ms + 3 * save_ms;
       std::this_thread::sleep_until(
-          born + std::chrono::microseconds(static_cast<int64_t>(
-                     std::uniform_real_distribution<double>(0, span * 1000)(
-                         rng))));
+          born +
+          std::chrono::microseconds(static_cast<int64_t>(
+              std::uniform_real_distribution<double>(0, span * 1000)(rng))));
     } else {
       // During a write: once a save creates its temporary, at a random
       // moment of the time a temporary lives (write, fsync, rename).
@@ -368,7 +370,8 @@ TEST(Crash, KilledSavesLoseNoConfirmedDecline) {
     ASSERT_EQ(::waitpid(c.pid, &status, 0), c.pid);
     Report r = Parse(ReadAll(c.fd));
     ::close(c.fd);
-    for (const std::string& f : r.failures) ADD_FAILURE() << "gen " << gen << ": " << f;
+    for (const std::string& f : r.failures)
+      ADD_FAILURE() << "gen " << gen << ": " << f;
     ASSERT_TRUE(r.failures.empty());
     if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
       FAIL() << "gen " << gen << " ended by itself, status " << status;
@@ -389,8 +392,8 @@ TEST(Crash, KilledSavesLoseNoConfirmedDecline) {
     // A completed save i started its cleanup of stale temporaries after the
     // child's previous line (the restore line, or save i-1's).
     for (size_t i = 0; i < r.saves.size(); ++i) {
-      cleanup_ns = std::max(cleanup_ns, i == 0 ? r.restore_ns
-                                               : r.saves[i - 1].first);
+      cleanup_ns =
+          std::max(cleanup_ns, i == 0 ? r.restore_ns : r.saves[i - 1].first);
     }
 
     // Leftover temporaries: bounded, and none that a later save should have
@@ -417,7 +420,8 @@ TEST(Crash, KilledSavesLoseNoConfirmedDecline) {
     for (int g = 0; g < static_cast<int>(confirmed.size()); ++g) {
       for (int k = 0; k < confirmed[g]; ++k) {
         const std::string v = DeclineId(g, k);
-        ASSERT_TRUE((*check)->Observe(Event::PageView(kCheckTime, v, "/")).ok());
+        ASSERT_TRUE(
+            (*check)->Observe(Event::PageView(kCheckTime, v, "/")).ok());
         const absl::StatusOr<Decision> d = (*check)->Decide(v, kCheckTime);
         ASSERT_TRUE(d.ok()) << d.status();
         ASSERT_EQ(d->reason, Reason::kDeclined)
@@ -439,21 +443,29 @@ TEST(Crash, KilledSavesLoseNoConfirmedDecline) {
     old[0].tv_nsec = old[1].tv_nsec = 0;
     ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), old, AT_SYMLINK_NOFOLLOW), 0);
   }
-  Spawned last = Spawn(dir, gen, 0, /*once=*/true);
-  ASSERT_EQ(::waitpid(last.pid, &status, 0), last.pid);
-  Report lr = Parse(ReadAll(last.fd));
-  ::close(last.fd);
-  ASSERT_TRUE(lr.failures.empty()) << lr.failures[0];
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  const size_t after = Leftovers(dir).size();
-  EXPECT_EQ(after, left.size() > 100 ? left.size() - 100 : 0)
-      << left.size() << " aged temporaries before the last save";
+  // Each save removes at most 100: as many saves as that takes, each
+  // removing min(100, what is left), and then none is left.
+  size_t after = left.size();
+  for (int save = 0; save < 1 + static_cast<int>(left.size()) / 100; ++save) {
+    Spawned last = Spawn(dir, gen + 1 + save, 0, /*once=*/true);
+    ASSERT_EQ(::waitpid(last.pid, &status, 0), last.pid);
+    Report lr = Parse(ReadAll(last.fd));
+    ::close(last.fd);
+    ASSERT_TRUE(lr.failures.empty()) << lr.failures[0];
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    const size_t now = Leftovers(dir).size();
+    EXPECT_EQ(now, after > 100 ? after - 100 : 0)
+        << after << " aged temporaries before save " << save;
+    after = now;
+  }
+  EXPECT_EQ(after, 0u);
 
   std::printf(
       "crash: %d kills survived, %llu declines checked, %zu leftover "
       "temporaries max (%d kills left a temporary, %d aimed at a write, "
-      "%d before the restore ended; temporary lives ~%.1f ms; %llu decline checks; %zu left at the end, %zu after an aged "
-      "save; save ~%.0f ms, restore ~%.0f ms; snapshot %lld bytes)\n",
+      "%d before the restore ended; temporary lives ~%.1f ms; %llu decline "
+      "checks; %zu left at the end, %zu after aged saves; save ~%.0f ms, "
+      "restore ~%.0f ms; snapshot %lld bytes)\n",
       kills, static_cast<unsigned long long>(confirmed_total), leftover_max,
       kills_in_save, kills_aimed, kills_before_restore, write_ms,
       static_cast<unsigned long long>(checks), left.size(), after, save_ms,

@@ -157,7 +157,7 @@ struct Tally {
   uint64_t decisions = 0;
   uint64_t violations = 0;
   uint64_t mismatches = 0;
-  uint64_t errors = 0;  // Calls that failed (none should).
+  uint64_t errors = 0;             // Calls that failed (none should).
   std::vector<std::string> first;  // The first few problems, for the log.
   void Problem(uint64_t& counter, std::string what) {
     ++counter;
@@ -210,8 +210,9 @@ TEST(Soak, RandomConcurrentRunKeepsEveryGate) {
                            "/checkout/a", "/checkout/b",   "/faq", "/c/x",
                            "/contact",    "/cart"};
     auto check = [&](absl::Status s, const char* what) {
-      if (!s.ok()) tally.Problem(tally.errors, std::string(what) + ": " +
-                                                   std::string(s.message()));
+      if (!s.ok())
+        tally.Problem(tally.errors,
+                      std::string(what) + ": " + std::string(s.message()));
     };
     while (true) {
       barrier.Wait();
@@ -273,15 +274,16 @@ TEST(Soak, RandomConcurrentRunKeepsEveryGate) {
         if (what < 40) {
           const absl::StatusOr<Decision> d = e.Decide(v.id, t);
           if (!d.ok()) {
-            tally.Problem(tally.errors, "Decide: " +
-                                            std::string(d.status().message()));
+            tally.Problem(tally.errors,
+                          "Decide: " + std::string(d.status().message()));
             continue;
           }
           ++tally.decisions;
           const bool offer = d->action == Action::kOffer;
           const std::string at = v.id + " at " + std::to_string(t - kT0);
           if (!v.Live(t)) {
-            if (offer) tally.Problem(tally.violations, "offer, no session: " + at);
+            if (offer)
+              tally.Problem(tally.violations, "offer, no session: " + at);
             if (d->reason != Reason::kNoSession) {
               tally.Problem(tally.mismatches, "not no_session: " + at);
             }
@@ -289,16 +291,18 @@ TEST(Soak, RandomConcurrentRunKeepsEveryGate) {
           }
           const std::optional<Reason> gate = v.ClosedGate(t);
           if (offer && gate) {
-            tally.Problem(tally.violations,
-                          "offer with " + std::string(ReasonName(*gate)) + " closed: " + at);
+            tally.Problem(tally.violations, "offer with " +
+                                                std::string(ReasonName(*gate)) +
+                                                " closed: " + at);
           }
           if (offer && site_agents == 0) {
             tally.Problem(tally.violations, "offer with 0 free agents: " + at);
           }
           if (gate && (d->action != Action::kSuppress || d->reason != *gate)) {
             tally.Problem(tally.mismatches,
-                          "expected " + std::string(ReasonName(*gate)) + ", got " +
-                              std::string(ReasonName(d->reason)) + ": " + at);
+                          "expected " + std::string(ReasonName(*gate)) +
+                              ", got " + std::string(ReasonName(d->reason)) +
+                              ": " + at);
           }
           if (offer) {
             ++tally.offers;
@@ -317,7 +321,8 @@ TEST(Soak, RandomConcurrentRunKeepsEveryGate) {
           ev = Event::Search(t, v.id, "/search?q=x",
                              static_cast<int64_t>(rng.Below(3)));
         } else if (what < 77) {
-          ev = Event::Cart(t, v.id, "/cart", static_cast<double>(rng.Below(300)));
+          ev = Event::Cart(t, v.id, "/cart",
+                           static_cast<double>(rng.Below(300)));
         } else if (what < 83) {
           ev = Event::OfferShown(t, v.id, "/", Channel::kChat);
         } else if (what < 87) {
@@ -325,8 +330,9 @@ TEST(Soak, RandomConcurrentRunKeepsEveryGate) {
         } else if (what < 95) {
           ev = Event::OfferIgnored(t, v.id, "/", Channel::kChat);
         } else if (what < 97) {
-          ev = rng.Below(2) ? Event::HelpContact(t, v.id, "/", Channel::kChat)
-                            : Event::OfferAccepted(t, v.id, "/", Channel::kChat);
+          ev = rng.Below(2)
+                   ? Event::HelpContact(t, v.id, "/", Channel::kChat)
+                   : Event::OfferAccepted(t, v.id, "/", Channel::kChat);
         } else if (what < 98) {
           ev = Event::Purchase(t, v.id, "/checkout/done", 10);
         } else {
@@ -337,7 +343,8 @@ TEST(Soak, RandomConcurrentRunKeepsEveryGate) {
         }
         const absl::Status s = e.Observe(ev);
         if (!s.ok()) {
-          tally.Problem(tally.errors, "Observe " + std::string(EventTypeName(ev.type)) +
+          tally.Problem(tally.errors, "Observe " +
+                                          std::string(EventTypeName(ev.type)) +
                                           ": " + std::string(s.message()));
           continue;
         }
