@@ -276,14 +276,11 @@ absl::Status CheckWireStrings(const google::protobuf::Descriptor& type,
       continue;
     }
     uint32_t length = 0;
-    const void* data = nullptr;
+    if (!in.ReadVarint32(&length)) return NotBinary(whole_size);
+    const void* data = "";
     int available = 0;
-    if (!in.ReadVarint32(&length) ||
-        !in.GetDirectBufferPointer(&data, &available)) {
-      // GetDirectBufferPointer fails only at the end: fine for length 0.
-      if (length != 0 || !in.ExpectAtEnd()) return NotBinary(whole_size);
-      available = 0;
-    }
+    // Fails only at the end of the input, where just a length of 0 fits.
+    if (!in.GetDirectBufferPointer(&data, &available)) available = 0;
     if (length > static_cast<uint32_t>(available)) return NotBinary(whole_size);
     const std::string_view payload(static_cast<const char*>(data), length);
     in.Skip(static_cast<int>(length));

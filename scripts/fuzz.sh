@@ -59,6 +59,7 @@ declare -A max_len=([policy_bytes]=8192 [policy_text]=16384 [restore]=8192
                     [event_log]=4096 [engine_ops]=2048)
 
 start=$(date +%s)
+mkdir -p "$build_dir"
 build_targets="fuzz_seeds"
 for t in "${targets[@]}"; do build_targets+=" fuzz_$t"; done
 CC=clang CXX=clang++ BUILD_DIR="$build_dir" BUILD_TYPE=Release \
@@ -66,9 +67,9 @@ CC=clang CXX=clang++ BUILD_DIR="$build_dir" BUILD_TYPE=Release \
   -DBECKON_FUZZ=ON -DBECKON_BUILD_TESTS=ON -DBECKON_BUILD_EXAMPLES=OFF \
   -DBECKON_BUILD_TOOLS=OFF -DBECKON_BUILD_PYTHON=OFF -DBECKON_WERROR=ON \
   "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -g" "-DCMAKE_C_FLAGS_RELEASE=-O2 -g" \
-  >"$build_dir.fuzz-build.log" 2>&1 || {
-    tail -n 40 "$build_dir.fuzz-build.log" >&2
-    echo "fuzz: build failed (log: $build_dir.fuzz-build.log)" >&2
+  >"$build_dir/fuzz-build.log" 2>&1 || {
+    tail -n 40 "$build_dir/fuzz-build.log" >&2
+    echo "fuzz: build failed (log: $build_dir/fuzz-build.log)" >&2
     exit 1
   }
 built=$(date +%s)
