@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -11,11 +12,15 @@
 #include "beckon/policy.pb.h"
 #include "model_features.h"
 #include "file_util.h"
+#include "string_views.h"
+#include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/wire_format_lite.h"
 
 namespace beckon {
 namespace {
@@ -176,6 +181,123 @@ absl::Status CheckStrings(const proto::Policy& p) {
   return absl::OkStatus();
 }
 
+// Unknown fields: a field this engine does not know (written by a newer
+// beckon, or damage) may be a gate or a setting that changes decisions, so a
+// policy that carries one is rejected rather than run without it. Only
+// Provenance is exempt: the engine never reads it, and its unknown fields
+// are dropped at load (DropIgnoredUnknownFields), so a loaded policy always
+// prints as text that loads back.
+absl::Status CheckUnknownFields(const google::protobuf::Message& m,
+                                const std::string& path) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* r = m.GetReflection();
+  const google::protobuf::UnknownFieldSet& unknown = r->GetUnknownFields(m);
+  if (!unknown.empty()) {
+    const int number = unknown.field(0).number();
+    const std::string at =
+        path.empty() ? absl::StrCat(number) : absl::StrCat(path, ".", number);
+    if (const FieldDescriptor* f =
+            m.GetDescriptor()->FindFieldByNumber(number)) {
+      return Invalid(at, absl::StrCat("field ", number, " (", f->name(),
+                                      ") has the wrong wire type"));
+    }
+    return Invalid(at, absl::StrCat(
+                           "unknown field number ", number,
+                           " (written by a newer beckon?); this engine "
+                           "cannot apply it"));
+  }
+  std::vector<const FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  for (const FieldDescriptor* f : fields) {
+    if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE ||
+        f->message_type() == proto::Provenance::descriptor()) {
+      continue;
+    }
+    const std::string at = path.empty() ? f->name() : path + "." + f->name();
+    if (!f->is_repeated()) {
+      if (absl::Status s = CheckUnknownFields(r->GetMessage(m, f), at);
+          !s.ok()) {
+        return s;
+      }
+      continue;
+    }
+    for (int i = 0; i < r->FieldSize(m, f); ++i) {
+      if (absl::Status s = CheckUnknownFields(r->GetRepeatedMessage(m, f, i),
+                                              absl::StrCat(at, "[", i, "]"));
+          !s.ok()) {
+        return s;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Drops what a load ignores by design: unknown fields of the provenance.
+void DropIgnoredUnknownFields(proto::Policy& p) {
+  if (p.has_provenance()) p.mutable_provenance()->DiscardUnknownFields();
+}
+
+absl::Status NotBinary(size_t size) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "invalid policy: not a binary policy message (", size, " bytes)"));
+}
+
+// Checks the binary encoding before protobuf's parser sees it: every string
+// field of `type` and of its submessages (map entries included) must hold
+// UTF-8. protobuf's parser rejects such a field too, but it also writes an
+// error to stderr, and a library must not log (docs/concepts.md): so the
+// parser is never given one. Malformed encodings are rejected as protobuf
+// would. `path` names the message for errors ("groups[3]").
+absl::Status CheckWireStrings(const google::protobuf::Descriptor& type,
+                              std::string_view bytes, const std::string& path,
+                              size_t whole_size) {
+  using google::protobuf::FieldDescriptor;
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const uint8_t*>(bytes.data()),
+      static_cast<int>(bytes.size()));
+  absl::flat_hash_map<int, int> repeats;  // Field number -> elements seen.
+  while (true) {
+    const uint32_t tag = in.ReadTag();
+    if (tag == 0) {
+      if (in.ExpectAtEnd()) return absl::OkStatus();
+      return NotBinary(whole_size);
+    }
+    const FieldDescriptor* f =
+        type.FindFieldByNumber(WireFormatLite::GetTagFieldNumber(tag));
+    const bool checked =
+        f != nullptr &&
+        WireFormatLite::GetTagWireType(tag) ==
+            WireFormatLite::WIRETYPE_LENGTH_DELIMITED &&
+        (f->type() == FieldDescriptor::TYPE_STRING ||
+         f->type() == FieldDescriptor::TYPE_MESSAGE);
+    if (!checked) {
+      if (!WireFormatLite::SkipField(&in, tag)) return NotBinary(whole_size);
+      continue;
+    }
+    uint32_t length = 0;
+    if (!in.ReadVarint32(&length)) return NotBinary(whole_size);
+    const void* data = "";
+    int available = 0;
+    // Fails only at the end of the input, where just a length of 0 fits.
+    if (!in.GetDirectBufferPointer(&data, &available)) available = 0;
+    if (length > static_cast<uint32_t>(available)) return NotBinary(whole_size);
+    const std::string_view payload(static_cast<const char*>(data), length);
+    in.Skip(static_cast<int>(length));
+    std::string at = path.empty() ? f->name() : path + "." + f->name();
+    if (f->is_repeated()) absl::StrAppend(&at, "[", repeats[f->number()]++, "]");
+    if (f->type() == FieldDescriptor::TYPE_STRING) {
+      if (!IsUtf8(internal::AbslView(payload))) {
+        return Invalid(at, "is not valid UTF-8");
+      }
+    } else if (absl::Status s = CheckWireStrings(*f->message_type(), payload,
+                                                 at, whole_size);
+               !s.ok()) {
+      return s;
+    }
+  }
+}
+
 }  // namespace
 
 absl::Status ValidatePolicy(const proto::Policy& p) {
@@ -185,6 +307,7 @@ absl::Status ValidatePolicy(const proto::Policy& p) {
                                 p.format_version()));
   }
   if (absl::Status s = CheckStrings(p); !s.ok()) return s;
+  if (absl::Status s = CheckUnknownFields(p, ""); !s.ok()) return s;
   if (p.groups_size() > static_cast<int>(kMaxGroups)) {
     return Invalid("groups", absl::StrCat("at most ", kMaxGroups, ", got ",
                                           p.groups_size()));
@@ -333,8 +456,10 @@ absl::Status ValidatePolicy(const proto::Policy& p) {
 }
 
 absl::StatusOr<Policy> Policy::FromProto(const proto::Policy& message) {
-  if (absl::Status s = ValidatePolicy(message); !s.ok()) return s;
-  return Policy(std::make_shared<const proto::Policy>(message));
+  auto copy = std::make_shared<proto::Policy>(message);
+  DropIgnoredUnknownFields(*copy);
+  if (absl::Status s = ValidatePolicy(*copy); !s.ok()) return s;
+  return Policy(std::move(copy));
 }
 
 namespace {
@@ -342,12 +467,18 @@ namespace {
 // Parse only; validation follows in the callers. Each error is the whole
 // message a caller reports.
 absl::Status ParseBinary(std::string_view bytes, proto::Policy& message) {
-  if (bytes.size() > static_cast<size_t>(INT32_MAX) ||
-      !message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid policy: not a binary policy message (",
-                     bytes.size(), " bytes)"));
+  if (bytes.size() > static_cast<size_t>(INT32_MAX)) {
+    return NotBinary(bytes.size());
   }
+  if (absl::Status s = CheckWireStrings(*proto::Policy::descriptor(), bytes,
+                                        "", bytes.size());
+      !s.ok()) {
+    return s;
+  }
+  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return NotBinary(bytes.size());
+  }
+  DropIgnoredUnknownFields(message);
   return absl::OkStatus();
 }
 
@@ -359,6 +490,7 @@ absl::Status ParseText(std::string_view text, proto::Policy& message) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid policy text: ", errors.first()));
   }
+  DropIgnoredUnknownFields(message);
   return absl::OkStatus();
 }
 

@@ -236,6 +236,114 @@ TEST(Policy, BytesAreValidatedOnLoad) {
             "(0, 86400] seconds, got -1");
 }
 
+// A length-delimited field (tag byte `tag`) holding `payload` (< 128 bytes).
+std::string Field(char tag, const std::string& payload) {
+  return std::string(1, tag) + static_cast<char>(payload.size()) + payload;
+}
+
+// Issue 12, item 9: protobuf's parser wrote "String field ... contains
+// invalid UTF-8 data" to stderr for these. The library never logs.
+TEST(Policy, BytesThatAreNotUtf8AreRejectedQuietlyAndNamed) {
+  const std::string base = Policy::Default().ToBytes();
+  const std::string entry_bad_key = Field(0x0a, "\xff") + Field(0x12, "x");
+  const std::string entry_bad_value = Field(0x0a, "k") + Field(0x12, "\xfe");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {Field(0x12, "a\xc3"), "name"},
+      {Field(0x1a, Field(0x1a, entry_bad_key)), "provenance.options[0].key"},
+      {Field(0x1a, Field(0x1a, entry_bad_value)),
+       "provenance.options[0].value"},
+      {Field(0x1a, Field(0x32, Field(0x0a, "\xed\xa0\x80"))),
+       "provenance.validation[0].key"},
+      {Field(0x2a, Field(0x0a, "/caf\xe9")), "groups[11].pattern"},
+      {Field(0x4a, Field(0x42, "\xff")), "gates.holdout_salt"},
+  };
+  ASSERT_EQ(DefaultMessage().groups_size(), 11);
+  for (const auto& [extra, field] : cases) {
+    SCOPED_TRACE(field);
+    testing::internal::CaptureStderr();
+    absl::StatusOr<Policy> p = Policy::FromBytes(base + extra);
+    const std::string err = testing::internal::GetCapturedStderr();
+    ASSERT_FALSE(p.ok());
+    EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(Msg(p.status()),
+              "invalid policy: " + field + ": is not valid UTF-8");
+    EXPECT_EQ(err, "");
+  }
+}
+
+TEST(Policy, BytesMalformedInsideAStringOrMessageAreNotABinaryPolicy) {
+  const std::string base = Policy::Default().ToBytes();
+  // A group whose length runs past the end; a tag 0 inside a group.
+  for (const std::string& extra :
+       {std::string("\x2a\x05\x0a\x01", 4), std::string("\x2a\x02\x00\x00", 4),
+        std::string("\x12\x80", 2)}) {
+    SCOPED_TRACE(testing::PrintToString(extra));
+    testing::internal::CaptureStderr();
+    absl::StatusOr<Policy> p = Policy::FromBytes(base + extra);
+    const std::string err = testing::internal::GetCapturedStderr();
+    ASSERT_FALSE(p.ok());
+    EXPECT_THAT(Msg(p.status()), HasSubstr("not a binary policy"));
+    EXPECT_EQ(err, "");
+  }
+}
+
+// Issue 12, item 10: a policy with a field this engine does not know printed
+// as text that did not load back ("101: 7"). Such a field may be a gate a
+// newer beckon enforces, so the policy is rejected, naming the field.
+TEST(Policy, BytesWithAnUnknownFieldAreRejectedNamingItsNumber) {
+  const std::string base = Policy::Default().ToBytes();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {std::string("\xa8\x06\x07", 3), "101: unknown field number 101"},
+      {Field(0x4a, std::string("\x68\x01", 2)), "gates.13: unknown field number 13"},
+      {Field(0x32, std::string("\x30\x09", 2)), "unlisted.6: unknown field number 6"},
+      {Field(0x42, Field(0x12, std::string("\x18\x01", 2))),
+       "model.weights[" +
+           std::to_string(DefaultMessage().model().weights_size()) +
+           "].3: unknown field number 3"},
+      {std::string("\x10\x01", 2), "2: field 2 (name) has the wrong wire type"},
+  };
+  for (const auto& [extra, error] : cases) {
+    SCOPED_TRACE(error);
+    testing::internal::CaptureStderr();
+    absl::StatusOr<Policy> p = Policy::FromBytes(base + extra);
+    const std::string err = testing::internal::GetCapturedStderr();
+    ASSERT_FALSE(p.ok());
+    EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(Msg(p.status()), StartsWith("invalid policy: " + error));
+    EXPECT_EQ(err, "");
+  }
+}
+
+TEST(Policy, UnknownFieldsInProvenanceAreDroppedSoTextLoadsBack) {
+  // Provenance is never read by the engine: a newer trainer's extra note
+  // there must not make older engines refuse the policy.
+  const std::string base = Policy::Default().ToBytes();
+  absl::StatusOr<Policy> p =
+      Policy::FromBytes(base + Field(0x1a, std::string("\x38\x05", 2)));
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->ToBytes(), base);
+  EXPECT_THAT(p->ToText(), Not(HasSubstr("7: 5")));
+  absl::StatusOr<Policy> text = Policy::FromText(p->ToText());
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_EQ(text->ToBytes(), base);
+}
+
+TEST(Policy, FromProtoRejectsUnknownFieldsAndDropsProvenanceOnes) {
+  proto::Policy m = DefaultMessage();
+  m.mutable_gates()->GetReflection()->MutableUnknownFields(m.mutable_gates())
+      ->AddVarint(13, 1);
+  absl::Status s = ValidatePolicy(m);
+  EXPECT_THAT(Msg(s), StartsWith("invalid policy: gates.13: unknown field"));
+  EXPECT_FALSE(Policy::FromProto(m).ok());
+
+  proto::Policy q = DefaultMessage();
+  q.mutable_provenance()->GetReflection()
+      ->MutableUnknownFields(q.mutable_provenance())->AddVarint(7, 5);
+  absl::StatusOr<Policy> p = Policy::FromProto(q);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->ToBytes(), Policy::Default().ToBytes());
+}
+
 // --- Text --------------------------------------------------------------------
 
 TEST(Policy, TextSyntaxErrorNamesLineAndColumnQuietly) {

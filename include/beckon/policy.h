@@ -33,7 +33,12 @@ class Policy {
   // the engine run with no training (docs/concepts.md lists them).
   static Policy Default();
 
-  // Parses a binary protobuf policy and validates it.
+  // Parses a binary protobuf policy and validates it. Rejects a string
+  // field that is not UTF-8 (before protobuf's parser, which would log it)
+  // and a field this engine does not know outside `provenance`, naming it
+  // ("invalid policy: gates.13: unknown field number 13 ..."): it may be a
+  // gate a newer beckon enforces. Unknown fields in `provenance` are
+  // dropped, so the loaded policy always prints as text that loads back.
   static absl::StatusOr<Policy> FromBytes(std::string_view bytes);
 
   // Parses protobuf text format and validates it.
@@ -43,8 +48,10 @@ class Policy {
   // binary (text policies are usually named *.txtpb).
   static absl::StatusOr<Policy> FromFile(const std::string& path);
 
-  // Validates a message and takes a copy of it. For code inside beckon and
-  // tools that build policies (the trainer).
+  // Validates a message and takes a copy of it (without the unknown fields
+  // of its provenance; unknown fields elsewhere are rejected, as by
+  // FromBytes). For code inside beckon and tools that build policies (the
+  // trainer).
   static absl::StatusOr<Policy> FromProto(const proto::Policy& message);
 
   // Copies share the message. There is deliberately no move: a moved-from
@@ -79,8 +86,9 @@ class Policy {
   std::shared_ptr<const proto::Policy> message_;
 };
 
-// Returns OK if `message` is a policy the engine can run, or an
-// InvalidArgument error naming the first offending field
+// Returns OK if `message` is a policy the engine can run (which includes:
+// no unknown fields outside `provenance`), or an InvalidArgument error
+// naming the first offending field
 // ("invalid policy: groups[3].dwell_threshold_s: must be in (0, 86400]
 // seconds, got -1").
 absl::Status ValidatePolicy(const proto::Policy& message);
