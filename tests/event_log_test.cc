@@ -62,6 +62,26 @@ void operator delete(void* p) noexcept {
   std::free(p);
 }
 void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
+// Every other replaceable form too, so that whatever allocates (the nothrow
+// form: std::stable_sort's buffer) frees through the delete above: under
+// AddressSanitizer a mix of its new and this free is a reported mismatch.
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  void* p = std::malloc(n == 0 ? 1 : n);
+  if (p != nullptr) CountAlloc(p);
+  return p;
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept {
+  return operator new(n, t);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+  operator delete(p);
+}
+void operator delete[](void* p) noexcept { operator delete(p); }
+void operator delete[](void* p, std::size_t) noexcept { operator delete(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  operator delete(p);
+}
 #pragma GCC diagnostic pop
 
 namespace beckon {
