@@ -13,7 +13,14 @@
 #include "absl/synchronization/mutex.h"
 #include "beckon/policy.pb.h"
 #include "beckon/snapshot.pb.h"
+#include "engine/compiled_policy.h"
+#include "engine/explain.h"
+#include "engine/features.h"
+#include "engine/gates.h"
+#include "engine/recheck.h"
+#include "engine/session_rules.h"
 #include "model_features.h"
+#include "engine_internal.h"
 #include "file_util.h"
 #include "page_matcher.h"
 #include "siphash.h"
@@ -27,6 +34,9 @@
 namespace beckon {
 
 using internal::kFeatureCount;
+using internal::Evaluation;
+using internal::PageFacts;
+using internal::SessionScore;
 using internal::kUnlistedGroup;
 using internal::MemoryRecord;
 using internal::RateGate;
@@ -60,67 +70,6 @@ absl::Status CheckTimestamp(int64_t ts, std::string_view what) {
   return absl::OkStatus();
 }
 
-// "48 s", "12 min", "5 h", "3 d".
-std::string Duration(int64_t ms) {
-  const int64_t s = ms / 1000;
-  if (s < 120) return absl::StrCat(s, " s");
-  if (s < 2 * 3600) return absl::StrCat(s / 60, " min");
-  if (s < 2 * 86400) return absl::StrCat(s / 3600, " h");
-  return absl::StrCat(s / 86400, " d");
-}
-
-// "1 page", "2 pages".
-std::string Count(uint64_t n, std::string_view one, std::string_view many) {
-  return absl::StrCat(n, " ", internal::AbslView(n == 1 ? one : many));
-}
-
-// Counters saturate instead of wrapping.
-void SatInc(uint16_t& v) {
-  if (v < 0xffff) ++v;
-}
-
-double Sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
-
-double Clamp(double v, double hi) { return v < 0 ? 0 : (v > hi ? hi : v); }
-
-// A group's settings, flattened for the hot path.
-struct GroupInfo {
-  std::string pattern;
-  proto::Role role;
-  double dwell_threshold_s;
-  double help_rate;
-};
-
-struct CompiledStep {
-  uint16_t group;  // kUnlistedGroup + role: match by role.
-  bool by_role;
-  proto::Role role;
-};
-
-struct CompiledPathRule {
-  std::string name;
-  bool from_search_engine;
-  double strength;
-  std::vector<CompiledStep> steps;
-};
-
-// What an event's URL and referrer say, worked out before the store's lock
-// (the work is proportional to their length): nothing under the lock reads
-// the strings themselves.
-struct PageFacts {
-  internal::PageMatcher::Match page{kUnlistedGroup, 0};  // kPageView, kSearch.
-  bool from_search_engine = false;                         // kPageView.
-};
-
-// What the model sees at one instant.
-struct Evaluation {
-  double x[kFeatureCount];
-  double logit;
-  double probability;
-  double dwell_s;
-  double dwell_threshold_s;
-};
-
 }  // namespace
 
 class EngineImpl {
@@ -142,6 +91,7 @@ class EngineImpl {
   absl::Status RestoreFromFile(const std::string& path);
   EngineStats Stats() const;
   const Policy& policy() const { return policy_; }
+  std::shared_ptr<const void> explainer() const { return explainer_; }
   std::array<uint64_t, 2> visitor_key() const { return options_.visitor_key; }
 
  private:
@@ -149,20 +99,6 @@ class EngineImpl {
     return internal::SipHash24(options_.visitor_key[0],
                                options_.visitor_key[1], id);
   }
-  const GroupInfo& Group(uint16_t g) const {
-    return groups_[g == kUnlistedGroup ? groups_.size() - 1 : g];
-  }
-  bool InHoldout(std::string_view id) const;
-  double ThresholdFor(int64_t free_agents) const;
-  // When a memory record's decline / ignore cooldown ends.
-  int64_t DeclineUntil(const MemoryRecord& m) const;
-  int64_t IgnoreUntil(const MemoryRecord& m) const;
-  bool MemoryExpired(const MemoryRecord& m, int64_t now_ms) const;
-  // How long a memory record matters after `now_ms` (0: forever).
-  int64_t MemoryTtl(const MemoryRecord& m, int64_t now_ms) const;
-  void StartSession(SessionRecord& r, int64_t ts) const;
-  bool PushPage(SessionRecord& r, uint16_t group, uint32_t page_hash,
-                int64_t ts, bool is_search) const;
   absl::Status WriteSnapshot(const internal::ByteSink& sink) const;
   // Replaces the store's contents by what `read` hands the visitor, once
   // it has all been read and checked.
@@ -171,83 +107,36 @@ class EngineImpl {
   absl::Status Apply(const Event& e);
   // Checks page and referrer against their caps and classifies them.
   absl::Status ClassifyPage(const Event& e, PageFacts& out) const;
-  absl::Status ApplyTo(VisitorState& v, const Event& e,
-                       const PageFacts& facts) const;
-  void RecordOutcome(VisitorState& v, const Event& e) const;
   absl::Status DecideFor(std::string_view visitor, int64_t now,
                          VisitorState& v, RateGate& rate, Decision& d) const;
-  uint8_t MatchPathRule(const SessionRecord& r) const;
-  void Evaluate(const SessionRecord& r, int64_t t, Evaluation& out) const;
-  bool Ready(const SessionRecord& r, int64_t t, double threshold) const;
-  std::optional<int64_t> ReadyTime(const SessionRecord& r, int64_t from,
-                                   double threshold) const;
-  void Explain(const SessionRecord& r, const Evaluation& ev,
-               Decision& d) const;
 
   const Policy policy_;
-  const proto::Policy& p_;
   const Engine::Options options_;
-  const internal::PageMatcher matcher_;
-  std::vector<GroupInfo> groups_;  // Policy groups, then the unlisted group.
-  std::vector<CompiledPathRule> path_rules_;
-  double weights_[kFeatureCount] = {};
-  int64_t timeout_ms_;
-  uint64_t holdout_k0_, holdout_k1_;
+  const internal::CompiledPolicy cp_;
+  // Shared with the C ABI's and Python's decisions, which may outlive this.
+  const std::shared_ptr<const internal::Explainer> explainer_;
+  const int64_t timeout_ms_;
   uint64_t key_fingerprint_;
-  uint64_t layout_;  // What group and path-rule indices mean.
   std::unique_ptr<internal::VisitorStore> store_;
   std::atomic<uint64_t> events_rejected_{0};
 };
 
 EngineImpl::EngineImpl(Policy policy, const Engine::Options& options)
     : policy_(std::move(policy)),
-      p_(policy_.message()),
       options_(options),
-      matcher_(p_),
-      timeout_ms_(p_.session().timeout_s() * 1000) {
-  for (const auto& g : p_.groups()) {
-    groups_.push_back(GroupInfo{g.pattern(), g.role(), g.dwell_threshold_s(),
-                                g.help_rate()});
-  }
-  const auto& u = p_.unlisted();
-  groups_.push_back(GroupInfo{"", u.role(), u.dwell_threshold_s(),
-                              u.help_rate()});
-  for (const auto& r : p_.path_rules()) {
-    CompiledPathRule c{r.name(), r.from_search_engine(), r.strength(), {}};
-    for (const auto& s : r.steps()) {
-      if (!s.group().empty()) {
-        c.steps.push_back({matcher_.GroupByPattern(s.group()), false,
-                           proto::ROLE_UNSPECIFIED});
-      } else {
-        c.steps.push_back({kUnlistedGroup, true, s.role()});
-      }
-    }
-    path_rules_.push_back(std::move(c));
-  }
-  for (const auto& w : p_.model().weights()) {
-    weights_[*internal::ParseFeature(w.feature())] = w.weight();
-  }
-  const std::string& salt = p_.gates().holdout_salt();
-  holdout_k0_ = internal::SipHash24(0x686f6c646f757430ULL, 1, salt);
-  holdout_k1_ = internal::SipHash24(0x686f6c646f757431ULL, 2, salt);
+      cp_(policy_.message()),
+      explainer_(std::make_shared<internal::Explainer>(cp_)),
+      timeout_ms_(cp_.timeout_ms()) {
   key_fingerprint_ = internal::SipHash24(options.visitor_key[0],
                                          options.visitor_key[1],
                                          "beckon key fingerprint");
-  // Group patterns and path-rule names, in order: records stored under
-  // another layout cannot be read index for index.
-  std::string layout = "beckon layout 1";
-  for (const GroupInfo& g : groups_) absl::StrAppend(&layout, "\x1f", g.pattern);
-  for (const CompiledPathRule& r : path_rules_) {
-    absl::StrAppend(&layout, "\x1e", r.name);
-  }
-  layout_ = internal::SipHash24(0x6c61796f75743031ULL, 7, layout);
 }
 
 absl::Status EngineImpl::OpenStore() {
-  const int64_t window_ms = p_.gates().rate_window_s() * 1000;
+  const int64_t window_ms = cp_.rate_window_ms();
   if (options_.store == StoreKind::kRedis) {
     absl::StatusOr<std::unique_ptr<internal::VisitorStore>> s =
-        internal::NewRedisStore(options_.redis, layout_, timeout_ms_,
+        internal::NewRedisStore(options_.redis, cp_.layout(), timeout_ms_,
                                 window_ms);
     if (!s.ok()) return s.status();
     store_ = std::move(*s);
@@ -255,156 +144,6 @@ absl::Status EngineImpl::OpenStore() {
     store_ = internal::NewMemoryStore(options_, timeout_ms_, window_ms);
   }
   return absl::OkStatus();
-}
-
-bool EngineImpl::InHoldout(std::string_view id) const {
-  const double f = p_.gates().holdout_fraction();
-  if (f <= 0) return false;
-  const uint64_t h = internal::SipHash24(holdout_k0_, holdout_k1_, id);
-  return static_cast<double>(h >> 11) * 0x1.0p-53 < f;
-}
-
-double EngineImpl::ThresholdFor(int64_t free_agents) const {
-  const double base = p_.model().decision_threshold();
-  const auto& g = p_.gates();
-  if (free_agents < 1 || free_agents >= g.plenty_agents() ||
-      g.plenty_agents() <= 1) {
-    return base;
-  }
-  // Linear from threshold_at_one_agent (1 agent) to base (plenty_agents).
-  const double scarcity = static_cast<double>(g.plenty_agents() - free_agents) /
-                          static_cast<double>(g.plenty_agents() - 1);
-  return base + (g.threshold_at_one_agent() - base) * scarcity;
-}
-
-int64_t EngineImpl::DeclineUntil(const MemoryRecord& m) const {
-  return m.last_decline_ms + p_.gates().decline_cooldown_s() * 1000;
-}
-
-int64_t EngineImpl::IgnoreUntil(const MemoryRecord& m) const {
-  return m.last_ignore_ms + p_.gates().ignored_cooldown_s() * 1000;
-}
-
-bool EngineImpl::MemoryExpired(const MemoryRecord& m, int64_t now) const {
-  if ((m.flags & internal::kHasDecline) &&
-      (p_.gates().decline_forever() || now < DeclineUntil(m))) {
-    return false;
-  }
-  if ((m.flags & internal::kHasIgnore) && now < IgnoreUntil(m)) return false;
-  return true;
-}
-
-int64_t EngineImpl::MemoryTtl(const MemoryRecord& m, int64_t now) const {
-  const auto& g = p_.gates();
-  if ((m.flags & internal::kHasDecline) && g.decline_forever()) return 0;
-  int64_t until = now;
-  if (m.flags & internal::kHasDecline) until = std::max(until, DeclineUntil(m));
-  if (m.flags & internal::kHasIgnore) until = std::max(until, IgnoreUntil(m));
-  // A session timeout beyond the cooldown, and never less than that: a
-  // record must outlast the session that made it.
-  return until - now + std::max<int64_t>(timeout_ms_, 1000);
-}
-
-void EngineImpl::StartSession(SessionRecord& r, int64_t ts) const {
-  r = SessionRecord{};
-  r.session_start_ms = ts;
-  r.last_event_ms = ts;
-  r.last_activity_ms = ts;
-  r.current_group = kUnlistedGroup;
-}
-
-// Moves the visitor to a page (a view, or a search on a results page) and
-// returns true if it was a reload. Each search is a step, even on the same
-// results page; repeating a search there is not a return to a seen page.
-bool EngineImpl::PushPage(SessionRecord& r, uint16_t group, uint32_t hash,
-                          int64_t ts, bool is_search) const {
-  const bool same_page =
-      r.n_pages > 0 && r.recent_pages[r.n_pages - 1] == hash;
-  const bool reload = same_page && !is_search;
-  const proto::Role role = Group(group).role;
-  // Checkout progress: entering checkout, or a new checkout page.
-  if (role == proto::ROLE_CHECKOUT) {
-    if (!(r.flags & internal::kInCheckout) || !reload) {
-      r.checkout_since_ms = ts;
-    }
-    r.flags |= internal::kInCheckout;
-  } else {
-    r.flags &= ~internal::kInCheckout;
-  }
-  r.current_group = group;
-  if (reload) return true;  // A reload is neither a loop nor a new step.
-  uint32_t* const seen_end =
-      r.recent_pages + r.n_pages - (same_page ? 1 : 0);
-  if (r.n_pages >= 2 && r.recent_pages[r.n_pages - 2] == hash) {
-    ++r.back_and_forth;
-  } else if (std::find(r.recent_pages, seen_end, hash) != seen_end) {
-    ++r.loops;
-  }
-  if (r.n_pages == internal::kRecentPages) {
-    std::memmove(r.recent_pages, r.recent_pages + 1,
-                 sizeof(uint32_t) * (internal::kRecentPages - 1));
-    --r.n_pages;
-  }
-  r.recent_pages[r.n_pages++] = hash;
-  if (r.n_steps == internal::kRecentSteps) {
-    std::memmove(r.recent_steps, r.recent_steps + 1,
-                 sizeof(uint16_t) * (internal::kRecentSteps - 1));
-    --r.n_steps;
-  }
-  r.recent_steps[r.n_steps++] = group;
-  r.path_rule = MatchPathRule(r);
-  return false;
-}
-
-void EngineImpl::RecordOutcome(VisitorState& v, const Event& e) const {
-  if (!v.has_memory) {
-    v.memory = MemoryRecord{};
-    v.has_memory = true;
-  }
-  MemoryRecord* m = &v.memory;
-  v.write_memory = true;
-  if (e.type == EventType::kOfferDeclined) {
-    // The latest decline counts; a late report never moves it back.
-    m->last_decline_ms = (m->flags & internal::kHasDecline)
-                             ? std::max(m->last_decline_ms, e.ts_ms)
-                             : e.ts_ms;
-    m->flags |= internal::kHasDecline;
-    SatInc(m->declines);
-  } else {
-    if ((m->flags & internal::kHasIgnore) && e.ts_ms >= IgnoreUntil(*m)) {
-      m->ignored = 0;  // The earlier ignores have been forgiven.
-    }
-    m->last_ignore_ms = (m->flags & internal::kHasIgnore)
-                            ? std::max(m->last_ignore_ms, e.ts_ms)
-                            : e.ts_ms;
-    m->flags |= internal::kHasIgnore;
-    SatInc(m->ignored);
-  }
-  v.memory_ttl_ms = MemoryTtl(*m, e.ts_ms);
-}
-
-uint8_t EngineImpl::MatchPathRule(const SessionRecord& r) const {
-  uint8_t found = 0;
-  double best = -1;
-  for (size_t i = 0; i < path_rules_.size(); ++i) {
-    const CompiledPathRule& rule = path_rules_[i];
-    const size_t n = rule.steps.size();
-    if (n > r.n_steps || rule.strength <= best) continue;
-    if (rule.from_search_engine && !(r.flags & internal::kFromSearchEngine)) {
-      continue;
-    }
-    bool match = true;
-    for (size_t j = 0; j < n && match; ++j) {
-      const CompiledStep& st = rule.steps[j];
-      const uint16_t g = r.recent_steps[r.n_steps - n + j];
-      match = st.by_role ? Group(g).role == st.role : g == st.group;
-    }
-    if (match) {
-      best = rule.strength;
-      found = static_cast<uint8_t>(i + 1);
-    }
-  }
-  return found;
 }
 
 // Checks `e` whole, then applies it whole: a rejected event changes nothing.
@@ -445,7 +184,7 @@ absl::Status EngineImpl::Apply(const Event& e) {
   bare.referrer = {};
   return store_->Update(KeyOf(e.visitor), /*want_agents=*/false,
                         [&](VisitorState& v, RateGate&) {
-                          return ApplyTo(v, bare, facts);
+                          return internal::ApplyEvent(cp_, v, bare, facts);
                         });
 }
 
@@ -465,271 +204,8 @@ absl::Status EngineImpl::ClassifyPage(const Event& e, PageFacts& out) const {
                             options_.max_referrer_bytes,
                             " (Engine::Options.max_referrer_bytes)"));
   }
-  out.page = matcher_.Classify(e.page);
-  // Whether the referrer is a search engine matters on a session's first
-  // page only, which only the store knows: it is worked out for every view.
-  out.from_search_engine =
-      view && !e.referrer.empty() && matcher_.IsSearchEngine(e.referrer);
+  out = internal::ClassifyEventPage(cp_, e);
   return absl::OkStatus();
-}
-
-// The event's effect on one visitor's state (checked already, but for the
-// visitor's clock). `e` carries no page or referrer: `facts` says what they
-// were.
-absl::Status EngineImpl::ApplyTo(VisitorState& v, const Event& e,
-                                 const PageFacts& facts) const {
-  SessionRecord* r = v.has_session ? &v.session : nullptr;
-  const bool memory_event = e.type == EventType::kOfferDeclined ||
-                            e.type == EventType::kOfferIgnored;
-  if (r != nullptr && e.ts_ms < r->last_event_ms) {
-    if (!memory_event) {
-      return Bad(absl::StrCat("time went backwards for visitor: ", e.ts_ms,
-                              " < last event ", r->last_event_ms));
-    }
-    // A decline or ignore reported late: it goes to the do-not-re-offer
-    // memory as of its own time, without moving the visitor's clock.
-    RecordOutcome(v, e);
-    r->flags &= ~internal::kOfferPending;
-    v.write_session = true;
-    ++v.delta.events_observed;
-    return absl::OkStatus();
-  }
-  // All checks passed: from here on the event is applied whole.
-  v.expire_some = true;
-  v.now_ms = e.ts_ms;
-  v.write_session = true;
-  if (r == nullptr) {
-    r = &v.session;
-    v.has_session = true;
-    StartSession(*r, e.ts_ms);
-    ++v.delta.sessions_started;
-  } else if (e.ts_ms - r->last_event_ms > timeout_ms_) {
-    StartSession(*r, e.ts_ms);
-    ++v.delta.sessions_expired;
-    ++v.delta.sessions_started;
-  }
-  ++v.delta.events_observed;
-  r->last_event_ms = e.ts_ms;
-  if (e.type != EventType::kOfferShown) r->last_activity_ms = e.ts_ms;
-
-
-  switch (e.type) {
-    case EventType::kPageView: {
-      if (r->pages_viewed == 0 && facts.from_search_engine) {
-        r->flags |= internal::kFromSearchEngine;
-      }
-      const internal::PageMatcher::Match& m = facts.page;
-      SatInc(r->pages_viewed);
-      const bool reload =
-          PushPage(*r, m.group, m.page_hash, e.ts_ms, /*is_search=*/false);
-      if (!reload && Group(m.group).role == proto::ROLE_HELP) {
-        SatInc(r->help_hits);
-      }
-      break;
-    }
-    case EventType::kSearch: {
-      SatInc(r->searches);
-      if (e.count == 0) SatInc(r->zero_result_searches);
-      const internal::PageMatcher::Match& m = facts.page;
-      PushPage(*r, m.group, m.page_hash, e.ts_ms, /*is_search=*/true);
-      break;
-    }
-    case EventType::kCart:
-      r->cart_value = static_cast<float>(e.value);
-      if (r->flags & internal::kInCheckout) r->checkout_since_ms = e.ts_ms;
-      break;
-    case EventType::kPurchase:
-      r->cart_value = 0;
-      if (r->flags & internal::kInCheckout) r->checkout_since_ms = e.ts_ms;
-      break;
-    case EventType::kHelpContact:
-    case EventType::kOfferAccepted:
-      r->flags |= internal::kEngaged;
-      r->flags &= ~internal::kOfferPending;
-      break;
-    case EventType::kOfferShown:
-      if (r->flags & internal::kOfferPending) {
-        r->flags &= ~internal::kOfferPending;  // beckon's own offer: counted.
-      } else {
-        if (r->offers < 0xff) ++r->offers;
-        r->last_offer_ms = e.ts_ms;
-        r->flags |= internal::kHasOffer;
-      }
-      break;
-    case EventType::kOfferDeclined:
-    case EventType::kOfferIgnored:
-      r->flags &= ~internal::kOfferPending;
-      RecordOutcome(v, e);
-      break;
-    case EventType::kAgents:
-      break;  // Handled above.
-  }
-  return absl::OkStatus();
-}
-
-void EngineImpl::Evaluate(const SessionRecord& r, int64_t t,
-                          Evaluation& ev) const {
-  using namespace internal;  // NOLINT: feature names.
-  const GroupInfo& g = Group(r.current_group);
-  ev.dwell_s = static_cast<double>(t - r.last_activity_ms) / 1000.0;
-  ev.dwell_threshold_s = g.dwell_threshold_s;
-  ev.x[kDwellRatio] = Clamp(ev.dwell_s / g.dwell_threshold_s, kMaxDwellRatio);
-  ev.x[kHelpHits] = Clamp(r.help_hits, kMaxCount);
-  ev.x[kSearches] = Clamp(r.searches, kMaxCount);
-  ev.x[kZeroResultSearches] = Clamp(r.zero_result_searches, kMaxCount);
-  ev.x[kLoops] = Clamp(r.loops, kMaxCount);
-  ev.x[kBackAndForth] = Clamp(r.back_and_forth, kMaxCount);
-  ev.x[kPath] = r.path_rule ? path_rules_[r.path_rule - 1].strength : 0.0;
-  ev.x[kCheckoutStallMin] =
-      (r.flags & kInCheckout)
-          ? Clamp(static_cast<double>(t - r.checkout_since_ms) / 60000.0,
-                  kMaxStallMin)
-          : 0.0;
-  ev.x[kPagesViewed] = std::log1p(static_cast<double>(r.pages_viewed));
-  ev.x[kCartValue] = std::log1p(static_cast<double>(r.cart_value));
-  ev.x[kGroupHelpRate] = g.help_rate;
-  double z = p_.model().bias();
-  for (int i = 0; i < kFeatureCount; ++i) z += weights_[i] * ev.x[i];
-  ev.logit = z;
-  ev.probability = Sigmoid(z);
-}
-
-bool EngineImpl::Ready(const SessionRecord& r, int64_t t,
-                       double threshold) const {
-  Evaluation ev;
-  Evaluate(r, t, ev);
-  if (!p_.model().allow_before_dwell_threshold() &&
-      ev.dwell_s < ev.dwell_threshold_s) {
-    return false;
-  }
-  return ev.probability >= threshold;
-}
-
-// The earliest t in [from, end of session] at which the visitor is ready,
-// if nothing else happens. Time moves two features, dwell and checkout
-// stall; both are linear in t up to their caps, so the logit is piecewise
-// linear and each piece is solved exactly, then checked with Ready itself.
-std::optional<int64_t> EngineImpl::ReadyTime(const SessionRecord& r,
-                                             int64_t from,
-                                             double threshold) const {
-  const int64_t end = r.last_event_ms + timeout_ms_;
-  if (from > end) return std::nullopt;
-  const GroupInfo& g = Group(r.current_group);
-  int64_t start = from;
-  if (!p_.model().allow_before_dwell_threshold()) {
-    const int64_t dwell_at = r.last_activity_ms +
-        static_cast<int64_t>(std::ceil(g.dwell_threshold_s * 1000.0));
-    start = std::max(start, dwell_at);
-  }
-  if (start > end) return std::nullopt;
-  std::vector<int64_t> cuts = {start, end};
-  // The kinks where dwell and stall reach their caps. Cutting on the
-  // millisecond either side of each leaves every other piece exactly linear.
-  const double dwell_cap = static_cast<double>(r.last_activity_ms) +
-                           g.dwell_threshold_s * 1000.0 *
-                               internal::kMaxDwellRatio;
-  const double stall_cap = static_cast<double>(r.checkout_since_ms) +
-                           internal::kMaxStallMin * 60000.0;
-  for (double kink : {dwell_cap, stall_cap}) {
-    for (double c : {std::floor(kink), std::ceil(kink)}) {
-      const auto ci = static_cast<int64_t>(c);
-      if (ci > start && ci < end) cuts.push_back(ci);
-    }
-  }
-  std::sort(cuts.begin(), cuts.end());
-  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
-  const double target = std::log(threshold / (1.0 - threshold));
-  auto settle = [&](int64_t t, int64_t hi) -> std::optional<int64_t> {
-    // Guards against rounding: step forward to the first ready millisecond.
-    for (int i = 0; i < 64 && t <= hi; ++i, ++t) {
-      if (Ready(r, t, threshold)) return t;
-    }
-    return std::nullopt;
-  };
-  for (size_t i = 0; i + 1 < cuts.size(); ++i) {
-    const int64_t a = cuts[i], b = cuts[i + 1];
-    if (Ready(r, a, threshold)) return a;
-    Evaluation ea, eb;
-    Evaluate(r, a, ea);
-    Evaluate(r, b, eb);
-    if (eb.logit < target || eb.logit <= ea.logit) continue;
-    const double frac = (target - ea.logit) / (eb.logit - ea.logit);
-    const int64_t t = a + static_cast<int64_t>(
-                              std::floor(frac * static_cast<double>(b - a)));
-    // Start a little early: the division may round either way.
-    if (std::optional<int64_t> hit = settle(std::max(a, t - 2), b)) {
-      return hit;
-    }
-  }
-  if (Ready(r, end, threshold)) return settle(end, end);
-  return std::nullopt;
-}
-
-void EngineImpl::Explain(const SessionRecord& r, const Evaluation& ev,
-                         Decision& d) const {
-  using namespace internal;  // NOLINT: feature names.
-  d.contributions.clear();
-  d.contributions.reserve(kFeatureCount);
-  for (int i = 0; i < kFeatureCount; ++i) {
-    d.contributions.push_back(Contribution{std::string(FeatureName(i)),
-                                           ev.x[i], weights_[i] * ev.x[i]});
-  }
-  if (d.action == Action::kSuppress) return;  // The gate is the reason.
-  int order[kFeatureCount];
-  for (int i = 0; i < kFeatureCount; ++i) order[i] = i;
-  std::stable_sort(order, order + kFeatureCount, [&](int a, int b) {
-    return d.contributions[a].contribution > d.contributions[b].contribution;
-  });
-  const GroupInfo& g = Group(r.current_group);
-  const std::string page =
-      g.pattern.empty() ? std::string("an unlisted page") : g.pattern;
-  for (int k = 0; k < 3; ++k) {
-    const int f = order[k];
-    if (d.contributions[f].contribution < 0.05) break;  // Not worth words.
-    const double v = ev.x[f];
-    std::string text;
-    switch (f) {
-      case kDwellRatio:
-        text = absl::StrFormat("dwell %.0f s on %s (threshold %.0f s)",
-                               ev.dwell_s, page, ev.dwell_threshold_s);
-        break;
-      case kHelpHits:
-        text = Count(r.help_hits, "help-page view", "help-page views");
-        break;
-      case kSearches:
-        text = Count(r.searches, "site search", "site searches");
-        break;
-      case kZeroResultSearches:
-        text = Count(r.zero_result_searches, "search with no results",
-                     "searches with no results");
-        break;
-      case kLoops:
-        text = absl::StrCat("returned to recently seen pages ", r.loops,
-                            " times");
-        break;
-      case kBackAndForth:
-        text = absl::StrCat("went back and forth ", r.back_and_forth,
-                            " times");
-        break;
-      case kPath:
-        text = absl::StrCat("path: ", path_rules_[r.path_rule - 1].name);
-        break;
-      case kCheckoutStallMin:
-        text = absl::StrFormat("%.0f min in checkout without progress", v);
-        break;
-      case kPagesViewed:
-        text = Count(r.pages_viewed, "page viewed", "pages viewed");
-        break;
-      case kCartValue:
-        text = absl::StrFormat("cart worth %.2f", r.cart_value);
-        break;
-      case kGroupHelpRate:
-        text = absl::StrFormat("%s leads to help requests in %.0f%% of views",
-                               page, 100.0 * g.help_rate);
-        break;
-    }
-    d.reasons.push_back(std::move(text));
-  }
 }
 
 absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
@@ -743,6 +219,7 @@ absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
         d = Decision{};  // The rules may run again after a conflict.
         return DecideFor(visitor, now, v, rate, d);
       });
+  internal::DecisionAccess::SetExplainer(d, explainer_.get());
   if (s.ok()) return d;
   // The rules reject only bad input; anything else is the store failing:
   // a visitor whose memory cannot be read is never offered.
@@ -750,14 +227,17 @@ absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
   d = Decision{};
   d.action = Action::kSuppress;
   d.reason = Reason::kStoreUnavailable;
-  d.reasons.push_back(absl::StrCat("visitor store unavailable: ",
-                                   s.message()));
+  internal::DecisionAccess::SetExplainer(d, explainer_.get());
+  internal::DecisionAccess::SetNote(d, std::string(s.message()));
   internal::StoreDelta c;
   c.CountDecision(d.action, d.reason);
   store_->Count(c);
   return d;
 }
 
+// The rules of a decision, in the documented order: no session; the
+// visitor gates; the score; the site gates; the offer. Makes no text: the
+// decision's detail holds what its reasons are made of.
 absl::Status EngineImpl::DecideFor(std::string_view visitor, int64_t now,
                                    VisitorState& v, RateGate& rate,
                                    Decision& d) const {
@@ -775,145 +255,104 @@ absl::Status EngineImpl::DecideFor(std::string_view visitor, int64_t now,
   };
   if (r == nullptr || now - r->last_event_ms > timeout_ms_) {
     finish(Action::kWait, Reason::kNoSession);
-    d.reasons.push_back("no live session for this visitor");
     return absl::OkStatus();
   }
-  const auto& gates = p_.gates();
   const int64_t agents = v.free_agents;
-  d.threshold = ThresholdFor(agents);
+  d.threshold = cp_.ThresholdFor(agents);
+  const SessionScore score(cp_, *r);
   Evaluation ev;
-  Evaluate(*r, now, ev);
+  score.Evaluate(now, ev);
   d.probability = ev.probability;
+  DecisionDetail& x = d.detail;
+  x.has_session = true;
+  for (int i = 0; i < kFeatureCount; ++i) x.features[i] = ev.x[i];
+  x.dwell_s = ev.dwell_s;
+  x.dwell_threshold_s = ev.dwell_threshold_s;
+  x.cart_value = r->cart_value;
+  x.group = r->current_group;
+  x.help_hits = r->help_hits;
+  x.searches = r->searches;
+  x.zero_result_searches = r->zero_result_searches;
+  x.loops = r->loops;
+  x.back_and_forth = r->back_and_forth;
+  x.pages_viewed = r->pages_viewed;
+  x.offers = r->offers;
+  x.path_rule = r->path_rule;
 
-  // Visitor gates, in order. `open_at` collects when time-limited gates open.
+  // Visitor gates, in order: the first closed one is the reason; together
+  // they say when the visitor could be offered again.
+  const MemoryRecord* m = v.has_memory ? &v.memory : nullptr;
+  const internal::GateInput in{cp_, *r, m, now};
   int64_t open_at = now;
   bool permanent = false;
-  std::optional<Reason> gate;
-  std::string gate_text;
-  auto close = [&](Reason why, std::string text) {
-    if (!gate) {
-      gate = why;
-      gate_text = std::move(text);
+  bool closed = false;
+  for (const internal::VisitorGate& gate : internal::kVisitorGates) {
+    const internal::GateCheck c = gate.check(in);
+    if (!c.closed) continue;
+    if (!closed) {
+      closed = true;
+      d.reason = gate.reason;
+      x.since_ms = c.since_ms;
+      if (gate.reason == Reason::kIgnored) x.ignored = m->ignored;
     }
-  };
-  const MemoryRecord* m = v.has_memory ? &v.memory : nullptr;
-  if (m != nullptr && (m->flags & internal::kHasDecline)) {
-    const int64_t until = DeclineUntil(*m);
-    if (gates.decline_forever()) {
-      close(Reason::kDeclined, "declined an offer before (never re-offered)");
+    if (c.permanent) {
       permanent = true;
-    } else if (now < until) {
-      close(Reason::kDeclined,
-            absl::StrCat("declined an offer ",
-                         Duration(now - m->last_decline_ms), " ago (cooldown ",
-                         Duration(gates.decline_cooldown_s() * 1000), ")"));
-      open_at = std::max(open_at, until);
+    } else {
+      open_at = std::max(open_at, c.open_at_ms);
     }
   }
-  if (m != nullptr && (m->flags & internal::kHasIgnore) &&
-      m->ignored >= gates.ignored_cap()) {
-    const int64_t until = IgnoreUntil(*m);
-    if (now < until) {
-      close(Reason::kIgnored,
-            absl::StrCat("left ", Count(m->ignored, "offer", "offers"),
-                         " unanswered, the last ",
-                         Duration(now - m->last_ignore_ms), " ago (cap ",
-                         gates.ignored_cap(), ", cooldown ",
-                         Duration(gates.ignored_cooldown_s() * 1000), ")"));
-      open_at = std::max(open_at, until);
+  if (closed) {
+    finish(Action::kSuppress, d.reason);
+    if (!permanent) {
+      d.recheck_at_ms = internal::ReadyTime(cp_, score, open_at, d.threshold);
     }
-  }
-  if (r->flags & internal::kEngaged) {
-    close(Reason::kEngaged,
-          "in a conversation or asked for help this session");
-    permanent = true;
-  }
-  if (r->offers >= gates.max_offers_per_session()) {
-    close(Reason::kSessionCap,
-          absl::StrCat(Count(r->offers, "offer", "offers"),
-                       " this session (cap ",
-                       gates.max_offers_per_session(), ")"));
-    permanent = true;
-  }
-  if (r->flags & internal::kHasOffer) {
-    const int64_t until = r->last_offer_ms + gates.min_gap_s() * 1000;
-    if (now < until) {
-      close(Reason::kMinGap,
-            absl::StrCat("last offer ", Duration(now - r->last_offer_ms),
-                         " ago (minimum gap ",
-                         Duration(gates.min_gap_s() * 1000), ")"));
-      open_at = std::max(open_at, until);
-    }
-  }
-  if (gate) {
-    finish(Action::kSuppress, *gate);
-    d.reasons.push_back(std::move(gate_text));
-    if (!permanent) d.recheck_at_ms = ReadyTime(*r, open_at, d.threshold);
-    Explain(*r, ev, d);
     return absl::OkStatus();
   }
 
   // The score.
-  const bool dwell_short = !p_.model().allow_before_dwell_threshold() &&
+  const bool dwell_short = !cp_.allow_before_dwell_threshold() &&
                            ev.dwell_s < ev.dwell_threshold_s;
   if (dwell_short || ev.probability < d.threshold) {
     finish(Action::kWait, dwell_short ? Reason::kDwell
                                       : Reason::kBelowThreshold);
-    d.reasons.push_back(
-        dwell_short
-            ? absl::StrFormat("dwell %.0f s, below the page's threshold %.0f s",
-                              ev.dwell_s, ev.dwell_threshold_s)
-            : absl::StrFormat("probability %.2f below threshold %.2f",
-                              ev.probability, d.threshold));
-    d.recheck_at_ms = ReadyTime(*r, now, d.threshold);
-    Explain(*r, ev, d);
+    d.recheck_at_ms = internal::ReadyTime(cp_, score, now, d.threshold);
     return absl::OkStatus();
   }
 
   // Site gates: the visitor would be offered.
-  if (InHoldout(visitor)) {
+  if (internal::HoldoutGate(cp_, visitor)) {
     d.would_offer = true;
     finish(Action::kSuppress, Reason::kHoldout);
-    d.reasons.push_back(absl::StrFormat(
-        "in the holdout group (%.0f%% of visitors); would have offered",
-        100.0 * gates.holdout_fraction()));
-    Explain(*r, ev, d);
     return absl::OkStatus();
   }
   if (agents == 0) {
     finish(Action::kSuppress, Reason::kNoAgents);
-    d.reasons.push_back("no free agent");
-    Explain(*r, ev, d);
     return absl::OkStatus();
   }
   if (agents > 0) {
-    const auto cap = static_cast<int64_t>(
-        std::floor(static_cast<double>(agents) / gates.expected_accept_rate()));
+    const int64_t cap = internal::RateCapFor(cp_, agents);
     absl::StatusOr<internal::RateCheck> rc = rate.Admit(now, cap);
     if (!rc.ok()) return rc.status();
     if (!rc->admitted) {
       finish(Action::kSuppress, Reason::kRateCap);
-      d.reasons.push_back(absl::StrCat(
-          rc->in_window, " offers in the last ", gates.rate_window_s(),
-          " s; ", agents, " free agents answer about ", cap));
+      x.in_window = rc->in_window;
+      x.free_agents = agents;
+      x.rate_cap = cap;
       if (rc->time_below <= r->last_event_ms + timeout_ms_) {
-        d.recheck_at_ms = ReadyTime(*r, rc->time_below, d.threshold);
+        d.recheck_at_ms =
+            internal::ReadyTime(cp_, score, rc->time_below, d.threshold);
       }
-      Explain(*r, ev, d);
       return absl::OkStatus();
     }
   }
 
   // Offer, and record it.
   finish(Action::kOffer, Reason::kScore);
-  d.reasons.push_back(absl::StrFormat("probability %.2f reached threshold %.2f",
-                                      ev.probability, d.threshold));
   if (r->offers < 0xff) ++r->offers;
   r->last_offer_ms = now;
   r->flags |= internal::kHasOffer | internal::kOfferPending;
   r->last_event_ms = std::max(r->last_event_ms, now);
   v.write_session = true;
-  Explain(*r, ev, d);
   return absl::OkStatus();
 }
 
@@ -925,7 +364,9 @@ absl::Status EngineImpl::Expire(int64_t now) {
       [&](const SessionRecord& r) {
         return now - r.last_event_ms > timeout_ms_;
       },
-      [&](const MemoryRecord& m) { return MemoryExpired(m, now); });
+      [&](const MemoryRecord& m) {
+        return internal::MemoryExpired(cp_, m, now);
+      });
 }
 
 EngineStats EngineImpl::Stats() const {
@@ -958,11 +399,12 @@ absl::Status EngineImpl::WriteSnapshot(const internal::ByteSink& sink) const {
   if (!contents.ok()) return contents.status();
   internal::SnapshotHeader h;
   h.key_fingerprint = key_fingerprint_;
-  for (size_t i = 0; i + 1 < groups_.size(); ++i) {
-    h.groups.push_back(groups_[i].pattern);
+  const std::vector<internal::GroupInfo>& groups = cp_.groups();
+  for (size_t i = 0; i + 1 < groups.size(); ++i) {
+    h.groups.push_back(groups[i].pattern);
   }
   h.groups.push_back("");  // The unlisted group.
-  const uint32_t unlisted = static_cast<uint32_t>(groups_.size() - 1);
+  const uint32_t unlisted = static_cast<uint32_t>(groups.size() - 1);
   auto group_index = [&](uint16_t g) -> uint32_t {
     return g == kUnlistedGroup ? unlisted : g;
   };
@@ -1148,7 +590,7 @@ absl::Status EngineImpl::RestoreFrom(
     remap.resize(h.groups.size());
     for (size_t i = 0; i < h.groups.size(); ++i) {
       remap[i] = h.groups[i].empty() ? kUnlistedGroup
-                                     : matcher_.GroupByPattern(h.groups[i]);
+                                     : cp_.matcher().GroupByPattern(h.groups[i]);
     }
     c.agents_ts_ms = h.agents_ts_ms;
     c.free_agents = h.free_agents;
@@ -1200,7 +642,7 @@ absl::Status EngineImpl::RestoreFrom(
     for (int k = 0; k < o.recent_steps_size(); ++k) {
       r.recent_steps[r.n_steps++] = remap[o.recent_steps(k)];
     }
-    r.path_rule = MatchPathRule(r);  // Under this engine's policy.
+    r.path_rule = internal::MatchPathRule(cp_, r);  // Under this policy.
     c.sessions.emplace_back(o.visitor(), r);
     return absl::OkStatus();
   };
@@ -1224,7 +666,7 @@ absl::Status EngineImpl::RestoreFrom(
     }
     c.memory.emplace_back(o.visitor(), m);
     const int64_t latest = std::max(m.last_decline_ms, m.last_ignore_ms);
-    c.memory_ttl_ms.push_back(MemoryTtl(m, latest));
+    c.memory_ttl_ms.push_back(internal::MemoryTtl(cp_, m, latest));
     return absl::OkStatus();
   };
   if (absl::Status s = read(v); !s.ok()) return s;
@@ -1331,3 +773,15 @@ std::array<uint64_t, 2> Engine::visitor_key() const {
 }
 
 }  // namespace beckon
+
+namespace beckon::internal {
+
+std::shared_ptr<const void> EngineInternal::ExplainerOf(const Engine& engine) {
+  return engine.impl_->explainer();
+}
+
+const void* EngineInternal::ExplainerOf(const Decision& decision) {
+  return DecisionAccess::ExplainerOf(decision);
+}
+
+}  // namespace beckon::internal

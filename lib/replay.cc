@@ -476,9 +476,10 @@ std::string TraceToJson(const TraceRecord& r) {
   }
   o.Bool("recheck", r.recheck);
   std::string reasons = "[";
-  for (size_t i = 0; i < d.reasons.size(); ++i) {
+  const std::vector<std::string> texts = d.reasons();
+  for (size_t i = 0; i < texts.size(); ++i) {
     if (i > 0) reasons.push_back(',');
-    internal::AppendJsonString(reasons, d.reasons[i]);
+    internal::AppendJsonString(reasons, texts[i]);
   }
   reasons.push_back(']');
   o.Raw("reasons", reasons);

@@ -253,11 +253,11 @@ absl::StatusOr<Samples> CollectSamples(const proto::Policy& shape,
       if (t >= next) break;
       absl::StatusOr<Decision> d = (*engine)->Decide(e.visitor, t);
       if (!d.ok()) return d.status();
-      if (d->contributions.size() != static_cast<size_t>(kFeatureCount)) {
+      if (!d->detail.has_session) {
         continue;  // No session (cannot happen before the next event).
       }
-      for (const Contribution& c : d->contributions) {
-        out.x.push_back(c.value);
+      for (int f = 0; f < kFeatureCount; ++f) {
+        out.x.push_back(d->detail.features[f]);
       }
       out.y.push_back(help > t ? 1.0 : 0.0);
     }

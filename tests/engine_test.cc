@@ -24,7 +24,7 @@ TEST(Engine, UnknownVisitorWaitsWithNoSession) {
   EXPECT_EQ(d.action, Action::kWait);
   EXPECT_EQ(d.reason, Reason::kNoSession);
   EXPECT_FALSE(d.recheck_at_ms.has_value());
-  EXPECT_TRUE(d.contributions.empty());
+  EXPECT_TRUE(d.contributions().empty());
 }
 
 TEST(Engine, WaitNamesTheDwellItIsWaitingFor) {
@@ -32,7 +32,7 @@ TEST(Engine, WaitNamesTheDwellItIsWaitingFor) {
   MustObserve(*e, Event::PageView(kT0, "v", "/checkout/payment"));
   const Decision d = MustDecide(*e, "v", kT0 + 10 * kSec);
   EXPECT_EQ(d.reason, Reason::kDwell);
-  EXPECT_EQ(d.reasons[0], "dwell 10 s, below the page's threshold 35 s");
+  EXPECT_EQ(d.reasons()[0], "dwell 10 s, below the page's threshold 35 s");
 }
 
 TEST(Engine, OfferReasonsListTheLargestContributionsFirst) {
@@ -40,10 +40,10 @@ TEST(Engine, OfferReasonsListTheLargestContributionsFirst) {
   StuckVisitor(*e, "v", kT0);
   const Decision d = MustDecide(*e, "v", kT0 + kStuckOfferAfter);
   ASSERT_EQ(d.action, Action::kOffer);
-  ASSERT_GE(d.reasons.size(), 4u);
-  EXPECT_THAT(d.reasons[0], HasSubstr("reached threshold 0.50"));
-  EXPECT_EQ(d.reasons[1], "2 searches with no results");  // 0.7 * 2.
-  EXPECT_EQ(d.reasons[2], "path: search engine, site search, help");  // 1.0.
+  ASSERT_GE(d.reasons().size(), 4u);
+  EXPECT_THAT(d.reasons()[0], HasSubstr("reached threshold 0.50"));
+  EXPECT_EQ(d.reasons()[1], "2 searches with no results");  // 0.7 * 2.
+  EXPECT_EQ(d.reasons()[2], "path: search engine, site search, help");  // 1.0.
 }
 
 // Plays a random session and checks every recheck_at promise: deciding just

@@ -9,7 +9,7 @@ namespace beckon::testing {
 namespace {
 
 double Feature(const Decision& d, const std::string& name) {
-  for (const Contribution& c : d.contributions) {
+  for (const Contribution& c : d.contributions()) {
     if (c.feature == name) return c.value;
   }
   ADD_FAILURE() << "no feature " << name;
@@ -125,7 +125,7 @@ TEST_F(Features, PathRuleReasonNamesTheRule) {
   MustObserve(*engine_, Event::Search(kT0 + kSec, "v", "/search?q=r", 0));
   View(kT0 + 3 * kSec, "/help/returns");
   const Decision d = MustDecide(*engine_, "v", kT0 + 60 * kSec);
-  EXPECT_THAT(d.reasons, ::testing::Contains(
+  EXPECT_THAT(d.reasons(), ::testing::Contains(
                              "path: search engine, site search, help"));
 }
 
@@ -166,14 +166,14 @@ TEST_F(Features, GroupHelpRateIsTheCurrentGroupsRate) {
 TEST_F(Features, ContributionIsWeightTimesValue) {
   View(kT0, "/help/returns");
   const Decision d = MustDecide(*engine_, "v", kT0 + 90 * kSec);
-  ASSERT_EQ(d.contributions.size(), 11u);
-  for (const Contribution& c : d.contributions) {
+  ASSERT_EQ(d.contributions().size(), 11u);
+  for (const Contribution& c : d.contributions()) {
     if (c.feature == "dwell_ratio") {
       EXPECT_DOUBLE_EQ(c.contribution, 0.9 * 2);
     }
   }
   double z = -4.2;
-  for (const Contribution& c : d.contributions) z += c.contribution;
+  for (const Contribution& c : d.contributions()) z += c.contribution;
   EXPECT_NEAR(d.probability, 1 / (1 + std::exp(-z)), 1e-12);
 }
 

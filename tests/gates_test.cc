@@ -22,7 +22,7 @@ TEST(Gates, StuckVisitorIsOfferedOnceDwellIsReached) {
   const Decision d = MustDecide(*e, "v", kT0 + kStuckOfferAfter);
   EXPECT_EQ(d.action, Action::kOffer);
   EXPECT_EQ(d.reason, Reason::kScore);
-  EXPECT_THAT(d.reasons,
+  EXPECT_THAT(d.reasons(),
               ::testing::Contains("dwell 45 s on /help/* (threshold 45 s)"));
 }
 
@@ -37,7 +37,7 @@ TEST(Gates, DeclinedVisitorIsNeverReOfferedWithinTheCooldown) {
     const Decision d = StuckAt(*e, "v", kT0 + day * kDay);
     EXPECT_EQ(d.action, Action::kSuppress) << "day " << day;
     EXPECT_EQ(d.reason, Reason::kDeclined) << "day " << day;
-    EXPECT_THAT(d.reasons[0], HasSubstr("cooldown 30 d"));
+    EXPECT_THAT(d.reasons()[0], HasSubstr("cooldown 30 d"));
   }
   // After it, the visitor may be offered again.
   EXPECT_EQ(StuckAt(*e, "v", kT0 + 31 * kDay).action, Action::kOffer);
@@ -74,7 +74,7 @@ TEST(Gates, IgnoredOffersHaveTheirOwnCapAndShorterCooldown) {
   const Decision d = StuckAt(*e, "v", kT0 + 2 * kDay);
   EXPECT_EQ(d.action, Action::kSuppress);
   EXPECT_EQ(d.reason, Reason::kIgnored);
-  EXPECT_THAT(d.reasons[0], HasSubstr("cap 2, cooldown 7 d"));
+  EXPECT_THAT(d.reasons()[0], HasSubstr("cap 2, cooldown 7 d"));
   // Seven days after the last ignore, the count is forgiven.
   EXPECT_EQ(StuckAt(*e, "v", kT0 + kDay + 80 * kSec + 7 * kDay).action,
             Action::kOffer);
@@ -158,7 +158,7 @@ TEST(Gates, HoldoutVisitorsAreNeverOfferedButRecordedAsWouldOffer) {
       ++held;
       EXPECT_EQ(d.action, Action::kSuppress);
       EXPECT_TRUE(d.would_offer);
-      EXPECT_THAT(d.reasons[0], HasSubstr("would have offered"));
+      EXPECT_THAT(d.reasons()[0], HasSubstr("would have offered"));
     } else {
       ++offered;
       EXPECT_EQ(d.action, Action::kOffer);
@@ -226,7 +226,7 @@ TEST(Gates, RateCapHoldsOffersToWhatFreeAgentsCanAnswer) {
   const Decision d = StuckAt(*e, "c", kT0 + 2 * kSec);
   EXPECT_EQ(d.action, Action::kSuppress);
   EXPECT_EQ(d.reason, Reason::kRateCap);
-  EXPECT_THAT(d.reasons[0], HasSubstr("1 free agents answer about 2"));
+  EXPECT_THAT(d.reasons()[0], HasSubstr("1 free agents answer about 2"));
   ASSERT_TRUE(d.recheck_at_ms.has_value());
   // When the window has slid past the first offer, c may be offered.
   EXPECT_GT(*d.recheck_at_ms, kT0 + kStuckOfferAfter + 290 * kSec);

@@ -62,8 +62,8 @@ std::string Describe(const Decision& d) {
   } else {
     s += " no-recheck";
   }
-  for (const std::string& r : d.reasons) absl::StrAppend(&s, "\n  | ", r);
-  for (const Contribution& c : d.contributions) {
+  for (const std::string& r : d.reasons()) absl::StrAppend(&s, "\n  | ", r);
+  for (const Contribution& c : d.contributions()) {
     absl::StrAppendFormat(&s, "\n  %s value=%g (%.17g) contribution=%.17g",
                           c.feature, c.value, c.value, c.contribution);
   }

@@ -311,9 +311,9 @@ TEST(State, RestoreMapsSessionsOntoAnotherPolicyByGroupPattern) {
   auto b = MakeEngine(next);
   ASSERT_TRUE(b->Restore(a->Snapshot()).ok());
   const Decision v = MustDecide(*b, "v", kT0 + 60 * kSec);
-  EXPECT_EQ(v.reasons[0], "dwell 60 s, below the page's threshold 120 s");
+  EXPECT_EQ(v.reasons()[0], "dwell 60 s, below the page's threshold 120 s");
   const Decision w = MustDecide(*b, "w", kT0 + 30 * kSec);  // Now unlisted.
-  EXPECT_EQ(w.reasons[0], "dwell 29 s, below the page's threshold 60 s");
+  EXPECT_EQ(w.reasons()[0], "dwell 29 s, below the page's threshold 60 s");
 }
 
 TEST(State, CapacityEvictsTheLeastRecentlySeenAndCountsIt) {

@@ -24,11 +24,13 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "beckon/beckon.h"
 #include "beckon/beckon.hpp"
+#include "lib/engine_internal.h"
 
 namespace {
 
@@ -58,6 +60,21 @@ struct beckon_engine_t {
 struct beckon_decision_t {
   uint32_t tag = kDecisionTag;
   beckon::Decision decision;
+  // What the decision's reasons are made from, held so that they can be read
+  // after the engine is gone.
+  std::shared_ptr<const void> explainer;
+  // The reasons and contributions, made on the first get_reason /
+  // get_contribution after a decide (deciding makes no text).
+  mutable bool texts_made = false;
+  mutable std::vector<std::string> reasons;
+  mutable std::vector<beckon::Contribution> contributions;
+
+  void MakeTexts() const {
+    if (texts_made) return;
+    reasons = decision.reasons();
+    contributions = decision.contributions();
+    texts_made = true;
+  }
 };
 
 namespace {
@@ -818,6 +835,15 @@ int beckon_engine_decide(beckon_engine_t* engine, const char* visitor,
     absl::StatusOr<beckon::Decision> d = e.Decide(id, now_ms);
     if (!d.ok()) return d.status();
     decision->decision = *std::move(d);
+    decision->texts_made = false;
+    decision->reasons.clear();
+    decision->contributions.clear();
+    // The same engine's decisions share one explainer: taken once.
+    using beckon::internal::EngineInternal;
+    if (decision->explainer.get() !=
+        EngineInternal::ExplainerOf(decision->decision)) {
+      decision->explainer = EngineInternal::ExplainerOf(e);
+    }
     return absl::OkStatus();
   });
 }
@@ -952,8 +978,9 @@ int beckon_decision_get_info(const beckon_decision_t* decision,
     out.probability = d.probability;
     out.threshold = d.threshold;
     out.recheck_at_ms = d.recheck_at_ms.value_or(0);
-    out.reason_count = static_cast<uint32_t>(d.reasons.size());
-    out.contribution_count = static_cast<uint32_t>(d.contributions.size());
+    out.reason_count = static_cast<uint32_t>(d.reason_count());
+    out.contribution_count = static_cast<uint32_t>(
+        d.detail.has_session ? beckon::kDecisionFeatureCount : 0);
     std::memcpy(info, &out, std::min<size_t>(info->struct_size, sizeof(out)));
     return absl::OkStatus();
   });
@@ -979,10 +1006,11 @@ int beckon_decision_get_reason(const beckon_decision_t* decision,
   const char* fn = "beckon_decision_get_reason";
   if (text != nullptr) *text = nullptr;
   return Guard(fn, errptr, [&] {
-    const beckon::Decision& d = DecisionOf(decision, fn);
+    DecisionOf(decision, fn);
     RequireNotNull(text, fn, "text");
-    RequireIndex(index, d.reasons.size(), fn, "reasons");
-    *text = d.reasons[index].c_str();
+    decision->MakeTexts();
+    RequireIndex(index, decision->reasons.size(), fn, "reasons");
+    *text = decision->reasons[index].c_str();
     return absl::OkStatus();
   });
 }
@@ -994,12 +1022,13 @@ int beckon_decision_get_contribution(const beckon_decision_t* decision,
   const char* fn = "beckon_decision_get_contribution";
   if (feature != nullptr) *feature = nullptr;
   return Guard(fn, errptr, [&] {
-    const beckon::Decision& d = DecisionOf(decision, fn);
+    DecisionOf(decision, fn);
     RequireNotNull(feature, fn, "feature");
     RequireNotNull(value, fn, "value");
     RequireNotNull(contribution, fn, "contribution");
-    RequireIndex(index, d.contributions.size(), fn, "contributions");
-    const beckon::Contribution& c = d.contributions[index];
+    decision->MakeTexts();
+    RequireIndex(index, decision->contributions.size(), fn, "contributions");
+    const beckon::Contribution& c = decision->contributions[index];
     *feature = c.feature.c_str();
     *value = c.value;
     *contribution = c.contribution;

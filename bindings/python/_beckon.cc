@@ -32,6 +32,7 @@
 #include "beckon/replay.h"
 #include "beckon/simulate.h"
 #include "beckon/train.h"
+#include "lib/engine_internal.h"
 #include "lib/page_matcher.h"
 #include "lib/string_views.h"
 
@@ -138,8 +139,14 @@ struct PyEngine {
 const Policy& AsPolicy(py::handle h) { return Checked<Policy>(h, "Policy"); }
 PyEngine& AsPyEngine(py::handle h) { return Checked<PyEngine>(h, "Engine"); }
 Engine& AsEngine(py::handle h) { return *AsPyEngine(h).engine; }
+// A decision and what its reasons are made from, held so that they can be
+// read after the engine is gone.
+struct PyDecision {
+  Decision decision;
+  std::shared_ptr<const void> explainer;
+};
 const Decision& AsDecision(py::handle h) {
-  return Checked<Decision>(h, "Decision");
+  return Checked<PyDecision>(h, "Decision").decision;
 }
 
 // Makes an exception class `beckon.<name>` with the given bases and a
@@ -481,18 +488,20 @@ void Observe(py::handle self, py::handle ts_ms, py::handle visitor,
   Check(st);
 }
 
-Decision Decide(py::handle self, py::handle ts_ms, py::handle visitor) {
+PyDecision Decide(py::handle self, py::handle ts_ms, py::handle visitor) {
   PyEngine& pe = AsPyEngine(self);
   py::list temps;
   const std::string_view id = StrView(visitor.ptr(), "visitor", kNoRow, temps);
   const int64_t now = ToMillis(ts_ms, "ts_ms");
-  if (!pe.remote) return Unwrap(pe.engine->Decide(id, now));
   absl::StatusOr<Decision> d;
-  {
+  if (!pe.remote) {
+    d = pe.engine->Decide(id, now);
+  } else {
     py::gil_scoped_release nogil;
     d = pe.engine->Decide(id, now);
   }
-  return Unwrap(std::move(d));
+  return PyDecision{Unwrap(std::move(d)),
+                    internal::EngineInternal::ExplainerOf(*pe.engine)};
 }
 
 py::array_t<bool> ObserveBatch(py::handle self, Int64Array ts, py::handle visitor,
@@ -787,7 +796,7 @@ struct TraceColumns {
     probability.push_back(d.probability);
     threshold.push_back(d.threshold);
     recheck_at.push_back(d.recheck_at_ms.value_or(-1));
-    reasons.push_back(d.reasons);
+    reasons.push_back(d.reasons());
   }
 
   template <typename T>
@@ -1042,7 +1051,7 @@ PYBIND11_MODULE(_beckon, m) {
       .def("summary", &PolicySummary)
       .def("__repr__", &PolicySummary);
 
-  py::class_<Decision>(m, "Decision",
+  py::class_<PyDecision>(m, "Decision",
                        "What the engine answered: action ('offer', 'wait' or "
                        "'suppress'), reason, probability, threshold, "
                        "would_offer, recheck_at_ms, reasons, contributions.")
@@ -1062,12 +1071,13 @@ PYBIND11_MODULE(_beckon, m) {
                     "Suppressed by the holdout only: an offer would be made.")
       .def_property_readonly("recheck_at_ms", [](py::handle d) { return AsDecision(d).recheck_at_ms; },
                     "When deciding again could change the answer, or None.")
-      .def_property_readonly("reasons", [](py::handle d) { return AsDecision(d).reasons; }, "Readable reasons.")
+      .def_property_readonly("reasons", [](py::handle d) { return AsDecision(d).reasons(); },
+                    "Readable reasons (made when asked for).")
       .def_property_readonly(
           "contributions",
           [](py::handle self) {
             py::dict out;
-            for (const Contribution& c : AsDecision(self).contributions) {
+            for (const Contribution& c : AsDecision(self).contributions()) {
               out[py::str(c.feature)] = py::make_tuple(c.value, c.contribution);
             }
             return out;

@@ -36,7 +36,7 @@ void Print(const beckon::Decision& d, int64_t now) {
     std::printf("  recheck at %s", Clock(*d.recheck_at_ms).c_str());
   }
   std::printf("\n");
-  for (const std::string& r : d.reasons) std::printf("      - %s\n", r.c_str());
+  for (const std::string& r : d.reasons()) std::printf("      - %s\n", r.c_str());
 }
 
 class Host {

@@ -1,7 +1,8 @@
 // Decisions: what the engine answers to "offer help now?".
 //
 // A Decision carries the action, the model's probability, the reason code,
-// readable reasons, and `recheck_at_ms`: the earliest time the answer could
+// the numbers behind it (readable reasons are made from them on request),
+// and `recheck_at_ms`: the earliest time the answer could
 // change if nothing else happens. A host that gets `kWait` with a recheck time
 // sets one timer for it instead of polling.
 #ifndef BECKON_DECISION_H_
@@ -60,7 +61,41 @@ struct Contribution {
   double contribution = 0;  // weight * value, in log-odds.
 };
 
-struct Decision {
+// The number of features the model scores (docs/concepts.md lists them).
+inline constexpr int kDecisionFeatureCount = 11;
+
+namespace internal {
+class Explainer;
+struct DecisionAccess;
+}  // namespace internal
+
+// The numbers the readable reasons are made of: what the gate or the score
+// saw when the decision was made. Fixed size: deciding builds no text.
+struct DecisionDetail {
+  bool has_session = false;  // False for no_session and store_unavailable.
+  // The visitor's features at the decision's time, in feature order, and
+  // their weights' products (valid if has_session).
+  double features[kDecisionFeatureCount] = {};
+  double dwell_s = 0;            // Dwell on the current page, seconds.
+  double dwell_threshold_s = 0;  // The current page group's threshold.
+  // For declined, ignored and min_gap: ms since the decline, the last
+  // ignored offer or the last offer.
+  int64_t since_ms = 0;
+  // For rate_cap: offers in the window, free agents, the cap they make.
+  int64_t in_window = 0;
+  int64_t free_agents = 0;
+  int64_t rate_cap = 0;
+  float cart_value = 0;          // The session's cart value.
+  uint16_t group = 0;            // The current page group (policy index).
+  uint16_t help_hits = 0, searches = 0, zero_result_searches = 0;
+  uint16_t loops = 0, back_and_forth = 0, pages_viewed = 0;
+  uint16_t ignored = 0;          // For ignored: offers left unanswered.
+  uint8_t offers = 0;            // Offers this session.
+  uint8_t path_rule = 0;         // Matching path rule + 1; 0: none.
+};
+
+class Decision {
+ public:
   Action action = Action::kWait;
   Reason reason = Reason::kNoSession;
   // The model's probability that the visitor needs help now, in [0, 1]
@@ -79,12 +114,25 @@ struct Decision {
   // with a new session or another event (engaged, session_cap, holdout,
   // no_agents).
   std::optional<int64_t> recheck_at_ms;
-  // Readable reasons: for a gate, what it saw ("declined 2 d ago (cooldown
-  // 30 d)"); otherwise the largest feature contributions, largest first
-  // ("dwell 48 s on /checkout/* (threshold 35 s)").
-  std::vector<std::string> reasons;
+  // What the reasons are made of.
+  DecisionDetail detail;
+
+  // Readable reasons, made on request (deciding makes no text): for a gate,
+  // what it saw ("declined an offer 2 d ago (cooldown 30 d)"); otherwise the
+  // reason, then the largest feature contributions, largest first ("dwell
+  // 48 s on /checkout/* (threshold 35 s)"). Reads the policy of the engine
+  // that made the decision: call it while that engine exists (a
+  // default-constructed decision reads no policy).
+  std::vector<std::string> reasons() const;
+  // How many reasons reasons() returns, without making them.
+  size_t reason_count() const;
   // Every feature's contribution, in feature order (empty if no session).
-  std::vector<Contribution> contributions;
+  std::vector<Contribution> contributions() const;
+
+ private:
+  friend struct internal::DecisionAccess;
+  const internal::Explainer* explainer_ = nullptr;
+  std::string note_;  // store_unavailable: the store's error.
 };
 
 }  // namespace beckon

@@ -5,7 +5,8 @@
 //       beckon::Engine::Create(beckon::Policy::Default(), options);
 //   (*engine)->Observe(beckon::Event::PageView(now_ms, "v1", "/checkout"));
 //   absl::StatusOr<beckon::Decision> d = (*engine)->Decide("v1", now_ms);
-//   // d->action is kOffer, kWait or kSuppress, with reasons and recheck_at_ms.
+//   // d->action is kOffer, kWait or kSuppress, with recheck_at_ms;
+  // d->reasons() says why in words.
 //
 // Time is an input: every call carries its timestamp and the engine never
 // reads a clock, so replaying a log runs the production code path exactly.
@@ -34,6 +35,9 @@
 namespace beckon {
 
 class EngineImpl;
+namespace internal {
+struct EngineInternal;
+}  // namespace internal
 
 // Where an engine keeps its visitor state (sessions, decline memory, free
 // agents, the site-wide rate window). The rules are the same over both.
@@ -235,6 +239,7 @@ class Engine {
   std::array<uint64_t, 2> visitor_key() const;
 
  private:
+  friend struct internal::EngineInternal;
   explicit Engine(std::unique_ptr<EngineImpl> impl);
   std::unique_ptr<EngineImpl> impl_;
 };

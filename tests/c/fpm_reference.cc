@@ -61,7 +61,7 @@ std::string DecisionText(const beckon::Decision& d) {
       "%s %s p=%.4f t=%.4f", std::string(beckon::ActionName(d.action)),
       std::string(beckon::ReasonName(d.reason)), d.probability, d.threshold);
   if (d.recheck_at_ms) absl::StrAppend(&out, " recheck=", *d.recheck_at_ms);
-  absl::StrAppend(&out, " | ", absl::StrJoin(d.reasons, "; "));
+  absl::StrAppend(&out, " | ", absl::StrJoin(d.reasons(), "; "));
   return out;
 }
 

@@ -86,7 +86,7 @@ class Host {
       std::printf("  recheck at %s", Clock(*d.recheck_at_ms).c_str());
     }
     std::printf("\n");
-    for (const std::string& r : d.reasons) {
+    for (const std::string& r : d.reasons()) {
       std::printf("      - %s\n", r.c_str());
     }
     return d;

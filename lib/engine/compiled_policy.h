@@ -1,0 +1,106 @@
+// A policy flattened for the hot path: every number the rules read, in
+// plain fields, and every per-policy constant worked out once (the matcher,
+// the holdout keys, the decision threshold's log-odds), so that deciding is
+// arithmetic. Built once per engine; immutable after.
+#ifndef BECKON_LIB_ENGINE_COMPILED_POLICY_H_
+#define BECKON_LIB_ENGINE_COMPILED_POLICY_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "beckon/policy.pb.h"
+#include "model_features.h"
+#include "page_matcher.h"
+
+namespace beckon::internal {
+
+// A group's settings.
+struct GroupInfo {
+  std::string pattern;  // Empty for the unlisted group.
+  proto::Role role;
+  double dwell_threshold_s;
+  double dwell_threshold_ms;  // dwell_threshold_s * 1000.
+  double help_rate;
+};
+
+struct CompiledStep {
+  uint16_t group;  // kUnlistedGroup when matching by role.
+  bool by_role;
+  proto::Role role;
+};
+
+struct CompiledPathRule {
+  std::string name;
+  bool from_search_engine;
+  double strength;
+  std::vector<CompiledStep> steps;
+};
+
+// The gates' settings (docs/policy-format.md), times in ms.
+struct CompiledGates {
+  bool decline_forever;
+  int64_t decline_cooldown_ms;
+  int64_t decline_cooldown_s;
+  int64_t ignored_cap;
+  int64_t ignored_cooldown_ms;
+  int64_t max_offers_per_session;
+  int64_t min_gap_ms;
+  double holdout_fraction;
+  int64_t rate_window_s;
+  double expected_accept_rate;
+  int64_t plenty_agents;
+  double threshold_at_one_agent;
+};
+
+class CompiledPolicy {
+ public:
+  explicit CompiledPolicy(const proto::Policy& p);
+
+  const PageMatcher& matcher() const { return matcher_; }
+  // Policy groups, then the unlisted group.
+  const std::vector<GroupInfo>& groups() const { return groups_; }
+  const GroupInfo& Group(uint16_t g) const {
+    return groups_[g == kUnlistedGroup ? groups_.size() - 1 : g];
+  }
+  const std::vector<CompiledPathRule>& path_rules() const {
+    return path_rules_;
+  }
+  const CompiledGates& gates() const { return gates_; }
+  double weight(int feature) const { return weights_[feature]; }
+  const double* weights() const { return weights_; }
+  double bias() const { return bias_; }
+  bool allow_before_dwell_threshold() const { return allow_before_dwell_; }
+  int64_t timeout_ms() const { return timeout_ms_; }
+  int64_t rate_window_ms() const { return gates_.rate_window_s * 1000; }
+  double base_threshold() const { return base_threshold_; }
+  // The threshold the probability is held against with `free_agents` free
+  // (-1: never reported): raised linearly toward threshold_at_one_agent as
+  // agents become scarce.
+  double ThresholdFor(int64_t free_agents) const;
+  // log(threshold / (1 - threshold)), from a cache for the base threshold.
+  double LogitOf(double threshold) const;
+  // True if `visitor` is in the stable holdout group.
+  bool InHoldout(std::string_view visitor) const;
+  // What group and path-rule indices mean: records stored under another
+  // layout cannot be read index for index.
+  uint64_t layout() const { return layout_; }
+
+ private:
+  PageMatcher matcher_;
+  std::vector<GroupInfo> groups_;
+  std::vector<CompiledPathRule> path_rules_;
+  CompiledGates gates_;
+  double weights_[kFeatureCount] = {};
+  double bias_;
+  bool allow_before_dwell_;
+  int64_t timeout_ms_;
+  double base_threshold_;
+  double base_logit_;
+  uint64_t holdout_k0_, holdout_k1_;
+  uint64_t layout_;
+};
+
+}  // namespace beckon::internal
+
+#endif  // BECKON_LIB_ENGINE_COMPILED_POLICY_H_
