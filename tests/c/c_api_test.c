@@ -1073,6 +1073,27 @@ static void TestDecide(void) {
   info = Info(decision);
   CHECK(info.action == BECKON_ACTION_SUPPRESS);
 
+  /* A decision outlives its engine: its reasons (made only now, on the
+   * first getter) and contributions can still be read. */
+  {
+    beckon_engine_t* other = MakeEngine();
+    beckon_decision_t* late = NULL;
+    EXPECT_OK(beckon_decision_create(&late, &err));
+    PlayStuckVisitor(other, late, "bea");
+    beckon_engine_destroy(other);
+    info = Info(late);
+    CHECK(info.action == BECKON_ACTION_OFFER);
+    CHECK(info.reason_count >= 2);
+    text = NULL;
+    EXPECT_OK(beckon_decision_get_reason(late, 0, &text, &err));
+    CHECK(text != NULL && strstr(text, "reached threshold") != NULL);
+    feature = NULL;
+    EXPECT_OK(beckon_decision_get_contribution(late, 0, &feature, &value,
+                                               &contribution, &err));
+    CHECK(feature != NULL && strcmp(feature, "dwell_ratio") == 0);
+    beckon_decision_destroy(late);
+  }
+
   beckon_decision_destroy(fresh);
   beckon_decision_destroy(decision);
   beckon_engine_destroy(engine);

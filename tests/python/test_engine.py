@@ -97,6 +97,20 @@ def test_decision_fields(policy, t0):
     assert r.startswith("<beckon.Decision ") and d.action in r
 
 
+def test_decision_outlives_its_engine(policy, t0):
+    # The reasons are made when read, from the engine's policy: a decision
+    # kept after its engine is gone still reads them.
+    engine = beckon.Engine(policy)
+    last = stuck_visitor(engine, t0)
+    d = engine.decide(last + 25_000, "v1")
+    del engine
+    import gc
+    gc.collect()
+    assert d.action == "offer"
+    assert "reached threshold" in d.reasons[0]
+    assert "dwell_ratio" in d.contributions
+
+
 def test_unknown_visitor_is_not_an_error(policy, t0):
     d = beckon.Engine(policy).decide(t0, "stranger")
     assert (d.action, d.reason) == ("wait", "no_session")
