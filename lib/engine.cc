@@ -10,6 +10,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "absl/synchronization/mutex.h"
 #include "beckon/policy.pb.h"
 #include "beckon/snapshot.pb.h"
@@ -17,6 +19,7 @@
 #include "engine/explain.h"
 #include "engine/features.h"
 #include "engine/gates.h"
+#include "engine/metrics.h"
 #include "engine/recheck.h"
 #include "engine/session_rules.h"
 #include "model_features.h"
@@ -79,6 +82,10 @@ class EngineImpl {
   absl::Status OpenStore();
 
   absl::Status Observe(const Event& e) {
+    internal::ScopedLatency timed(
+        observe_latency_,
+        options_.latency_histograms &&
+            internal::SampleThisCall<internal::Timed::kObserve>());
     absl::Status s = Apply(e);
     if (!s.ok()) events_rejected_.fetch_add(1, std::memory_order_relaxed);
     return s;
@@ -92,6 +99,7 @@ class EngineImpl {
   EngineStats Stats() const;
   const Policy& policy() const { return policy_; }
   std::shared_ptr<const void> explainer() const { return explainer_; }
+  std::string MetricsText() const;
   std::array<uint64_t, 2> visitor_key() const { return options_.visitor_key; }
 
  private:
@@ -113,20 +121,45 @@ class EngineImpl {
   const Policy policy_;
   const Engine::Options options_;
   const internal::CompiledPolicy cp_;
+  const std::string policy_version_;
   // Shared with the C ABI's and Python's decisions, which may outlive this.
   const std::shared_ptr<const internal::Explainer> explainer_;
   const int64_t timeout_ms_;
   uint64_t key_fingerprint_;
   std::unique_ptr<internal::VisitorStore> store_;
   std::atomic<uint64_t> events_rejected_{0};
+  // Offers made by this engine, by page group (policy groups, unlisted).
+  std::unique_ptr<std::atomic<uint64_t>[]> offers_by_group_;
+  internal::LatencyHistogram observe_latency_, decide_latency_;
 };
+
+namespace {
+
+// 16 hex digits of a hash of the policy's deterministic encoding.
+std::string PolicyVersion(const Policy& policy) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream raw(&bytes);
+    google::protobuf::io::CodedOutputStream out(&raw);
+    out.SetSerializationDeterministic(true);
+    policy.message().SerializeToCodedStream(&out);
+  }
+  return absl::StrFormat(
+      "%016x", internal::SipHash24(0x706f6c6963792031ULL, 3, bytes));
+}
+
+}  // namespace
 
 EngineImpl::EngineImpl(Policy policy, const Engine::Options& options)
     : policy_(std::move(policy)),
       options_(options),
       cp_(policy_.message()),
-      explainer_(std::make_shared<internal::Explainer>(cp_)),
-      timeout_ms_(cp_.timeout_ms()) {
+      policy_version_(PolicyVersion(policy_)),
+      explainer_(std::make_shared<internal::Explainer>(cp_, policy_.name(),
+                                                       policy_version_)),
+      timeout_ms_(cp_.timeout_ms()),
+      offers_by_group_(new std::atomic<uint64_t>[cp_.groups().size()]) {
+  for (size_t g = 0; g < cp_.groups().size(); ++g) offers_by_group_[g] = 0;
   key_fingerprint_ = internal::SipHash24(options.visitor_key[0],
                                          options.visitor_key[1],
                                          "beckon key fingerprint");
@@ -210,6 +243,10 @@ absl::Status EngineImpl::ClassifyPage(const Event& e, PageFacts& out) const {
 
 absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
                                             int64_t now) {
+  internal::ScopedLatency timed(
+      decide_latency_,
+      options_.latency_histograms &&
+          internal::SampleThisCall<internal::Timed::kDecide>());
   if (absl::Status s = CheckVisitorId(visitor); !s.ok()) return s;
   if (absl::Status s = CheckTimestamp(now, "now_ms"); !s.ok()) return s;
   Decision d;
@@ -220,7 +257,14 @@ absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
         return DecideFor(visitor, now, v, rate, d);
       });
   internal::DecisionAccess::SetExplainer(d, explainer_.get());
-  if (s.ok()) return d;
+  if (s.ok()) {
+    if (d.action == Action::kOffer) {
+      const uint16_t g = d.detail.group;
+      offers_by_group_[g == kUnlistedGroup ? cp_.groups().size() - 1 : g]
+          .fetch_add(1, std::memory_order_relaxed);
+    }
+    return d;
+  }
   // The rules reject only bad input; anything else is the store failing:
   // a visitor whose memory cannot be read is never offered.
   if (absl::IsInvalidArgument(s)) return s;
@@ -392,6 +436,22 @@ EngineStats EngineImpl::Stats() const {
   st.store_conflicts = ss.conflicts;
   st.store_round_trips = ss.round_trips;
   return st;
+}
+
+std::string EngineImpl::MetricsText() const {
+  internal::MetricsInput in;
+  in.stats = Stats();
+  in.store = options_.store == StoreKind::kRedis ? "redis" : "memory";
+  in.policy_name = policy_.name();
+  in.policy_version = policy_version_;
+  for (size_t g = 0; g < cp_.groups().size(); ++g) {
+    in.groups.push_back(cp_.groups()[g].pattern);
+    in.offers_by_group.push_back(
+        offers_by_group_[g].load(std::memory_order_relaxed));
+  }
+  in.observe = observe_latency_.Read();
+  in.decide = decide_latency_.Read();
+  return internal::MetricsText(in);
 }
 
 absl::Status EngineImpl::WriteSnapshot(const internal::ByteSink& sink) const {
@@ -765,6 +825,8 @@ absl::Status Engine::RestoreFromFile(const std::string& path) {
 }
 
 EngineStats Engine::Stats() const { return impl_->Stats(); }
+
+std::string Engine::MetricsText() const { return impl_->MetricsText(); }
 
 const Policy& Engine::policy() const { return impl_->policy(); }
 

@@ -16,6 +16,8 @@ packages=(
   python3 python3-dev python3-pip pybind11-dev python3-numpy python3-pandas
   python3-pytest python3-matplotlib python3-sklearn python3-nbconvert
   python3-nbclient python3-nbformat python3-ipykernel
+  # The metrics test reads Engine.metrics_text with a real Prometheus parser.
+  python3-prometheus-client
 )
 # Node.js runs the Node.js example; one installed from elsewhere (with its
 # own npm) is used as it is.

@@ -872,6 +872,20 @@ int beckon_engine_snapshot(const beckon_engine_t* engine, char** data,
   });
 }
 
+int beckon_engine_metrics_text(const beckon_engine_t* engine, char** text,
+                               size_t* size, char** errptr) {
+  const char* fn = "beckon_engine_metrics_text";
+  if (text != nullptr) *text = nullptr;
+  if (size != nullptr) *size = 0;
+  return Guard(fn, errptr, [&] {
+    const beckon::Engine& e = EngineOf(engine, fn);
+    RequireNotNull(text, fn, "text");
+    RequireNotNull(size, fn, "size");
+    HandOut(e.MetricsText(), text, size);
+    return absl::OkStatus();
+  });
+}
+
 int beckon_engine_snapshot_to_file(const beckon_engine_t* engine,
                                    const char* path, char** errptr) {
   const char* fn = "beckon_engine_snapshot_to_file";
@@ -1032,6 +1046,23 @@ int beckon_decision_get_contribution(const beckon_decision_t* decision,
     *feature = c.feature.c_str();
     *value = c.value;
     *contribution = c.contribution;
+    return absl::OkStatus();
+  });
+}
+
+int beckon_decision_get_policy(const beckon_decision_t* decision,
+                               const char** name, const char** version,
+                               char** errptr) {
+  const char* fn = "beckon_decision_get_policy";
+  if (name != nullptr) *name = nullptr;
+  if (version != nullptr) *version = nullptr;
+  return Guard(fn, errptr, [&] {
+    const beckon::Decision& d = DecisionOf(decision, fn);
+    RequireNotNull(name, fn, "name");
+    RequireNotNull(version, fn, "version");
+    // Views into the explainer the handle holds: NUL-terminated strings.
+    *name = d.policy_name().empty() ? "" : d.policy_name().data();
+    *version = d.policy_version().empty() ? "" : d.policy_version().data();
     return absl::OkStatus();
   });
 }

@@ -1071,6 +1071,12 @@ PYBIND11_MODULE(_beckon, m) {
                     "Suppressed by the holdout only: an offer would be made.")
       .def_property_readonly("recheck_at_ms", [](py::handle d) { return AsDecision(d).recheck_at_ms; },
                     "When deciding again could change the answer, or None.")
+      .def_property_readonly("policy_name",
+                    [](py::handle d) { return std::string(AsDecision(d).policy_name()); },
+                    "The name of the policy the decision was made under.")
+      .def_property_readonly("policy_version",
+                    [](py::handle d) { return std::string(AsDecision(d).policy_version()); },
+                    "The version (16 hex digits) of that policy.")
       .def_property_readonly("reasons", [](py::handle d) { return AsDecision(d).reasons(); },
                     "Readable reasons (made when asked for).")
       .def_property_readonly(
@@ -1170,6 +1176,16 @@ PYBIND11_MODULE(_beckon, m) {
                st = pe.engine->Stats();
              }
              return StatsDict(st);
+           })
+      .def("_metrics_text",
+           [](py::handle e) {
+             PyEngine& pe = AsPyEngine(e);
+             std::string text;
+             {
+               py::gil_scoped_release nogil;  // Redis: a scan of the keys.
+               text = pe.engine->MetricsText();
+             }
+             return text;
            })
       .def("_policy", [](py::handle e) { return AsEngine(e).policy(); })
       .def("_observe_batch", &ObserveBatch)

@@ -529,6 +529,14 @@ BECKON_EXPORT int beckon_engine_restore_from_file(beckon_engine_t* engine,
 BECKON_EXPORT int beckon_engine_stats(const beckon_engine_t* engine,
                                       beckon_stats_t* stats, char** errptr);
 
+/* The engine's metrics in the Prometheus text exposition format (the stats,
+ * offers by page group, Observe/Decide latency histograms; docs/
+ * operations.md), as a NUL-terminated library-allocated buffer: *text
+ * (release it with beckon_free) of *size bytes. */
+BECKON_EXPORT int beckon_engine_metrics_text(const beckon_engine_t* engine,
+                                             char** text, size_t* size,
+                                             char** errptr);
+
 /* ------------------------------------------------------------------------ */
 /* Decision: the answer of beckon_engine_decide. A decision handle may be    */
 /* reused for any number of calls; it belongs to one thread at a time.      */
@@ -562,6 +570,14 @@ BECKON_EXPORT int beckon_decision_get_reason(const beckon_decision_t* decision,
 BECKON_EXPORT int beckon_decision_get_contribution(
     const beckon_decision_t* decision, uint32_t index, const char** feature,
     double* value, double* contribution, char** errptr);
+
+/* Stores the name and the version (16 hex digits of a hash of its encoding)
+ * of the policy the decision was made under, borrowed like the reasons ("" for
+ * a decision never filled). */
+BECKON_EXPORT int beckon_decision_get_policy(const beckon_decision_t* decision,
+                                             const char** name,
+                                             const char** version,
+                                             char** errptr);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -128,6 +128,12 @@ class Decision {
   size_t reason_count() const;
   // Every feature's contribution, in feature order (empty if no session).
   std::vector<Contribution> contributions() const;
+  // The policy the decision was made under: its name, and its version (16
+  // hex digits of a hash of its encoding: policies that differ in anything
+  // differ in version). Empty for a default-constructed decision. Like
+  // reasons(), valid while the engine exists.
+  std::string_view policy_name() const;
+  std::string_view policy_version() const;
 
  private:
   friend struct internal::DecisionAccess;

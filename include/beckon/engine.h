@@ -159,6 +159,10 @@ class Engine {
     // keys must use the same policy groups and visitor_key.
     StoreKind store = StoreKind::kMemory;
     RedisOptions redis;  // With kRedis.
+    // Whether Observe and Decide feed the latency histograms of
+    // MetricsText (one call in 64 per thread is timed: two clock reads).
+    // Off, the histograms stay empty. Default: on.
+    bool latency_histograms = true;
   };
 
   // Creates an engine that decides by `policy`. Fails on invalid options.
@@ -232,6 +236,14 @@ class Engine {
   absl::Status RestoreFromFile(const std::string& path);
 
   EngineStats Stats() const;
+
+  // The stats, offers by page group and latency histograms of Observe and
+  // Decide (one call in 64 per thread timed), in the Prometheus text
+  // exposition format (version 0.0.4), for a /metrics endpoint. With Redis,
+  // decisions and offers are this engine's own; docs/operations.md lists
+  // the metrics and what to alert on.
+  std::string MetricsText() const;
+
   const Policy& policy() const;
   // The visitor key in use, as resolved at Create (see
   // Options::visitor_key). A secret: whoever has it and a snapshot can test

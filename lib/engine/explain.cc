@@ -29,7 +29,9 @@ constexpr double kWorthWords = 0.05;
 
 }  // namespace
 
-Explainer::Explainer(const CompiledPolicy& p) : gates_(p.gates()) {
+Explainer::Explainer(const CompiledPolicy& p, std::string name,
+                     std::string version)
+    : gates_(p.gates()), name_(std::move(name)), version_(std::move(version)) {
   for (const GroupInfo& g : p.groups()) {
     patterns_.push_back(g.pattern);
     help_rates_.push_back(g.help_rate);
@@ -202,6 +204,16 @@ size_t Decision::reason_count() const {
 std::vector<Contribution> Decision::contributions() const {
   if (explainer_ == nullptr) return {};
   return explainer_->Contributions(*this);
+}
+
+std::string_view Decision::policy_name() const {
+  return explainer_ == nullptr ? std::string_view()
+                               : std::string_view(explainer_->policy_name());
+}
+
+std::string_view Decision::policy_version() const {
+  return explainer_ == nullptr ? std::string_view()
+                               : std::string_view(explainer_->policy_version());
 }
 
 }  // namespace beckon

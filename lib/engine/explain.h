@@ -21,7 +21,11 @@ static_assert(kDecisionFeatureCount == kFeatureCount,
 // Immutable; the engine keeps it alive as long as itself.
 class Explainer {
  public:
-  explicit Explainer(const CompiledPolicy& p);
+  // `name` and `version`: the policy's (Decision::policy_name/version).
+  Explainer(const CompiledPolicy& p, std::string name, std::string version);
+
+  const std::string& policy_name() const { return name_; }
+  const std::string& policy_version() const { return version_; }
 
   // The reasons of `d` (made by an engine with this explainer), and their
   // number without making them.
@@ -43,6 +47,7 @@ class Explainer {
   std::vector<std::string> path_names_;
   double weights_[kFeatureCount];
   CompiledGates gates_;
+  std::string name_, version_;
 };
 
 // The engine's access to a decision's private parts.

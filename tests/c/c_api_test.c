@@ -1308,6 +1308,32 @@ static void TestStats(void) {
     }
   }
 
+  /* The same counters as metrics text, and the policy a decision was made
+   * under. */
+  {
+    char* text = NULL;
+    size_t text_size = 0;
+    const char* name = NULL;
+    const char* version = NULL;
+    EXPECT_OK(beckon_engine_metrics_text(engine, &text, &text_size, &err));
+    CHECK(text != NULL && text_size == strlen(text));
+    CHECK(text != NULL &&
+          strstr(text, "# TYPE beckon_decisions_total counter\n") != NULL);
+    CHECK(text != NULL &&
+          strstr(text, "beckon_decide_duration_seconds_bucket{le=\"+Inf\"}") !=
+              NULL);
+    beckon_free(text);
+    EXPECT_ERROR(beckon_engine_metrics_text(NULL, &text, &text_size, &err),
+                 BECKON_INVALID_ARGUMENT, "engine is NULL");
+    CHECK(text == NULL && text_size == 0);
+    EXPECT_ERROR(beckon_engine_metrics_text(engine, NULL, &text_size, &err),
+                 BECKON_INVALID_ARGUMENT, "text is NULL");
+    EXPECT_OK(beckon_decision_get_policy(decision, &name, &version, &err));
+    CHECK(name != NULL && version != NULL && strlen(version) == 16);
+    EXPECT_ERROR(beckon_decision_get_policy(decision, NULL, &version, &err),
+                 BECKON_INVALID_ARGUMENT, "name is NULL");
+  }
+
   beckon_decision_destroy(decision);
   beckon_engine_destroy(engine);
 }

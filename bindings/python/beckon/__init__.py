@@ -518,6 +518,13 @@ class Engine(_beckon.Engine):
         other counters are this engine's own."""
         return self._stats()
 
+    def metrics_text(self) -> str:
+        """The stats, offers by page group and latency histograms of
+        observe and decide (one call in 64 per thread timed), in the
+        Prometheus text exposition format, for a /metrics endpoint
+        (docs/operations.md lists the metrics)."""
+        return self._metrics_text()
+
     def __reduce__(self):
         # A Redis engine's visitors are shared already: the copy reconnects
         # to them. Restoring a snapshot into it would replace the keys of
