@@ -16,6 +16,7 @@
 #include "beckon/policy.pb.h"
 #include "beckon/snapshot.pb.h"
 #include "engine/compiled_policy.h"
+#include "engine/decision_log.h"
 #include "engine/explain.h"
 #include "engine/features.h"
 #include "engine/gates.h"
@@ -80,6 +81,8 @@ class EngineImpl {
   EngineImpl(Policy policy, const Engine::Options& options);
   // Opens the visitor store the options name.
   absl::Status OpenStore();
+  // Opens Options::decision_log_path, if set.
+  absl::Status OpenDecisionLog();
 
   absl::Status Observe(const Event& e) {
     internal::ScopedLatency timed(
@@ -101,6 +104,7 @@ class EngineImpl {
   std::shared_ptr<const void> explainer() const { return explainer_; }
   std::string MetricsText() const;
   std::array<uint64_t, 2> visitor_key() const { return options_.visitor_key; }
+  uint64_t VisitorHash(std::string_view id) const { return KeyOf(id); }
 
  private:
   uint64_t KeyOf(std::string_view id) const {
@@ -131,6 +135,12 @@ class EngineImpl {
   // Offers made by this engine, by page group (policy groups, unlisted).
   std::unique_ptr<std::atomic<uint64_t>[]> offers_by_group_;
   internal::LatencyHistogram observe_latency_, decide_latency_;
+  std::unique_ptr<internal::DecisionLogFile> decision_log_;
+  const bool logging_;  // A decision sink or log file is set.
+
+  // Hands `d` to the decision log.
+  void LogDecision(uint64_t visitor_hash, int64_t now,
+                   const Decision& d) const;
 };
 
 namespace {
@@ -158,11 +168,40 @@ EngineImpl::EngineImpl(Policy policy, const Engine::Options& options)
       explainer_(std::make_shared<internal::Explainer>(cp_, policy_.name(),
                                                        policy_version_)),
       timeout_ms_(cp_.timeout_ms()),
-      offers_by_group_(new std::atomic<uint64_t>[cp_.groups().size()]) {
+      offers_by_group_(new std::atomic<uint64_t>[cp_.groups().size()]),
+      logging_(options.decision_sink != nullptr ||
+               !options.decision_log_path.empty()) {
   for (size_t g = 0; g < cp_.groups().size(); ++g) offers_by_group_[g] = 0;
   key_fingerprint_ = internal::SipHash24(options.visitor_key[0],
                                          options.visitor_key[1],
                                          "beckon key fingerprint");
+}
+
+absl::Status EngineImpl::OpenDecisionLog() {
+  if (options_.decision_log_path.empty()) return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<internal::DecisionLogFile>> f =
+      internal::DecisionLogFile::Open(options_.decision_log_path);
+  if (!f.ok()) return f.status();
+  decision_log_ = *std::move(f);
+  return absl::OkStatus();
+}
+
+void EngineImpl::LogDecision(uint64_t visitor_hash, int64_t now,
+                             const Decision& d) const {
+  LoggedDecision l;
+  l.ts_ms = now;
+  l.visitor_hash = visitor_hash;
+  l.action = d.action;
+  l.reason = d.reason;
+  l.probability = d.probability;
+  l.threshold = d.threshold;
+  l.would_offer = d.would_offer;
+  l.recheck_at_ms = d.recheck_at_ms;
+  if (d.detail.has_session) l.group = cp_.Group(d.detail.group).pattern;
+  l.policy_name = policy_.name();
+  l.policy_version = policy_version_;
+  if (options_.decision_sink) options_.decision_sink(l);
+  if (decision_log_ != nullptr) decision_log_->Write(l);
 }
 
 absl::Status EngineImpl::OpenStore() {
@@ -250,8 +289,9 @@ absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
   if (absl::Status s = CheckVisitorId(visitor); !s.ok()) return s;
   if (absl::Status s = CheckTimestamp(now, "now_ms"); !s.ok()) return s;
   Decision d;
+  const uint64_t key = KeyOf(visitor);
   absl::Status s = store_->Update(
-      KeyOf(visitor), /*want_agents=*/true,
+      key, /*want_agents=*/true,
       [&](VisitorState& v, RateGate& rate) {
         d = Decision{};  // The rules may run again after a conflict.
         return DecideFor(visitor, now, v, rate, d);
@@ -263,6 +303,7 @@ absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
       offers_by_group_[g == kUnlistedGroup ? cp_.groups().size() - 1 : g]
           .fetch_add(1, std::memory_order_relaxed);
     }
+    if (logging_) LogDecision(key, now, d);
     return d;
   }
   // The rules reject only bad input; anything else is the store failing:
@@ -276,6 +317,7 @@ absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
   internal::StoreDelta c;
   c.CountDecision(d.action, d.reason);
   store_->Count(c);
+  if (logging_) LogDecision(key, now, d);
   return d;
 }
 
@@ -449,6 +491,8 @@ std::string EngineImpl::MetricsText() const {
     in.offers_by_group.push_back(
         offers_by_group_[g].load(std::memory_order_relaxed));
   }
+  in.decision_log_errors =
+      decision_log_ != nullptr ? decision_log_->errors() : 0;
   in.observe = observe_latency_.Read();
   in.decide = decide_latency_.Read();
   return internal::MetricsText(in);
@@ -785,6 +829,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(Policy policy,
   if (!key.ok()) return key.status();
   resolved.visitor_key = *key;
   auto impl = std::make_unique<EngineImpl>(std::move(policy), resolved);
+  if (absl::Status s = impl->OpenDecisionLog(); !s.ok()) return s;
   if (absl::Status s = impl->OpenStore(); !s.ok()) return s;
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
@@ -832,6 +877,10 @@ const Policy& Engine::policy() const { return impl_->policy(); }
 
 std::array<uint64_t, 2> Engine::visitor_key() const {
   return impl_->visitor_key();
+}
+
+uint64_t Engine::VisitorHash(std::string_view visitor) const {
+  return impl_->VisitorHash(visitor);
 }
 
 }  // namespace beckon

@@ -1,4 +1,4 @@
-#include "lib/json.h"
+#include "json.h"
 
 #include <cmath>
 #include <cstdio>

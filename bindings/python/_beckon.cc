@@ -442,8 +442,10 @@ std::unique_ptr<PyEngine> MakeEngine(py::handle policy, uint64_t max_sessions,
                                      const std::string& store,
                                      const std::string& key_file,
                                      uint32_t max_url_bytes,
-                                     uint32_t max_referrer_bytes) {
+                                     uint32_t max_referrer_bytes,
+                                     const std::string& decision_log) {
   Engine::Options options;
+  options.decision_log_path = decision_log;
   options.max_url_bytes = max_url_bytes;
   options.max_referrer_bytes = max_referrer_bytes;
   options.max_sessions = max_sessions;
@@ -1098,7 +1100,15 @@ PYBIND11_MODULE(_beckon, m) {
            py::arg("visitor_key_file") = "",
            py::arg("max_url_bytes") = Engine::Options().max_url_bytes,
            py::arg("max_referrer_bytes") =
-               Engine::Options().max_referrer_bytes)
+               Engine::Options().max_referrer_bytes,
+           py::arg("decision_log") = "")
+      .def("visitor_hash",
+           [](const PyEngine& e, const std::string& visitor) {
+             return e.engine->VisitorHash(visitor);
+           },
+           py::arg("visitor"),
+           "The visitor's id hashed with this engine's visitor key: how the "
+           "decision log's visitor_hash names the visitor.")
       .def("_visitor_key", [](const PyEngine& e) {
         const std::array<uint64_t, 2> k = e.engine->visitor_key();
         return py::make_tuple(k[0], k[1]);

@@ -333,6 +333,14 @@ BECKON_EXPORT int beckon_engine_options_set_visitor_key(
 BECKON_EXPORT int beckon_engine_options_set_visitor_key_file(
     beckon_engine_options_t* options, const char* path, char** errptr);
 
+/* Appends every decision to the file at `path` as one line of JSON (the
+ * decision log, docs/operations.md: time, visitor hash, action, reason,
+ * probability, threshold, recheck time, page group, policy name and
+ * version), creating it with mode 0600; at Create, a file that cannot be
+ * opened is BECKON_INVALID_ARGUMENT. "" clears it. */
+BECKON_EXPORT int beckon_engine_options_set_decision_log(
+    beckon_engine_options_t* options, const char* path, char** errptr);
+
 /* Keeps the visitor state in Redis, shared by every process and server
  * whose engine uses the same Redis and key prefix, instead of in this
  * process's memory. `url` is

@@ -21,6 +21,8 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -77,6 +79,27 @@ struct RedisOptions {
   // User and password may be percent-encoded. Rejects anything else, naming
   // it.
   static absl::StatusOr<RedisOptions> FromUrl(std::string_view url);
+};
+
+// One decision as the decision log receives it (Engine::Options::
+// decision_sink, decision_log_path; docs/operations.md#the-decision-log).
+// The views are valid during the call only.
+struct LoggedDecision {
+  int64_t ts_ms = 0;            // The decision's now_ms.
+  // The visitor's id hashed with the engine's visitor key (what the store
+  // keys on): the log holds no raw id. ReadDecisionLog's readers join it
+  // with an event log's ids through the same key.
+  uint64_t visitor_hash = 0;
+  Action action = Action::kWait;
+  Reason reason = Reason::kNoSession;
+  double probability = 0;
+  double threshold = 0;
+  bool would_offer = false;     // A holdout decision that would have offered.
+  std::optional<int64_t> recheck_at_ms;
+  std::string_view group;       // The current page's group ("" unlisted or
+                                // no session).
+  std::string_view policy_name;
+  std::string_view policy_version;
 };
 
 // Counters, summed over shards at the time of the call.
@@ -159,6 +182,18 @@ class Engine {
     // keys must use the same policy groups and visitor_key.
     StoreKind store = StoreKind::kMemory;
     RedisOptions redis;  // With kRedis.
+    // The decision log: if set, called with every decision Decide returns
+    // (not with rejected calls), on the deciding thread, after the
+    // visitor's state is stored and outside every lock; it must be
+    // thread-safe and should be quick (hand the record to a queue).
+    std::function<void(const LoggedDecision&)> decision_sink;
+    // The decision log as a file of JSON Lines, one object per decision,
+    // appended to (created if absent, mode 0600); docs/operations.md gives
+    // the fields. Create fails if it cannot be opened. A line that cannot
+    // be written is counted (metrics: beckon_decision_log_errors_total),
+    // never an error of Decide. With decision_sink, both receive every
+    // decision.
+    std::string decision_log_path;
     // Whether Observe and Decide feed the latency histograms of
     // MetricsText (one call in 64 per thread is timed: two clock reads).
     // Off, the histograms stay empty. Default: on.
@@ -249,6 +284,9 @@ class Engine {
   // Options::visitor_key). A secret: whoever has it and a snapshot can test
   // visitor ids. For handing an engine's state to another process whole.
   std::array<uint64_t, 2> visitor_key() const;
+  // `visitor`'s id hashed with the visitor key: how the store, snapshots
+  // and the decision log (LoggedDecision::visitor_hash) name the visitor.
+  uint64_t VisitorHash(std::string_view visitor) const;
 
  private:
   friend struct internal::EngineInternal;

@@ -82,6 +82,7 @@ struct MetricsInput {
   std::vector<std::string_view> groups;  // Patterns; "" for unlisted.
   std::vector<uint64_t> offers_by_group; // Parallel to groups.
   LatencyHistogram::Counts observe, decide;
+  uint64_t decision_log_errors = 0;
 };
 
 std::string MetricsText(const MetricsInput& in);

@@ -557,6 +557,45 @@ static void TestOptions(void) {
 
   beckon_engine_destroy(engine);
   beckon_engine_options_destroy(keyed);
+  /* The decision log: one JSON line per decision, appended; a path that
+   * cannot be opened fails Create. */
+  {
+    beckon_engine_options_t* logged = NULL;
+    beckon_decision_t* decision = NULL;
+    char log_path[128];
+    char line[1024];
+    int lines = 0;
+    FILE* f;
+    TempPath("decisions.jsonl", log_path, sizeof(log_path));
+    remove(log_path);
+    EXPECT_OK(beckon_engine_options_create(&logged, &err));
+    EXPECT_OK(beckon_engine_options_set_decision_log(
+        logged, "/nonexistent-dir/d.jsonl", &err));
+    EXPECT_ERROR(beckon_engine_create(policy, logged, &engine, &err),
+                 BECKON_INVALID_ARGUMENT, "decision_log_path");
+    CHECK(engine == NULL);
+    EXPECT_ERROR(beckon_engine_options_set_decision_log(logged, NULL, &err),
+                 BECKON_INVALID_ARGUMENT, "path is NULL");
+    EXPECT_OK(beckon_engine_options_set_decision_log(logged, log_path, &err));
+    EXPECT_OK(beckon_engine_create(policy, logged, &engine, &err));
+    EXPECT_OK(beckon_decision_create(&decision, &err));
+    EXPECT_OK(beckon_engine_decide(engine, "a", kT0, decision, &err));
+    EXPECT_OK(beckon_engine_decide(engine, "b", kT0, decision, &err));
+    beckon_engine_destroy(engine);
+    engine = NULL;
+    f = fopen(log_path, "r");
+    CHECK(f != NULL);
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+      CHECK(strstr(line, "\"reason\":\"no_session\"") != NULL);
+      ++lines;
+    }
+    if (f != NULL) fclose(f);
+    CHECK(lines == 2);
+    remove(log_path);
+    beckon_decision_destroy(decision);
+    beckon_engine_options_destroy(logged);
+  }
+
   beckon_engine_options_destroy(options);
   beckon_policy_destroy(policy);
 }

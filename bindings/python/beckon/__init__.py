@@ -47,13 +47,15 @@ from ._beckon import (  # noqa: F401  (re-exported)
 __version__: str = _beckon.version()
 
 __all__ = [
-    "ACTIONS", "EVENT_COLUMNS", "EVENT_TYPES", "REASONS",
+    "ACTIONS", "DECISION_LOG_COLUMNS", "EVENT_COLUMNS", "EVENT_TYPES",
+    "REASONS",
     "AbortedError", "CancelledError", "Decision", "Engine", "Error",
     "FailedPreconditionError", "InternalError", "InvalidArgumentError",
     "LogisticModel", "NotFoundError", "PermissionDeniedError", "Policy",
     "ReplayResult", "ResourceExhaustedError", "UnavailableError",
     "calibrate", "fit_logistic",
-    "fixed_dwell_policy", "read_events", "replay", "roc_auc", "simulate",
+    "fixed_dwell_policy", "read_decision_log", "read_events", "replay",
+    "roc_auc", "simulate",
     "sweep", "train", "write_events",
 ]
 
@@ -235,6 +237,61 @@ def read_events(path: PathLike, *, lenient: bool = False,
     return df
 
 
+#: The columns of a decision log DataFrame (read_decision_log), in order.
+DECISION_LOG_COLUMNS = ("ts_ms", "visitor_hash", "action", "reason",
+                        "probability", "threshold", "would_offer",
+                        "recheck_at_ms", "group", "policy", "policy_version")
+
+
+def read_decision_log(path: PathLike):
+    """Reads a decision log (Engine(decision_log=...), the C ABI's
+    beckon_engine_options_set_decision_log, Engine::Options::
+    decision_log_path) into a DataFrame with DECISION_LOG_COLUMNS:
+    ``visitor_hash`` as an unsigned 64-bit integer (join it with an event
+    log's ids through :meth:`Engine.visitor_hash` of an engine with the same
+    visitor key), ``recheck_at_ms`` a nullable Int64, ``action`` and
+    ``reason`` categoricals. A line that is not a decision raises
+    :class:`InvalidArgumentError` naming its number and what is wrong."""
+    import json
+    rows = []
+    with open(os.fspath(path), "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                d = json.loads(raw)
+                if not isinstance(d, dict):
+                    raise ValueError("not a JSON object")
+                missing = [c for c in DECISION_LOG_COLUMNS if c not in d]
+                if missing:
+                    raise ValueError(f"missing {', '.join(missing)}")
+                if d["action"] not in ACTIONS or d["reason"] not in REASONS:
+                    raise ValueError(f"unknown action or reason "
+                                     f"{d['action']!r}/{d['reason']!r}")
+                rows.append((int(d["ts_ms"]), int(d["visitor_hash"], 16),
+                             d["action"], d["reason"],
+                             float(d["probability"]), float(d["threshold"]),
+                             bool(d["would_offer"]), d["recheck_at_ms"],
+                             str(d["group"]), str(d["policy"]),
+                             str(d["policy_version"])))
+            except (ValueError, TypeError) as e:
+                raise InvalidArgumentError(
+                    f"{os.fspath(path)}: line {number}: not a decision log "
+                    f"line: {e}") from None
+    pd = _pd()
+    cols = list(zip(*rows)) if rows else [[] for _ in DECISION_LOG_COLUMNS]
+    df = pd.DataFrame({
+        "ts_ms": np.asarray(cols[0], dtype=np.int64),
+        "visitor_hash": np.asarray(cols[1], dtype=np.uint64),
+        "action": pd.Categorical(cols[2], categories=ACTIONS),
+        "reason": pd.Categorical(cols[3], categories=REASONS),
+        "probability": np.asarray(cols[4], dtype=np.float64),
+        "threshold": np.asarray(cols[5], dtype=np.float64),
+        "would_offer": np.asarray(cols[6], dtype=bool),
+        "recheck_at_ms": pd.array(list(cols[7]), dtype="Int64"),
+        "group": list(cols[8]), "policy": list(cols[9]),
+        "policy_version": list(cols[10])})
+    return df
+
+
 def write_events(events, path: PathLike) -> None:
     """Writes a DataFrame with EVENT_COLUMNS as a CSV event log (the format
     the CLI and the trainer read). Every row is checked first; a bad row
@@ -379,7 +436,8 @@ class Engine(_beckon.Engine):
                  store: Optional[str] = None,
                  visitor_key_file: Optional[PathLike] = None,
                  max_url_bytes: int = 8192,
-                 max_referrer_bytes: int = 8192):
+                 max_referrer_bytes: int = 8192,
+                 decision_log: Optional[PathLike] = None):
         """Creates an engine deciding by `policy` (default: the built-in
         default policy). Options are those of the C++ Engine::Options
         (docs/concepts.md); `visitor_key` is the 2 x 64-bit key of the hash
@@ -407,7 +465,12 @@ class Engine(_beckon.Engine):
         longer one raises :class:`InvalidArgumentError` naming the field and
         both lengths, and changes nothing. Other events do not read the
         page and take it at any length, so a decline is never lost to a long
-        URL."""
+        URL.
+
+        `decision_log`: a file every decision is appended to as a line of
+        JSON (the decision log, docs/operations.md; read it back with
+        :func:`read_decision_log`); a file that cannot be opened raises
+        :class:`InvalidArgumentError`."""
         policy = policy if policy is not None else Policy.default()
         if not isinstance(policy, Policy):
             raise TypeError(f"policy must be a beckon.Policy, got "
@@ -431,10 +494,11 @@ class Engine(_beckon.Engine):
                 raise InvalidArgumentError(
                     f"{option} must be in [1, 2**{bits}), got {value}")
         key_file = os.fspath(visitor_key_file) if visitor_key_file else ""
+        log = os.fspath(decision_log) if decision_log else ""
         super().__init__(policy._impl, int(max_sessions),
                          int(max_memory_records), int(shards), key,
                          store or "", key_file, int(max_url_bytes),
-                         int(max_referrer_bytes))
+                         int(max_referrer_bytes), log)
         # The key in use, not the one given: a pickled engine carries its
         # key (and its state) whole to another process.
         self._options = dict(max_sessions=int(max_sessions),
