@@ -42,6 +42,7 @@ const CHANNEL_CHAT = 1;
 class Beckon {
   constructor(library) {
     const lib = koffi.load(library);
+    this.lib = lib;  // For declarations of one's own (tests/bench/node).
     for (const name of ['beckon_policy_t', 'beckon_engine_options_t',
                         'beckon_engine_t', 'beckon_decision_t']) {
       koffi.opaque(name);
