@@ -18,6 +18,9 @@ import math
 import os
 import sys
 
+BEGIN = "<!-- scripts/bench:begin -->"
+END = "<!-- scripts/bench:end -->"
+
 # Targets of issue 11, by row key.
 ENGINE_TARGETS = {
     ("observe", 10_000): 40, ("observe", 1_000_000): 150,
@@ -280,14 +283,31 @@ def main():
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--plot", action="append", default=[])
     ap.add_argument("--mode", default="full")
+    ap.add_argument("--doc", help="replace the block between "
+                    f"{BEGIN} and {END} in this file with the Markdown table")
     args = ap.parse_args()
     rows, figures = build(args.dir, args.mode)
     m = figures["machine"]
+    header = ""
     if m:
-        print(f"machine: {m.get('cpu')}, {m.get('nproc')} cores, "
-              f"{m.get('mem')}; {m.get('compiler')}; commit {m.get('commit')}; "
-              f"{m.get('date')}; mode {args.mode}")
+        header = (f"machine: {m.get('cpu')}, {m.get('nproc')} cores, "
+                  f"{m.get('mem')}; {m.get('compiler')}; commit "
+                  f"{m.get('commit')}; {m.get('date')}; mode {args.mode}; "
+                  f"load {m.get('load')}")
+        print(header)
     print(table(rows, args.markdown))
+    if args.doc:
+        with open(args.doc) as f:
+            text = f.read()
+        a, b = text.find(BEGIN), text.find(END)
+        if a < 0 or b < a:
+            print(f"bench_report: no {BEGIN} ... {END} block in {args.doc}",
+                  file=sys.stderr)
+            return 1
+        block = (f"{BEGIN}\n{header}\n\n{table(rows, True)}\n")
+        with open(args.doc, "w") as f:
+            f.write(text[:a] + block + text[b:])
+        print(f"table written into {args.doc}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(figures, f, indent=1, sort_keys=True)
