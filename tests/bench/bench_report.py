@@ -168,21 +168,22 @@ def build(dirname, mode):
         ev = b.get("events", 0)
         eps = b.get("items_per_second", 0)
         label = f"{ev / 1e6:.1f}M" if ev >= 1e6 else f"{ev / 1e3:.0f}k"
+        held = b.get("peak_heap_bytes_per_event", b["peak_bytes_per_event"])
+        log_b = b.get("log_heap_bytes_per_event", b["log_bytes_per_event"])
+        values = dict(events=ev, events_per_s=eps,
+                      peak_heap_bytes_per_event=held,
+                      peak_rss_bytes_per_event=b["peak_bytes_per_event"],
+                      log_heap_bytes_per_event=log_b,
+                      log_rss_bytes_per_event=b["log_bytes_per_event"])
         if kind == "BM_Train":
             row(f"train_{int(ev)}", f"train on {label} events",
-                f"{rate_text(eps)}; {b['peak_bytes_per_event']:.0f} B/event "
-                f"held (+{b['log_bytes_per_event']:.0f} the log)",
-                ">= 1 M/s; bounded memory",
-                f"{1e6 / eps:.1f}× short" if eps else "",
-                events=ev, events_per_s=eps,
-                peak_bytes_per_event=b["peak_bytes_per_event"],
-                log_bytes_per_event=b["log_bytes_per_event"])
+                f"{rate_text(eps)}; {held:.0f} B/event held "
+                f"(+{log_b:.0f} the log)", ">= 1 M/s; bounded memory",
+                f"{1e6 / eps:.1f}× short" if eps else "", **values)
         elif kind == "BM_Replay":
             row(f"replay_{int(ev)}", f"replay of {label} events",
-                f"{rate_text(eps)}; {b['peak_bytes_per_event']:.0f} B/event "
-                "held", ">= 3 M/s", f"{3e6 / eps:.1f}× short" if eps else "",
-                events=ev, events_per_s=eps,
-                peak_bytes_per_event=b["peak_bytes_per_event"])
+                f"{rate_text(eps)}; {held:.0f} B/event held", ">= 3 M/s",
+                f"{3e6 / eps:.1f}× short" if eps else "", **values)
     if not tr:
         row("train", "training and replay", "not measured")
 
