@@ -12,8 +12,9 @@
 #     the reason (they are the same rules, line by line);
 #   - beckon's batch run (decide_batch/observe_batch by waves) and its one
 #     call per row agree on every reason but those the rate window touches
-#     (score, rate_cap, and through the offers made, session_cap, dwell and
-#     below_threshold), and on the offers within 5% (at least 3);
+#     (those of decisions that would offer: score, rate_cap, holdout,
+#     no_agents; and through the offers made, session_cap, min_gap, dwell
+#     and below_threshold), and on the offers within 5% (at least 3);
 #   - the renditions and beckon agree exactly on no_session, declined,
 #     ignored and engaged, and on the offers within 15% (at least 3): the
 #     renditions draw another 5% of visitors for the holdout.
@@ -69,7 +70,8 @@ def near(a, b, frac):
 calls, batch = runs["beckon_calls"], runs["beckon_batch"]
 check(near(batch["offers"], calls["offers"], 0.05),
       f"beckon batch {batch['offers']} offers vs calls {calls['offers']} (5%)")
-touched = {"score", "rate_cap", "session_cap", "dwell", "below_threshold"}
+touched = {"score", "rate_cap", "holdout", "no_agents", "session_cap",
+           "min_gap", "dwell", "below_threshold"}
 for reason in set(calls["reasons"]) | set(batch["reasons"]):
     if reason not in touched:
         a, b = calls["reasons"].get(reason, 0), batch["reasons"].get(reason, 0)
