@@ -324,9 +324,10 @@ std::vector<int64_t> ParseSizes(int* argc, char** argv) {
       const char* p = argv[i] + 8;
       while (*p != '\0') {
         char* e = nullptr;
-        sizes.push_back(std::strtoll(p, &e, 10));
+        const long long n = std::strtoll(p, &e, 10);
+        if (e == p || n <= 0) break;  // Not a size: the rest is ignored.
+        sizes.push_back(n);
         p = *e == ',' ? e + 1 : e;
-        if (e == p && *p != '\0') break;
       }
     } else {
       argv[out++] = argv[i];
