@@ -291,10 +291,15 @@ def main():
     m = figures["machine"]
     header = ""
     if m:
+        try:
+            with open("/proc/loadavg") as f:
+                end_load = " ".join(f.read().split()[:3])
+        except OSError:
+            end_load = "?"
         header = (f"machine: {m.get('cpu')}, {m.get('nproc')} cores, "
                   f"{m.get('mem')}; {m.get('compiler')}; commit "
                   f"{m.get('commit')}; {m.get('date')}; mode {args.mode}; "
-                  f"load {m.get('load')}")
+                  f"load {m.get('load')} at the start, {end_load} at the end")
         print(header)
     print(table(rows, args.markdown))
     if args.doc:
