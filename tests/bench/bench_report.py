@@ -291,8 +291,8 @@ def main():
     m = figures["machine"]
     header = ""
     if m:
-        try:
-            with open("/proc/loadavg") as f:
+        try:  # Written by scripts/bench when the runs are done.
+            with open(os.path.join(args.dir, "load_end.txt")) as f:
                 end_load = " ".join(f.read().split()[:3])
         except OSError:
             end_load = "?"
