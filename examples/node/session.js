@@ -42,6 +42,7 @@ const CHANNEL_CHAT = 1;
 class Beckon {
   constructor(library) {
     const lib = koffi.load(library);
+    this.lib = lib;  // For declarations of one's own (tests/bench/node).
     for (const name of ['beckon_policy_t', 'beckon_engine_options_t',
                         'beckon_engine_t', 'beckon_decision_t']) {
       koffi.opaque(name);
@@ -93,6 +94,9 @@ class Beckon {
       'int beckon_engine_options_create(' +
           '_Out_ beckon_engine_options_t** options, _Out_ void** errptr)',
       'void beckon_engine_options_destroy(beckon_engine_options_t* options)',
+      'int beckon_engine_options_set_max_sessions(' +
+          'beckon_engine_options_t* options, uint64_t max_sessions, ' +
+          '_Out_ void** errptr)',
       'int beckon_engine_options_set_redis_url(' +
           'beckon_engine_options_t* options, const char* url, ' +
           '_Out_ void** errptr)',
@@ -114,10 +118,19 @@ class Beckon {
       'int beckon_engine_observe_cart(beckon_engine_t* engine, ' +
           'int64_t ts_ms, const char* visitor, const char* page, ' +
           'double cart_value, _Out_ void** errptr)',
+      'int beckon_engine_observe_help_contact(beckon_engine_t* engine, ' +
+          'int64_t ts_ms, const char* visitor, const char* page, ' +
+          'int32_t channel, _Out_ void** errptr)',
       'int beckon_engine_observe_offer_shown(beckon_engine_t* engine, ' +
           'int64_t ts_ms, const char* visitor, const char* page, ' +
           'int32_t channel, _Out_ void** errptr)',
+      'int beckon_engine_observe_offer_accepted(beckon_engine_t* engine, ' +
+          'int64_t ts_ms, const char* visitor, const char* page, ' +
+          'int32_t channel, _Out_ void** errptr)',
       'int beckon_engine_observe_offer_declined(beckon_engine_t* engine, ' +
+          'int64_t ts_ms, const char* visitor, const char* page, ' +
+          'int32_t channel, _Out_ void** errptr)',
+      'int beckon_engine_observe_offer_ignored(beckon_engine_t* engine, ' +
           'int64_t ts_ms, const char* visitor, const char* page, ' +
           'int32_t channel, _Out_ void** errptr)',
       'int beckon_engine_observe_purchase(beckon_engine_t* engine, ' +
@@ -425,10 +438,17 @@ function main(argv) {
   return 0;
 }
 
-try {
-  process.exitCode = main(process.argv);
-} catch (e) {
-  if (!(e instanceof BeckonError)) throw e;
-  console.error(`beckon: ${e.message}`);
-  process.exitCode = 1;
+// The declarations are shared with tests/bench/node/compare.js, which
+// requires this file as a module.
+module.exports = {Beckon, BeckonError, ACTION_OFFER, ACTION_WAIT,
+                  ACTION_SUPPRESS, CHANNEL_CHAT};
+
+if (require.main === module) {
+  try {
+    process.exitCode = main(process.argv);
+  } catch (e) {
+    if (!(e instanceof BeckonError)) throw e;
+    console.error(`beckon: ${e.message}`);
+    process.exitCode = 1;
+  }
 }
