@@ -1,22 +1,19 @@
 <?php
-// For PHP-FPM (or any SAPI) that should load beckon once, at PHP's start,
-// instead of on every request: name this file in php.ini,
+// For PHP-FPM (or any SAPI): compiles the package's classes once, at PHP's
+// start (opcache.preload), and makes sure the C declarations are loaded
+// under the FFI scope "beckon", which Beckon\Library::get() takes on every
+// request (no header parse, no library lookup). In php.ini:
 //
-//   opcache.enable = 1
-//   opcache.preload = /path/to/vendor/beckon/beckon/preload.php
-//   opcache.preload_user = www-data        ; the user PHP-FPM runs as
-//   ; ffi.enable = preload                 ; the default: FFI only from
-//   ;                                      ; preloaded code, as here
+//   ffi.preload = /path/to/vendor/beckon/beckon/src/beckon_ffi.h
+//   opcache.preload = /path/to/vendor/beckon/beckon/preload.php  ; optional
+//   opcache.preload_user = www-data       ; a master running as root needs it
+//   ; ffi.enable = preload                ; the default: enough for both
 //
-// with the library where the dynamic loader finds it (libbeckon_c.so.0,
-// e.g. installed in /usr/local/lib), or its path in the environment of the
-// PHP-FPM master, BECKON_LIBRARY=/path/to/libbeckon_c.so.0. It compiles
-// every class of the package into the preloaded code (under ffi.enable=
-// preload only preloaded code may call FFI, and these classes are the only
-// callers) and loads the C declarations under the FFI scope "beckon", which
-// Beckon\Library::get() takes on every request: no header parse, no library
-// lookup. docs/php.md has the measured difference and the alternative
-// (ffi.preload with ffi.enable=1).
+// ffi.preload alone is what saves the per-request FFI::cdef(); this file
+// adds the classes (and, where PHP does not preload as another user and
+// ffi.preload is not set, loads the declarations itself with FFI::load(),
+// for the library at $BECKON_LIBRARY or found by its soname). See
+// docs/php.md, "PHP-FPM".
 
 declare(strict_types=1);
 
@@ -29,4 +26,10 @@ foreach (glob(__DIR__ . '/src/Exception/*.php') as $file) {
     require_once $file;
 }
 
-Beckon\Library::preload();
+try {
+    Beckon\Library::preload();
+} catch (Beckon\Exception\LibraryException $e) {
+    // Requests still work where they may load the library themselves
+    // (ffi.enable=1, or the CLI), each paying FFI::cdef().
+    error_log('beckon preload: ' . $e->getMessage());
+}

@@ -100,6 +100,14 @@ final class Library
             $library->checkAbi($soname);
             return $library;
         }
+        if (str_contains(implode(' ', $errors), 'restricted by "ffi.enable"')) {
+            throw new LibraryException(
+                'cannot load libbeckon_c: FFI is restricted by ffi.enable='
+                . 'preload here (only preloaded code may use it); preload '
+                . 'beckon: ffi.preload=' . self::HEADER . ' and '
+                . 'opcache.preload=' . dirname(__DIR__) . '/preload.php, or '
+                . 'set ffi.enable=1 (docs/php.md)');
+        }
         throw new LibraryException(
             'cannot load libbeckon_c (' . implode('; ', $errors) . '); set $'
             . self::ENV . ' to its path, pass it to Library::load(), or '
@@ -107,24 +115,36 @@ final class Library
     }
 
     /**
-     * For opcache.preload (preload.php calls it): loads the declarations
-     * with FFI::load() under the scope "beckon", for the library at $path
-     * (else $BECKON_LIBRARY, else the header's FFI_LIB, found by the
-     * dynamic loader). Every later request takes it with FFI::scope().
+     * For opcache.preload (preload.php calls it) where ffi.preload is not
+     * used: loads the declarations with FFI::load() under the scope
+     * "beckon", for the library at $path (else $BECKON_LIBRARY, else the
+     * header's FFI_LIB, found by the dynamic loader). Every later request
+     * takes it with FFI::scope(). Nothing to do when the scope exists.
+     *
+     * PHP refuses FFI::load() in a preload that runs as another user
+     * (opcache.preload_user, which a PHP-FPM master running as root needs):
+     * there, use ffi.preload with the header (headerFor() writes one for a
+     * library path).
      *
      * @throws LibraryException when it cannot be loaded
      */
     public static function preload(?string $path = null): void
     {
+        if (self::preloaded() !== null) {
+            return;  // ffi.preload did it.
+        }
+        if ((string)ini_get('opcache.preload_user') !== '') {
+            throw new LibraryException(
+                'FFI::load() cannot run in a preload with opcache.preload_user; '
+                . 'set ffi.preload=' . self::HEADER . ' (or a copy from '
+                . 'Library::headerFor(PATH)) in php.ini (docs/php.md)');
+        }
         $path = ($path ?? '') !== '' ? $path : (getenv(self::ENV) ?: null);
         $header = self::HEADER;
         if ($path !== null) {
             // FFI::load() reads FFI_LIB from the file: write a copy naming
             // the library (one per library path and header content).
-            $text = self::readHeader();
-            $text = preg_replace('/^#define FFI_LIB .*$/m',
-                                 '#define FFI_LIB ' . json_encode($path,
-                                     JSON_UNESCAPED_SLASHES), $text, 1);
+            $text = self::headerFor($path);
             $header = sys_get_temp_dir() . '/beckon_ffi_'
                 . substr(hash('sha256', $text), 0, 16) . '.h';
             if (@file_get_contents($header) !== $text) {
@@ -144,6 +164,22 @@ final class Library
         if ($ffi === null) {
             throw new LibraryException("cannot preload $header");
         }
+    }
+
+    /**
+     * The package's header with FFI_LIB naming the library at $path: for
+     * ffi.preload of a library the dynamic loader does not find by name.
+     *
+     *   php -r 'require "vendor/autoload.php";
+     *           echo Beckon\Library::headerFor("/opt/beckon/lib/libbeckon_c.so.0");' \
+     *       > /etc/php/8.2/beckon_ffi.h
+     */
+    public static function headerFor(string $path): string
+    {
+        return preg_replace('/^#define FFI_LIB .*$/m',
+                            '#define FFI_LIB ' . json_encode(
+                                $path, JSON_UNESCAPED_SLASHES),
+                            self::readHeader(), 1);
     }
 
     /**
