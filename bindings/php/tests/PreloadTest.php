@@ -126,6 +126,35 @@ final class PreloadTest extends TestCase
         $this->assertSame('source=scope classes=autoloaded ' . self::EXPECTED, $out);
     }
 
+    /**
+     * Root's PHP cannot show FFI::load() in a preload: as the user nobody
+     * (runuser), in the command line and a web SAPI, if nobody can read the
+     * package.
+     */
+    private function asNobody(): void
+    {
+        $runuser = trim((string)shell_exec('command -v runuser'));
+        [$readable] = $runuser === '' ? [1] : self::runCommand(
+            [$runuser, '-u', 'nobody', '--', 'test', '-r', self::fixture()]);
+        if ($readable !== 0) {
+            return;  // Not testable here; the root case above ran.
+        }
+        $cgi = trim((string)shell_exec('command -v php-cgi'));
+        $sapis = [[PHP_BINARY, '-d', 'opcache.enable_cli=1']];
+        if ($cgi !== '') {
+            $sapis[] = [$cgi, '-q', '-d', 'opcache.enable=1'];
+        }
+        foreach ($sapis as $sapi) {
+            [$status, $out, $err] = self::runCommand(
+                [$runuser, '-u', 'nobody', '--', 'env',
+                 'BECKON_LIBRARY=' . self::libraryPath(), ...$sapi,
+                 '-d', 'opcache.preload=' . __DIR__ . '/../preload.php',
+                 self::fixture()]);
+            $this->assertSame([0, 'source=scope classes=preloaded ' . self::EXPECTED],
+                              [$status, trim($out)], $sapi[0] . ': ' . $err);
+        }
+    }
+
     /** FFI::load() from preload.php where PHP preloads as itself. */
     public function testPreloadPhpLoadsTheLibraryItself(): void
     {
@@ -143,6 +172,7 @@ final class PreloadTest extends TestCase
                 'beckon preload: FFI::load() cannot run in a preload with opcache.preload_user',
                 $err);
             $this->assertSame('source=path classes=preloaded ' . self::EXPECTED, trim($out));
+            $this->asNobody();
             return;
         }
         [$status, $out, $err] = self::runCommand(
