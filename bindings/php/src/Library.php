@@ -17,14 +17,16 @@ use FFI\CData;
  * Library::get() is the library the classes use unless given another:
  *
  *  1. the FFI scope "beckon", when PHP preloaded it at its start
- *     (opcache.preload=preload.php, or ffi.preload=src/beckon_ffi.h): no
+ *     (ffi.preload=src/beckon_ffi.h, or preload.php's FFI::load()): no
  *     header is parsed and no library is looked up during the request;
  *  2. else FFI::cdef() with src/beckon_ffi.h and the library at
- *     $BECKON_LIBRARY, else the first of DEFAULT_NAMES the dynamic loader
+ *     $BECKON_LIBRARY, else the first of defaultNames() the dynamic loader
  *     finds.
  *
- * Library::load($path) loads a given file; Library::setDefault() makes a
- * library the default. See docs/php.md.
+ * Under ffi.enable=preload (the default) a web SAPI such as PHP-FPM lets
+ * only preloaded code use FFI: there the classes must be preloaded too
+ * (opcache.preload=preload.php). Library::load($path) loads a given file;
+ * Library::setDefault() makes a library the default. See docs/php.md.
  */
 final class Library
 {
