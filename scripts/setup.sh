@@ -10,6 +10,7 @@ packages=(
   libabsl-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   php-cli
+  phpunit php-cgi  # The PHP package's tests; php-cgi: a web SAPI for its preload tests.
   # The Redis store: the client library, and the server its tests start.
   libhiredis-dev redis-server redis-tools
   # The Python package, its tests and the notebook (Debian's /usr/bin/python3).

@@ -2,7 +2,7 @@
 // What an engine per request costs in PHP: the figures of
 // docs/operations.md ("Per-request engines"). A benchmark, not a test.
 //
-//   php -d ffi.enable=1 examples/php/bench_create.php LIB POLICY_FILE REDIS_URL [N]
+//   php examples/php/bench_create.php LIB POLICY_FILE REDIS_URL [N]
 //
 // Each of N simulated requests (default 1000) does what request.php does:
 // the library, an engine from the policy file over Redis, one decision, and
@@ -11,7 +11,7 @@
 //
 //   load+create   the library loaded on every request (FFI::cdef, as
 //                 without ffi.preload), then the engine
-//   create        the library loaded once (ffi.preload, see beckon_ffi.h),
+//   create        the library loaded once (ffi.preload, see docs/php.md),
 //                 the engine created on every request
 //   decide only   the engine kept across requests (a persistent worker)
 //   process       a whole `php request.php` process (startup included), as
@@ -19,7 +19,11 @@
 
 declare(strict_types=1);
 
-require __DIR__ . '/beckon.php';
+require __DIR__ . '/../../bindings/php/autoload.php';
+
+use Beckon\Engine;
+use Beckon\EngineOptions;
+use Beckon\Library;
 
 function percentiles(array $us): string
 {
@@ -45,8 +49,8 @@ function main(array $argv): int
     [, $lib, $policy, $url] = $argv;
     $n = (int)($argv[4] ?? 1000);
     $ts = 1700000000000;
-    $request = static function (Beckon $b) use ($policy, $url, &$ts): void {
-        $engine = new Engine($b, policyFile: $policy, redisUrl: $url);
+    $request = static function (Library $b) use ($policy, $url, &$ts): void {
+        $engine = Engine::fromPolicyFile($policy, EngineOptions::redis($url, $b), $b);
         $engine->decide('bench-visitor', ++$ts);
     };
 
@@ -54,22 +58,22 @@ function main(array $argv): int
     $load = $create = $decide = [];
     for ($i = 0; $i < $n; ++$i) {
         $load[] = timed(static function () use ($lib, $request) {
-            $request(Beckon::load($lib));
+            $request(Library::load($lib));
         });
     }
     printf("  %-14s %s\n", 'load+create', percentiles($load));
-    $b = Beckon::load($lib);
+    $b = Library::load($lib);
     for ($i = 0; $i < $n; ++$i) {
         $create[] = timed(static fn () => $request($b));
     }
     printf("  %-14s %s\n", 'create', percentiles($create));
-    $engine = new Engine($b, policyFile: $policy, redisUrl: $url);
+    $engine = Engine::fromPolicyFile($policy, EngineOptions::redis($url, $b), $b);
     for ($i = 0; $i < $n; ++$i) {
         $decide[] = timed(static fn () => $engine->decide('bench-visitor', ++$ts));
     }
     printf("  %-14s %s\n", 'decide only', percentiles($decide));
     $process = [];
-    $cmd = [PHP_BINARY, '-d', 'ffi.enable=1', __DIR__ . '/request.php',
+    $cmd = [PHP_BINARY, __DIR__ . '/request.php',
             "--lib=$lib", "--redis=$url", "--policy=$policy"];
     for ($i = 0; $i < min($n, 200); ++$i) {
         $process[] = timed(static function () use ($cmd, &$ts) {

@@ -4,7 +4,7 @@
 // one line, and exits. Whatever the visitor did before was recorded by
 // other processes (other workers, other servers) in the same Redis.
 //
-//   php -d ffi.enable=1 examples/php/request.php [OPTIONS] [ROW]
+//   php examples/php/request.php [OPTIONS] [ROW]
 //
 // ROW is one row of the event log (docs/event-log.md), as CSV:
 //
@@ -24,9 +24,10 @@
 //                  redis://127.0.0.1:6379/0?prefix=shop1:
 //   --policy=FILE  a policy file, binary or text (else $BECKON_POLICY, else
 //                  the built-in default policy)
-//   --lib=PATH     libbeckon_c (else $BECKON_LIB, else the library PHP
-//                  preloaded with ffi.preload=beckon_ffi.h, else
-//                  libbeckon_c.so.0 through the dynamic loader)
+//   --lib=PATH     libbeckon_c (else $BECKON_LIB, else what
+//                  Beckon\Library::get() finds: the library PHP preloaded
+//                  with ffi.preload=beckon_ffi.h, else $BECKON_LIBRARY,
+//                  else libbeckon_c.so.0 through the dynamic loader)
 //   --decide       ask only, as above
 //   --timing       also print to stderr how long the library load, the
 //                  engine's creation and the request took, in microseconds
@@ -43,19 +44,22 @@
 // a failure: the exit status is 0. A bad row, a bad option or a library
 // that cannot be loaded exit 2 with a message on stderr.
 //
-// examples/php/fpm_driver.php plays many visitors' sessions through this
-// script, each request in a fresh php process; docs/operations.md
-// ("Per-request engines") says what creating an engine per request costs.
+// It runs on the PHP package (bindings/php). examples/php/fpm_driver.php
+// plays many visitors' sessions through this script, each request in a
+// fresh php process; docs/php.md ("PHP-FPM") and docs/operations.md
+// ("Per-request engines") say what creating an engine per request costs.
 
 declare(strict_types=1);
 
-require __DIR__ . '/beckon.php';
+require __DIR__ . '/../../bindings/php/autoload.php';
 
-const CHANNELS = ['' => Beckon::CHANNEL_UNSPECIFIED,
-                  'chat' => Beckon::CHANNEL_CHAT,
-                  'call' => Beckon::CHANNEL_CALL,
-                  'email' => Beckon::CHANNEL_EMAIL,
-                  'form' => Beckon::CHANNEL_FORM];
+use Beckon\BeckonException;
+use Beckon\Channel;
+use Beckon\Decision;
+use Beckon\Engine;
+use Beckon\EngineOptions;
+use Beckon\Library;
+
 // Events after which the page asks for a decision.
 const ASKING = ['page_view', 'search', 'cart', 'help_contact', 'purchase'];
 
@@ -63,15 +67,16 @@ final class UsageError extends RuntimeException
 {
 }
 
-// The C call and its arguments for one row: [kind, args...].
-function observe_call(array $row): array
+// The engine call for one row: a function of the engine.
+function observe_call(array $row): Closure
 {
     [$ts, $visitor, $event, $page, $detail] = $row;
-    $channel = static function () use ($detail): int {
-        if (!array_key_exists($detail, CHANNELS)) {
+    $channel = static function () use ($detail): Channel {
+        try {
+            return Channel::fromName($detail);
+        } catch (BeckonException) {
             throw new UsageError("unknown channel \"$detail\"");
         }
-        return CHANNELS[$detail];
     };
     $number = static function () use ($detail, $event): float {
         if (!is_numeric($detail)) {
@@ -85,17 +90,32 @@ function observe_call(array $row): array
         }
         return (int)$detail;
     };
-    return match ($event) {
-        'page_view' => ['page_view', $ts, $visitor, $page,
-                        $detail === '' ? null : $detail],
-        'search' => ['search', $ts, $visitor, $page, $integer()],
-        'cart' => ['cart', $ts, $visitor, $page, $number()],
-        'purchase' => ['purchase', $ts, $visitor, $page, $number()],
-        'help_contact', 'offer_shown', 'offer_accepted', 'offer_declined',
-        'offer_ignored' => [$event, $ts, $visitor, $page, $channel()],
-        'agents' => ['agents', $ts, $integer()],
-        default => throw new UsageError("unknown event \"$event\""),
-    };
+    switch ($event) {
+        case 'page_view':
+            $referrer = $detail === '' ? null : $detail;
+            return fn (Engine $e) => $e->pageView($ts, $visitor, $page, $referrer);
+        case 'search':
+            $n = $integer();
+            return fn (Engine $e) => $e->search($ts, $visitor, $page, $n);
+        case 'cart':
+            $v = $number();
+            return fn (Engine $e) => $e->cart($ts, $visitor, $page, $v);
+        case 'purchase':
+            $v = $number();
+            return fn (Engine $e) => $e->purchase($ts, $visitor, $page, $v);
+        case 'help_contact':
+        case 'offer_shown':
+        case 'offer_accepted':
+        case 'offer_declined':
+        case 'offer_ignored':
+            $c = $channel();
+            $method = lcfirst(str_replace('_', '', ucwords($event, '_')));
+            return fn (Engine $e) => $e->$method($ts, $visitor, $page, $c);
+        case 'agents':
+            $n = $integer();
+            return fn (Engine $e) => $e->agents($ts, $n);
+    }
+    throw new UsageError("unknown event \"$event\"");
 }
 
 // Parses ROW: [ts_ms, visitor, event, page, detail].
@@ -125,22 +145,16 @@ function decision_line(Decision $d): string
     if ($d->recheckAtMs !== null) {
         $out .= " recheck=$d->recheckAtMs";
     }
-    return $out . ' | ' . implode('; ', $d->reasons);
+    return $out . ' | ' . implode('; ', $d->reasons());
 }
 
-// The library: $lib if given, else the one PHP preloaded at its start
-// (ffi.preload=beckon_ffi.h: loaded once per PHP-FPM master, not per
-// request), else libbeckon_c.so.0 through the dynamic loader.
-function library(string $lib): Beckon
+// The library: $lib if given, else what Library::get() finds: the one PHP
+// preloaded at its start (ffi.preload=beckon_ffi.h: loaded once per
+// PHP-FPM master, not per request), else $BECKON_LIBRARY, else
+// libbeckon_c.so.0 through the dynamic loader.
+function library(string $lib): Library
 {
-    if ($lib !== '') {
-        return Beckon::load($lib);
-    }
-    try {
-        return Beckon::preloaded();
-    } catch (FFI\Exception) {
-        return Beckon::load('libbeckon_c.so.0');
-    }
+    return $lib !== '' ? Library::load($lib) : Library::get();
 }
 
 function main(array $argv): int
@@ -182,20 +196,24 @@ function main(array $argv): int
     $t0 = hrtime(true);
     $b = library($options['lib']);
     $t1 = hrtime(true);
-    $engine = new Engine($b, policyFile: $options['policy'] ?: null,
-                         redisUrl: $options['redis']);
+    // The Redis store: the request's engine holds no visitor of its own.
+    $store = EngineOptions::perRequest($options['redis'], $b);
+    $engine = $options['policy'] !== ''
+        ? Engine::fromPolicyFile($options['policy'], $store, $b)
+        : new Engine(null, $store, $b);
     $t2 = hrtime(true);
 
     $answer = 'ok';
     try {
         if ($call !== null) {
-            $engine->observe(...$call);
+            $call($engine);
         }
         if ($call === null || in_array($event, ASKING, true)) {
             $answer = decision_line($engine->decide($visitor, $ts));
         }
-    } catch (BeckonError $e) {
-        $answer = $e->getMessage();  // "INVALID_ARGUMENT: time went ..."
+    } catch (BeckonException $e) {
+        // "INVALID_ARGUMENT: time went ..."
+        $answer = "{$e->getStatus()}: {$e->getMessage()}";
     }
     $t3 = hrtime(true);
     printf("%d %s %s -> %s\n", $ts, $visitor === '' ? '-' : $visitor,
@@ -209,7 +227,7 @@ function main(array $argv): int
 
 try {
     exit(main($argv));
-} catch (UsageError | BeckonError | FFI\Exception $e) {
+} catch (UsageError | BeckonException $e) {
     fwrite(STDERR, "request.php: {$e->getMessage()}\n");
     exit(2);
 }
