@@ -10,7 +10,9 @@ packages=(
   libabsl-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   php-cli
-  phpunit php-cgi  # The PHP package's tests; php-cgi: a web SAPI for its preload tests.
+  # The PHP package: its tests (php-cgi: a web SAPI for the preload tests;
+  # composer: its install test).
+  phpunit php-cgi composer
   # The Redis store: the client library, and the server its tests start.
   libhiredis-dev redis-server redis-tools
   # The Python package, its tests and the notebook (Debian's /usr/bin/python3).

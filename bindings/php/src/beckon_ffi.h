@@ -119,6 +119,7 @@ int beckon_engine_options_set_max_memory_records(beckon_engine_options_t* option
 int beckon_engine_options_set_shards(beckon_engine_options_t* options, uint32_t shards, char** errptr);
 int beckon_engine_options_set_visitor_key(beckon_engine_options_t* options, uint64_t key0, uint64_t key1, char** errptr);
 int beckon_engine_options_set_visitor_key_file(beckon_engine_options_t* options, const char* path, char** errptr);
+int beckon_engine_options_set_decision_log(beckon_engine_options_t* options, const char* path, char** errptr);
 int beckon_engine_options_set_redis_url(beckon_engine_options_t* options, const char* url, char** errptr);
 int beckon_engine_options_set_max_url_bytes(beckon_engine_options_t* options, uint32_t max_url_bytes, char** errptr);
 int beckon_engine_options_set_max_referrer_bytes(beckon_engine_options_t* options, uint32_t max_referrer_bytes, char** errptr);
@@ -145,8 +146,10 @@ int beckon_engine_snapshot_to_file(const beckon_engine_t* engine, const char* pa
 int beckon_engine_restore(beckon_engine_t* engine, const char* data, size_t size, char** errptr);
 int beckon_engine_restore_from_file(beckon_engine_t* engine, const char* path, char** errptr);
 int beckon_engine_stats(const beckon_engine_t* engine, beckon_stats_t* stats, char** errptr);
+int beckon_engine_metrics_text(const beckon_engine_t* engine, char** text, size_t* size, char** errptr);
 int beckon_decision_create(beckon_decision_t** decision, char** errptr);
 void beckon_decision_destroy(beckon_decision_t* decision);
 int beckon_decision_get_info(const beckon_decision_t* decision, beckon_decision_info_t* info, char** errptr);
 int beckon_decision_get_reason(const beckon_decision_t* decision, uint32_t index, const char** text, char** errptr);
 int beckon_decision_get_contribution(const beckon_decision_t* decision, uint32_t index, const char** feature, double* value, double* contribution, char** errptr);
+int beckon_decision_get_policy(const beckon_decision_t* decision, const char** name, const char** version, char** errptr);
