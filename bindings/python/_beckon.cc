@@ -604,6 +604,90 @@ py::tuple DecideBatch(py::handle self, Int64Array ts, py::handle visitor,
                         recheck);
 }
 
+// Events in order, each optionally preceded by a decision for its visitor
+// at its time: what a host does that decides on every request and then
+// records it. One call for the whole batch, without the GIL.
+py::tuple PlayBatch(py::handle self, Int64Array ts, py::handle visitor,
+                    py::handle event, py::handle page, py::handle detail,
+                    py::array_t<bool, py::array::c_style | py::array::forcecast>
+                        decide,
+                    bool skip) {
+  Engine& engine = AsEngine(self);
+  EventColumns c(std::move(ts), visitor, event, page, detail);
+  const size_t n = c.size();
+  if (decide.ndim() != 1) ThrowInvalid("decide must be one-dimensional");
+  CheckLength(n, static_cast<size_t>(decide.shape(0)), "decide");
+  const auto sn = static_cast<py::ssize_t>(n);
+  py::array_t<bool> accepted(sn), would_offer(sn);
+  py::array_t<int8_t> action(sn), reason(sn);
+  py::array_t<double> probability(sn), threshold(sn);
+  py::array_t<int64_t> recheck(sn);
+  bool* ok = accepted.mutable_data();
+  bool* w = would_offer.mutable_data();
+  int8_t* a = action.mutable_data();
+  int8_t* r = reason.mutable_data();
+  double* p = probability.mutable_data();
+  double* t = threshold.mutable_data();
+  int64_t* rc = recheck.mutable_data();
+  const bool* want = decide.data();
+  std::fill(ok, ok + n, false);
+  std::fill(w, w + n, false);
+  std::fill(a, a + n, int8_t{-1});
+  std::fill(r, r + n, int8_t{-1});
+  std::fill(p, p + n, std::nan(""));
+  std::fill(t, t + n, std::nan(""));
+  std::fill(rc, rc + n, int64_t{-1});
+  absl::Status error;
+  SignalPoll poll;
+  std::function<bool()> interrupted = poll.Callback();
+  {
+    py::gil_scoped_release nogil;
+    LogEvent e;
+    // Format first: a malformed row changes nothing.
+    for (size_t i = 0; i < n && error.ok(); ++i) error = c.Parse(i, e);
+    if (!error.ok()) {
+      error = absl::Status(error.code(),
+                           absl::StrCat(AbslView(StdView(error.message())),
+                                        " (nothing was played)"));
+    }
+    for (size_t i = 0; i < n && error.ok(); ++i) {
+      if ((i & 0x3FFF) == 0x3FFF && interrupted()) break;
+      (void)c.Parse(i, e);
+      if (want[i] && !e.visitor.empty()) {
+        absl::StatusOr<Decision> d = engine.Decide(e.visitor, e.ts_ms);
+        if (d.ok()) {
+          a[i] = static_cast<int8_t>(d->action);
+          r[i] = static_cast<int8_t>(d->reason);
+          p[i] = d->probability;
+          t[i] = d->threshold;
+          w[i] = d->would_offer;
+          rc[i] = d->recheck_at_ms.value_or(-1);
+        } else if (!skip) {
+          error = absl::Status(
+              d.status().code(),
+              absl::StrCat("row ", i, ": deciding: ",
+                           AbslView(StdView(d.status().message())),
+                           " (rows before it were played)"));
+          break;
+        }
+      }
+      absl::Status st = engine.Observe(e.ToEvent());
+      ok[i] = st.ok();
+      if (!st.ok() && !skip) {
+        error = absl::Status(
+            st.code(), absl::StrCat("row ", i, ": ",
+                                    AbslView(StdView(st.message())),
+                                    " (rows before it were played)"));
+        break;
+      }
+    }
+  }
+  poll.RethrowIfRaised();
+  Check(error);
+  return py::make_tuple(accepted, action, reason, probability, threshold,
+                        would_offer, recheck);
+}
+
 py::dict StatsDict(const EngineStats& s) {
   py::dict d;
   d["live_sessions"] = s.live_sessions;
@@ -1199,7 +1283,8 @@ PYBIND11_MODULE(_beckon, m) {
            })
       .def("_policy", [](py::handle e) { return AsEngine(e).policy(); })
       .def("_observe_batch", &ObserveBatch)
-      .def("_decide_batch", &DecideBatch);
+      .def("_decide_batch", &DecideBatch)
+      .def("_play_batch", &PlayBatch);
 
   m.def("read_events", [](const std::string& path, bool lenient,
                           size_t max_row_bytes) {

@@ -11,13 +11,10 @@ visitor at the event's time (the dwell of the page it is leaving), then
 observe the event; `agents` rows are observed only. Events per second count
 the log's rows.
 
-beckon runs through the batch API, Engine.decide_batch and
-Engine.observe_batch, on chunks of the log in which no visitor appears twice
-and which never contain an `agents` row: deciding a chunk's rows and then
-observing them gives exactly the decisions of one decide and one observe
-per row in log order (decisions of one visitor read only that visitor and
-the site-wide agents count and rate window, which the chunks keep in
-order). The chunking is part of beckon's timed run. With --calls, beckon
+beckon runs through the batch API: one Engine.play_batch call over the
+log's columns, which decides for each row's visitor at its time and then
+observes the row, exactly as one decide and one observe per row in log
+order would. With --calls, beckon
 also runs one Engine.decide and Engine.observe call per row, as a check of
 that claim (same offers, same reasons) and a figure of its own.
 
@@ -349,71 +346,24 @@ def run_plain(rows):
 # --- beckon ----------------------------------------------------------------------
 
 
-def run_beckon_batch(beckon, cols, max_sessions, segment_ms):
-    """The log in batches: between two `agents` rows (a segment of 15
-    minutes in the simulated log), wave k holds every visitor's k-th event
-    of the segment, in log order; each wave is decided (decide_batch) and
-    then observed (observe_batch), waves in order. A visitor's own events
-    stay in order and no session can time out within a segment (30 minutes)
-    between its waves; only the site-wide rate window sees the offers of
-    one segment in another order than the log's."""
+def run_beckon_batch(beckon, cols, max_sessions, segment_ms=None):
+    """The whole log in one Engine.play_batch call: for each row, a decision
+    for its visitor at its time (all but `agents` rows), then the row
+    observed; exactly the decisions of one decide and one observe per row
+    in log order. `segment_ms` is unused (kept for the caller's options)."""
     import numpy as np
     ts, visitor, event, page, detail = cols
-    visitor = np.asarray(visitor, dtype=object)
-    event_a = np.asarray(event, dtype=object)
-    page = np.asarray(page, dtype=object)
-    detail = np.asarray(detail, dtype=object)
     engine = beckon.Engine(max_sessions=max_sessions)
-    counts = np.zeros(len(beckon.REASONS), dtype=np.int64)
-    rejected = 0
-    batches = 0
     gc.disable()
     t0 = time.perf_counter()
-    n = len(event)
-
-    def run(idx, decide):
-        nonlocal rejected, batches
-        batches += 1
-        t, v = ts[idx], visitor[idx]
-        if decide:
-            d = engine.decide_batch(t, v, on_error="skip")
-            codes = d["reason"].cat.codes.to_numpy()
-            counts[:] += np.bincount(codes[codes >= 0],
-                                     minlength=len(counts))
-        ok = engine.observe_batch(t, v, event_a[idx], page[idx], detail[idx],
-                                  on_error="skip")
-        rejected += int(len(idx) - ok.sum())
-
-    def segment(a, b):
-        if b <= a:
-            return
-        seen = {}
-        wave = np.empty(b - a, dtype=np.int32)
-        for i in range(a, b):
-            k = seen.get(visitor[i], 0)
-            wave[i - a] = k
-            seen[visitor[i]] = k + 1
-        order = np.argsort(wave, kind="stable")
-        bounds = np.searchsorted(wave[order], np.arange(1, wave.max() + 1))
-        for part in np.split(order, bounds):
-            run(part + a, True)
-
-    start = 0
-    cut = ts[0] + segment_ms if n else 0
-    for i in range(n):
-        if event[i] == "agents":
-            segment(start, i)
-            run(np.array([i]), False)
-            start = i + 1
-        elif ts[i] >= cut:
-            segment(start, i)
-            start = i
-            cut = ts[i] + segment_ms
-    segment(start, n)
+    d = engine.play_batch(ts, visitor, event, page, detail, on_error="skip")
+    codes = d["reason"].cat.codes.to_numpy()
+    counts = np.bincount(codes[codes >= 0], minlength=len(beckon.REASONS))
+    rejected = int(len(d) - d["accepted"].sum())
     seconds = time.perf_counter() - t0
     gc.enable()
     reasons = {beckon.REASONS[k]: int(c) for k, c in enumerate(counts) if c}
-    return reasons, seconds, rejected, batches
+    return reasons, seconds, rejected, 1
 
 
 def run_beckon_calls(beckon, rows, max_sessions):

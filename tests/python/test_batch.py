@@ -96,6 +96,60 @@ def test_decide_batch_after_each_event_matches_decide(one_day, trained):
     assert one.stats() == many.stats()
 
 
+def test_play_batch_matches_decide_then_observe_per_row(one_day, trained):
+    """play_batch (decide for each row's visitor at its time, then observe
+    the row) over a whole simulated day gives the decisions, stats and
+    snapshot of one decide and one observe per row in order."""
+    one, many = beckon.Engine(trained), beckon.Engine(trained)
+    expected = []
+    for row in one_day.itertuples(index=False):
+        if row.event != "agents":
+            d = one.decide(int(row.ts_ms), row.visitor)
+            expected.append((d.action, d.reason, d.probability, d.threshold,
+                             d.would_offer, d.recheck_at_ms))
+        one.observe(int(row.ts_ms), row.visitor, row.event, row.page,
+                    row.detail)
+    got = many.play_frame(one_day)
+    assert got["accepted"].all() and len(got) == len(one_day)
+    decided = got[(one_day["event"] != "agents").to_numpy()]
+    assert decided["action"].notna().all()
+    assert got.loc[(one_day["event"] == "agents").to_numpy(),
+                   "action"].isna().all()
+    batch = [(a, r, p, t, w, None if pd.isna(c) else int(c))
+             for a, r, p, t, w, c in zip(
+                 decided["action"], decided["reason"], decided["probability"],
+                 decided["threshold"], decided["would_offer"],
+                 decided["recheck_at_ms"])]
+    assert batch == expected
+    assert one.stats() == many.stats()
+    assert one.snapshot() == many.snapshot()
+    assert {a for a, *_ in expected} == {"offer", "wait", "suppress"}
+
+
+def test_play_batch_errors_and_decide_mask(t0):
+    engine = beckon.Engine()
+    # A malformed row: nothing played.
+    with pytest.raises(beckon.InvalidArgumentError,
+                       match="row 1: .*nothing was played"):
+        engine.play_batch([t0, t0], ["a", "b"], ["page_view", "nonsense"],
+                          ["/", "/"])
+    assert engine.stats()["events_observed"] == 0
+    # Decide only where asked.
+    d = engine.play_batch([t0, t0 + 1, t0 + 2], ["a", "a", "a"],
+                          ["page_view"] * 3, ["/", "/c/x", "/"],
+                          decide=[False, True, False])
+    assert d["action"].isna().tolist() == [True, False, True]
+    assert d.loc[1, "reason"] == "dwell"
+    # Time going backwards: raises naming the row, or skips it.
+    with pytest.raises(beckon.InvalidArgumentError, match="row 0: deciding"):
+        engine.play_batch([t0], ["a"], ["page_view"], ["/"])
+    d = engine.play_batch([t0, t0 + 5], ["a", "a"], ["page_view"] * 2,
+                          ["/", "/"], on_error="skip")
+    assert d["accepted"].tolist() == [False, True]
+    with pytest.raises(beckon.InvalidArgumentError, match="decide"):
+        engine.play_batch([t0], ["a"], ["page_view"], ["/"], decide=[True, 1])
+
+
 def test_decide_batch_frame_types(one_day):
     engine = beckon.Engine()
     day = one_day.iloc[:500]

@@ -570,6 +570,51 @@ class Engine(_beckon.Engine):
             "probability": prob, "threshold": thr, "would_offer": would,
             "recheck_at_ms": recheck})
 
+    def play_batch(self, ts_ms, visitor, event, page=None, detail=None, *,
+                   decide=None, on_error: str = "raise"):
+        """Plays events in order, each preceded, where `decide` says so, by
+        a decision for its visitor at its time: what a host does that asks
+        beckon on every request and then records the request. One call for
+        the whole batch; exactly one :meth:`decide` and one :meth:`observe`
+        per row in order would give the same decisions.
+
+        Columns as in :meth:`observe_batch`. `decide`: a bool per row
+        (default: every row with a visitor, that is all but ``agents``).
+        Returns a DataFrame, one row per event: ``accepted`` (the event was
+        observed), then the decision made before it (as
+        :meth:`decide_batch`'s columns; missing where none was asked for or
+        it was rejected). Every row's format is checked first (a malformed
+        row raises naming its index, nothing played). With
+        ``on_error="raise"`` a rejected decision or event raises naming its
+        row (the rows before it were played); with "skip" it is skipped."""
+        pd = _pd()
+        n = len(ts_ms)
+        visitors = _strings(visitor)
+        events = _strings(event)
+        if decide is None:
+            decide = np.asarray([e != "agents" for e in events], dtype=bool)
+        else:
+            decide = np.asarray(decide, dtype=bool)
+        accepted, action, reason, prob, thr, would, recheck = self._play_batch(
+            _timestamps(ts_ms), visitors, events,
+            _strings(page) if page is not None else [""] * n,
+            _strings(detail) if detail is not None else [""] * n,
+            decide, _skip(on_error))
+        recheck = pd.array(recheck, dtype="Int64")
+        recheck[np.asarray(recheck == -1, dtype=bool)] = pd.NA
+        return pd.DataFrame({
+            "accepted": accepted,
+            "action": pd.Categorical.from_codes(action, ACTIONS),
+            "reason": pd.Categorical.from_codes(reason, REASONS),
+            "probability": prob, "threshold": thr, "would_offer": would,
+            "recheck_at_ms": recheck})
+
+    def play_frame(self, events, *, decide=None, on_error: str = "raise"):
+        """:meth:`play_batch` on the rows of an events DataFrame
+        (EVENT_COLUMNS)."""
+        return self.play_batch(*[events[c] for c in EVENT_COLUMNS],
+                               decide=decide, on_error=on_error)
+
     def stats(self) -> dict:
         """Counters: live sessions, memory records, sessions started,
         expired and evicted, memory_evicted and, of those, declines_evicted
