@@ -393,16 +393,7 @@ void NormalizePath(std::string_view url, PathBuffer& out) {
 }
 
 void TemplatePath(std::string_view path, PathBuffer& out) {
-#if BECKON_PAGE_MATCHER_SSE2
-  if (path.size() <= kMaxPathBytes) {
-    char in[kMaxPathBytes + 16] = {};
-    char tmpl[kMaxPathBytes + 16];
-    std::memcpy(in, path.data(), path.size());
-    out.size = TemplateMasked(in, path.size(), tmpl);
-    std::memcpy(out.data, tmpl, out.size);
-    return;
-  }
-#endif
+  // Byte by byte (Classify uses TemplateMasked on its padded buffer).
   out.size = TemplateBytewise(path.data(), path.size(), out.data);
 }
 

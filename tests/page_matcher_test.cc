@@ -1042,6 +1042,41 @@ TEST(PageMatcherEquivalence, RandomRuleSets) {
               c.via[0], c.via[1], c.via[2], c.via[3]);
 }
 
+TEST(PageMatcherEquivalence, ClassifyComputesTheReferenceTemplate) {
+  // With one group per template the reference computes (and no rules), a
+  // URL's group names its template exactly: Classify's own template code
+  // must produce the same bytes for every URL.
+  UrlGen gen(99);
+  std::vector<std::string> urls;
+  for (int i = 0; i < 100; ++i) urls.push_back(gen.Path(6));
+  const std::vector<std::string> pieces = Pieces(DefaultMessage());
+  while (urls.size() < 60000) urls.push_back(gen.Url(pieces));
+  proto::Policy p;
+  absl::flat_hash_map<std::string, int> index;
+  std::vector<std::string> templates;
+  for (const std::string& url : urls) {
+    PathBuffer path, tmpl;
+    ref::NormalizePath(url, path);
+    ref::TemplatePath(path.view(), tmpl);
+    templates.emplace_back(tmpl.view());
+    if (index.emplace(templates.back(), p.groups_size()).second) {
+      AddGroup(p, templates.back());
+    }
+  }
+  ASSERT_GT(p.groups_size(), 1000);
+  const PageMatcher matcher(p);
+  size_t failures = 0;
+  for (size_t i = 0; i < urls.size(); ++i) {
+    const int want = index.at(templates[i]);
+    const uint16_t got = matcher.Classify(urls[i]).group;
+    if (got != want && ++failures <= 10) {
+      ADD_FAILURE() << "\"" << Esc(urls[i]) << "\": template \""
+                    << Esc(templates[i]) << "\", got group " << got;
+    }
+  }
+  EXPECT_EQ(failures, 0u);
+}
+
 TEST(PageMatcherEquivalence, GlobsAgainstReference) {
   // The glob matcher alone, on patterns and texts built from the same
   // pieces (texts not normalized: any bytes, any length).
