@@ -6,7 +6,12 @@
 // match wins); if none matches, the path's automatic template (segments that
 // look like ids or numbers become "*") is looked up among the groups.
 //
-// The work is proportional to the URL's length (the scheme and query are
+// The rules are compiled at construction (see Node below), so Classify
+// reads the path once for the rules, whatever their number, and allocates
+// nothing; the page hash is SipHash-2-4 of the normalized path, the value
+// snapshots and the Redis store keep (tests pin it).
+//
+// The work is proportional to the URL's length (the scheme and host are
 // searched for before the path is cut to kMaxPathBytes), so the engine
 // classifies an event's URL and referrer before it locks the visitor's
 // shard, never under the lock, and caps their length first
