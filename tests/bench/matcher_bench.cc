@@ -331,6 +331,14 @@ void BM_Classify_Baseline(benchmark::State& state) {
 }
 void BM_Classify_Compiled(benchmark::State& state) {
   const PageMatcher matcher(PolicyFor(state.range(0)));
+  const baseline::Matcher reference(PolicyFor(state.range(0)));
+  for (const std::string& url : Urls(state.range(0) != 0)) {
+    const PageMatcher::Match a = matcher.Classify(url), b = reference.Classify(url);
+    if (a.group != b.group || a.page_hash != b.page_hash) {
+      state.SkipWithError(("differs from the baseline on " + url).c_str());
+      return;
+    }
+  }
   RunClassify(state, matcher);
 }
 // Arg 0: the default policy (20 rules); 1: the 200-rule policy.
