@@ -3,11 +3,19 @@
 #include "lib/page_matcher.h"
 #include "lib/siphash.h"
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdint>
+#include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "beckon/policy.h"
 #include "beckon/policy.pb.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -76,6 +84,176 @@ proto::Policy Validated(const proto::Policy& message) {
   EXPECT_TRUE(p.ok()) << p.status();
   return message;
 }
+
+// --- The reference: the matcher as it was before it was compiled -------------
+//
+// A verbatim copy of the original implementation (rules tried in turn, the
+// dynamic-programming glob, SipHash of the normalized path), kept here as
+// the specification that the compiled PageMatcher must reproduce exactly:
+// same group, same page hash, for every URL.
+namespace ref {
+
+constexpr uint64_t kPageKey0 = 0x706167652d6b6579ULL;
+constexpr uint64_t kPageKey1 = 0x6265636b6f6e2d70ULL;
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f'); }
+
+bool LooksLikeId(std::string_view seg) {
+  int run = 0, max_run = 0, digits = 0, hexish = 0;
+  for (char c : seg) {
+    if (IsDigit(c)) {
+      ++digits;
+      max_run = std::max(max_run, ++run);
+    } else {
+      run = 0;
+    }
+    if (IsHex(c) || c == '-') ++hexish;
+  }
+  if (digits == 0) return false;
+  if (digits == static_cast<int>(seg.size())) return true;
+  if (max_run >= 3) return true;
+  return seg.size() >= 16 && hexish == static_cast<int>(seg.size());
+}
+
+void NormalizePath(std::string_view url, PathBuffer& out) {
+  const size_t scheme = url.find("://");
+  if (scheme != std::string_view::npos && url.find_first_of("/?#") > scheme) {
+    url.remove_prefix(scheme + 3);
+    const size_t slash = url.find_first_of("/?#");
+    url = slash == std::string_view::npos ? std::string_view()
+                                          : url.substr(slash);
+  }
+  url = url.substr(0, url.find_first_of("?#"));
+  out.size = 0;
+  out.data[out.size++] = '/';
+  for (char c : url) {
+    if (out.size >= kMaxPathBytes) break;
+    if (c == '/') {
+      if (out.data[out.size - 1] != '/') out.data[out.size++] = '/';
+    } else {
+      out.data[out.size++] = absl::ascii_tolower(static_cast<unsigned char>(c));
+    }
+  }
+  if (out.size > 1 && out.data[out.size - 1] == '/') --out.size;
+}
+
+void TemplatePath(std::string_view path, PathBuffer& out) {
+  out.size = 0;
+  size_t i = 0;
+  while (i < path.size()) {
+    out.data[out.size++] = '/';
+    ++i;
+    const size_t end = std::min(path.find('/', i), path.size());
+    const std::string_view seg = path.substr(i, end - i);
+    if (LooksLikeId(seg)) {
+      out.data[out.size++] = '*';
+    } else {
+      for (char c : seg) out.data[out.size++] = c;
+    }
+    i = end;
+  }
+  if (out.size == 0) out.data[out.size++] = '/';
+}
+
+bool GlobMatch(std::string_view pattern, std::string_view text) {
+  const size_t n = text.size();
+  unsigned char small[2][kMaxPathBytes + 1];
+  std::vector<unsigned char> big;
+  unsigned char* cur = small[0];
+  unsigned char* next = small[1];
+  if (n > kMaxPathBytes) {
+    big.assign(2 * (n + 1), 0);
+    cur = big.data();
+    next = cur + n + 1;
+  }
+  std::fill(cur, cur + n + 1, 0);
+  cur[0] = 1;
+  for (size_t i = 0; i < pattern.size();) {
+    if (pattern[i] == '*') {
+      const bool deep = i + 1 < pattern.size() && pattern[i + 1] == '*';
+      while (i < pattern.size() && pattern[i] == '*') ++i;
+      next[0] = cur[0];
+      for (size_t j = 1; j <= n; ++j) {
+        next[j] = cur[j] || (next[j - 1] && (deep || text[j - 1] != '/'));
+      }
+    } else {
+      next[0] = false;
+      for (size_t j = 1; j <= n; ++j) {
+        next[j] = cur[j - 1] && text[j - 1] == pattern[i];
+      }
+      ++i;
+    }
+    std::swap(cur, next);
+  }
+  return cur[n];
+}
+
+class Matcher {
+ public:
+  explicit Matcher(const proto::Policy& policy) {
+    for (int i = 0; i < policy.groups_size(); ++i) {
+      by_pattern_.emplace(policy.groups(i).pattern(),
+                          static_cast<uint16_t>(i));
+    }
+    for (const auto& r : policy.url_rules()) {
+      rules_.push_back(Rule{r.kind() == proto::UrlRule::GLOB,
+                            absl::AsciiStrToLower(r.match()),
+                            GroupByPattern(r.group())});
+    }
+  }
+
+  uint16_t GroupByPattern(std::string_view pattern) const {
+    const auto it =
+        by_pattern_.find(absl::string_view(pattern.data(), pattern.size()));
+    return it == by_pattern_.end() ? kUnlistedGroup : it->second;
+  }
+
+  // What decided a URL's group (for the tests' coverage counts).
+  enum class Via { kPrefixRule, kGlobRule, kTemplate, kUnlisted };
+  Via ViaOf(std::string_view url) const {
+    PathBuffer path;
+    ref::NormalizePath(url, path);
+    const std::string_view p = path.view();
+    for (const Rule& r : rules_) {
+      if (r.glob ? ref::GlobMatch(r.match, p)
+                 : p.substr(0, r.match.size()) == r.match) {
+        return r.glob ? Via::kGlobRule : Via::kPrefixRule;
+      }
+    }
+    PathBuffer tmpl;
+    ref::TemplatePath(p, tmpl);
+    return GroupByPattern(tmpl.view()) == kUnlistedGroup ? Via::kUnlisted
+                                                         : Via::kTemplate;
+  }
+
+  PageMatcher::Match Classify(std::string_view url) const {
+    PathBuffer path;
+    ref::NormalizePath(url, path);
+    const std::string_view p = path.view();
+    const uint32_t hash =
+        static_cast<uint32_t>(SipHash24(kPageKey0, kPageKey1, p));
+    for (const Rule& r : rules_) {
+      const bool hit = r.glob ? ref::GlobMatch(r.match, p)
+                              : p.substr(0, r.match.size()) == r.match;
+      if (hit) return PageMatcher::Match{r.group, hash};
+    }
+    PathBuffer tmpl;
+    ref::TemplatePath(p, tmpl);
+    return PageMatcher::Match{GroupByPattern(tmpl.view()), hash};
+  }
+
+ private:
+  struct Rule {
+    bool glob;
+    std::string match;
+    uint16_t group;
+  };
+  std::vector<Rule> rules_;
+  absl::flat_hash_map<std::string, uint16_t> by_pattern_;
+};
+
+}  // namespace ref
 
 // --- NormalizePath -----------------------------------------------------------
 
@@ -543,6 +721,377 @@ TEST(PageMatcher, PolicyWithNoGroupsClassifiesEverythingUnlisted) {
   EXPECT_EQ(matcher.Classify("/").group, kUnlistedGroup);
   EXPECT_EQ(matcher.Classify("/p/1").group, kUnlistedGroup);
   EXPECT_EQ(matcher.GroupByPattern("/"), kUnlistedGroup);
+}
+
+// --- Equivalence with the reference ------------------------------------------
+//
+// The compiled matcher against the reference on the default policy and on
+// random rule sets (prefixes, globs and templates in random order, some of
+// them odd: uppercase, without a leading slash, with a trailing slash, over
+// 256 bytes, naming no group), over URLs built from the rules' own pieces
+// plus noise. Group and page hash must be identical for every URL.
+
+std::string Esc(std::string_view s) {
+  return absl::CEscape(absl::string_view(s.data(), s.size()));
+}
+
+class UrlGen {
+ public:
+  explicit UrlGen(uint64_t seed) : rng_(seed) {}
+
+  size_t Below(size_t n) {
+    return std::uniform_int_distribution<size_t>(0, n - 1)(rng_);
+  }
+  bool OneIn(size_t n) { return Below(n) == 0; }
+
+  std::string Segment() {
+    static const char* const kWords[] = {
+        "help", "returns", "p", "c", "cart", "checkout", "account", "search",
+        "faq", "blog", "product", "products", "category", "x", "a", "ab",
+        "abc", "b1", "b2", "2fa", "mp3", "a1b2", "sts-69", "123", "4711", "0",
+        "99", "sku-12345", "deadbeefcafe0a1b", "deadbeefcafebabe",
+        "550e8400-e29b-41d4-a716-446655440000", "model-x100", "reviews",
+        "comments", "index.html", "c.html", "Help", "CART", "\xc3\x84pfel",
+        "%2f", "a%20b", "shop", "de", "eu", "login", "contact", "shipping",
+        "p1", "c2", "12", "2023", "05", "hello-world", "a.b", "-", "~u"};
+    switch (Below(8)) {
+      case 0:
+        return std::to_string(Below(1000000));
+      case 1: {
+        std::string s;
+        for (size_t n = 1 + Below(6); n > 0; --n) {
+          s.push_back("abcdef0123456789-xyz"[Below(20)]);
+        }
+        return s;
+      }
+      default:
+        return kWords[Below(sizeof(kWords) / sizeof(kWords[0]))];
+    }
+  }
+
+  std::string Path(size_t max_segments) {
+    std::string s;
+    for (size_t n = Below(max_segments + 1); n > 0; --n) {
+      s += "/" + Segment();
+    }
+    return s.empty() ? "/" : s;
+  }
+
+  // A random URL rule's match.
+  std::string PrefixMatch() {
+    if (OneIn(30)) return "/";
+    std::string m = Path(3);
+    if (OneIn(3)) m = m.substr(0, 1 + Below(m.size()));  // A string prefix.
+    if (OneIn(8)) m += "/";
+    if (OneIn(10)) m = Upper(m);
+    if (OneIn(20)) m = m.substr(1);  // No leading slash: never matches.
+    if (OneIn(40)) m += "?x";        // Never matches either.
+    if (OneIn(60)) m = "/" + std::string(300, 'a');  // Over 256 bytes.
+    return m;
+  }
+
+  std::string GlobPattern() {
+    switch (Below(24)) {
+      case 0: return "/";
+      case 1: return "**";
+      case 2: return "/**";
+      case 3: return "/*";
+      case 4: return "*";
+      case 5: return "/**/*";
+      case 6: return Path(2);  // No star: an exact path.
+      default: break;
+    }
+    std::string m;
+    for (size_t n = 1 + Below(4); n > 0; --n) {
+      m += "/";
+      switch (Below(10)) {
+        case 0: case 1: case 2: m += "*"; break;
+        case 3: m += "**"; break;
+        case 4: m += OneIn(2) ? "***" : "**" + Segment(); break;
+        case 5: m += Segment() + "*"; break;
+        case 6: m += "*" + Segment(); break;
+        case 7: {
+          const std::string seg = Segment();
+          const size_t cut = Below(seg.size() + 1);
+          m += seg.substr(0, cut) + "*" + seg.substr(cut);
+          break;
+        }
+        default: m += Segment(); break;
+      }
+    }
+    if (OneIn(10)) m += "/";
+    if (OneIn(10)) m = Upper(m);
+    if (OneIn(30)) m = m.substr(1);
+    if (OneIn(60)) m = "/" + std::string(270, 'b') + "*";
+    return m;
+  }
+
+  // A group pattern shaped like an automatic template ("/blog/*/comments").
+  std::string TemplatePattern() {
+    std::string m;
+    for (size_t n = Below(4); n > 0; --n) {
+      m += "/";
+      m += OneIn(3) ? "*" : Lower(Segment());
+    }
+    return m.empty() ? "/" : m;
+  }
+
+  // A URL built from `pieces` (rule matches and group patterns) plus noise.
+  std::string Url(const std::vector<std::string>& pieces) {
+    if (OneIn(200)) return "";
+    std::string path;
+    switch (Below(4)) {
+      case 0: path = Path(4); break;
+      default: path = Fill(pieces[Below(pieces.size())]); break;
+    }
+    if (OneIn(3)) path += Path(2);  // Deeper.
+    if (OneIn(5) && !path.empty()) path.resize(Below(path.size() + 1));
+    if (OneIn(6)) path = Upper(path);
+    if (OneIn(8)) path = Insert(path, "/");
+    if (OneIn(8)) path += "/";
+    if (OneIn(10)) path = Insert(path, "//");
+    if (OneIn(15)) path = Insert(path, std::string(1, OddByte()));
+    if (OneIn(30)) path = Insert(path, "://");
+    if (OneIn(40)) {
+      const std::string seg = "/" + Segment();
+      while (path.size() < 300 + Below(3000)) path += seg;
+    }
+    std::string url;
+    switch (Below(12)) {
+      case 0: url = "https://shop.example.com"; break;
+      case 1: url = "HTTP://Shop.Example:8080"; break;
+      case 2: url = "http://user:pw@shop.example"; break;
+      case 3: url = "//cdn.example"; break;
+      case 4: url = "shop.example"; break;
+      case 5: url = "https://shop.example/?a=b"; break;
+      case 6: url = "a:b"; break;
+      default: break;
+    }
+    if (OneIn(10) && !path.empty() && path[0] == '/') path = path.substr(1);
+    url += path;
+    if (OneIn(4)) url += "?q=" + Segment();
+    if (OneIn(10)) url += "?to=https://evil.example/x/y";
+    if (OneIn(8)) url += "#" + Segment();
+    if (OneIn(30)) url += "#frag?x=/a";
+    if (OneIn(50)) url = std::string(1, "?#/:"[Below(4)]) + url;
+    return url;
+  }
+
+ private:
+  static std::string Upper(std::string s) {
+    for (char& c : s) {
+      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    }
+    return s;
+  }
+  static std::string Lower(std::string s) { return absl::AsciiStrToLower(s); }
+
+  char OddByte() {
+    static const char kOdd[] = {'\0', '\x7f', '\x80', '\xff', '%', ':',
+                                ' ',  '\t',   '\\',   '*',    '.', '@'};
+    return kOdd[Below(sizeof(kOdd))];
+  }
+
+  std::string Insert(const std::string& s, const std::string& what) {
+    const size_t at = Below(s.size() + 1);
+    return s.substr(0, at) + what + s.substr(at);
+  }
+
+  // Replaces the stars of a pattern with segments (or nothing).
+  std::string Fill(const std::string& pattern) {
+    std::string out;
+    for (size_t i = 0; i < pattern.size();) {
+      if (pattern[i] != '*') {
+        out.push_back(pattern[i++]);
+        continue;
+      }
+      size_t run = 0;
+      while (i < pattern.size() && pattern[i] == '*') ++i, ++run;
+      if (OneIn(6)) continue;  // Nothing.
+      out += Segment();
+      if (run >= 2) {
+        for (size_t n = Below(3); n > 0; --n) out += "/" + Segment();
+      }
+    }
+    return out;
+  }
+
+  std::mt19937_64 rng_;
+};
+
+// A policy message with random rules and groups (not necessarily valid: the
+// matcher is compiled from any message).
+proto::Policy RandomRules(UrlGen& gen, size_t n_rules) {
+  proto::Policy p;
+  std::vector<std::string> groups;
+  for (size_t n = 3 + gen.Below(20); n > 0; --n) {
+    groups.push_back(gen.TemplatePattern());
+  }
+  for (size_t i = 0; i < n_rules; ++i) {
+    const bool glob = gen.OneIn(3);
+    std::string group;
+    if (gen.OneIn(25)) {
+      group = "/no/such/group";
+    } else if (gen.OneIn(2) && !groups.empty()) {
+      group = groups[gen.Below(groups.size())];
+    } else {
+      group = "/rule-group/" + std::to_string(i);
+      groups.push_back(group);
+    }
+    AddRule(p, glob ? proto::UrlRule::GLOB : proto::UrlRule::PREFIX,
+            glob ? gen.GlobPattern() : gen.PrefixMatch(), group);
+  }
+  std::shuffle(groups.begin(), groups.end(), std::mt19937(gen.Below(1000)));
+  for (const std::string& g : groups) AddGroup(p, g);  // Duplicates too.
+  return p;
+}
+
+// URL pieces: the rules' matches and the groups' patterns.
+std::vector<std::string> Pieces(const proto::Policy& p) {
+  std::vector<std::string> pieces;
+  for (const auto& r : p.url_rules()) pieces.push_back(r.match());
+  for (const auto& g : p.groups()) pieces.push_back(g.pattern());
+  if (pieces.empty()) pieces.push_back("/");
+  return pieces;
+}
+
+// How many URLs each way of classifying decided (so that the equivalence
+// tests are known to exercise all of them).
+struct Coverage {
+  size_t via[4] = {0, 0, 0, 0};
+};
+
+// Checks `n_urls` generated URLs; returns the number checked.
+size_t ExpectSameAsReference(const proto::Policy& policy, UrlGen& gen,
+                             size_t n_urls, const std::string& what,
+                             Coverage& coverage) {
+  const PageMatcher matcher(policy);
+  const ref::Matcher reference(policy);
+  const std::vector<std::string> pieces = Pieces(policy);
+  size_t failures = 0, checked = 0;
+  auto check = [&](const std::string& url) {
+    ++checked;
+    ++coverage.via[static_cast<int>(reference.ViaOf(url))];
+    const PageMatcher::Match got = matcher.Classify(url);
+    const PageMatcher::Match want = reference.Classify(url);
+    PathBuffer got_path, want_path;
+    NormalizePath(url, got_path);
+    ref::NormalizePath(url, want_path);
+    PathBuffer got_tmpl, want_tmpl;
+    TemplatePath(want_path.view(), got_tmpl);
+    ref::TemplatePath(want_path.view(), want_tmpl);
+    if (got.group != want.group || got.page_hash != want.page_hash ||
+        got_path.view() != want_path.view() ||
+        got_tmpl.view() != want_tmpl.view()) {
+      if (++failures <= 10) {
+        ADD_FAILURE() << what << ": url \"" << Esc(url)
+                      << "\": group " << got.group << " vs " << want.group
+                      << ", hash " << got.page_hash << " vs "
+                      << want.page_hash << ", path \""
+                      << Esc(got_path.view()) << "\" vs \""
+                      << Esc(want_path.view()) << "\"";
+      }
+    }
+  };
+  for (const std::string& piece : pieces) check(piece);
+  for (size_t i = 0; i < n_urls; ++i) check(gen.Url(pieces));
+  EXPECT_EQ(failures, 0u) << what;
+  return checked;
+}
+
+TEST(PageMatcherEquivalence, DefaultPolicy) {
+  UrlGen gen(11);
+  Coverage c;
+  size_t checked = ExpectSameAsReference(DefaultMessage(), gen, 100000,
+                                         "default policy", c);
+  // The default policy's rules claim every page its groups' templates
+  // would; with groups a trainer adds, templates decide too.
+  proto::Policy trained = DefaultMessage();
+  for (const char* g : {"/blog/*", "/blog/*/comments", "/*", "/*/*",
+                        "/x/*", "/about-us", "/order/*", "/de/c/*"}) {
+    AddGroup(trained, g);
+  }
+  checked += ExpectSameAsReference(Validated(trained), gen, 50000,
+                                   "default policy with template groups", c);
+  EXPECT_GE(checked, 150000u);
+  // Every way a URL finds its group, many times.
+  EXPECT_GE(c.via[0], checked / 10);    // Prefix rules.
+  EXPECT_GE(c.via[1], checked / 1000);  // The root glob.
+  EXPECT_GE(c.via[2], checked / 200);   // Templates.
+  EXPECT_GE(c.via[3], checked / 10);    // Unlisted.
+  std::printf("prefix rule %zu, glob rule %zu, template %zu, unlisted %zu\n",
+              c.via[0], c.via[1], c.via[2], c.via[3]);
+}
+
+TEST(PageMatcherEquivalence, RandomRuleSets) {
+  UrlGen gen(20261202);
+  size_t checked = 0;
+  Coverage c;
+  for (int set = 0; set < 24; ++set) {
+    const size_t n_rules = set < 4 ? set : 1 + gen.Below(set < 20 ? 40 : 300);
+    const proto::Policy p = RandomRules(gen, n_rules);
+    checked += ExpectSameAsReference(p, gen, 10000,
+                                     "rule set " + std::to_string(set), c);
+  }
+  EXPECT_GE(checked, 240000u);
+  EXPECT_GE(c.via[0], checked / 10);
+  EXPECT_GE(c.via[1], checked / 20);
+  EXPECT_GE(c.via[2], checked / 100);
+  EXPECT_GE(c.via[3], checked / 10);
+  std::printf("prefix rule %zu, glob rule %zu, template %zu, unlisted %zu\n",
+              c.via[0], c.via[1], c.via[2], c.via[3]);
+}
+
+TEST(PageMatcherEquivalence, ClassifyComputesTheReferenceTemplate) {
+  // With one group per template the reference computes (and no rules), a
+  // URL's group names its template exactly: Classify's own template code
+  // must produce the same bytes for every URL.
+  UrlGen gen(99);
+  std::vector<std::string> urls;
+  for (int i = 0; i < 100; ++i) urls.push_back(gen.Path(6));
+  const std::vector<std::string> pieces = Pieces(DefaultMessage());
+  while (urls.size() < 60000) urls.push_back(gen.Url(pieces));
+  proto::Policy p;
+  absl::flat_hash_map<std::string, int> index;
+  std::vector<std::string> templates;
+  for (const std::string& url : urls) {
+    PathBuffer path, tmpl;
+    ref::NormalizePath(url, path);
+    ref::TemplatePath(path.view(), tmpl);
+    templates.emplace_back(tmpl.view());
+    if (index.emplace(templates.back(), p.groups_size()).second) {
+      AddGroup(p, templates.back());
+    }
+  }
+  ASSERT_GT(p.groups_size(), 1000);
+  const PageMatcher matcher(p);
+  size_t failures = 0;
+  for (size_t i = 0; i < urls.size(); ++i) {
+    const int want = index.at(templates[i]);
+    const uint16_t got = matcher.Classify(urls[i]).group;
+    if (got != want && ++failures <= 10) {
+      ADD_FAILURE() << "\"" << Esc(urls[i]) << "\": template \""
+                    << Esc(templates[i]) << "\", got group " << got;
+    }
+  }
+  EXPECT_EQ(failures, 0u);
+}
+
+TEST(PageMatcherEquivalence, GlobsAgainstReference) {
+  // The glob matcher alone, on patterns and texts built from the same
+  // pieces (texts not normalized: any bytes, any length).
+  UrlGen gen(7);
+  size_t failures = 0;
+  for (int i = 0; i < 50000; ++i) {
+    const std::string pattern = gen.GlobPattern();
+    const std::string text = gen.OneIn(2) ? gen.Url({pattern}) : gen.Path(4);
+    if (GlobMatch(pattern, text) != ref::GlobMatch(pattern, text) &&
+        ++failures <= 10) {
+      ADD_FAILURE() << "\"" << Esc(pattern) << "\" on \""
+                    << Esc(text) << "\"";
+    }
+  }
+  EXPECT_EQ(failures, 0u);
 }
 
 }  // namespace
