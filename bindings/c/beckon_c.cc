@@ -834,6 +834,44 @@ int beckon_engine_observe_agents(beckon_engine_t* engine, int64_t ts_ms,
   });
 }
 
+namespace {
+
+// Copies `d` into `info` (struct_size checked by the caller), as far as the
+// caller's version of the struct reaches.
+void FillInfo(const beckon::Decision& d, beckon_decision_info_t* info) {
+  beckon_decision_info_t out;
+  std::memset(&out, 0, sizeof(out));
+  out.struct_size = info->struct_size;
+  out.action = static_cast<int32_t>(d.action);
+  out.reason = static_cast<int32_t>(d.reason);
+  out.would_offer = d.would_offer ? 1 : 0;
+  out.has_recheck_at = d.recheck_at_ms.has_value() ? 1 : 0;
+  out.probability = d.probability;
+  out.threshold = d.threshold;
+  out.recheck_at_ms = d.recheck_at_ms.value_or(0);
+  out.reason_count = static_cast<uint32_t>(d.reason_count());
+  out.contribution_count = static_cast<uint32_t>(
+      d.detail.has_session ? beckon::kDecisionFeatureCount : 0);
+  std::memcpy(info, &out, std::min<size_t>(info->struct_size, sizeof(out)));
+}
+
+// Stores a decision of `e` in a handle, with what its reasons are made of.
+void Keep(const beckon::Engine& e, beckon::Decision d,
+          beckon_decision_t* decision) {
+  decision->decision = std::move(d);
+  decision->texts_made = false;
+  decision->reasons.clear();
+  decision->contributions.clear();
+  // The same engine's decisions share one explainer: taken once.
+  using beckon::internal::EngineInternal;
+  if (decision->explainer.get() !=
+      EngineInternal::ExplainerOf(decision->decision)) {
+    decision->explainer = EngineInternal::ExplainerOf(e);
+  }
+}
+
+}  // namespace
+
 int beckon_engine_decide(beckon_engine_t* engine, const char* visitor,
                          int64_t now_ms, beckon_decision_t* decision,
                          char** errptr) {
@@ -844,16 +882,29 @@ int beckon_engine_decide(beckon_engine_t* engine, const char* visitor,
     RequireHandle(decision, kDecisionTag, fn, "decision", "beckon_decision_t");
     absl::StatusOr<beckon::Decision> d = e.Decide(id, now_ms);
     if (!d.ok()) return d.status();
-    decision->decision = *std::move(d);
-    decision->texts_made = false;
-    decision->reasons.clear();
-    decision->contributions.clear();
-    // The same engine's decisions share one explainer: taken once.
-    using beckon::internal::EngineInternal;
-    if (decision->explainer.get() !=
-        EngineInternal::ExplainerOf(decision->decision)) {
-      decision->explainer = EngineInternal::ExplainerOf(e);
+    Keep(e, *std::move(d), decision);
+    return absl::OkStatus();
+  });
+}
+
+int beckon_engine_decide_info(beckon_engine_t* engine, const char* visitor,
+                              int64_t now_ms, beckon_decision_t* decision,
+                              beckon_decision_info_t* info, char** errptr) {
+  const char* fn = "beckon_engine_decide_info";
+  return Guard(fn, errptr, [&] {
+    beckon::Engine& e = EngineOf(engine, fn);
+    const std::string_view id = Text(visitor, fn, "visitor");
+    if (decision != nullptr) {
+      RequireHandle(decision, kDecisionTag, fn, "decision",
+                    "beckon_decision_t");
     }
+    RequireNotNull(info, fn, "info");
+    RequireStructSize(info->struct_size, kDecisionInfoV1Size, fn, "info",
+                      "beckon_decision_info_t");
+    absl::StatusOr<beckon::Decision> d = e.Decide(id, now_ms);
+    if (!d.ok()) return d.status();
+    FillInfo(*d, info);
+    if (decision != nullptr) Keep(e, *std::move(d), decision);
     return absl::OkStatus();
   });
 }
@@ -992,20 +1043,7 @@ int beckon_decision_get_info(const beckon_decision_t* decision,
     RequireNotNull(info, fn, "info");
     RequireStructSize(info->struct_size, kDecisionInfoV1Size, fn, "info",
                       "beckon_decision_info_t");
-    beckon_decision_info_t out;
-    std::memset(&out, 0, sizeof(out));
-    out.struct_size = info->struct_size;
-    out.action = static_cast<int32_t>(d.action);
-    out.reason = static_cast<int32_t>(d.reason);
-    out.would_offer = d.would_offer ? 1 : 0;
-    out.has_recheck_at = d.recheck_at_ms.has_value() ? 1 : 0;
-    out.probability = d.probability;
-    out.threshold = d.threshold;
-    out.recheck_at_ms = d.recheck_at_ms.value_or(0);
-    out.reason_count = static_cast<uint32_t>(d.reason_count());
-    out.contribution_count = static_cast<uint32_t>(
-        d.detail.has_session ? beckon::kDecisionFeatureCount : 0);
-    std::memcpy(info, &out, std::min<size_t>(info->struct_size, sizeof(out)));
+    FillInfo(d, info);
     return absl::OkStatus();
   });
 }

@@ -495,6 +495,18 @@ BECKON_EXPORT int beckon_engine_decide(beckon_engine_t* engine,
                                        beckon_decision_t* decision,
                                        char** errptr);
 
+/* beckon_engine_decide and beckon_decision_get_info in one call, for hosts
+ * whose every crossing of the FFI costs (PHP, Node.js): decides and fills
+ * `info` (whose struct_size the caller sets). `decision` may be NULL when
+ * the reasons are not wanted; if given, it is filled as by
+ * beckon_engine_decide. On failure neither changes. */
+BECKON_EXPORT int beckon_engine_decide_info(beckon_engine_t* engine,
+                                            const char* visitor,
+                                            int64_t now_ms,
+                                            beckon_decision_t* decision,
+                                            beckon_decision_info_t* info,
+                                            char** errptr);
+
 /* Drops sessions idle longer than the policy's timeout at `now_ms` and
  * memory records whose cooldowns have all passed. Call it periodically.
  * With the Redis store, keys expire by their TTLs and this only checks

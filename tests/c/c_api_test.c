@@ -1112,6 +1112,28 @@ static void TestDecide(void) {
   info = Info(decision);
   CHECK(info.action == BECKON_ACTION_SUPPRESS);
 
+  /* decide_info: the decision and its info in one call, with or without a
+   * handle; the same answer as decide + get_info. */
+  {
+    beckon_decision_info_t one = BECKON_DECISION_INFO_INIT;
+    beckon_decision_info_t two;
+    EXPECT_OK(beckon_engine_decide_info(engine, "nobody", kT0, NULL, &one,
+                                        &err));
+    CHECK(one.action == BECKON_ACTION_WAIT &&
+          one.reason == BECKON_REASON_NO_SESSION && one.reason_count == 1);
+    EXPECT_OK(beckon_engine_decide_info(engine, "anna", offered_at, decision,
+                                        &one, &err));
+    two = Info(decision);
+    CHECK(SameInfo(&one, &two));
+    EXPECT_ERROR(beckon_engine_decide_info(engine, "anna", offered_at, NULL,
+                                           NULL, &err),
+                 BECKON_INVALID_ARGUMENT, "info is NULL");
+    EXPECT_ERROR(beckon_engine_decide_info(engine, "anna", offered_at - 1,
+                                           NULL, &one, &err),
+                 BECKON_INVALID_ARGUMENT, "time went backwards");
+    CHECK(SameInfo(&one, &two));
+  }
+
   /* A decision outlives its engine: its reasons (made only now, on the
    * first getter) and contributions can still be read. */
   {

@@ -140,6 +140,7 @@ int beckon_engine_observe_offer_ignored(beckon_engine_t* engine, int64_t ts_ms, 
 int beckon_engine_observe_purchase(beckon_engine_t* engine, int64_t ts_ms, const char* visitor, const char* page, double order_value, char** errptr);
 int beckon_engine_observe_agents(beckon_engine_t* engine, int64_t ts_ms, int64_t free_agents, char** errptr);
 int beckon_engine_decide(beckon_engine_t* engine, const char* visitor, int64_t now_ms, beckon_decision_t* decision, char** errptr);
+int beckon_engine_decide_info(beckon_engine_t* engine, const char* visitor, int64_t now_ms, beckon_decision_t* decision, beckon_decision_info_t* info, char** errptr);
 int beckon_engine_expire(beckon_engine_t* engine, int64_t now_ms, char** errptr);
 int beckon_engine_snapshot(const beckon_engine_t* engine, char** data, size_t* size, char** errptr);
 int beckon_engine_snapshot_to_file(const beckon_engine_t* engine, const char* path, char** errptr);
