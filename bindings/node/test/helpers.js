@@ -55,7 +55,7 @@ function editedPolicy(edit) {
 // The private redis-server of tests/redis/with_redis.sh, as a URL with a
 // key prefix of this process and `name`; null when there is none.
 function redisUrl(name) {
-  const base = process.env.BECKON_TEST_REDIS_URL || process.env.REDIS_URL;
+  const base = process.env.BECKON_TEST_REDIS_URL;
   if (!base) return null;
   const sep = base.includes('?') ? '&' : '?';
   return `${base}${sep}prefix=nodetest:${process.pid}:${name}:`;
