@@ -75,8 +75,18 @@ function invalid(message) {
 // The library, loaded at the first use (or by load()).
 let N = null;
 function lib() {
-  if (N === null) N = native.load();
+  if (N === null) loaded(native.load());
   return N;
+}
+
+function loaded(n) {
+  if (N === null) {
+    infoBuf = Buffer.alloc(n.decisionInfoSize);
+    setU32(infoBuf, n.decisionInfoSize);
+    statsBuf = Buffer.alloc(n.statsSize);
+    setU32(statsBuf, n.statsSize);
+  }
+  N = n;
 }
 
 // Loads libbeckon_c from `library` (a path, or a name the dynamic loader
@@ -84,22 +94,49 @@ function lib() {
 // directory, else libbeckon_c.so.0 from the system's library path. Done
 // by the first use when not called; a process loads one library.
 function load(library) {
-  N = native.load(library);
+  loaded(native.load(library));
   return {path: N.path, version: N.fn.version(), abiVersion: N.fn.abi_version()};
 }
 
-// Out-parameter cells, reused: JavaScript runs one call at a time per
-// thread, and every worker thread has its own copy of this module.
-const errOut = [null];
-const ptrOut = [null];
-const sizeOut = [0];
+// Out-parameters, reused: JavaScript runs one call at a time per thread,
+// and every worker thread has its own copy of this module. Each is a
+// Buffer passed as void* (lib/native.js says why) and read here.
+const LE = require('node:os').endianness() === 'LE';
+const errOut = Buffer.alloc(8);   // char* *errptr
+const ptrOut = Buffer.alloc(8);   // a new handle, or a buffer's data
+const sizeOut = Buffer.alloc(8);  // size_t
+let infoBuf = null;               // beckon_decision_info_t
+let statsBuf = null;              // beckon_stats_t
+
+function u64(buf, offset) {
+  return LE ? buf.readBigUInt64LE(offset) : buf.readBigUInt64BE(offset);
+}
+function u32(buf, offset) {
+  return LE ? buf.readUInt32LE(offset) : buf.readUInt32BE(offset);
+}
+function i32(buf, offset) {
+  return LE ? buf.readInt32LE(offset) : buf.readInt32BE(offset);
+}
+function f64(buf, offset) {
+  return LE ? buf.readDoubleLE(offset) : buf.readDoubleBE(offset);
+}
+function setU32(buf, value) {
+  if (LE) buf.writeUInt32LE(value, 0);
+  else buf.writeUInt32BE(value, 0);
+}
+
+// The pointer an out-parameter holds (koffi takes pointers as bigints), or
+// null.
+function pointerIn(buf) {
+  const p = u64(buf, 0);
+  return p === 0n ? null : p;
+}
 
 // Throws the error of a failed call, freeing its message.
 function fail(status) {
   let message = '(no message)';
-  const p = errOut[0];
+  const p = pointerIn(errOut);
   if (p !== null) {
-    errOut[0] = null;
     message = N.koffi.decode(p, 'char', -1);
     N.fn.free(p);
   }
@@ -108,9 +145,8 @@ function fail(status) {
 
 // Returns a copy of the buffer in ptrOut/sizeOut and frees the library's.
 function takeBuffer() {
-  const p = ptrOut[0];
-  const n = Number(sizeOut[0]);
-  ptrOut[0] = null;
+  const p = pointerIn(ptrOut);
+  const n = Number(u64(sizeOut, 0));
   try {
     return n === 0 ? Buffer.alloc(0)
                    : Buffer.from(new Uint8Array(N.koffi.view(p, n)));
@@ -217,9 +253,7 @@ class Policy {
 
   static _make(status) {
     if (status !== 0) fail(status);
-    const h = ptrOut[0];
-    ptrOut[0] = null;
-    return new Policy(CONSTRUCT, h);
+    return new Policy(CONSTRUCT, pointerIn(ptrOut));
   }
 
   // The built-in default policy ("beckon-default").
@@ -321,14 +355,16 @@ class Decision {
 
   constructor(token, handle, info) {
     if (token !== CONSTRUCT) throw new TypeError('decisions come from Engine.decide()');
-    this.action = N.actions[info.action];
-    this.reason = N.reasons[info.reason];
-    this.probability = info.probability;
-    this.threshold = info.threshold;
-    this.wouldOffer = info.would_offer !== 0;
-    this.recheckAtMs = info.has_recheck_at ? Number(info.recheck_at_ms) : null;
-    this.#reasonCount = info.reason_count;
-    this.#contributionCount = info.contribution_count;
+    const o = N.infoOffsets;
+    this.action = N.actions[i32(info, o.action)];
+    this.reason = N.reasons[i32(info, o.reason)];
+    this.probability = f64(info, o.probability);
+    this.threshold = f64(info, o.threshold);
+    this.wouldOffer = info[o.would_offer] !== 0;
+    this.recheckAtMs = info[o.has_recheck_at] !== 0
+                           ? Number(u64(info, o.recheck_at_ms)) : null;
+    this.#reasonCount = u32(info, o.reason_count);
+    this.#contributionCount = u32(info, o.contribution_count);
     this.#h = handle;
     finalizers.register(this, {destroy: 'decision_destroy', handle}, this);
   }
@@ -469,8 +505,7 @@ function makeOptions(opts) {
   if (set.length === 0) return null;
   let status = n.fn.engine_options_create(ptrOut, errOut);
   if (status !== 0) fail(status);
-  const o = ptrOut[0];
-  ptrOut[0] = null;
+  const o = pointerIn(ptrOut);
   try {
     for (const f of set) {
       status = f(o);
@@ -536,8 +571,7 @@ class Engine {
       if (o !== null) n.fn.engine_options_destroy(o);
       if (ownPolicy !== null) ownPolicy.close();
     }
-    this.#h = ptrOut[0];
-    ptrOut[0] = null;
+    this.#h = pointerIn(ptrOut);
     this.#redis = options.store !== undefined && options.store !== 'memory';
     finalizers.register(this, {destroy: 'engine_destroy', handle: this.#h},
                         this);
@@ -704,19 +738,17 @@ class Engine {
     const n = N;
     let status = n.fn.decision_create(ptrOut, errOut);
     if (status !== 0) fail(status);
-    const d = ptrOut[0];
-    ptrOut[0] = null;
-    info.struct_size = n.decisionInfoSize;
+    const d = pointerIn(ptrOut);
     try {
       status = n.fn.engine_decide(h, visitor, now, d, errOut);
       if (status !== 0) fail(status);
-      status = n.fn.decision_get_info(d, info, errOut);
+      status = n.fn.decision_get_info(d, infoBuf, errOut);
       if (status !== 0) fail(status);
     } catch (e) {
       n.fn.decision_destroy(d);
       throw e;
     }
-    return new Decision(CONSTRUCT, d, info);
+    return new Decision(CONSTRUCT, d, infoBuf);
   }
 
   // Drops idle sessions and memory whose cooldowns have passed; call it
@@ -761,32 +793,34 @@ class Engine {
 
   // The counters, summed over shards.
   stats() {
-    const s = {struct_size: N.statsSize};
-    const status = N.fn.engine_stats(this.#handle(), s, errOut);
+    const h = this.#handle();
+    const status = N.fn.engine_stats(h, statsBuf, errOut);
     if (status !== 0) fail(status);
+    const o = N.statsOffsets;
+    const get = (field) => Number(u64(statsBuf, o[field]));
     const byAction = {};
     for (const [i, name] of N.actions.entries()) {
-      byAction[name] = Number(s.decisions_by_action[i]);
+      byAction[name] = Number(u64(statsBuf, o.decisions_by_action + 8 * i));
     }
     const byReason = {};
     for (const [i, name] of N.reasons.entries()) {
-      byReason[name] = Number(s.decisions_by_reason[i]);
+      byReason[name] = Number(u64(statsBuf, o.decisions_by_reason + 8 * i));
     }
     return {
-      liveSessions: Number(s.live_sessions),
-      memoryRecords: Number(s.memory_records),
-      sessionsStarted: Number(s.sessions_started),
-      sessionsExpired: Number(s.sessions_expired),
-      sessionsEvicted: Number(s.sessions_evicted),
-      memoryEvicted: Number(s.memory_evicted),
-      declinesEvicted: Number(s.declines_evicted),
-      eventsObserved: Number(s.events_observed),
-      eventsRejected: Number(s.events_rejected),
+      liveSessions: get('live_sessions'),
+      memoryRecords: get('memory_records'),
+      sessionsStarted: get('sessions_started'),
+      sessionsExpired: get('sessions_expired'),
+      sessionsEvicted: get('sessions_evicted'),
+      memoryEvicted: get('memory_evicted'),
+      declinesEvicted: get('declines_evicted'),
+      eventsObserved: get('events_observed'),
+      eventsRejected: get('events_rejected'),
       decisionsByAction: byAction,
       decisionsByReason: byReason,
-      storeErrors: Number(s.store_errors),
-      storeConflicts: Number(s.store_conflicts),
-      storeRoundTrips: Number(s.store_round_trips),
+      storeErrors: get('store_errors'),
+      storeConflicts: get('store_conflicts'),
+      storeRoundTrips: get('store_round_trips'),
     };
   }
 }
@@ -798,19 +832,6 @@ if (typeof Symbol.dispose === 'symbol') {
   }
 }
 
-// The decision-info struct decide() fills, reused.
-const info = {
-  struct_size: 0,
-  action: 0,
-  reason: 0,
-  would_offer: 0,
-  has_recheck_at: 0,
-  probability: 0,
-  threshold: 0,
-  recheck_at_ms: 0,
-  reason_count: 0,
-  contribution_count: 0,
-};
 let defaultPolicy = null;
 
 // --- Library -----------------------------------------------------------------------------

@@ -46,10 +46,15 @@ function defaultCandidates() {
   return names;
 }
 
-// The C declarations. Messages and library-allocated buffers come back as
-// raw pointers (void*) so that they can be read and then released with
-// beckon_free; borrowed strings come back as const char* (copied to JS
-// strings by koffi).
+// The C declarations. Out-parameters for pointers (errptr, new handles,
+// library-allocated buffers and their sizes) and the growable structs are
+// declared void* and passed as preallocated Buffers that index.js reads
+// itself: koffi then passes a pointer without converting anything, which
+// is several times cheaper than its _Out_/_Inout_ conversions (a struct
+// conversion costs more than the decision it carries). Messages come back
+// as raw pointers so that they can be read and then released with
+// beckon_free; borrowed strings (names, reasons) as const char*, copied
+// to JS strings by koffi.
 const PROTOTYPES = [
   'const char* beckon_version(void)',
   'int32_t beckon_abi_version(void)',
@@ -58,112 +63,112 @@ const PROTOTYPES = [
   'const char* beckon_reason_name(int32_t reason)',
   'void beckon_free(void* ptr)',
 
-  'int beckon_policy_default(_Out_ beckon_policy_t** policy, ' +
-      '_Out_ void** errptr)',
+  'int beckon_policy_default(void* policy_out, ' +
+      'void* errptr)',
   'int beckon_policy_from_bytes(const void* data, size_t size, ' +
-      '_Out_ beckon_policy_t** policy, _Out_ void** errptr)',
+      'void* policy_out, void* errptr)',
   'int beckon_policy_from_text(const void* text, size_t size, ' +
-      '_Out_ beckon_policy_t** policy, _Out_ void** errptr)',
+      'void* policy_out, void* errptr)',
   'int beckon_policy_from_file(const char* path, ' +
-      '_Out_ beckon_policy_t** policy, _Out_ void** errptr)',
+      'void* policy_out, void* errptr)',
   'void beckon_policy_destroy(beckon_policy_t* policy)',
   'int beckon_policy_to_bytes(const beckon_policy_t* policy, ' +
-      '_Out_ void** data, _Out_ size_t* size, _Out_ void** errptr)',
+      'void* data_out, void* size_out, void* errptr)',
   'int beckon_policy_to_text(const beckon_policy_t* policy, ' +
-      '_Out_ void** text, _Out_ size_t* size, _Out_ void** errptr)',
+      'void* text_out, void* size_out, void* errptr)',
   'int beckon_policy_to_file(const beckon_policy_t* policy, ' +
-      'const char* path, _Out_ void** errptr)',
+      'const char* path, void* errptr)',
   'int beckon_policy_name(const beckon_policy_t* policy, ' +
-      '_Out_ const char** name, _Out_ void** errptr)',
+      '_Out_ const char** name, void* errptr)',
 
   'int beckon_engine_options_create(' +
-      '_Out_ beckon_engine_options_t** options, _Out_ void** errptr)',
+      'void* options_out, void* errptr)',
   'void beckon_engine_options_destroy(beckon_engine_options_t* options)',
   'int beckon_engine_options_set_max_sessions(' +
-      'beckon_engine_options_t* options, uint64_t n, _Out_ void** errptr)',
+      'beckon_engine_options_t* options, uint64_t n, void* errptr)',
   'int beckon_engine_options_set_max_memory_records(' +
-      'beckon_engine_options_t* options, uint64_t n, _Out_ void** errptr)',
+      'beckon_engine_options_t* options, uint64_t n, void* errptr)',
   'int beckon_engine_options_set_shards(' +
-      'beckon_engine_options_t* options, uint32_t n, _Out_ void** errptr)',
+      'beckon_engine_options_t* options, uint32_t n, void* errptr)',
   'int beckon_engine_options_set_visitor_key(' +
       'beckon_engine_options_t* options, uint64_t key0, uint64_t key1, ' +
-      '_Out_ void** errptr)',
+      'void* errptr)',
   'int beckon_engine_options_set_visitor_key_file(' +
       'beckon_engine_options_t* options, const char* path, ' +
-      '_Out_ void** errptr)',
+      'void* errptr)',
   'int beckon_engine_options_set_redis_url(' +
       'beckon_engine_options_t* options, const char* url, ' +
-      '_Out_ void** errptr)',
+      'void* errptr)',
   'int beckon_engine_options_set_max_url_bytes(' +
-      'beckon_engine_options_t* options, uint32_t n, _Out_ void** errptr)',
+      'beckon_engine_options_t* options, uint32_t n, void* errptr)',
   'int beckon_engine_options_set_max_referrer_bytes(' +
-      'beckon_engine_options_t* options, uint32_t n, _Out_ void** errptr)',
+      'beckon_engine_options_t* options, uint32_t n, void* errptr)',
 
   'int beckon_engine_create(const beckon_policy_t* policy, ' +
       'const beckon_engine_options_t* options, ' +
-      '_Out_ beckon_engine_t** engine, _Out_ void** errptr)',
+      'void* engine_out, void* errptr)',
   'int beckon_engine_create_from_policy_file(const char* path, ' +
       'const beckon_engine_options_t* options, ' +
-      '_Out_ beckon_engine_t** engine, _Out_ void** errptr)',
+      'void* engine_out, void* errptr)',
   'void beckon_engine_destroy(beckon_engine_t* engine)',
   'int beckon_engine_policy(const beckon_engine_t* engine, ' +
-      '_Out_ beckon_policy_t** policy, _Out_ void** errptr)',
+      'void* policy_out, void* errptr)',
   'int beckon_engine_observe_page_view(beckon_engine_t* engine, ' +
       'int64_t ts_ms, const char* visitor, const char* page, ' +
-      'const char* referrer, _Out_ void** errptr)',
+      'const char* referrer, void* errptr)',
   'int beckon_engine_observe_search(beckon_engine_t* engine, ' +
       'int64_t ts_ms, const char* visitor, const char* page, ' +
-      'int64_t results, _Out_ void** errptr)',
+      'int64_t results, void* errptr)',
   'int beckon_engine_observe_cart(beckon_engine_t* engine, ' +
       'int64_t ts_ms, const char* visitor, const char* page, ' +
-      'double cart_value, _Out_ void** errptr)',
+      'double cart_value, void* errptr)',
   'int beckon_engine_observe_help_contact(beckon_engine_t* engine, ' +
       'int64_t ts_ms, const char* visitor, const char* page, ' +
-      'int32_t channel, _Out_ void** errptr)',
+      'int32_t channel, void* errptr)',
   'int beckon_engine_observe_offer_shown(beckon_engine_t* engine, ' +
       'int64_t ts_ms, const char* visitor, const char* page, ' +
-      'int32_t channel, _Out_ void** errptr)',
+      'int32_t channel, void* errptr)',
   'int beckon_engine_observe_offer_accepted(beckon_engine_t* engine, ' +
       'int64_t ts_ms, const char* visitor, const char* page, ' +
-      'int32_t channel, _Out_ void** errptr)',
+      'int32_t channel, void* errptr)',
   'int beckon_engine_observe_offer_declined(beckon_engine_t* engine, ' +
       'int64_t ts_ms, const char* visitor, const char* page, ' +
-      'int32_t channel, _Out_ void** errptr)',
+      'int32_t channel, void* errptr)',
   'int beckon_engine_observe_offer_ignored(beckon_engine_t* engine, ' +
       'int64_t ts_ms, const char* visitor, const char* page, ' +
-      'int32_t channel, _Out_ void** errptr)',
+      'int32_t channel, void* errptr)',
   'int beckon_engine_observe_purchase(beckon_engine_t* engine, ' +
       'int64_t ts_ms, const char* visitor, const char* page, ' +
-      'double order_value, _Out_ void** errptr)',
+      'double order_value, void* errptr)',
   'int beckon_engine_observe_agents(beckon_engine_t* engine, ' +
-      'int64_t ts_ms, int64_t free_agents, _Out_ void** errptr)',
+      'int64_t ts_ms, int64_t free_agents, void* errptr)',
   'int beckon_engine_decide(beckon_engine_t* engine, ' +
       'const char* visitor, int64_t now_ms, ' +
-      'beckon_decision_t* decision, _Out_ void** errptr)',
+      'beckon_decision_t* decision, void* errptr)',
   'int beckon_engine_expire(beckon_engine_t* engine, int64_t now_ms, ' +
-      '_Out_ void** errptr)',
+      'void* errptr)',
   'int beckon_engine_snapshot(const beckon_engine_t* engine, ' +
-      '_Out_ void** data, _Out_ size_t* size, _Out_ void** errptr)',
+      'void* data_out, void* size_out, void* errptr)',
   'int beckon_engine_snapshot_to_file(const beckon_engine_t* engine, ' +
-      'const char* path, _Out_ void** errptr)',
+      'const char* path, void* errptr)',
   'int beckon_engine_restore(beckon_engine_t* engine, ' +
-      'const void* data, size_t size, _Out_ void** errptr)',
+      'const void* data, size_t size, void* errptr)',
   'int beckon_engine_restore_from_file(beckon_engine_t* engine, ' +
-      'const char* path, _Out_ void** errptr)',
+      'const char* path, void* errptr)',
   'int beckon_engine_stats(const beckon_engine_t* engine, ' +
-      '_Inout_ beckon_stats_t* stats, _Out_ void** errptr)',
+      'void* stats, void* errptr)',
 
-  'int beckon_decision_create(_Out_ beckon_decision_t** decision, ' +
-      '_Out_ void** errptr)',
+  'int beckon_decision_create(void* decision_out, ' +
+      'void* errptr)',
   'void beckon_decision_destroy(beckon_decision_t* decision)',
   'int beckon_decision_get_info(const beckon_decision_t* decision, ' +
-      '_Inout_ beckon_decision_info_t* info, _Out_ void** errptr)',
+      'void* info, void* errptr)',
   'int beckon_decision_get_reason(const beckon_decision_t* decision, ' +
-      'uint32_t index, _Out_ const char** text, _Out_ void** errptr)',
+      'uint32_t index, _Out_ const char** text, void* errptr)',
   'int beckon_decision_get_contribution(' +
       'const beckon_decision_t* decision, uint32_t index, ' +
       '_Out_ const char** feature, _Out_ double* value, ' +
-      '_Out_ double* contribution, _Out_ void** errptr)',
+      '_Out_ double* contribution, void* errptr)',
 ];
 
 let loaded = null;
@@ -265,8 +270,13 @@ function load(library) {
       out.push(name);
     }
   };
+  // Where the fields of the structs are, for reading them from Buffers.
+  const offsets = (type) => Object.fromEntries(
+      Object.keys(type.members).map((m) => [m, k.offsetof(type, m)]));
   loaded = {
     koffi: k,
+    infoOffsets: offsets(DecisionInfo),
+    statsOffsets: offsets(Stats),
     lib,
     fn,
     path: from,
