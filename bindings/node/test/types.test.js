@@ -1,7 +1,9 @@
 // index.d.ts: tsc --strict type-checks a TypeScript user of the package
 // (test/types/usage.ts) when typescript is installed (a devDependency,
 // from npm; skipped, saying so, where it could not be installed), and the
-// declared exports are exactly the module's.
+// declared exports are exactly the module's. usage.ts also holds misuses
+// under @ts-expect-error, which tsc reports if they type-check: the check
+// is not vacuous.
 'use strict';
 
 const test = require('node:test');
@@ -35,23 +37,6 @@ test('tsc --strict accepts test/types/usage.ts', {skip: noTsc,
     path.join(__dirname, 'types', 'usage.ts'),
   ], {cwd: pkg, encoding: 'utf8'});
   assert.equal(r.status, 0, `tsc said:\n${r.stdout}${r.stderr}`);
-});
-
-test('tsc rejects a misuse (the check is not vacuous)', {skip: noTsc,
-                                                         timeout: 120000},
-     () => {
-  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'bts-'));
-  const file = path.join(dir, 'bad.ts');
-  fs.writeFileSync(file, `import {Engine} from ${JSON.stringify(pkg)};\n` +
-                         'new Engine().decide(1, Date.now());\n');
-  const r = spawnSync(process.execPath, [
-    tsc, '--noEmit', '--strict', '--target', 'es2020', '--module', 'commonjs',
-    '--moduleResolution', 'node', '--types', 'node', '--typeRoots',
-    path.join(pkg, 'node_modules', '@types'), file,
-  ], {cwd: pkg, encoding: 'utf8'});
-  fs.rmSync(dir, {recursive: true, force: true});
-  assert.notEqual(r.status, 0);
-  assert.match(r.stdout, /TS2345/);
 });
 
 test('index.d.ts declares exactly the module\'s exports', () => {
