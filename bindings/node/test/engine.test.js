@@ -260,3 +260,29 @@ test('engines that are never closed are freed when collected', async () => {
   }
   assert.ok(process.memoryUsage().rss < 2 * 1024 ** 3);
 });
+
+test('worker threads load the package and run engines of their own',
+     async () => {
+  const {Worker} = require('node:worker_threads');
+  const script = `
+    const {workerData, parentPort} = require('node:worker_threads');
+    const beckon = require(workerData.pkg);
+    beckon.load(workerData.lib);
+    const e = new beckon.Engine({maxSessions: 100, shards: 1});
+    e.pageView(workerData.t, 'v', '/help/returns');
+    const d = e.decide('v', workerData.t + 1000);
+    parentPort.postMessage({reason: d.reason, live: e.stats().liveSessions,
+                            text: d.reasons()[0]});
+    e.close();`;
+  const runs = [1, 2, 3].map(() => new Promise((resolve, reject) => {
+    const w = new Worker(script, {eval: true, workerData: {
+      pkg: path.join(__dirname, '..'), lib: beckon.libraryPath(), t: T0}});
+    w.once('message', resolve);
+    w.once('error', reject);
+  }));
+  for (const r of await Promise.all(runs)) {
+    assert.equal(r.reason, 'dwell');
+    assert.equal(r.live, 1);
+    assert.match(r.text, /dwell 1 s/);
+  }
+});

@@ -131,6 +131,31 @@ test('a snapshot of an in-memory engine restores into Redis and back',
   back.close();
 });
 
+test('a worker thread\'s engine sees the main thread\'s visitors',
+     {skip: live}, async () => {
+  const {Worker} = require('node:worker_threads');
+  const url = redisUrl('threads');
+  const main = new Engine({store: {redis: url}});
+  const {at} = stuck(main, 'anna');
+  main.offerDeclined(at + SEC, 'anna', '/help/returns');
+  const script = `
+    const {workerData, parentPort} = require('node:worker_threads');
+    const beckon = require(workerData.pkg);
+    beckon.load(workerData.lib);
+    const e = new beckon.Engine({store: {redis: workerData.url}});
+    parentPort.postMessage(e.decide('anna', workerData.at).reason);
+    e.close();`;
+  const reason = await new Promise((resolve, reject) => {
+    const w = new Worker(script, {eval: true, workerData: {
+      pkg: path.join(__dirname, '..'), lib: beckon.libraryPath(), url,
+      at: at + 2 * SEC}});
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  assert.equal(reason, 'declined');
+  main.close();
+});
+
 // A worker process and a way to ask it.
 function startWorker(url) {
   const child = fork(path.join(__dirname, 'redis_worker.js'), [url],
