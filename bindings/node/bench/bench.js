@@ -59,13 +59,15 @@ row('Policy.fromBytes(default policy) + close',
 
 const smallOptions = {maxSessions: 16, maxMemoryRecords: 16, shards: 1,
                       policy};
+// The same count for each size, so that the garbage collector's share is
+// the same.
 row('new Engine({maxSessions: 16, maxMemoryRecords: 16, shards: 1}) + close',
-    measure(2e4, () => new beckon.Engine(smallOptions).close()));
+    measure(5000, () => new beckon.Engine(smallOptions).close()));
 row('new Engine({maxSessions: 100000, shards: 16}) + close',
-    measure(500, () => new beckon.Engine({maxSessions: 100000, shards: 16,
-                                          policy}).close()));
+    measure(5000, () => new beckon.Engine({maxSessions: 100000, shards: 16,
+                                           policy}).close()));
 row('new Engine() (defaults: 1M sessions, 64 shards) + close',
-    measure(100, () => new beckon.Engine({policy}).close(), 3));
+    measure(5000, () => new beckon.Engine({policy}).close()));
 
 // An engine per request: created, one event and one decision, closed.
 function perRequest(options) {
@@ -78,15 +80,16 @@ function perRequest(options) {
   };
 }
 row('per request, small: new Engine + pageView + decide + close',
-    measure(2e4, perRequest(smallOptions)));
+    measure(5000, perRequest(smallOptions)));
 row('per request, defaults: new Engine + pageView + decide + close',
-    measure(100, perRequest({policy}), 3));
+    measure(5000, perRequest({policy})));
 if (redisUrl) {
   row('per request, redis: new Engine + pageView + decide + close',
       measure(2000, perRequest({store: {redis: redisUrl}, policy})));
 }
 
-function hotPath(label, options) {
+// `calls` scales the number of calls (fewer over Redis: round trips).
+function hotPath(label, options, calls = 1) {
   const engine = new beckon.Engine(options);
   engine.agents(T0, 3);
   const visitors = 10000;
@@ -94,14 +97,15 @@ function hotPath(label, options) {
   let clock = T0;
   // Time moves forward one millisecond per call: no event is rejected.
   row(`${label}pageView (10,000 visitors)`,
-      measure(2e5, (i) => engine.pageView(++clock, ids[i % visitors],
+      measure(calls * 2e5, (i) => engine.pageView(++clock, ids[i % visitors],
                                           '/p/4711')));
   row(`${label}decide (scalars only)`,
-      measure(2e5, (i) => engine.decide(ids[i % visitors], ++clock)));
+      measure(calls * 2e5, (i) => engine.decide(ids[i % visitors], ++clock)));
   row(`${label}decide + reasons()`,
-      measure(1e5, (i) => engine.decide(ids[i % visitors], ++clock).reasons()));
+      measure(calls * 1e5,
+              (i) => engine.decide(ids[i % visitors], ++clock).reasons()));
   row(`${label}pageView + decide (one request)`,
-      measure(1e5, (i) => {
+      measure(calls * 1e5, (i) => {
         const v = ids[i % visitors];
         const t = ++clock;
         engine.pageView(t, v, '/checkout/address');
@@ -114,6 +118,7 @@ function hotPath(label, options) {
 
 hotPath('memory: ', {maxSessions: 100000, shards: 16, policy});
 if (redisUrl) {
-  hotPath('redis:  ', {store: {redis: redisUrl}, policy, visitorKey: [1, 2]});
+  hotPath('redis:  ', {store: {redis: redisUrl}, policy, visitorKey: [1, 2]},
+          0.02);
 }
 policy.close();
