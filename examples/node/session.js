@@ -2,7 +2,8 @@
 // the same visitor sessions as examples/c/session.c and prints the same
 // lines.
 //
-//   npm install --prefix examples/node        # the package and koffi, once
+//   scripts/setup-node.sh     # once: koffi into bindings/node/node_modules,
+//                             # the package linked into examples/node
 //   node examples/node/session.js [path/to/libbeckon_c.so [REDIS_URL]]
 //
 // The library is found as the first argument, else $BECKON_LIB, else as
@@ -179,7 +180,9 @@ function main(argv) {
 try {
   process.exitCode = main(process.argv);
 } catch (e) {
-  if (!(e instanceof BeckonError)) throw e;
+  // A failed call, or a library (or koffi) that cannot be loaded.
+  const loading = /^(BECKON_|MODULE_NOT_FOUND)/.test(String(e.code));
+  if (!(e instanceof BeckonError) && !loading) throw e;
   console.error(`beckon: ${e.code}: ${e.message}`);
   process.exitCode = 1;
 }
