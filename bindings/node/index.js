@@ -111,6 +111,9 @@ let statsBuf = null;              // beckon_stats_t
 function u64(buf, offset) {
   return LE ? buf.readBigUInt64LE(offset) : buf.readBigUInt64BE(offset);
 }
+function i64(buf, offset) {
+  return LE ? buf.readBigInt64LE(offset) : buf.readBigInt64BE(offset);
+}
 function u32(buf, offset) {
   return LE ? buf.readUInt32LE(offset) : buf.readUInt32BE(offset);
 }
@@ -362,7 +365,7 @@ class Decision {
     this.threshold = f64(info, o.threshold);
     this.wouldOffer = info[o.would_offer] !== 0;
     this.recheckAtMs = info[o.has_recheck_at] !== 0
-                           ? Number(u64(info, o.recheck_at_ms)) : null;
+                           ? Number(i64(info, o.recheck_at_ms)) : null;
     this.#reasonCount = u32(info, o.reason_count);
     this.#contributionCount = u32(info, o.contribution_count);
     this.#h = handle;

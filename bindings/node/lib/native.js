@@ -190,6 +190,13 @@ function load(library) {
     return loaded;
   }
   const k = requireKoffi();
+  if (k.sizeof('void*') !== 8 || k.sizeof('size_t') !== 8) {
+    // index.js reads pointers and sizes from out-parameters as 64 bits.
+    const err = new Error('beckon: the Node.js package needs a 64-bit ' +
+                          'platform');
+    err.code = 'BECKON_UNSUPPORTED_PLATFORM';
+    throw err;
+  }
   const candidates = library === undefined || library === null
                          ? defaultCandidates() : [library];
   let lib = null;
