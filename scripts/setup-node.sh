@@ -1,31 +1,55 @@
 #!/usr/bin/env bash
-# Installs the Node.js example's one dependency, the koffi FFI package, from
-# npm into examples/node/node_modules (git-ignored), unless it is there.
+# Installs the Node.js package's dependencies from npm, unless they are
+# there: koffi (the FFI package) and, for its tests, typescript and
+# @types/node, into bindings/node/node_modules; then links the package into
+# examples/node/node_modules for the example (all git-ignored).
 # Debian has no koffi package, and npm's registry may be unreachable: then
-# this says so and still succeeds, and the Node.js example's test reports
-# itself as skipped.
+# this says so and still succeeds, and the Node.js tests report themselves
+# as skipped (without typescript only the type check is skipped).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-dir=examples/node
+pkg=bindings/node
+example=examples/node
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "setup: node or npm not found: the Node.js example test will be" \
-       "skipped" >&2
+  echo "setup: node or npm not found: the Node.js tests will be skipped" >&2
   exit 0
 fi
-has_koffi() { (cd "$dir" && node -e 'require.resolve("koffi")') >/dev/null 2>&1; }
-if has_koffi; then
+resolves() { (cd "$1" && node -e "require.resolve('$2')") >/dev/null 2>&1; }
+if resolves "$pkg" koffi && resolves "$pkg" typescript &&
+   resolves "$example" beckon; then
   exit 0
 fi
 
-echo "setup: installing koffi into $dir/node_modules with npm" >&2
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-timeout 300 npm install --prefix "$dir" --no-package-lock --no-audit \
-  --no-fund --fetch-retries=1 --fetch-timeout=30000 >"$log" 2>&1 || true
-if ! has_koffi; then
+npm_install() {
+  timeout 300 npm install --prefix "$1" --no-package-lock --no-audit \
+    --no-fund --fetch-retries=1 --fetch-timeout=30000 "${@:2}" >"$log" 2>&1
+}
+
+echo "setup: installing the dependencies of $pkg with npm" >&2
+if ! npm_install "$pkg"; then
+  # typescript and @types/node only type-check the declarations: koffi
+  # alone runs everything else.
+  npm_install "$pkg" --omit=dev || true
+fi
+if ! resolves "$pkg" koffi; then
   echo "setup: could not install koffi from npm (is the npm registry" \
-       "reachable?): the Node.js example test will be skipped. npm said:" >&2
+       "reachable?): the Node.js tests will be skipped. npm said:" >&2
+  tail -n 5 "$log" >&2
+  exit 0
+fi
+resolves "$pkg" typescript ||
+  echo "setup: typescript is not installed: the test of $pkg/index.d.ts" \
+       "will be skipped" >&2
+
+# The example depends on the package as file:../../bindings/node, which npm
+# links (its dependencies are the ones installed above).
+npm_install "$example" || true
+if ! resolves "$example" beckon; then
+  echo "setup: could not link the package into $example/node_modules:" \
+       "the example loads it from $pkg instead. npm said:" >&2
   tail -n 5 "$log" >&2
 fi
 exit 0

@@ -24,18 +24,10 @@
 
 const fs = require('fs');
 const path = require('path');
-const Module = require('module');
-
-// examples/node/session.js requires koffi from its own directory; let it
-// find this directory's node_modules.
-process.env.NODE_PATH = [path.join(__dirname, 'node_modules'),
-                         process.env.NODE_PATH || ''].join(path.delimiter);
-Module._initPaths();
 
 const koffi = require('koffi');
 const {Engine: RulesEngine} = require('json-rules-engine');
-const {Beckon, BeckonError} =
-    require('../../../examples/node/session.js');
+const {Beckon, BeckonError} = require('./beckon_ffi.js');
 
 // --- The default policy ------------------------------------------------------------
 
