@@ -11,13 +11,14 @@ cd "$(dirname "$0")/.."
 
 pkg=bindings/node
 example=examples/node
+bench=tests/bench/node
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   echo "setup: node or npm not found: the Node.js tests will be skipped" >&2
   exit 0
 fi
 resolves() { (cd "$1" && node -e "require.resolve('$2')") >/dev/null 2>&1; }
 if resolves "$pkg" koffi && resolves "$pkg" typescript &&
-   resolves "$example" beckon; then
+   resolves "$example" beckon && resolves "$bench" json-rules-engine; then
   exit 0
 fi
 
@@ -51,5 +52,17 @@ if ! resolves "$example" beckon; then
   echo "setup: could not link the package into $example/node_modules:" \
        "the example loads it from $pkg instead. npm said:" >&2
   tail -n 5 "$log" >&2
+fi
+
+# The benchmark's comparison with json-rules-engine (tests/bench/node, its
+# versions pinned by its package-lock.json), which the bench_compare test
+# runs too.
+if ! resolves "$bench" json-rules-engine; then
+  echo "setup: installing the dependencies of $bench with npm" >&2
+  timeout 300 npm ci --prefix "$bench" --no-audit --no-fund     --fetch-retries=1 --fetch-timeout=30000 >"$log" 2>&1 || true
+  resolves "$bench" json-rules-engine ||
+    { echo "setup: could not install $bench's dependencies: the Node.js" \
+           "half of bench_compare will be skipped. npm said:" >&2
+      tail -n 5 "$log" >&2; }
 fi
 exit 0

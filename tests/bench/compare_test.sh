@@ -10,11 +10,10 @@
 #   - every implementation makes one decision per visitor event, and offers;
 #   - the plain-Python and the json-rules-engine renditions decide alike, to
 #     the reason (they are the same rules, line by line);
-#   - beckon's batch run (decide_batch/observe_batch by waves) and its one
-#     call per row agree on every reason but those the rate window touches
-#     (those of decisions that would offer: score, rate_cap, holdout,
-#     no_agents; and through the offers made, session_cap, min_gap, dwell
-#     and below_threshold), and on the offers within 5% (at least 3);
+#   - beckon's batch run (one Engine.play_batch call) and its one call per
+#     row agree on every reason (checked with the tolerance the older
+#     wave-by-wave batch needed: reasons the rate window touches may
+#     differ, offers within 5%, at least 3);
 #   - the renditions and beckon agree exactly on no_session, declined,
 #     ignored and engaged, and on the offers within 15% (at least 3): the
 #     renditions draw another 5% of visitors for the holdout.
