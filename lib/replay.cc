@@ -26,13 +26,26 @@ namespace internal {
 PreparedLog::PreparedLog(const std::vector<LogEvent>& events,
                          int64_t timeout)
     : timeout_ms(timeout) {
-  const size_t n = events.size();
-  order.reserve(n);
+  order.reserve(events.size());
   for (const LogEvent& e : events) order.push_back(&e);
-  std::stable_sort(order.begin(), order.end(),
-                   [](const LogEvent* a, const LogEvent* b) {
-                     return a->ts_ms < b->ts_ms;
-                   });
+  auto earlier = [](const LogEvent* a, const LogEvent* b) {
+    return a->ts_ms < b->ts_ms;
+  };
+  // Logs are mostly written in time order: then there is nothing to sort.
+  if (!std::is_sorted(order.begin(), order.end(), earlier)) {
+    std::stable_sort(order.begin(), order.end(), earlier);
+  }
+  Number();
+}
+
+PreparedLog::PreparedLog(std::vector<const LogEvent*> sorted_rows,
+                         int64_t timeout)
+    : timeout_ms(timeout), order(std::move(sorted_rows)) {
+  Number();
+}
+
+void PreparedLog::Number() {
+  const size_t n = order.size();
   visitor.assign(n, kNoVisitor);
   session.assign(n, 0);
   next_ts.assign(n, -1);
@@ -63,6 +76,10 @@ PreparedLog::PreparedLog(const std::vector<LogEvent>& events,
     session[i] = sessions++;
     session_start.push_back(e.ts_ms);
   }
+}
+
+double ThresholdOfLogOdds(double z) {
+  return std::clamp(1.0 / (1.0 + std::exp(-z)), 1e-6, 1 - 1e-6);
 }
 
 double Quantile(std::vector<double> v, double q) {
@@ -350,9 +367,6 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
 
 namespace {
 
-// Offer rates within this of the target are taken as met.
-constexpr double kRateTolerance = 0.0005;
-
 // Bisection of a setting whose offer rate falls as it rises; keeps the
 // replay nearest the target, and stops early within kRateTolerance.
 template <typename MakePolicy>
@@ -392,8 +406,7 @@ absl::StatusOr<Calibration> CalibrateThreshold(const Policy& policy,
                                                const ReplayOptions& options) {
   return Bisect(-15, 15, 22, target, log, options,
                 [&](double z) -> absl::StatusOr<std::pair<Policy, double>> {
-                  const double thr = std::clamp(1.0 / (1.0 + std::exp(-z)),
-                                                1e-6, 1 - 1e-6);
+                  const double thr = ThresholdOfLogOdds(z);
                   absl::StatusOr<Policy> p = WithDecisionThreshold(policy, thr);
                   if (!p.ok()) return p.status();
                   return std::make_pair(*std::move(p), thr);

@@ -5,7 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <limits>
 #include <map>
+#include <optional>
+#include <queue>
 #include <memory>
 #include <string>
 #include <utility>
@@ -19,7 +23,9 @@
 #include "beckon/version.h"
 #include "lib/model_features.h"
 #include "lib/page_matcher.h"
+#include "lib/rate_window.h"
 #include "lib/replay_internal.h"
+#include "lib/siphash.h"
 #include "lib/string_views.h"
 
 namespace beckon {
@@ -204,10 +210,52 @@ struct Samples {
   size_t rows() const { return y.size(); }
 };
 
+// A moment at which the replay of a validation session could offer: a
+// decision point where no visitor gate is closed and the dwell gate is
+// open, with the features the engine scores there and the free agents
+// (-1: none reported yet). Calibration scores these with the fitted model
+// instead of replaying the log at every threshold it tries.
+struct OfferPoint {
+  int64_t ts_ms;
+  int64_t end_ms;        // The last millisecond before the next event.
+  uint32_t session;
+  uint32_t window;       // The visitor event the point follows (its number).
+  int32_t agents_then;   // Free agents at that event's decision, which
+                         // sets the threshold its recheck waits for.
+  int32_t agents;        // Free agents at the point.
+  double x[kFeatureCount];
+};
+
+// The engine's holdout test (the same hash of the visitor id and salt).
+class Holdout {
+ public:
+  explicit Holdout(const proto::Gates& g)
+      : fraction_(g.holdout_fraction()),
+        k0_(internal::SipHash24(0x686f6c646f757430ULL, 1, g.holdout_salt())),
+        k1_(internal::SipHash24(0x686f6c646f757431ULL, 2, g.holdout_salt())) {}
+  bool In(std::string_view id) const {
+    if (fraction_ <= 0) return false;
+    const uint64_t h = internal::SipHash24(k0_, k1_, id);
+    return static_cast<double>(h >> 11) * 0x1.0p-53 < fraction_;
+  }
+
+ private:
+  double fraction_;
+  uint64_t k0_, k1_;
+};
+
+// With `points`, also collects the OfferPoints of the log: at the sample
+// points, and at the last millisecond before the visitor's next event
+// (where a rising score is highest), skipping holdout visitors (never
+// offered). The features there are the engine's; what is left out is what
+// depends on the offers themselves (the site-wide rate cap, gates after an
+// offer) and the free agents changing between a decision and its recheck.
 absl::StatusOr<Samples> CollectSamples(const proto::Policy& shape,
                                        const PreparedLog& log,
                                        const RowFacts& facts,
-                                       const TrainOptions& options) {
+                                       const TrainOptions& options,
+                                       std::vector<OfferPoint>* points =
+                                           nullptr) {
   absl::StatusOr<Policy> policy = Policy::FromProto(shape);
   if (!policy.ok()) return policy.status();
   Engine::Options eo;
@@ -222,6 +270,45 @@ absl::StatusOr<Samples> CollectSamples(const proto::Policy& shape,
   std::vector<uint32_t> last_session(log.visitor_ids.size(), 0xFFFFFFFF);
   Samples out;
   const size_t n = log.order.size();
+  // For offer points: the agents rows (time, count), the holdout, and
+  // whether the dwell gate holds offers back.
+  std::vector<std::pair<int64_t, int64_t>> agents_rows;
+  std::vector<int8_t> holdout;  // Per visitor: -1 unknown, 0, 1.
+  const Holdout holdout_test(shape.gates());
+  const bool dwell_gate = !shape.model().allow_before_dwell_threshold();
+  if (points != nullptr) {
+    for (size_t i = 0; i < n; ++i) {
+      const LogEvent& e = *log.order[i];
+      if (e.type == EventType::kAgents) agents_rows.emplace_back(e.ts_ms, e.count);
+    }
+    holdout.assign(log.visitor_ids.size(), -1);
+  }
+  // The free agents a decision at `t` sees: the last count logged before
+  // it (the replay fires rechecks before the events of their millisecond).
+  auto agents_at = [&](int64_t t) -> int32_t {
+    auto it = std::lower_bound(
+        agents_rows.begin(), agents_rows.end(), t,
+        [](const std::pair<int64_t, int64_t>& a, int64_t v) {
+          return a.first < v;
+        });
+    if (it == agents_rows.begin()) return -1;
+    return static_cast<int32_t>(std::clamp<int64_t>(
+        std::prev(it)->second, 0, std::numeric_limits<int32_t>::max()));
+  };
+  int32_t agents_now = -1;  // The last count observed.
+  uint32_t window = 0;
+  int64_t window_end = 0;
+  auto add_point = [&](uint32_t session, int64_t t, const Decision& d) {
+    if (d.reason != Reason::kBelowThreshold) return;  // Gate or dwell.
+    OfferPoint& p = points->emplace_back();
+    p.ts_ms = t;
+    p.end_ms = window_end;
+    p.session = session;
+    p.window = window;
+    p.agents_then = agents_now;
+    p.agents = agents_at(t);
+    for (int j = 0; j < kFeatureCount; ++j) p.x[j] = d.contributions[j].value;
+  };
   for (size_t i = 0; i < n; ++i) {
     if (options.interrupted && (i & 0xFFF) == 0 && options.interrupted()) {
       return absl::CancelledError("training interrupted");
@@ -232,7 +319,14 @@ absl::StatusOr<Samples> CollectSamples(const proto::Policy& shape,
           "train: line ", e.line, ": ", s.message()));
     }
     const uint32_t v = log.visitor[i];
-    if (v == kNoVisitor) continue;
+    if (v == kNoVisitor) {
+      if (e.type == EventType::kAgents) {
+        agents_now = static_cast<int32_t>(
+            std::clamp<int64_t>(e.count, 0, std::numeric_limits<int32_t>::max()));
+      }
+      continue;
+    }
+    ++window;
     if (log.session[i] != last_session[v]) {
       current[v] = kUnlistedGroup;  // A new session starts unlisted.
     }
@@ -248,6 +342,14 @@ absl::StatusOr<Samples> CollectSamples(const proto::Policy& shape,
     const uint16_t g = current[v];
     const double theta =
         threshold_ms[g == kUnlistedGroup ? threshold_ms.size() - 1 : g];
+    bool want_points = points != nullptr;
+    if (want_points) {
+      int8_t& h = holdout[v];
+      if (h < 0) h = holdout_test.In(e.visitor) ? 1 : 0;
+      want_points = h == 0;
+    }
+    int64_t last_t = -1;
+    window_end = next - 1;
     for (double m : kDwellMultiples) {
       const int64_t t = e.ts_ms + static_cast<int64_t>(std::ceil(m * theta));
       if (t >= next) break;
@@ -260,21 +362,145 @@ absl::StatusOr<Samples> CollectSamples(const proto::Policy& shape,
         out.x.push_back(c.value);
       }
       out.y.push_back(help > t ? 1.0 : 0.0);
+      last_t = t;
+      if (want_points) add_point(log.session[i], t, *d);
+    }
+    const int64_t end = next - 1;
+    if (want_points && end > last_t &&
+        (last_t >= 0 || !dwell_gate ||
+         end >= e.ts_ms + static_cast<int64_t>(std::ceil(theta)))) {
+      absl::StatusOr<Decision> d = (*engine)->Decide(e.visitor, end);
+      if (!d.ok()) return d.status();
+      if (d->contributions.size() == static_cast<size_t>(kFeatureCount)) {
+        add_point(log.session[i], end, *d);
+      }
     }
   }
   return out;
 }
 
+// The offer rate a replay of `sessions` sessions would show at `policy`'s
+// threshold, from the offer points (see OfferPoint), taken in time order: a
+// session is offered at its first point where the model's probability
+// reaches the threshold the engine would hold it against (raised when free
+// agents are scarce) and the site-wide rate cap admits one more offer; no
+// free agent, no offer.
+class OfferRates {
+ public:
+  OfferRates(const std::vector<OfferPoint>& points, const LogisticModel& fit,
+             uint32_t sessions)
+      : sessions_(sessions) {
+    // Per point: the probability, computed as the engine does (bias, then
+    // the weighted features in order).
+    points_.reserve(points.size());
+    for (const OfferPoint& p : points) {
+      double z = fit.bias;
+      for (int j = 0; j < kFeatureCount; ++j) z += fit.weights[j] * p.x[j];
+      points_.push_back(Scored{p.ts_ms, p.end_ms, p.session, p.window,
+                               p.agents_then,
+                               p.agents, 1.0 / (1.0 + std::exp(-z))});
+      windows_ = std::max(windows_, p.window + 1);
+    }
+    std::stable_sort(points_.begin(), points_.end(),
+                     [](const Scored& a, const Scored& b) {
+                       return a.ts_ms < b.ts_ms;
+                     });
+  }
+
+  double Rate(const proto::Policy& p) const {
+    const double base = p.model().decision_threshold();
+    const auto& g = p.gates();
+    const double at_one = g.threshold_at_one_agent();
+    const int64_t plenty = g.plenty_agents();
+    internal::RateWindow window(g.rate_window_s() * 1000);
+    std::vector<uint8_t> offered(sessions_, 0), dead(windows_, 0);
+    uint64_t n = 0;
+    auto threshold_for = [&](int32_t agents) {
+      if (agents < 1 || agents >= plenty || plenty <= 1) return base;
+      const double scarcity = static_cast<double>(plenty - agents) /
+                              static_cast<double>(plenty - 1);
+      return base + (at_one - base) * scarcity;
+    };
+    // A point the rate cap held back is tried again when the window has
+    // room, if that comes before the visitor's next event (the engine's
+    // recheck after a rate_cap suppression).
+    struct Retry {
+      int64_t ts_ms;
+      uint64_t seq;
+      const Scored* point;
+      bool operator>(const Retry& o) const {
+        return ts_ms != o.ts_ms ? ts_ms > o.ts_ms : seq > o.seq;
+      }
+    };
+    std::priority_queue<Retry, std::vector<Retry>, std::greater<Retry>> retries;
+    uint64_t seq = 0;
+    auto consider = [&](const Scored& s, int64_t t) {
+      if (offered[s.session] || dead[s.window]) return;
+      // The recheck the event's decision set waits for its threshold.
+      if (s.probability < threshold_for(s.agents_then)) return;
+      if (s.agents == 0) {
+        dead[s.window] = 1;  // Suppressed, with no recheck.
+        return;
+      }
+      if (s.probability < threshold_for(s.agents)) return;
+      if (s.agents > 0) {
+        const auto cap = static_cast<int64_t>(std::floor(
+            static_cast<double>(s.agents) / g.expected_accept_rate()));
+        if (window.Count(t) >= cap) {
+          const int64_t below = window.TimeBelow(t, cap);
+          if (below > t && below <= s.end_ms) {
+            retries.push(Retry{below, seq++, &s});
+          }
+          return;
+        }
+        window.Add(t);
+      }
+      offered[s.session] = 1;
+      ++n;
+    };
+    for (const Scored& s : points_) {
+      while (!retries.empty() && retries.top().ts_ms <= s.ts_ms) {
+        const Retry r = retries.top();
+        retries.pop();
+        consider(*r.point, r.ts_ms);
+      }
+      consider(s, s.ts_ms);
+    }
+    while (!retries.empty()) {
+      const Retry r = retries.top();
+      retries.pop();
+      consider(*r.point, r.ts_ms);
+    }
+    return sessions_ ? static_cast<double>(n) / sessions_ : 0.0;
+  }
+
+ private:
+  struct Scored {
+    int64_t ts_ms;
+    int64_t end_ms;  // The last millisecond before the visitor's next event.
+    uint32_t session;
+    uint32_t window;
+    int32_t agents_then;
+    int32_t agents;
+    double probability;
+  };
+  std::vector<Scored> points_;
+  uint32_t sessions_;
+  uint32_t windows_ = 0;
+};
+
 // Splits rows by session start: sessions that start at or after `split`
-// (and agents rows from the last one before it) go to validation.
-void SplitLog(const PreparedLog& log, int64_t split,
-              std::vector<LogEvent>& train, std::vector<LogEvent>& val) {
+// (and agents rows from the last one before it) go to validation. The rows
+// stay in time order; no event is copied.
+void SplitRows(const PreparedLog& log, int64_t split,
+               std::vector<const LogEvent*>& train,
+               std::vector<const LogEvent*>& val) {
   const size_t n = log.order.size();
   int64_t last_agents_before = -1;
   for (size_t i = 0; i < n; ++i) {
-    const LogEvent& e = *log.order[i];
+    const LogEvent* e = log.order[i];
     if (log.visitor[i] == kNoVisitor) {
-      if (e.ts_ms < split) {
+      if (e->ts_ms < split) {
         train.push_back(e);
         last_agents_before = static_cast<int64_t>(i);
       } else {
@@ -286,7 +512,7 @@ void SplitLog(const PreparedLog& log, int64_t split,
   }
   if (last_agents_before >= 0) {
     // Validation starts with the agents count that held at the split.
-    val.insert(val.begin(), *log.order[last_agents_before]);
+    val.insert(val.begin(), log.order[last_agents_before]);
   }
 }
 
@@ -416,6 +642,92 @@ std::vector<Candidate> MinePaths(const PreparedLog& log, const RowFacts& f,
   return chosen;
 }
 
+
+// The decision threshold for `target`, as CalibrateThreshold's bisection
+// finds it (the same steps over the log-odds, the same stopping rule), but
+// with the offer rate at each step counted from the offer points instead of
+// a replay; then one replay at the threshold found gives the metrics. What
+// the points leave out (the rate cap, agents changing before a recheck)
+// can move the replayed rate off the counted one: if it misses the target
+// by more than the tolerance, the bisection is run again for the target
+// shifted by the miss, at most twice, and a new threshold is kept only if
+// its replay comes nearer the target by more than the tolerance.
+absl::StatusOr<Calibration> FastCalibrateThreshold(
+    const Policy& unscaled, const PreparedLog& log, const OfferRates& rates,
+    double target, const ReplayOptions& options,
+    const std::function<void(const std::string&)>& say) {
+  if (!(std::isfinite(target) && target > 0 && target < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "target offer rate must be in (0, 1), got ", target));
+  }
+  auto bisect = [&](double goal) -> absl::StatusOr<std::pair<Policy, double>> {
+    double lo = -15, hi = 15;
+    std::optional<std::pair<Policy, double>> best;
+    double best_gap = 2;
+    for (int i = 0; i < 22; ++i) {
+      const double mid = (lo + hi) / 2;
+      const double thr = internal::ThresholdOfLogOdds(mid);
+      absl::StatusOr<Policy> p = WithDecisionThreshold(unscaled, thr);
+      if (!p.ok()) return p.status();
+      const double rate = rates.Rate(p->message());
+      const double gap = std::fabs(rate - goal);
+      if (gap < best_gap) {
+        best_gap = gap;
+        best.emplace(*std::move(p), thr);
+      }
+      if (gap <= internal::kRateTolerance) break;
+      (rate > goal ? lo : hi) = mid;
+    }
+    if (best_gap <= internal::kRateTolerance) return *std::move(best);
+    // Out of reach (the rate cap, or too few sessions that could be
+    // offered): every threshold low enough offers about the same share, so
+    // take the highest that still comes within the tolerance of the most
+    // the log allows; it offers to the likeliest of those visitors.
+    absl::StatusOr<Policy> lowest =
+        WithDecisionThreshold(unscaled, internal::ThresholdOfLogOdds(-15));
+    if (!lowest.ok()) return lowest.status();
+    const double most = rates.Rate(lowest->message());
+    if (most >= goal) return *std::move(best);  // A jump, not a ceiling.
+    lo = -15, hi = 15;
+    for (int i = 0; i < 22; ++i) {
+      const double mid = (lo + hi) / 2;
+      absl::StatusOr<Policy> p =
+          WithDecisionThreshold(unscaled, internal::ThresholdOfLogOdds(mid));
+      if (!p.ok()) return p.status();
+      (rates.Rate(p->message()) >= most - internal::kRateTolerance ? lo : hi) =
+          mid;
+    }
+    const double thr = internal::ThresholdOfLogOdds(lo);
+    absl::StatusOr<Policy> p = WithDecisionThreshold(unscaled, thr);
+    if (!p.ok()) return p.status();
+    return std::make_pair(*std::move(p), thr);
+  };
+  std::optional<Calibration> best;
+  double goal = target;
+  for (int round = 0; round < 3; ++round) {
+    absl::StatusOr<std::pair<Policy, double>> p = bisect(goal);
+    if (!p.ok()) return p.status();
+    if (best && p->second == best->setting) break;  // Nothing new to try.
+    absl::StatusOr<ReplayMetrics> m = internal::RunReplay(p->first, log, options);
+    if (!m.ok()) return m.status();
+    const double rate = m->offer_rate;
+    const double gap = std::fabs(rate - target);
+    say(absl::StrCat("calibration: threshold ", p->second, ": counted offer "
+                     "rate ", rates.Rate(p->first.message()), ", replayed ",
+                     rate));
+    if (!best ||
+        gap < std::fabs(best->metrics.offer_rate - target) -
+                  internal::kRateTolerance) {
+      best = Calibration{p->first, p->second, *std::move(m)};
+    }
+    if (std::fabs(best->metrics.offer_rate - target) <=
+        internal::kRateTolerance) {
+      break;
+    }
+    goal = std::clamp(goal + (target - rate), 1e-4, 0.99);
+  }
+  return *std::move(best);
+}
 }  // namespace
 
 absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
@@ -428,23 +740,24 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   const int64_t timeout_ms = base.session().timeout_s() * 1000;
 
   // --- Split by time ---------------------------------------------------------
-  const PreparedLog all(events, timeout_ms);
-  if (all.sessions == 0) return Bad("the log has no visitor events");
-  int64_t t_min = -1, t_max = -1;
-  for (size_t i = 0; i < all.order.size(); ++i) {
-    if (all.visitor[i] == kNoVisitor) continue;
-    const int64_t t = all.order[i]->ts_ms;
-    if (t_min < 0) t_min = t;
-    t_max = t;
+  int64_t t_min = -1, t_max = -1, split = 0;
+  std::vector<const LogEvent*> train_rows, val_rows;
+  {
+    const PreparedLog all(events, timeout_ms);
+    if (all.sessions == 0) return Bad("the log has no visitor events");
+    for (size_t i = 0; i < all.order.size(); ++i) {
+      if (all.visitor[i] == kNoVisitor) continue;
+      const int64_t t = all.order[i]->ts_ms;
+      if (t_min < 0) t_min = t;
+      t_max = t;
+    }
+    split = t_min + static_cast<int64_t>(std::llround(
+                        (1 - options.validation_fraction) *
+                        static_cast<double>(t_max - t_min)));
+    SplitRows(all, split, train_rows, val_rows);
   }
-  const int64_t split =
-      t_min + static_cast<int64_t>(std::llround(
-                  (1 - options.validation_fraction) *
-                  static_cast<double>(t_max - t_min)));
-  std::vector<LogEvent> train_events, val_events;
-  SplitLog(all, split, train_events, val_events);
-  const PreparedLog train(train_events, timeout_ms);
-  const PreparedLog val(val_events, timeout_ms);
+  const PreparedLog train(std::move(train_rows), timeout_ms);
+  const PreparedLog val(std::move(val_rows), timeout_ms);
   if (train.sessions < 50 || val.sessions < 20) {
     return Bad(absl::StrCat("too few sessions to learn from: ", train.sessions,
                             " for training and ", val.sessions,
@@ -638,8 +951,9 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   absl::StatusOr<Samples> samples = CollectSamples(shape, train, facts, options);
   if (!samples.ok()) return samples.status();
   const RowFacts val_facts = Facts(val, matcher);
+  std::vector<OfferPoint> offer_points;
   absl::StatusOr<Samples> val_samples =
-      CollectSamples(shape, val, val_facts, options);
+      CollectSamples(shape, val, val_facts, options, &offer_points);
   if (!val_samples.ok()) return val_samples.status();
   say(absl::StrCat("features: ", samples->rows(), " training samples, ",
                    val_samples->rows(), " validation"));
@@ -691,8 +1005,10 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   if (!unscaled.ok()) return unscaled.status();
   ReplayOptions ro;
   ro.interrupted = options.interrupted;
+  const OfferRates rates(offer_points, *fit, val.sessions);
+  std::vector<OfferPoint>().swap(offer_points);
   absl::StatusOr<Calibration> cal =
-      internal::CalibrateThreshold(*unscaled, val, target, ro);
+      FastCalibrateThreshold(*unscaled, val, rates, target, ro, say);
   if (!cal.ok()) return cal.status();
   shape = cal->policy.message();
   const ReplayMetrics& best = cal->metrics;
