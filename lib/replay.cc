@@ -84,11 +84,15 @@ double ThresholdOfLogOdds(double z) {
 
 double Quantile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
   const double pos = q * static_cast<double>(v.size() - 1);
   const size_t lo = static_cast<size_t>(std::floor(pos));
   const size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
+  // The two order statistics, without sorting everything.
+  std::nth_element(v.begin(), v.begin() + lo, v.end());
+  const double at_lo = v[lo];
+  const double at_hi =
+      hi == lo ? at_lo : *std::min_element(v.begin() + hi, v.end());
+  return at_lo + (at_hi - at_lo) * (pos - static_cast<double>(lo));
 }
 
 namespace {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <functional>
 #include <limits>
 #include <map>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "beckon/engine.h"
@@ -413,6 +415,7 @@ class OfferRates {
     const double at_one = g.threshold_at_one_agent();
     const int64_t plenty = g.plenty_agents();
     internal::RateWindow window(g.rate_window_s() * 1000);
+    Recent recent(window);
     std::vector<uint8_t> offered(sessions_, 0), dead(windows_, 0);
     uint64_t n = 0;
     auto threshold_for = [&](int32_t agents) {
@@ -446,7 +449,7 @@ class OfferRates {
       if (s.agents > 0) {
         const auto cap = static_cast<int64_t>(std::floor(
             static_cast<double>(s.agents) / g.expected_accept_rate()));
-        if (window.Count(t) >= cap) {
+        if (recent.Count(t) >= cap) {
           const int64_t below = window.TimeBelow(t, cap);
           if (below > t && below <= s.end_ms) {
             retries.push(Retry{below, seq++, &s});
@@ -454,6 +457,7 @@ class OfferRates {
           return;
         }
         window.Add(t);
+        recent.Add(t);
       }
       offered[s.session] = 1;
       ++n;
@@ -475,6 +479,35 @@ class OfferRates {
   }
 
  private:
+  // RateWindow::Count for times that never go back: the buckets in the
+  // window kept in order with their sum, so a count costs no scan.
+  class Recent {
+   public:
+    explicit Recent(const internal::RateWindow& w) : w_(w) {}
+    int64_t Count(int64_t now_ms) {
+      const int64_t cur = w_.BucketOf(now_ms);
+      while (!buckets_.empty() &&
+             buckets_.front().first <= cur - internal::RateWindow::kBuckets) {
+        sum_ -= buckets_.front().second;
+        buckets_.pop_front();
+      }
+      return sum_;
+    }
+    void Add(int64_t now_ms) {
+      const int64_t b = w_.BucketOf(now_ms);
+      if (buckets_.empty() || buckets_.back().first != b) {
+        buckets_.emplace_back(b, 0);
+      }
+      ++buckets_.back().second;
+      ++sum_;
+    }
+
+   private:
+    const internal::RateWindow& w_;
+    std::deque<std::pair<int64_t, int64_t>> buckets_;
+    int64_t sum_ = 0;
+  };
+
   struct Scored {
     int64_t ts_ms;
     int64_t end_ms;  // The last millisecond before the visitor's next event.
@@ -515,6 +548,24 @@ void SplitRows(const PreparedLog& log, int64_t split,
     val.insert(val.begin(), log.order[last_agents_before]);
   }
 }
+
+// A run of steps (groups or roles), with and without the search-engine
+// condition, as a hashable value.
+struct RunKey {
+  uint16_t ids[8] = {};
+  uint8_t len = 0;
+  uint8_t by_role = 0;
+  uint8_t se = 0;
+  bool operator==(const RunKey& o) const {
+    return len == o.len && by_role == o.by_role && se == o.se &&
+           std::equal(ids, ids + len, o.ids);
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const RunKey& k) {
+    return H::combine(H::combine_contiguous(std::move(h), k.ids, k.len),
+                      k.len, k.by_role, k.se);
+  }
+};
 
 struct Candidate {
   std::string key;
@@ -558,8 +609,14 @@ std::vector<Candidate> MinePaths(const PreparedLog& log, const RowFacts& f,
     return g == kUnlistedGroup ? shape.unlisted().role()
                                : shape.groups(g).role();
   };
-  absl::flat_hash_map<std::string, Candidate> found;
-  std::vector<std::string> seen_in_session;
+  // Runs are counted under a compact key (RunKey); the text key that
+  // orders ties is made only for the runs that are kept.
+  struct Counts {
+    uint64_t support = 0;
+    uint64_t followed = 0;
+  };
+  absl::flat_hash_map<RunKey, Counts> found;
+  absl::flat_hash_set<RunKey> seen_in_session;
   for (uint32_t s = 0; s < log.sessions; ++s) {
     const std::vector<Step>& st = steps[s];
     const int64_t help = f.first_help[s];
@@ -572,27 +629,18 @@ std::vector<Candidate> MinePaths(const PreparedLog& log, const RowFacts& f,
         for (int by_role = 0; by_role < 2; ++by_role) {
           for (int se = 0; se < 2; ++se) {
             if (se && !f.from_search_engine[s]) continue;
-            std::vector<int> ids;
-            std::string key = absl::StrCat(by_role ? "r" : "g", se ? "s" : "",
-                                           ":");
+            RunKey key;
+            key.len = static_cast<uint8_t>(len);
+            key.by_role = static_cast<uint8_t>(by_role);
+            key.se = static_cast<uint8_t>(se);
+            int j = 0;
             for (size_t k = end + 1 - len; k <= end; ++k) {
-              const int id = by_role ? static_cast<int>(role_of(st[k].group))
-                                     : static_cast<int>(st[k].group);
-              ids.push_back(id);
-              absl::StrAppend(&key, id, ",");
+              key.ids[j++] = by_role ? static_cast<uint16_t>(role_of(st[k].group))
+                                     : st[k].group;
             }
-            if (std::find(seen_in_session.begin(), seen_in_session.end(),
-                          key) != seen_in_session.end()) {
-              continue;  // Each session counts once, at its first sight.
-            }
-            seen_in_session.push_back(key);
-            Candidate& c = found[key];
-            if (c.support == 0) {
-              c.key = key;
-              c.steps = ids;
-              c.by_role = by_role;
-              c.from_search_engine = se;
-            }
+            // Each session counts once, at its first sight.
+            if (!seen_in_session.insert(key).second) continue;
+            Counts& c = found[key];
             ++c.support;
             if (help > st[end].ts) ++c.followed;
           }
@@ -601,7 +649,18 @@ std::vector<Candidate> MinePaths(const PreparedLog& log, const RowFacts& f,
     }
   }
   std::vector<Candidate> all;
-  for (auto& [key, c] : found) {
+  for (const auto& [k, counts] : found) {
+    if (counts.support < options.min_path_support) continue;
+    Candidate c;
+    c.key = absl::StrCat(k.by_role ? "r" : "g", k.se ? "s" : "", ":");
+    for (int j = 0; j < k.len; ++j) {
+      c.steps.push_back(k.ids[j]);
+      absl::StrAppend(&c.key, k.ids[j], ",");
+    }
+    c.by_role = k.by_role;
+    c.from_search_engine = k.se;
+    c.support = counts.support;
+    c.followed = counts.followed;
     if (c.support < options.min_path_support) continue;
     c.lift = (static_cast<double>(c.followed) / c.support) / site_rate;
     if (c.lift < options.min_path_lift) continue;
