@@ -4,6 +4,7 @@
 #include "beckon/train.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <deque>
 #include <functional>
@@ -11,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <queue>
+#include <thread>
 #include <memory>
 #include <string>
 #include <utility>
@@ -96,6 +98,9 @@ absl::Status CheckOptions(const TrainOptions& o) {
     return Bad("offers_per_day must be finite and >= 0");
   }
   if (o.name.empty()) return Bad("name is empty");
+  if (o.threads < 0 || o.threads > 256) {
+    return Bad(absl::StrCat("threads must be in [0, 256], got ", o.threads));
+  }
   return absl::OkStatus();
 }
 
@@ -252,17 +257,35 @@ class Holdout {
 // offered). The features there are the engine's; what is left out is what
 // depends on the offers themselves (the site-wide rate cap, gates after an
 // offer) and the free agents changing between a decision and its recheck.
-absl::StatusOr<Samples> CollectSamples(const proto::Policy& shape,
-                                       const PreparedLog& log,
-                                       const RowFacts& facts,
-                                       const TrainOptions& options,
-                                       std::vector<OfferPoint>* points =
-                                           nullptr) {
+//
+// The work splits by visitor: shard k of `shards` feeds its own engine the
+// agents rows and the rows of visitors v with v % shards == k (the probe
+// never offers, so no visitor's features depend on another's). Each sample
+// is tagged with its row, so that the shards' outputs merge back into row
+// order: the result does not depend on the number of shards.
+struct ShardOut {
+  Samples samples;
+  std::vector<uint32_t> sample_row;
+  std::vector<OfferPoint> points;  // In row order (window = row).
+  absl::Status status;
+  size_t error_row = std::numeric_limits<size_t>::max();
+};
+
+void CollectShard(const proto::Policy& shape, const PreparedLog& log,
+                  const RowFacts& facts, const TrainOptions& options,
+                  bool want_offer_points, uint32_t shard, uint32_t shards,
+                  std::atomic<bool>& cancel, bool poll, ShardOut& result) {
+  auto fail = [&](size_t row, absl::Status s) {
+    result.status = std::move(s);
+    result.error_row = row;
+  };
+  std::vector<OfferPoint>* points =
+      want_offer_points ? &result.points : nullptr;
   absl::StatusOr<Policy> policy = Policy::FromProto(shape);
-  if (!policy.ok()) return policy.status();
+  if (!policy.ok()) return fail(0, policy.status());
   Engine::Options eo;
   absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(*policy, eo);
-  if (!engine.ok()) return engine.status();
+  if (!engine.ok()) return fail(0, engine.status());
   std::vector<double> threshold_ms(shape.groups_size() + 1);
   for (int g = 0; g < shape.groups_size(); ++g) {
     threshold_ms[g] = shape.groups(g).dwell_threshold_s() * 1000;
@@ -270,7 +293,7 @@ absl::StatusOr<Samples> CollectSamples(const proto::Policy& shape,
   threshold_ms.back() = shape.unlisted().dwell_threshold_s() * 1000;
   std::vector<uint16_t> current(log.visitor_ids.size(), kUnlistedGroup);
   std::vector<uint32_t> last_session(log.visitor_ids.size(), 0xFFFFFFFF);
-  Samples out;
+  Samples& out = result.samples;
   const size_t n = log.order.size();
   // For offer points: the agents rows (time, count), the holdout, and
   // whether the dwell gate holds offers back.
@@ -298,7 +321,7 @@ absl::StatusOr<Samples> CollectSamples(const proto::Policy& shape,
         std::prev(it)->second, 0, std::numeric_limits<int32_t>::max()));
   };
   int32_t agents_now = -1;  // The last count observed.
-  uint32_t window = 0;
+  uint32_t window = 0;      // The current row.
   int64_t window_end = 0;
   auto add_point = [&](uint32_t session, int64_t t, const Decision& d) {
     if (d.reason != Reason::kBelowThreshold) return;  // Gate or dwell.
@@ -312,15 +335,22 @@ absl::StatusOr<Samples> CollectSamples(const proto::Policy& shape,
     for (int j = 0; j < kFeatureCount; ++j) p.x[j] = d.contributions[j].value;
   };
   for (size_t i = 0; i < n; ++i) {
-    if (options.interrupted && (i & 0xFFF) == 0 && options.interrupted()) {
-      return absl::CancelledError("training interrupted");
-    }
-    const LogEvent& e = *log.order[i];
-    if (absl::Status s = (*engine)->Observe(e.ToEvent()); !s.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "train: line ", e.line, ": ", s.message()));
+    if ((i & 0xFFF) == 0) {
+      if (poll && options.interrupted && options.interrupted()) {
+        cancel.store(true, std::memory_order_relaxed);
+      }
+      if (cancel.load(std::memory_order_relaxed)) {
+        return fail(i, absl::CancelledError("training interrupted"));
+      }
     }
     const uint32_t v = log.visitor[i];
+    if (v != kNoVisitor && v % shards != shard) continue;
+    const LogEvent& e = *log.order[i];
+    if (absl::Status s = (*engine)->Observe(e.ToEvent()); !s.ok()) {
+      return fail(i, absl::InvalidArgumentError(absl::StrCat(
+                         "train: line ", e.line, ": ", s.message())));
+    }
+    window = static_cast<uint32_t>(i);
     if (v == kNoVisitor) {
       if (e.type == EventType::kAgents) {
         agents_now = static_cast<int32_t>(
@@ -328,7 +358,6 @@ absl::StatusOr<Samples> CollectSamples(const proto::Policy& shape,
       }
       continue;
     }
-    ++window;
     if (log.session[i] != last_session[v]) {
       current[v] = kUnlistedGroup;  // A new session starts unlisted.
     }
@@ -356,7 +385,7 @@ absl::StatusOr<Samples> CollectSamples(const proto::Policy& shape,
       const int64_t t = e.ts_ms + static_cast<int64_t>(std::ceil(m * theta));
       if (t >= next) break;
       absl::StatusOr<Decision> d = (*engine)->Decide(e.visitor, t);
-      if (!d.ok()) return d.status();
+      if (!d.ok()) return fail(i, d.status());
       if (d->contributions.size() != static_cast<size_t>(kFeatureCount)) {
         continue;  // No session (cannot happen before the next event).
       }
@@ -364,6 +393,7 @@ absl::StatusOr<Samples> CollectSamples(const proto::Policy& shape,
         out.x.push_back(c.value);
       }
       out.y.push_back(help > t ? 1.0 : 0.0);
+      result.sample_row.push_back(static_cast<uint32_t>(i));
       last_t = t;
       if (want_points) add_point(log.session[i], t, *d);
     }
@@ -372,13 +402,95 @@ absl::StatusOr<Samples> CollectSamples(const proto::Policy& shape,
         (last_t >= 0 || !dwell_gate ||
          end >= e.ts_ms + static_cast<int64_t>(std::ceil(theta)))) {
       absl::StatusOr<Decision> d = (*engine)->Decide(e.visitor, end);
-      if (!d.ok()) return d.status();
+      if (!d.ok()) return fail(i, d.status());
       if (d->contributions.size() == static_cast<size_t>(kFeatureCount)) {
         add_point(log.session[i], end, *d);
       }
     }
   }
-  return out;
+}
+
+// Runs CollectShard on `threads` threads (the calling thread among them,
+// the only one that polls options.interrupted) and merges the shards.
+absl::StatusOr<Samples> CollectSamples(const proto::Policy& shape,
+                                       const PreparedLog& log,
+                                       const RowFacts& facts,
+                                       const TrainOptions& options,
+                                       std::vector<OfferPoint>* points =
+                                           nullptr) {
+  const uint32_t shards = static_cast<uint32_t>(
+      options.threads > 0
+          ? options.threads
+          : std::clamp<int>(static_cast<int>(std::thread::hardware_concurrency()),
+                            1, 8));
+  std::vector<ShardOut> out(shards);
+  std::atomic<bool> cancel{false};
+  {
+    std::vector<std::thread> workers;
+    for (uint32_t k = 1; k < shards; ++k) {
+      workers.emplace_back([&, k] {
+        CollectShard(shape, log, facts, options, points != nullptr, k, shards,
+                     cancel, /*poll=*/false, out[k]);
+        if (!out[k].status.ok()) cancel.store(true);
+      });
+    }
+    CollectShard(shape, log, facts, options, points != nullptr, 0, shards,
+                 cancel, /*poll=*/true, out[0]);
+    if (!out[0].status.ok()) cancel.store(true);
+    for (std::thread& t : workers) t.join();
+  }
+  // The error of the earliest row, as one thread would have met it first;
+  // a cancellation only if nothing failed.
+  const ShardOut* failed = nullptr;
+  for (const ShardOut& o : out) {
+    if (o.status.ok() || absl::IsCancelled(o.status)) continue;
+    if (failed == nullptr || o.error_row < failed->error_row) failed = &o;
+  }
+  if (failed != nullptr) return failed->status;
+  for (const ShardOut& o : out) {
+    if (!o.status.ok()) return o.status;
+  }
+  if (shards == 1) {
+    if (points != nullptr) *points = std::move(out[0].points);
+    return std::move(out[0].samples);
+  }
+  Samples merged;
+  size_t rows = 0, n_points = 0;
+  for (const ShardOut& o : out) rows += o.samples.rows(), n_points += o.points.size();
+  merged.x.reserve(rows * kFeatureCount);
+  merged.y.reserve(rows);
+  std::vector<size_t> at(shards, 0);
+  for (size_t r = 0; r < rows; ++r) {
+    uint32_t best = shards;
+    for (uint32_t k = 0; k < shards; ++k) {
+      if (at[k] < out[k].samples.rows() &&
+          (best == shards ||
+           out[k].sample_row[at[k]] < out[best].sample_row[at[best]])) {
+        best = k;
+      }
+    }
+    const size_t j = at[best]++;
+    const double* row = &out[best].samples.x[j * kFeatureCount];
+    merged.x.insert(merged.x.end(), row, row + kFeatureCount);
+    merged.y.push_back(out[best].samples.y[j]);
+  }
+  if (points != nullptr) {
+    points->clear();
+    points->reserve(n_points);
+    std::fill(at.begin(), at.end(), 0);
+    for (size_t r = 0; r < n_points; ++r) {
+      uint32_t best = shards;
+      for (uint32_t k = 0; k < shards; ++k) {
+        if (at[k] < out[k].points.size() &&
+            (best == shards ||
+             out[k].points[at[k]].window < out[best].points[at[best]].window)) {
+          best = k;
+        }
+      }
+      points->push_back(out[best].points[at[best]++]);
+    }
+  }
+  return merged;
 }
 
 // The offer rate a replay of `sessions` sessions would show at `policy`'s

@@ -95,6 +95,10 @@ struct TrainOptions {
 
   std::string name = "beckon-trained";
 
+  // Threads for the feature pass (split by visitor; the result is the same
+  // for any count). 0: one per core, at most 8. Default: 0.
+  int threads = 0;
+
   // Progress messages ("features: 120000 samples"), and a poll that stops
   // training with a Cancelled error when it returns true. Optional.
   std::function<void(const std::string&)> progress;
