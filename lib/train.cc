@@ -31,6 +31,7 @@
 #include "lib/replay_internal.h"
 #include "lib/siphash.h"
 #include "lib/string_views.h"
+#include "lib/train_internal.h"
 
 namespace beckon {
 namespace {
@@ -900,6 +901,40 @@ absl::StatusOr<Calibration> FastCalibrateThreshold(
   return *std::move(best);
 }
 }  // namespace
+
+namespace internal {
+
+absl::StatusOr<Calibration> CalibrateFromDecisionPoints(
+    const Policy& policy, const PreparedLog& log, double target,
+    const ReplayOptions& options) {
+  const proto::Policy& p = policy.message();
+  // The probe: the same policy with a model that never offers.
+  proto::Policy probe = p;
+  probe.mutable_model()->clear_weights();
+  probe.mutable_model()->set_bias(-30);
+  LogisticModel model;
+  model.bias = p.model().bias();
+  model.weights.assign(kFeatureCount, 0.0);
+  for (const proto::FeatureWeight& w : p.model().weights()) {
+    if (std::optional<int> f = ParseFeature(w.feature())) {
+      model.weights[*f] = w.weight();
+    }
+  }
+  const PageMatcher matcher(p);
+  const RowFacts facts = Facts(log, matcher);
+  TrainOptions to;
+  to.threads = 1;
+  to.interrupted = options.interrupted;
+  std::vector<OfferPoint> points;
+  absl::StatusOr<Samples> samples =
+      CollectSamples(probe, log, facts, to, &points);
+  if (!samples.ok()) return samples.status();
+  const OfferRates rates(points, model, log.sessions);
+  return FastCalibrateThreshold(policy, log, rates, target, options,
+                                [](const std::string&) {});
+}
+
+}  // namespace internal
 
 absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
                                   const TrainOptions& options) {
