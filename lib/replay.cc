@@ -180,6 +180,17 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
   }
   const proto::Policy& p = policy.message();
   const PageMatcher matcher(p);
+  // Pages repeat: each distinct one is classified once (the first 64k
+  // distinct pages; the rest each time, so memory stays bounded).
+  absl::flat_hash_map<std::string_view, uint16_t> group_of_page;
+  auto group_of = [&](std::string_view page) -> uint16_t {
+    if (auto it = group_of_page.find(page); it != group_of_page.end()) {
+      return it->second;
+    }
+    const uint16_t g = matcher.Classify(page).group;
+    if (group_of_page.size() < (size_t{1} << 16)) group_of_page.emplace(page, g);
+    return g;
+  };
   const size_t n_groups = static_cast<size_t>(p.groups_size()) + 1;
   auto slot = [&](uint16_t g) -> size_t {
     return g == kUnlisted ? n_groups - 1 : g;
@@ -277,7 +288,7 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
     switch (e.type) {
       case EventType::kPageView:
       case EventType::kSearch: {
-        vs.group = matcher.Classify(e.page).group;
+        vs.group = group_of(e.page);
         if (e.type == EventType::kPageView) ++ss.pages;
         if (std::find(vs.groups_seen.begin(), vs.groups_seen.end(),
                       vs.group) == vs.groups_seen.end()) {
@@ -290,7 +301,7 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
         if (ss.first_help < 0) {
           ss.first_help = t;
           ss.help_group = e.page.empty() ? vs.group
-                                         : matcher.Classify(e.page).group;
+                                         : group_of(e.page);
         }
         break;
       case EventType::kOfferDeclined:

@@ -20,6 +20,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "beckon/engine.h"
@@ -190,12 +191,20 @@ RowFacts Facts(const PreparedLog& log, const internal::PageMatcher& matcher) {
   f.first_help.assign(log.sessions, -1);
   f.from_search_engine.assign(log.sessions, 0);
   std::vector<uint8_t> seen_view(log.sessions, 0);
+  // Pages repeat: each distinct one is classified once (up to 64k of them).
+  absl::flat_hash_map<std::string_view, internal::PageMatcher::Match> cache;
+  auto classify = [&](std::string_view page) {
+    if (auto it = cache.find(page); it != cache.end()) return it->second;
+    const internal::PageMatcher::Match m = matcher.Classify(page);
+    if (cache.size() < (size_t{1} << 16)) cache.emplace(page, m);
+    return m;
+  };
   for (size_t i = 0; i < n; ++i) {
     const LogEvent& e = *log.order[i];
     if (log.visitor[i] == kNoVisitor) continue;
     const uint32_t s = log.session[i];
     if (e.type == EventType::kPageView || e.type == EventType::kSearch) {
-      const internal::PageMatcher::Match m = matcher.Classify(e.page);
+      const internal::PageMatcher::Match m = classify(e.page);
       f.group[i] = m.group;
       f.page_hash[i] = m.page_hash;
       if (e.type == EventType::kPageView && !seen_view[s]) {
@@ -977,14 +986,28 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   shape.clear_path_rules();
   {
     const internal::PageMatcher base_matcher(base);
-    absl::flat_hash_map<std::string, uint64_t> template_views;
+    // Views per template (a node map: counter_of points into it), and per
+    // distinct page (up to 64k): its template's count, or null for a page
+    // a base group lists.
+    absl::node_hash_map<std::string, uint64_t> template_views;
+    absl::flat_hash_map<std::string_view, uint64_t*> counter_of;
     for (size_t i = 0; i < train.order.size(); ++i) {
       const LogEvent& e = *train.order[i];
       if (e.type != EventType::kPageView && e.type != EventType::kSearch) {
         continue;
       }
-      if (base_matcher.Classify(e.page).group != kUnlistedGroup) continue;
-      ++template_views[internal::TemplateOf(e.page)];
+      if (auto it = counter_of.find(e.page); it != counter_of.end()) {
+        if (it->second != nullptr) ++*it->second;
+        continue;
+      }
+      uint64_t* counter = nullptr;
+      if (base_matcher.Classify(e.page).group == kUnlistedGroup) {
+        counter = &template_views[internal::TemplateOf(e.page)];
+        ++*counter;
+      }
+      if (counter_of.size() < (size_t{1} << 16)) {
+        counter_of.emplace(e.page, counter);
+      }
     }
     std::vector<std::pair<std::string, uint64_t>> templates;
     for (const auto& [pattern, views] : template_views) {
