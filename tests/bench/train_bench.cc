@@ -1,8 +1,8 @@
 // Throughput of training and replay on a simulated log of about one million
 // events (docs/benchmarks.md). items_per_second is events per second.
 //
-//   BUILD_DIR=build-bench BUILD_TYPE=Release TARGETS=train_bench \
-//     scripts/build.sh -DBECKON_BUILD_BENCHMARKS=ON
+//   BUILD_DIR=build-bench BUILD_TYPE=Release TARGETS=train_bench
+//     scripts/build.sh -DBECKON_BUILD_BENCHMARKS=ON   (one command)
 //   build-bench/tests/train_bench
 #include <cstdio>
 #include <vector>
