@@ -517,13 +517,18 @@ class OfferRates {
     // Per point: the probability, computed as the engine does (bias, then
     // the weighted features in order).
     points_.reserve(points.size());
+    uint32_t last_window = 0;
     for (const OfferPoint& p : points) {
       double z = fit.bias;
       for (int j = 0; j < kFeatureCount; ++j) z += fit.weights[j] * p.x[j];
-      points_.push_back(Scored{p.ts_ms, p.end_ms, p.session, p.window,
+      // Windows numbered densely (points come in row order).
+      if (points_.empty() || p.window != last_window) {
+        last_window = p.window;
+        ++windows_;
+      }
+      points_.push_back(Scored{p.ts_ms, p.end_ms, p.session, windows_ - 1,
                                p.agents_then,
                                p.agents, 1.0 / (1.0 + std::exp(-z))});
-      windows_ = std::max(windows_, p.window + 1);
     }
     std::stable_sort(points_.begin(), points_.end(),
                      [](const Scored& a, const Scored& b) {
@@ -909,6 +914,7 @@ absl::StatusOr<Calibration> FastCalibrateThreshold(
   }
   return *std::move(best);
 }
+
 }  // namespace
 
 namespace internal {
