@@ -26,13 +26,26 @@ namespace internal {
 PreparedLog::PreparedLog(const std::vector<LogEvent>& events,
                          int64_t timeout)
     : timeout_ms(timeout) {
-  const size_t n = events.size();
-  order.reserve(n);
+  order.reserve(events.size());
   for (const LogEvent& e : events) order.push_back(&e);
-  std::stable_sort(order.begin(), order.end(),
-                   [](const LogEvent* a, const LogEvent* b) {
-                     return a->ts_ms < b->ts_ms;
-                   });
+  auto earlier = [](const LogEvent* a, const LogEvent* b) {
+    return a->ts_ms < b->ts_ms;
+  };
+  // Logs are mostly written in time order: then there is nothing to sort.
+  if (!std::is_sorted(order.begin(), order.end(), earlier)) {
+    std::stable_sort(order.begin(), order.end(), earlier);
+  }
+  Number();
+}
+
+PreparedLog::PreparedLog(std::vector<const LogEvent*> sorted_rows,
+                         int64_t timeout)
+    : timeout_ms(timeout), order(std::move(sorted_rows)) {
+  Number();
+}
+
+void PreparedLog::Number() {
+  const size_t n = order.size();
   visitor.assign(n, kNoVisitor);
   session.assign(n, 0);
   next_ts.assign(n, -1);
@@ -65,13 +78,21 @@ PreparedLog::PreparedLog(const std::vector<LogEvent>& events,
   }
 }
 
+double ThresholdOfLogOdds(double z) {
+  return std::clamp(1.0 / (1.0 + std::exp(-z)), 1e-6, 1 - 1e-6);
+}
+
 double Quantile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
   const double pos = q * static_cast<double>(v.size() - 1);
   const size_t lo = static_cast<size_t>(std::floor(pos));
   const size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
+  // The two order statistics, without sorting everything.
+  std::nth_element(v.begin(), v.begin() + lo, v.end());
+  const double at_lo = v[lo];
+  const double at_hi =
+      hi == lo ? at_lo : *std::min_element(v.begin() + hi, v.end());
+  return at_lo + (at_hi - at_lo) * (pos - static_cast<double>(lo));
 }
 
 namespace {
@@ -159,6 +180,17 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
   }
   const proto::Policy& p = policy.message();
   const PageMatcher matcher(p);
+  // Pages repeat: each distinct one is classified once (the first 64k
+  // distinct pages; the rest each time, so memory stays bounded).
+  absl::flat_hash_map<std::string_view, uint16_t> group_of_page;
+  auto group_of = [&](std::string_view page) -> uint16_t {
+    if (auto it = group_of_page.find(page); it != group_of_page.end()) {
+      return it->second;
+    }
+    const uint16_t g = matcher.Classify(page).group;
+    if (group_of_page.size() < (size_t{1} << 16)) group_of_page.emplace(page, g);
+    return g;
+  };
   const size_t n_groups = static_cast<size_t>(p.groups_size()) + 1;
   auto slot = [&](uint16_t g) -> size_t {
     return g == kUnlisted ? n_groups - 1 : g;
@@ -256,7 +288,7 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
     switch (e.type) {
       case EventType::kPageView:
       case EventType::kSearch: {
-        vs.group = matcher.Classify(e.page).group;
+        vs.group = group_of(e.page);
         if (e.type == EventType::kPageView) ++ss.pages;
         if (std::find(vs.groups_seen.begin(), vs.groups_seen.end(),
                       vs.group) == vs.groups_seen.end()) {
@@ -269,7 +301,7 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
         if (ss.first_help < 0) {
           ss.first_help = t;
           ss.help_group = e.page.empty() ? vs.group
-                                         : matcher.Classify(e.page).group;
+                                         : group_of(e.page);
         }
         break;
       case EventType::kOfferDeclined:
@@ -350,9 +382,6 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
 
 namespace {
 
-// Offer rates within this of the target are taken as met.
-constexpr double kRateTolerance = 0.0005;
-
 // Bisection of a setting whose offer rate falls as it rises; keeps the
 // replay nearest the target, and stops early within kRateTolerance.
 template <typename MakePolicy>
@@ -392,8 +421,7 @@ absl::StatusOr<Calibration> CalibrateThreshold(const Policy& policy,
                                                const ReplayOptions& options) {
   return Bisect(-15, 15, 22, target, log, options,
                 [&](double z) -> absl::StatusOr<std::pair<Policy, double>> {
-                  const double thr = std::clamp(1.0 / (1.0 + std::exp(-z)),
-                                                1e-6, 1 - 1e-6);
+                  const double thr = ThresholdOfLogOdds(z);
                   absl::StatusOr<Policy> p = WithDecisionThreshold(policy, thr);
                   if (!p.ok()) return p.status();
                   return std::make_pair(*std::move(p), thr);

@@ -22,6 +22,9 @@ inline constexpr uint32_t kNoVisitor = 0xFFFFFFFF;
 // outlive it.
 struct PreparedLog {
   PreparedLog(const std::vector<LogEvent>& events, int64_t timeout_ms);
+  // From rows already in time order (as another PreparedLog's `order`, or
+  // a part of it): no copy of the events, no sort.
+  PreparedLog(std::vector<const LogEvent*> sorted_rows, int64_t timeout_ms);
 
   int64_t timeout_ms;
   std::vector<const LogEvent*> order;  // Time order.
@@ -34,7 +37,17 @@ struct PreparedLog {
   std::vector<std::string_view> visitor_ids;
   std::vector<int64_t> session_start;  // Per session.
   uint32_t sessions = 0;
+
+ private:
+  void Number();  // Fills everything but `order` from it.
 };
+
+// Offer rates within this of the target are taken as met (calibration).
+inline constexpr double kRateTolerance = 0.0005;
+
+// The decision threshold at log-odds `z`, as the threshold calibration's
+// bisection tries it (kept within [1e-6, 1 - 1e-6]).
+double ThresholdOfLogOdds(double z);
 
 // The q-quantile of `v` (q in [0, 1]), linear between ranks; 0 if empty.
 double Quantile(std::vector<double> v, double q);

@@ -4,14 +4,23 @@
 #include "beckon/train.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <deque>
+#include <functional>
+#include <limits>
 #include <map>
+#include <optional>
+#include <queue>
+#include <thread>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "beckon/engine.h"
@@ -19,8 +28,11 @@
 #include "beckon/version.h"
 #include "lib/model_features.h"
 #include "lib/page_matcher.h"
+#include "lib/rate_window.h"
 #include "lib/replay_internal.h"
+#include "lib/siphash.h"
 #include "lib/string_views.h"
+#include "lib/train_internal.h"
 
 namespace beckon {
 namespace {
@@ -88,6 +100,9 @@ absl::Status CheckOptions(const TrainOptions& o) {
     return Bad("offers_per_day must be finite and >= 0");
   }
   if (o.name.empty()) return Bad("name is empty");
+  if (o.threads < 0 || o.threads > 256) {
+    return Bad(absl::StrCat("threads must be in [0, 256], got ", o.threads));
+  }
   return absl::OkStatus();
 }
 
@@ -176,12 +191,20 @@ RowFacts Facts(const PreparedLog& log, const internal::PageMatcher& matcher) {
   f.first_help.assign(log.sessions, -1);
   f.from_search_engine.assign(log.sessions, 0);
   std::vector<uint8_t> seen_view(log.sessions, 0);
+  // Pages repeat: each distinct one is classified once (up to 64k of them).
+  absl::flat_hash_map<std::string_view, internal::PageMatcher::Match> cache;
+  auto classify = [&](std::string_view page) {
+    if (auto it = cache.find(page); it != cache.end()) return it->second;
+    const internal::PageMatcher::Match m = matcher.Classify(page);
+    if (cache.size() < (size_t{1} << 16)) cache.emplace(page, m);
+    return m;
+  };
   for (size_t i = 0; i < n; ++i) {
     const LogEvent& e = *log.order[i];
     if (log.visitor[i] == kNoVisitor) continue;
     const uint32_t s = log.session[i];
     if (e.type == EventType::kPageView || e.type == EventType::kSearch) {
-      const internal::PageMatcher::Match m = matcher.Classify(e.page);
+      const internal::PageMatcher::Match m = classify(e.page);
       f.group[i] = m.group;
       f.page_hash[i] = m.page_hash;
       if (e.type == EventType::kPageView && !seen_view[s]) {
@@ -204,15 +227,75 @@ struct Samples {
   size_t rows() const { return y.size(); }
 };
 
-absl::StatusOr<Samples> CollectSamples(const proto::Policy& shape,
-                                       const PreparedLog& log,
-                                       const RowFacts& facts,
-                                       const TrainOptions& options) {
+// A moment at which the replay of a validation session could offer: a
+// decision point where no visitor gate is closed and the dwell gate is
+// open, with the features the engine scores there and the free agents
+// (-1: none reported yet). Calibration scores these with the fitted model
+// instead of replaying the log at every threshold it tries.
+struct OfferPoint {
+  int64_t ts_ms;
+  int64_t end_ms;        // The last millisecond before the next event.
+  uint32_t session;
+  uint32_t window;       // The visitor event the point follows (its number).
+  int32_t agents_then;   // Free agents at that event's decision, which
+                         // sets the threshold its recheck waits for.
+  int32_t agents;        // Free agents at the point.
+  double x[kFeatureCount];
+};
+
+// The engine's holdout test (the same hash of the visitor id and salt).
+class Holdout {
+ public:
+  explicit Holdout(const proto::Gates& g)
+      : fraction_(g.holdout_fraction()),
+        k0_(internal::SipHash24(0x686f6c646f757430ULL, 1, g.holdout_salt())),
+        k1_(internal::SipHash24(0x686f6c646f757431ULL, 2, g.holdout_salt())) {}
+  bool In(std::string_view id) const {
+    if (fraction_ <= 0) return false;
+    const uint64_t h = internal::SipHash24(k0_, k1_, id);
+    return static_cast<double>(h >> 11) * 0x1.0p-53 < fraction_;
+  }
+
+ private:
+  double fraction_;
+  uint64_t k0_, k1_;
+};
+
+// With `points`, also collects the OfferPoints of the log: at the sample
+// points, and at the last millisecond before the visitor's next event
+// (where a rising score is highest), skipping holdout visitors (never
+// offered). The features there are the engine's; what is left out is what
+// depends on the offers themselves (the site-wide rate cap, gates after an
+// offer) and the free agents changing between a decision and its recheck.
+//
+// The work splits by visitor: shard k of `shards` feeds its own engine the
+// agents rows and the rows of visitors v with v % shards == k (the probe
+// never offers, so no visitor's features depend on another's). Each sample
+// is tagged with its row, so that the shards' outputs merge back into row
+// order: the result does not depend on the number of shards.
+struct ShardOut {
+  Samples samples;
+  std::vector<uint32_t> sample_row;
+  std::vector<OfferPoint> points;  // In row order (window = row).
+  absl::Status status;
+  size_t error_row = std::numeric_limits<size_t>::max();
+};
+
+void CollectShard(const proto::Policy& shape, const PreparedLog& log,
+                  const RowFacts& facts, const TrainOptions& options,
+                  bool want_offer_points, uint32_t shard, uint32_t shards,
+                  std::atomic<bool>& cancel, bool poll, ShardOut& result) {
+  auto fail = [&](size_t row, absl::Status s) {
+    result.status = std::move(s);
+    result.error_row = row;
+  };
+  std::vector<OfferPoint>* points =
+      want_offer_points ? &result.points : nullptr;
   absl::StatusOr<Policy> policy = Policy::FromProto(shape);
-  if (!policy.ok()) return policy.status();
+  if (!policy.ok()) return fail(0, policy.status());
   Engine::Options eo;
   absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(*policy, eo);
-  if (!engine.ok()) return engine.status();
+  if (!engine.ok()) return fail(0, engine.status());
   std::vector<double> threshold_ms(shape.groups_size() + 1);
   for (int g = 0; g < shape.groups_size(); ++g) {
     threshold_ms[g] = shape.groups(g).dwell_threshold_s() * 1000;
@@ -220,19 +303,71 @@ absl::StatusOr<Samples> CollectSamples(const proto::Policy& shape,
   threshold_ms.back() = shape.unlisted().dwell_threshold_s() * 1000;
   std::vector<uint16_t> current(log.visitor_ids.size(), kUnlistedGroup);
   std::vector<uint32_t> last_session(log.visitor_ids.size(), 0xFFFFFFFF);
-  Samples out;
+  Samples& out = result.samples;
   const size_t n = log.order.size();
-  for (size_t i = 0; i < n; ++i) {
-    if (options.interrupted && (i & 0xFFF) == 0 && options.interrupted()) {
-      return absl::CancelledError("training interrupted");
+  // For offer points: the agents rows (time, count), the holdout, and
+  // whether the dwell gate holds offers back.
+  std::vector<std::pair<int64_t, int64_t>> agents_rows;
+  std::vector<int8_t> holdout;  // Per visitor: -1 unknown, 0, 1.
+  const Holdout holdout_test(shape.gates());
+  const bool dwell_gate = !shape.model().allow_before_dwell_threshold();
+  if (points != nullptr) {
+    for (size_t i = 0; i < n; ++i) {
+      const LogEvent& e = *log.order[i];
+      if (e.type == EventType::kAgents) agents_rows.emplace_back(e.ts_ms, e.count);
     }
-    const LogEvent& e = *log.order[i];
-    if (absl::Status s = (*engine)->Observe(e.ToEvent()); !s.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "train: line ", e.line, ": ", s.message()));
+    holdout.assign(log.visitor_ids.size(), -1);
+  }
+  // The free agents a decision at `t` sees: the last count logged before
+  // it (the replay fires rechecks before the events of their millisecond).
+  auto agents_at = [&](int64_t t) -> int32_t {
+    auto it = std::lower_bound(
+        agents_rows.begin(), agents_rows.end(), t,
+        [](const std::pair<int64_t, int64_t>& a, int64_t v) {
+          return a.first < v;
+        });
+    if (it == agents_rows.begin()) return -1;
+    return static_cast<int32_t>(std::clamp<int64_t>(
+        std::prev(it)->second, 0, std::numeric_limits<int32_t>::max()));
+  };
+  int32_t agents_now = -1;  // The last count observed.
+  uint32_t window = 0;      // The current row.
+  int64_t window_end = 0;
+  auto add_point = [&](uint32_t session, int64_t t, const Decision& d) {
+    if (d.reason != Reason::kBelowThreshold) return;  // Gate or dwell.
+    OfferPoint& p = points->emplace_back();
+    p.ts_ms = t;
+    p.end_ms = window_end;
+    p.session = session;
+    p.window = window;
+    p.agents_then = agents_now;
+    p.agents = agents_at(t);
+    for (int j = 0; j < kFeatureCount; ++j) p.x[j] = d.detail.features[j];
+  };
+  for (size_t i = 0; i < n; ++i) {
+    if ((i & 0xFFF) == 0) {
+      if (poll && options.interrupted && options.interrupted()) {
+        cancel.store(true, std::memory_order_relaxed);
+      }
+      if (cancel.load(std::memory_order_relaxed)) {
+        return fail(i, absl::CancelledError("training interrupted"));
+      }
     }
     const uint32_t v = log.visitor[i];
-    if (v == kNoVisitor) continue;
+    if (v != kNoVisitor && v % shards != shard) continue;
+    const LogEvent& e = *log.order[i];
+    if (absl::Status s = (*engine)->Observe(e.ToEvent()); !s.ok()) {
+      return fail(i, absl::InvalidArgumentError(absl::StrCat(
+                         "train: line ", e.line, ": ", s.message())));
+    }
+    window = static_cast<uint32_t>(i);
+    if (v == kNoVisitor) {
+      if (e.type == EventType::kAgents) {
+        agents_now = static_cast<int32_t>(
+            std::clamp<int64_t>(e.count, 0, std::numeric_limits<int32_t>::max()));
+      }
+      continue;
+    }
     if (log.session[i] != last_session[v]) {
       current[v] = kUnlistedGroup;  // A new session starts unlisted.
     }
@@ -248,11 +383,19 @@ absl::StatusOr<Samples> CollectSamples(const proto::Policy& shape,
     const uint16_t g = current[v];
     const double theta =
         threshold_ms[g == kUnlistedGroup ? threshold_ms.size() - 1 : g];
+    bool want_points = points != nullptr;
+    if (want_points) {
+      int8_t& h = holdout[v];
+      if (h < 0) h = holdout_test.In(e.visitor) ? 1 : 0;
+      want_points = h == 0;
+    }
+    int64_t last_t = -1;
+    window_end = next - 1;
     for (double m : kDwellMultiples) {
       const int64_t t = e.ts_ms + static_cast<int64_t>(std::ceil(m * theta));
       if (t >= next) break;
       absl::StatusOr<Decision> d = (*engine)->Decide(e.visitor, t);
-      if (!d.ok()) return d.status();
+      if (!d.ok()) return fail(i, d.status());
       if (!d->detail.has_session) {
         continue;  // No session (cannot happen before the next event).
       }
@@ -260,21 +403,264 @@ absl::StatusOr<Samples> CollectSamples(const proto::Policy& shape,
         out.x.push_back(d->detail.features[f]);
       }
       out.y.push_back(help > t ? 1.0 : 0.0);
+      result.sample_row.push_back(static_cast<uint32_t>(i));
+      last_t = t;
+      if (want_points) add_point(log.session[i], t, *d);
+    }
+    const int64_t end = next - 1;
+    if (want_points && end > last_t &&
+        (last_t >= 0 || !dwell_gate ||
+         end >= e.ts_ms + static_cast<int64_t>(std::ceil(theta)))) {
+      absl::StatusOr<Decision> d = (*engine)->Decide(e.visitor, end);
+      if (!d.ok()) return fail(i, d.status());
+      if (d->detail.has_session) {
+        add_point(log.session[i], end, *d);
+      }
     }
   }
-  return out;
 }
 
+// Runs CollectShard on `threads` threads (the calling thread among them,
+// the only one that polls options.interrupted) and merges the shards.
+absl::StatusOr<Samples> CollectSamples(const proto::Policy& shape,
+                                       const PreparedLog& log,
+                                       const RowFacts& facts,
+                                       const TrainOptions& options,
+                                       std::vector<OfferPoint>* points =
+                                           nullptr) {
+  const uint32_t shards = static_cast<uint32_t>(
+      options.threads > 0
+          ? options.threads
+          : std::clamp<int>(static_cast<int>(std::thread::hardware_concurrency()),
+                            1, 8));
+  std::vector<ShardOut> out(shards);
+  std::atomic<bool> cancel{false};
+  {
+    std::vector<std::thread> workers;
+    for (uint32_t k = 1; k < shards; ++k) {
+      workers.emplace_back([&, k] {
+        CollectShard(shape, log, facts, options, points != nullptr, k, shards,
+                     cancel, /*poll=*/false, out[k]);
+        if (!out[k].status.ok()) cancel.store(true);
+      });
+    }
+    CollectShard(shape, log, facts, options, points != nullptr, 0, shards,
+                 cancel, /*poll=*/true, out[0]);
+    if (!out[0].status.ok()) cancel.store(true);
+    for (std::thread& t : workers) t.join();
+  }
+  // The error of the earliest row, as one thread would have met it first;
+  // a cancellation only if nothing failed.
+  const ShardOut* failed = nullptr;
+  for (const ShardOut& o : out) {
+    if (o.status.ok() || absl::IsCancelled(o.status)) continue;
+    if (failed == nullptr || o.error_row < failed->error_row) failed = &o;
+  }
+  if (failed != nullptr) return failed->status;
+  for (const ShardOut& o : out) {
+    if (!o.status.ok()) return o.status;
+  }
+  if (shards == 1) {
+    if (points != nullptr) *points = std::move(out[0].points);
+    return std::move(out[0].samples);
+  }
+  Samples merged;
+  size_t rows = 0, n_points = 0;
+  for (const ShardOut& o : out) rows += o.samples.rows(), n_points += o.points.size();
+  merged.x.reserve(rows * kFeatureCount);
+  merged.y.reserve(rows);
+  std::vector<size_t> at(shards, 0);
+  for (size_t r = 0; r < rows; ++r) {
+    uint32_t best = shards;
+    for (uint32_t k = 0; k < shards; ++k) {
+      if (at[k] < out[k].samples.rows() &&
+          (best == shards ||
+           out[k].sample_row[at[k]] < out[best].sample_row[at[best]])) {
+        best = k;
+      }
+    }
+    const size_t j = at[best]++;
+    const double* row = &out[best].samples.x[j * kFeatureCount];
+    merged.x.insert(merged.x.end(), row, row + kFeatureCount);
+    merged.y.push_back(out[best].samples.y[j]);
+  }
+  if (points != nullptr) {
+    points->clear();
+    points->reserve(n_points);
+    std::fill(at.begin(), at.end(), 0);
+    for (size_t r = 0; r < n_points; ++r) {
+      uint32_t best = shards;
+      for (uint32_t k = 0; k < shards; ++k) {
+        if (at[k] < out[k].points.size() &&
+            (best == shards ||
+             out[k].points[at[k]].window < out[best].points[at[best]].window)) {
+          best = k;
+        }
+      }
+      points->push_back(out[best].points[at[best]++]);
+    }
+  }
+  return merged;
+}
+
+// The offer rate a replay of `sessions` sessions would show at `policy`'s
+// threshold, from the offer points (see OfferPoint), taken in time order: a
+// session is offered at its first point where the model's probability
+// reaches the threshold the engine would hold it against (raised when free
+// agents are scarce) and the site-wide rate cap admits one more offer; no
+// free agent, no offer.
+class OfferRates {
+ public:
+  OfferRates(const std::vector<OfferPoint>& points, const LogisticModel& fit,
+             uint32_t sessions)
+      : sessions_(sessions) {
+    // Per point: the probability, computed as the engine does (bias, then
+    // the weighted features in order).
+    points_.reserve(points.size());
+    uint32_t last_window = 0;
+    for (const OfferPoint& p : points) {
+      double z = fit.bias;
+      for (int j = 0; j < kFeatureCount; ++j) z += fit.weights[j] * p.x[j];
+      // Windows numbered densely (points come in row order).
+      if (points_.empty() || p.window != last_window) {
+        last_window = p.window;
+        ++windows_;
+      }
+      points_.push_back(Scored{p.ts_ms, p.end_ms, p.session, windows_ - 1,
+                               p.agents_then,
+                               p.agents, 1.0 / (1.0 + std::exp(-z))});
+    }
+    std::stable_sort(points_.begin(), points_.end(),
+                     [](const Scored& a, const Scored& b) {
+                       return a.ts_ms < b.ts_ms;
+                     });
+  }
+
+  double Rate(const proto::Policy& p) const {
+    const double base = p.model().decision_threshold();
+    const auto& g = p.gates();
+    const double at_one = g.threshold_at_one_agent();
+    const int64_t plenty = g.plenty_agents();
+    internal::RateWindow window(g.rate_window_s() * 1000);
+    Recent recent(window);
+    std::vector<uint8_t> offered(sessions_, 0), dead(windows_, 0);
+    uint64_t n = 0;
+    auto threshold_for = [&](int32_t agents) {
+      if (agents < 1 || agents >= plenty || plenty <= 1) return base;
+      const double scarcity = static_cast<double>(plenty - agents) /
+                              static_cast<double>(plenty - 1);
+      return base + (at_one - base) * scarcity;
+    };
+    // A point the rate cap held back is tried again when the window has
+    // room, if that comes before the visitor's next event (the engine's
+    // recheck after a rate_cap suppression).
+    struct Retry {
+      int64_t ts_ms;
+      uint64_t seq;
+      const Scored* point;
+      bool operator>(const Retry& o) const {
+        return ts_ms != o.ts_ms ? ts_ms > o.ts_ms : seq > o.seq;
+      }
+    };
+    std::priority_queue<Retry, std::vector<Retry>, std::greater<Retry>> retries;
+    uint64_t seq = 0;
+    auto consider = [&](const Scored& s, int64_t t) {
+      if (offered[s.session] || dead[s.window]) return;
+      // The recheck the event's decision set waits for its threshold.
+      if (s.probability < threshold_for(s.agents_then)) return;
+      if (s.agents == 0) {
+        dead[s.window] = 1;  // Suppressed, with no recheck.
+        return;
+      }
+      if (s.probability < threshold_for(s.agents)) return;
+      if (s.agents > 0) {
+        const auto cap = static_cast<int64_t>(std::floor(
+            static_cast<double>(s.agents) / g.expected_accept_rate()));
+        if (recent.Count(t) >= cap) {
+          const int64_t below = window.TimeBelow(t, cap);
+          if (below > t && below <= s.end_ms) {
+            retries.push(Retry{below, seq++, &s});
+          }
+          return;
+        }
+        window.Add(t);
+        recent.Add(t);
+      }
+      offered[s.session] = 1;
+      ++n;
+    };
+    for (const Scored& s : points_) {
+      while (!retries.empty() && retries.top().ts_ms <= s.ts_ms) {
+        const Retry r = retries.top();
+        retries.pop();
+        consider(*r.point, r.ts_ms);
+      }
+      consider(s, s.ts_ms);
+    }
+    while (!retries.empty()) {
+      const Retry r = retries.top();
+      retries.pop();
+      consider(*r.point, r.ts_ms);
+    }
+    return sessions_ ? static_cast<double>(n) / sessions_ : 0.0;
+  }
+
+ private:
+  // RateWindow::Count for times that never go back: the buckets in the
+  // window kept in order with their sum, so a count costs no scan.
+  class Recent {
+   public:
+    explicit Recent(const internal::RateWindow& w) : w_(w) {}
+    int64_t Count(int64_t now_ms) {
+      const int64_t cur = w_.BucketOf(now_ms);
+      while (!buckets_.empty() &&
+             buckets_.front().first <= cur - internal::RateWindow::kBuckets) {
+        sum_ -= buckets_.front().second;
+        buckets_.pop_front();
+      }
+      return sum_;
+    }
+    void Add(int64_t now_ms) {
+      const int64_t b = w_.BucketOf(now_ms);
+      if (buckets_.empty() || buckets_.back().first != b) {
+        buckets_.emplace_back(b, 0);
+      }
+      ++buckets_.back().second;
+      ++sum_;
+    }
+
+   private:
+    const internal::RateWindow& w_;
+    std::deque<std::pair<int64_t, int64_t>> buckets_;
+    int64_t sum_ = 0;
+  };
+
+  struct Scored {
+    int64_t ts_ms;
+    int64_t end_ms;  // The last millisecond before the visitor's next event.
+    uint32_t session;
+    uint32_t window;
+    int32_t agents_then;
+    int32_t agents;
+    double probability;
+  };
+  std::vector<Scored> points_;
+  uint32_t sessions_;
+  uint32_t windows_ = 0;
+};
+
 // Splits rows by session start: sessions that start at or after `split`
-// (and agents rows from the last one before it) go to validation.
-void SplitLog(const PreparedLog& log, int64_t split,
-              std::vector<LogEvent>& train, std::vector<LogEvent>& val) {
+// (and agents rows from the last one before it) go to validation. The rows
+// stay in time order; no event is copied.
+void SplitRows(const PreparedLog& log, int64_t split,
+               std::vector<const LogEvent*>& train,
+               std::vector<const LogEvent*>& val) {
   const size_t n = log.order.size();
   int64_t last_agents_before = -1;
   for (size_t i = 0; i < n; ++i) {
-    const LogEvent& e = *log.order[i];
+    const LogEvent* e = log.order[i];
     if (log.visitor[i] == kNoVisitor) {
-      if (e.ts_ms < split) {
+      if (e->ts_ms < split) {
         train.push_back(e);
         last_agents_before = static_cast<int64_t>(i);
       } else {
@@ -286,9 +672,27 @@ void SplitLog(const PreparedLog& log, int64_t split,
   }
   if (last_agents_before >= 0) {
     // Validation starts with the agents count that held at the split.
-    val.insert(val.begin(), *log.order[last_agents_before]);
+    val.insert(val.begin(), log.order[last_agents_before]);
   }
 }
+
+// A run of steps (groups or roles), with and without the search-engine
+// condition, as a hashable value.
+struct RunKey {
+  uint16_t ids[8] = {};
+  uint8_t len = 0;
+  uint8_t by_role = 0;
+  uint8_t se = 0;
+  bool operator==(const RunKey& o) const {
+    return len == o.len && by_role == o.by_role && se == o.se &&
+           std::equal(ids, ids + len, o.ids);
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const RunKey& k) {
+    return H::combine(H::combine_contiguous(std::move(h), k.ids, k.len),
+                      k.len, k.by_role, k.se);
+  }
+};
 
 struct Candidate {
   std::string key;
@@ -332,8 +736,14 @@ std::vector<Candidate> MinePaths(const PreparedLog& log, const RowFacts& f,
     return g == kUnlistedGroup ? shape.unlisted().role()
                                : shape.groups(g).role();
   };
-  absl::flat_hash_map<std::string, Candidate> found;
-  std::vector<std::string> seen_in_session;
+  // Runs are counted under a compact key (RunKey); the text key that
+  // orders ties is made only for the runs that are kept.
+  struct Counts {
+    uint64_t support = 0;
+    uint64_t followed = 0;
+  };
+  absl::flat_hash_map<RunKey, Counts> found;
+  absl::flat_hash_set<RunKey> seen_in_session;
   for (uint32_t s = 0; s < log.sessions; ++s) {
     const std::vector<Step>& st = steps[s];
     const int64_t help = f.first_help[s];
@@ -346,27 +756,18 @@ std::vector<Candidate> MinePaths(const PreparedLog& log, const RowFacts& f,
         for (int by_role = 0; by_role < 2; ++by_role) {
           for (int se = 0; se < 2; ++se) {
             if (se && !f.from_search_engine[s]) continue;
-            std::vector<int> ids;
-            std::string key = absl::StrCat(by_role ? "r" : "g", se ? "s" : "",
-                                           ":");
+            RunKey key;
+            key.len = static_cast<uint8_t>(len);
+            key.by_role = static_cast<uint8_t>(by_role);
+            key.se = static_cast<uint8_t>(se);
+            int j = 0;
             for (size_t k = end + 1 - len; k <= end; ++k) {
-              const int id = by_role ? static_cast<int>(role_of(st[k].group))
-                                     : static_cast<int>(st[k].group);
-              ids.push_back(id);
-              absl::StrAppend(&key, id, ",");
+              key.ids[j++] = by_role ? static_cast<uint16_t>(role_of(st[k].group))
+                                     : st[k].group;
             }
-            if (std::find(seen_in_session.begin(), seen_in_session.end(),
-                          key) != seen_in_session.end()) {
-              continue;  // Each session counts once, at its first sight.
-            }
-            seen_in_session.push_back(key);
-            Candidate& c = found[key];
-            if (c.support == 0) {
-              c.key = key;
-              c.steps = ids;
-              c.by_role = by_role;
-              c.from_search_engine = se;
-            }
+            // Each session counts once, at its first sight.
+            if (!seen_in_session.insert(key).second) continue;
+            Counts& c = found[key];
             ++c.support;
             if (help > st[end].ts) ++c.followed;
           }
@@ -375,7 +776,18 @@ std::vector<Candidate> MinePaths(const PreparedLog& log, const RowFacts& f,
     }
   }
   std::vector<Candidate> all;
-  for (auto& [key, c] : found) {
+  for (const auto& [k, counts] : found) {
+    if (counts.support < options.min_path_support) continue;
+    Candidate c;
+    c.key = absl::StrCat(k.by_role ? "r" : "g", k.se ? "s" : "", ":");
+    for (int j = 0; j < k.len; ++j) {
+      c.steps.push_back(k.ids[j]);
+      absl::StrAppend(&c.key, k.ids[j], ",");
+    }
+    c.by_role = k.by_role;
+    c.from_search_engine = k.se;
+    c.support = counts.support;
+    c.followed = counts.followed;
     if (c.support < options.min_path_support) continue;
     c.lift = (static_cast<double>(c.followed) / c.support) / site_rate;
     if (c.lift < options.min_path_lift) continue;
@@ -416,7 +828,128 @@ std::vector<Candidate> MinePaths(const PreparedLog& log, const RowFacts& f,
   return chosen;
 }
 
+
+// The decision threshold for `target`, as CalibrateThreshold's bisection
+// finds it (the same steps over the log-odds, the same stopping rule), but
+// with the offer rate at each step counted from the offer points instead of
+// a replay; then one replay at the threshold found gives the metrics. What
+// the points leave out (the rate cap, agents changing before a recheck)
+// can move the replayed rate off the counted one: if it misses the target
+// by more than the tolerance, the bisection is run again for the target
+// shifted by the miss, at most twice, and a new threshold is kept only if
+// its replay comes nearer the target by more than the tolerance.
+absl::StatusOr<Calibration> FastCalibrateThreshold(
+    const Policy& unscaled, const PreparedLog& log, const OfferRates& rates,
+    double target, const ReplayOptions& options,
+    const std::function<void(const std::string&)>& say) {
+  if (!(std::isfinite(target) && target > 0 && target < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "target offer rate must be in (0, 1), got ", target));
+  }
+  auto bisect = [&](double goal) -> absl::StatusOr<std::pair<Policy, double>> {
+    double lo = -15, hi = 15;
+    std::optional<std::pair<Policy, double>> best;
+    double best_gap = 2;
+    for (int i = 0; i < 22; ++i) {
+      const double mid = (lo + hi) / 2;
+      const double thr = internal::ThresholdOfLogOdds(mid);
+      absl::StatusOr<Policy> p = WithDecisionThreshold(unscaled, thr);
+      if (!p.ok()) return p.status();
+      const double rate = rates.Rate(p->message());
+      const double gap = std::fabs(rate - goal);
+      if (gap < best_gap) {
+        best_gap = gap;
+        best.emplace(*std::move(p), thr);
+      }
+      if (gap <= internal::kRateTolerance) break;
+      (rate > goal ? lo : hi) = mid;
+    }
+    if (best_gap <= internal::kRateTolerance) return *std::move(best);
+    // Out of reach (the rate cap, or too few sessions that could be
+    // offered): every threshold low enough offers about the same share, so
+    // take the highest that still comes within the tolerance of the most
+    // the log allows; it offers to the likeliest of those visitors.
+    absl::StatusOr<Policy> lowest =
+        WithDecisionThreshold(unscaled, internal::ThresholdOfLogOdds(-15));
+    if (!lowest.ok()) return lowest.status();
+    const double most = rates.Rate(lowest->message());
+    if (most >= goal) return *std::move(best);  // A jump, not a ceiling.
+    lo = -15, hi = 15;
+    for (int i = 0; i < 22; ++i) {
+      const double mid = (lo + hi) / 2;
+      absl::StatusOr<Policy> p =
+          WithDecisionThreshold(unscaled, internal::ThresholdOfLogOdds(mid));
+      if (!p.ok()) return p.status();
+      (rates.Rate(p->message()) >= most - internal::kRateTolerance ? lo : hi) =
+          mid;
+    }
+    const double thr = internal::ThresholdOfLogOdds(lo);
+    absl::StatusOr<Policy> p = WithDecisionThreshold(unscaled, thr);
+    if (!p.ok()) return p.status();
+    return std::make_pair(*std::move(p), thr);
+  };
+  std::optional<Calibration> best;
+  double goal = target;
+  for (int round = 0; round < 3; ++round) {
+    absl::StatusOr<std::pair<Policy, double>> p = bisect(goal);
+    if (!p.ok()) return p.status();
+    if (best && p->second == best->setting) break;  // Nothing new to try.
+    absl::StatusOr<ReplayMetrics> m = internal::RunReplay(p->first, log, options);
+    if (!m.ok()) return m.status();
+    const double rate = m->offer_rate;
+    const double gap = std::fabs(rate - target);
+    say(absl::StrCat("calibration: threshold ", p->second, ": counted offer "
+                     "rate ", rates.Rate(p->first.message()), ", replayed ",
+                     rate));
+    if (!best ||
+        gap < std::fabs(best->metrics.offer_rate - target) -
+                  internal::kRateTolerance) {
+      best = Calibration{p->first, p->second, *std::move(m)};
+    }
+    if (std::fabs(best->metrics.offer_rate - target) <=
+        internal::kRateTolerance) {
+      break;
+    }
+    goal = std::clamp(goal + (target - rate), 1e-4, 0.99);
+  }
+  return *std::move(best);
+}
+
 }  // namespace
+
+namespace internal {
+
+absl::StatusOr<Calibration> CalibrateFromDecisionPoints(
+    const Policy& policy, const PreparedLog& log, double target,
+    const ReplayOptions& options) {
+  const proto::Policy& p = policy.message();
+  // The probe: the same policy with a model that never offers.
+  proto::Policy probe = p;
+  probe.mutable_model()->clear_weights();
+  probe.mutable_model()->set_bias(-30);
+  LogisticModel model;
+  model.bias = p.model().bias();
+  model.weights.assign(kFeatureCount, 0.0);
+  for (const proto::FeatureWeight& w : p.model().weights()) {
+    if (std::optional<int> f = ParseFeature(w.feature())) {
+      model.weights[*f] = w.weight();
+    }
+  }
+  const PageMatcher matcher(p);
+  const RowFacts facts = Facts(log, matcher);
+  TrainOptions to;
+  to.threads = 1;
+  to.interrupted = options.interrupted;
+  std::vector<OfferPoint> points;
+  absl::StatusOr<Samples> samples =
+      CollectSamples(probe, log, facts, to, &points);
+  if (!samples.ok()) return samples.status();
+  const OfferRates rates(points, model, log.sessions);
+  return FastCalibrateThreshold(policy, log, rates, target, options,
+                                [](const std::string&) {});
+}
+
+}  // namespace internal
 
 absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
                                   const TrainOptions& options) {
@@ -428,23 +961,24 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   const int64_t timeout_ms = base.session().timeout_s() * 1000;
 
   // --- Split by time ---------------------------------------------------------
-  const PreparedLog all(events, timeout_ms);
-  if (all.sessions == 0) return Bad("the log has no visitor events");
-  int64_t t_min = -1, t_max = -1;
-  for (size_t i = 0; i < all.order.size(); ++i) {
-    if (all.visitor[i] == kNoVisitor) continue;
-    const int64_t t = all.order[i]->ts_ms;
-    if (t_min < 0) t_min = t;
-    t_max = t;
+  int64_t t_min = -1, t_max = -1, split = 0;
+  std::vector<const LogEvent*> train_rows, val_rows;
+  {
+    const PreparedLog all(events, timeout_ms);
+    if (all.sessions == 0) return Bad("the log has no visitor events");
+    for (size_t i = 0; i < all.order.size(); ++i) {
+      if (all.visitor[i] == kNoVisitor) continue;
+      const int64_t t = all.order[i]->ts_ms;
+      if (t_min < 0) t_min = t;
+      t_max = t;
+    }
+    split = t_min + static_cast<int64_t>(std::llround(
+                        (1 - options.validation_fraction) *
+                        static_cast<double>(t_max - t_min)));
+    SplitRows(all, split, train_rows, val_rows);
   }
-  const int64_t split =
-      t_min + static_cast<int64_t>(std::llround(
-                  (1 - options.validation_fraction) *
-                  static_cast<double>(t_max - t_min)));
-  std::vector<LogEvent> train_events, val_events;
-  SplitLog(all, split, train_events, val_events);
-  const PreparedLog train(train_events, timeout_ms);
-  const PreparedLog val(val_events, timeout_ms);
+  const PreparedLog train(std::move(train_rows), timeout_ms);
+  const PreparedLog val(std::move(val_rows), timeout_ms);
   if (train.sessions < 50 || val.sessions < 20) {
     return Bad(absl::StrCat("too few sessions to learn from: ", train.sessions,
                             " for training and ", val.sessions,
@@ -458,14 +992,28 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   shape.clear_path_rules();
   {
     const internal::PageMatcher base_matcher(base);
-    absl::flat_hash_map<std::string, uint64_t> template_views;
+    // Views per template (a node map: counter_of points into it), and per
+    // distinct page (up to 64k): its template's count, or null for a page
+    // a base group lists.
+    absl::node_hash_map<std::string, uint64_t> template_views;
+    absl::flat_hash_map<std::string_view, uint64_t*> counter_of;
     for (size_t i = 0; i < train.order.size(); ++i) {
       const LogEvent& e = *train.order[i];
       if (e.type != EventType::kPageView && e.type != EventType::kSearch) {
         continue;
       }
-      if (base_matcher.Classify(e.page).group != kUnlistedGroup) continue;
-      ++template_views[internal::TemplateOf(e.page)];
+      if (auto it = counter_of.find(e.page); it != counter_of.end()) {
+        if (it->second != nullptr) ++*it->second;
+        continue;
+      }
+      uint64_t* counter = nullptr;
+      if (base_matcher.Classify(e.page).group == kUnlistedGroup) {
+        counter = &template_views[internal::TemplateOf(e.page)];
+        ++*counter;
+      }
+      if (counter_of.size() < (size_t{1} << 16)) {
+        counter_of.emplace(e.page, counter);
+      }
     }
     std::vector<std::pair<std::string, uint64_t>> templates;
     for (const auto& [pattern, views] : template_views) {
@@ -638,8 +1186,9 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   absl::StatusOr<Samples> samples = CollectSamples(shape, train, facts, options);
   if (!samples.ok()) return samples.status();
   const RowFacts val_facts = Facts(val, matcher);
+  std::vector<OfferPoint> offer_points;
   absl::StatusOr<Samples> val_samples =
-      CollectSamples(shape, val, val_facts, options);
+      CollectSamples(shape, val, val_facts, options, &offer_points);
   if (!val_samples.ok()) return val_samples.status();
   say(absl::StrCat("features: ", samples->rows(), " training samples, ",
                    val_samples->rows(), " validation"));
@@ -691,8 +1240,10 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   if (!unscaled.ok()) return unscaled.status();
   ReplayOptions ro;
   ro.interrupted = options.interrupted;
+  const OfferRates rates(offer_points, *fit, val.sessions);
+  std::vector<OfferPoint>().swap(offer_points);
   absl::StatusOr<Calibration> cal =
-      internal::CalibrateThreshold(*unscaled, val, target, ro);
+      FastCalibrateThreshold(*unscaled, val, rates, target, ro, say);
   if (!cal.ok()) return cal.status();
   shape = cal->policy.message();
   const ReplayMetrics& best = cal->metrics;

@@ -20,10 +20,12 @@
 //     are far more likely than on average, with their support;
 //  4. the model: L2-regularized logistic regression over the engine's own
 //     features, computed by the engine at the decision points it would see;
-//  5. the decision threshold, calibrated by replaying the validation part
-//     (the latest `validation_fraction` of the time span, never a random
-//     split) to a target offer rate or to the agents' capacity; the
-//     validation metrics are stored in the policy's provenance.
+//  5. the decision threshold, calibrated on the validation part (the
+//     latest `validation_fraction` of the time span, never a random split)
+//     to a target offer rate or to the agents' capacity, by counting offers
+//     at its decision points (collected once) and replaying at the
+//     threshold found; the validation metrics are stored in the policy's
+//     provenance.
 // Training is deterministic: the same log and options give the same bytes.
 //
 // Thread safety: Train may run concurrently on different inputs.
@@ -94,6 +96,10 @@ struct TrainOptions {
   double offers_per_day = 0;
 
   std::string name = "beckon-trained";
+
+  // Threads for the feature pass (split by visitor; the result is the same
+  // for any count). 0: one per core, at most 8. Default: 0.
+  int threads = 0;
 
   // Progress messages ("features: 120000 samples"), and a poll that stops
   // training with a Cancelled error when it returns true. Optional.
