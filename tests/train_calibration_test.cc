@@ -11,8 +11,8 @@
 #include "beckon/simulate.h"
 #include "beckon/train.h"
 #include "gtest/gtest.h"
-#include "lib/replay_internal.h"
-#include "lib/train_internal.h"
+#include "lib/offline/replay_internal.h"
+#include "lib/offline/train_internal.h"
 
 namespace beckon {
 namespace {

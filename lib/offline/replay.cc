@@ -17,7 +17,7 @@
 #include "lib/file_util.h"
 #include "lib/json.h"
 #include "lib/page_matcher.h"
-#include "lib/replay_internal.h"
+#include "lib/offline/replay_internal.h"
 #include "lib/string_views.h"
 
 namespace beckon {

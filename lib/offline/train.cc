@@ -29,10 +29,10 @@
 #include "lib/model_features.h"
 #include "lib/page_matcher.h"
 #include "lib/rate_window.h"
-#include "lib/replay_internal.h"
+#include "lib/offline/replay_internal.h"
 #include "lib/siphash.h"
 #include "lib/string_views.h"
-#include "lib/train_internal.h"
+#include "lib/offline/train_internal.h"
 
 namespace beckon {
 namespace {

@@ -5,7 +5,7 @@
 #include "absl/status/statusor.h"
 #include "beckon/policy.h"
 #include "beckon/replay.h"
-#include "lib/replay_internal.h"
+#include "lib/offline/replay_internal.h"
 
 namespace beckon::internal {
 
