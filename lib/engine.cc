@@ -76,6 +76,35 @@ absl::Status CheckTimestamp(int64_t ts, std::string_view what) {
 
 }  // namespace
 
+// One policy as the engine runs it: compiled, with what decisions made
+// under it read (its explainer) and count (offers by group).
+struct Installed {
+  Installed(Policy p, uint32_t gen);
+  // Puts `before` behind this policy (its groups mapped onto this one's).
+  void Link(std::unique_ptr<const Installed> before);
+
+  const Policy policy;
+  const internal::CompiledPolicy cp;
+  const std::string version;
+  // Shared with the C ABI's and Python's decisions, which may outlive the
+  // engine.
+  const std::shared_ptr<const internal::Explainer> explainer;
+  const uint32_t generation;
+  // The policy before this one (nullptr for the first). Set by Link before
+  // the policy is published; read-only after.
+  std::unique_ptr<const Installed> prev;
+  // prev's group index -> this policy's, by pattern (kUnlistedGroup where
+  // this policy has no such group).
+  std::vector<uint16_t> from_prev;
+  // Offers made under this policy, by its groups (policy groups, unlisted).
+  std::unique_ptr<std::atomic<uint64_t>[]> offers_by_group;
+
+  uint16_t FromPrev(uint16_t g) const {
+    return g == kUnlistedGroup || g >= from_prev.size() ? kUnlistedGroup
+                                                        : from_prev[g];
+  }
+};
+
 class EngineImpl {
  public:
   EngineImpl(Policy policy, const Engine::Options& options);
@@ -100,8 +129,10 @@ class EngineImpl {
   absl::Status Restore(std::string_view bytes);
   absl::Status RestoreFromFile(const std::string& path);
   EngineStats Stats() const;
-  const Policy& policy() const { return policy_; }
-  std::shared_ptr<const void> explainer() const { return explainer_; }
+  const Policy& policy() const { return Current().policy; }
+  absl::Status SetPolicy(Policy policy);
+  // The explainer `d` reads, kept alive by the returned pointer.
+  std::shared_ptr<const void> ExplainerFor(const Decision& d) const;
   std::string MetricsText() const;
   std::array<uint64_t, 2> visitor_key() const { return options_.visitor_key; }
   uint64_t VisitorHash(std::string_view id) const { return KeyOf(id); }
@@ -118,28 +149,44 @@ class EngineImpl {
       absl::FunctionRef<absl::Status(const internal::SnapshotVisitor&)> read);
   absl::Status Apply(const Event& e);
   // Checks page and referrer against their caps and classifies them.
-  absl::Status ClassifyPage(const Event& e, PageFacts& out) const;
-  absl::Status DecideFor(std::string_view visitor, int64_t now,
-                         VisitorState& v, RateGate& rate, Decision& d) const;
+  absl::Status ClassifyPage(const Installed& p, const Event& e,
+                            PageFacts& out) const;
+  absl::Status DecideFor(const Installed& p, std::string_view visitor,
+                         int64_t now, VisitorState& v, RateGate& rate,
+                         Decision& d) const;
 
-  const Policy policy_;
+  const Installed& Current() const {
+    return *current_.load(std::memory_order_acquire);
+  }
+  // Brings a stored session's group indices to `p`'s policy (memory store:
+  // records of the policy before a SetPolicy whose pass has not reached
+  // them yet), and page facts classified under an earlier policy.
+  void BringToCurrent(const Installed& p, SessionRecord& r) const;
+  void BringToCurrent(const Installed& p, PageFacts& facts,
+                      uint32_t facts_generation) const;
+
   const Engine::Options options_;
-  const internal::CompiledPolicy cp_;
-  const std::string policy_version_;
-  // Shared with the C ABI's and Python's decisions, which may outlive this.
-  const std::shared_ptr<const internal::Explainer> explainer_;
+  // The policies this engine has had, newest first through `prev`; the
+  // current one is published in current_. None is freed before the engine:
+  // decisions read their explainers, and callers of policy() hold
+  // references.
+  std::unique_ptr<const Installed> installed_;  // Changed under swap_mu_.
+  std::atomic<const Installed*> current_{nullptr};
+  // Serializes SetPolicy, and keeps snapshots and restores from overlapping
+  // a swap's remapping pass.
+  mutable absl::Mutex swap_mu_;
+  // Sessions carry the policy generation they are of (memory store).
+  const bool remaps_;
   const int64_t timeout_ms_;
   uint64_t key_fingerprint_;
   std::unique_ptr<internal::VisitorStore> store_;
   std::atomic<uint64_t> events_rejected_{0};
-  // Offers made by this engine, by page group (policy groups, unlisted).
-  std::unique_ptr<std::atomic<uint64_t>[]> offers_by_group_;
   internal::LatencyHistogram observe_latency_, decide_latency_;
   std::unique_ptr<internal::DecisionLogFile> decision_log_;
   const bool logging_;  // A decision sink or log file is set.
 
-  // Hands `d` to the decision log.
-  void LogDecision(uint64_t visitor_hash, int64_t now,
+  // Hands `d`, made under `p`, to the decision log.
+  void LogDecision(const Installed& p, uint64_t visitor_hash, int64_t now,
                    const Decision& d) const;
 };
 
@@ -160,21 +207,128 @@ std::string PolicyVersion(const Policy& policy) {
 
 }  // namespace
 
+Installed::Installed(Policy p, uint32_t gen)
+    : policy(std::move(p)),
+      cp(policy.message()),
+      version(PolicyVersion(policy)),
+      explainer(std::make_shared<internal::Explainer>(cp, policy.name(),
+                                                      version)),
+      generation(gen),
+      offers_by_group(new std::atomic<uint64_t>[cp.groups().size()]) {
+  for (size_t g = 0; g < cp.groups().size(); ++g) offers_by_group[g] = 0;
+}
+
+void Installed::Link(std::unique_ptr<const Installed> before) {
+  prev = std::move(before);
+  from_prev.clear();
+  if (prev == nullptr) return;
+  const std::vector<internal::GroupInfo>& old = prev->cp.groups();
+  // Every group but the unlisted one (last), mapped by pattern.
+  for (size_t g = 0; g + 1 < old.size(); ++g) {
+    from_prev.push_back(cp.matcher().GroupByPattern(old[g].pattern));
+  }
+}
+
 EngineImpl::EngineImpl(Policy policy, const Engine::Options& options)
-    : policy_(std::move(policy)),
-      options_(options),
-      cp_(policy_.message()),
-      policy_version_(PolicyVersion(policy_)),
-      explainer_(std::make_shared<internal::Explainer>(cp_, policy_.name(),
-                                                       policy_version_)),
-      timeout_ms_(cp_.timeout_ms()),
-      offers_by_group_(new std::atomic<uint64_t>[cp_.groups().size()]),
+    : options_(options),
+      installed_(std::make_unique<Installed>(std::move(policy), 0)),
+      remaps_(options.store == StoreKind::kMemory),
+      timeout_ms_(installed_->cp.timeout_ms()),
       logging_(options.decision_sink != nullptr ||
                !options.decision_log_path.empty()) {
-  for (size_t g = 0; g < cp_.groups().size(); ++g) offers_by_group_[g] = 0;
+  current_.store(installed_.get(), std::memory_order_release);
   key_fingerprint_ = internal::SipHash24(options.visitor_key[0],
                                          options.visitor_key[1],
                                          "beckon key fingerprint");
+}
+
+void EngineImpl::BringToCurrent(const Installed& p, SessionRecord& r) const {
+  const auto gen = static_cast<uint8_t>(p.generation);
+  if (r.generation == gen) return;
+  // The record is of an earlier policy: find it (a swap's pass leaves no
+  // record more than one policy behind, but a record is matched by the
+  // low byte of its generation, so walk back to the first that matches),
+  // then map its groups forward one policy at a time.
+  std::vector<const Installed*> chain;  // p, then older, up to the record's.
+  const Installed* q = &p;
+  while (q != nullptr && static_cast<uint8_t>(q->generation) != r.generation) {
+    chain.push_back(q);
+    q = q->prev.get();
+  }
+  if (q == nullptr) return;  // Not of any policy this engine has had.
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    const Installed& to = **it;
+    r.current_group = to.FromPrev(r.current_group);
+    for (int i = 0; i < r.n_steps; ++i) {
+      r.recent_steps[i] = to.FromPrev(r.recent_steps[i]);
+    }
+  }
+  r.path_rule = internal::MatchPathRule(p.cp, r);
+  r.generation = gen;
+}
+
+void EngineImpl::BringToCurrent(const Installed& p, PageFacts& facts,
+                                uint32_t facts_generation) const {
+  if (facts_generation == p.generation) return;
+  std::vector<const Installed*> chain;
+  for (const Installed* q = &p; q != nullptr && q->generation > facts_generation;
+       q = q->prev.get()) {
+    chain.push_back(q);
+  }
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    facts.page.group = (*it)->FromPrev(facts.page.group);
+  }
+}
+
+absl::Status EngineImpl::SetPolicy(Policy policy) {
+  absl::MutexLock swapping(&swap_mu_);
+  const Installed& cur = Current();
+  const proto::Policy& next = policy.message();
+  if (next.session().timeout_s() * 1000 != timeout_ms_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "SetPolicy: the new policy's session.timeout_s (",
+        next.session().timeout_s(), ") differs from the engine's (",
+        timeout_ms_ / 1000,
+        "); the session timeout is fixed when the engine is created"));
+  }
+  if (next.gates().rate_window_s() * 1000 != cur.cp.rate_window_ms()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "SetPolicy: the new policy's gates.rate_window_s (",
+        next.gates().rate_window_s(), ") differs from the engine's (",
+        cur.cp.rate_window_ms() / 1000,
+        "); the rate window is fixed when the engine is created"));
+  }
+  auto made = std::make_unique<Installed>(std::move(policy),
+                                          cur.generation + 1);
+  if (!remaps_ && made->cp.layout() != cur.cp.layout()) {
+    return absl::FailedPreconditionError(
+        "SetPolicy: with the Redis store the new policy must have the same "
+        "page groups and path rules (patterns and names, in order) as the "
+        "engine's: sessions in Redis are shared by every engine and stored "
+        "by group index (docs/operations.md, hot swap)");
+  }
+  // Chain the old policy behind the new one, then publish it: calls that
+  // take a shard lock from now on run under the new policy and bring the
+  // records they touch to it.
+  made->Link(std::move(installed_));
+  const Installed* now = made.get();
+  installed_ = std::move(made);
+  current_.store(now, std::memory_order_release);
+  // Then every other record, shard by shard under its lock, so that no
+  // record is ever more than one policy behind.
+  if (remaps_) {
+    return store_->ForEachSession(
+        [&](SessionRecord& r) { BringToCurrent(*now, r); });
+  }
+  return absl::OkStatus();
+}
+
+std::shared_ptr<const void> EngineImpl::ExplainerFor(const Decision& d) const {
+  const void* e = internal::DecisionAccess::ExplainerOf(d);
+  for (const Installed* p = &Current(); p != nullptr; p = p->prev.get()) {
+    if (p->explainer.get() == e) return p->explainer;
+  }
+  return nullptr;
 }
 
 absl::Status EngineImpl::OpenDecisionLog() {
@@ -186,8 +340,8 @@ absl::Status EngineImpl::OpenDecisionLog() {
   return absl::OkStatus();
 }
 
-void EngineImpl::LogDecision(uint64_t visitor_hash, int64_t now,
-                             const Decision& d) const {
+void EngineImpl::LogDecision(const Installed& p, uint64_t visitor_hash,
+                             int64_t now, const Decision& d) const {
   LoggedDecision l;
   l.ts_ms = now;
   l.visitor_hash = visitor_hash;
@@ -197,18 +351,18 @@ void EngineImpl::LogDecision(uint64_t visitor_hash, int64_t now,
   l.threshold = d.threshold;
   l.would_offer = d.would_offer;
   l.recheck_at_ms = d.recheck_at_ms;
-  if (d.detail.has_session) l.group = cp_.Group(d.detail.group).pattern;
-  l.policy_name = policy_.name();
-  l.policy_version = policy_version_;
+  if (d.detail.has_session) l.group = p.cp.Group(d.detail.group).pattern;
+  l.policy_name = p.policy.name();
+  l.policy_version = p.version;
   if (options_.decision_sink) options_.decision_sink(l);
   if (decision_log_ != nullptr) decision_log_->Write(l);
 }
 
 absl::Status EngineImpl::OpenStore() {
-  const int64_t window_ms = cp_.rate_window_ms();
+  const int64_t window_ms = Current().cp.rate_window_ms();
   if (options_.store == StoreKind::kRedis) {
     absl::StatusOr<std::unique_ptr<internal::VisitorStore>> s =
-        internal::NewRedisStore(options_.redis, cp_.layout(), timeout_ms_,
+        internal::NewRedisStore(options_.redis, Current().cp.layout(), timeout_ms_,
                                 window_ms);
     if (!s.ok()) return s.status();
     store_ = std::move(*s);
@@ -248,7 +402,10 @@ absl::Status EngineImpl::Apply(const Event& e) {
   }
 
   PageFacts facts;
-  if (absl::Status s = ClassifyPage(e, facts); !s.ok()) return s;
+  const Installed& classified_by = Current();
+  if (absl::Status s = ClassifyPage(classified_by, e, facts); !s.ok()) {
+    return s;
+  }
   // Under the store's lock only fixed-size work: the rules see the event
   // without its URL and referrer, and the facts classified from them.
   Event bare = e;
@@ -256,11 +413,26 @@ absl::Status EngineImpl::Apply(const Event& e) {
   bare.referrer = {};
   return store_->Update(KeyOf(e.visitor), /*want_agents=*/false,
                         [&](VisitorState& v, RateGate&) {
-                          return internal::ApplyEvent(cp_, v, bare, facts);
+                          // The policy current under the lock: a
+                          // SetPolicy's pass waits for it.
+                          const Installed& p = Current();
+                          PageFacts f = facts;
+                          if (remaps_) {
+                            BringToCurrent(p, f, classified_by.generation);
+                            if (v.has_session) BringToCurrent(p, v.session);
+                          }
+                          absl::Status s =
+                              internal::ApplyEvent(p.cp, v, bare, f);
+                          if (v.has_session) {
+                            v.session.generation =
+                                static_cast<uint8_t>(p.generation);
+                          }
+                          return s;
                         });
 }
 
-absl::Status EngineImpl::ClassifyPage(const Event& e, PageFacts& out) const {
+absl::Status EngineImpl::ClassifyPage(const Installed& p, const Event& e,
+                                      PageFacts& out) const {
   const bool view = e.type == EventType::kPageView;
   if (!view && e.type != EventType::kSearch) return absl::OkStatus();
   const std::string_view type = EventTypeName(e.type);
@@ -276,7 +448,7 @@ absl::Status EngineImpl::ClassifyPage(const Event& e, PageFacts& out) const {
                             options_.max_referrer_bytes,
                             " (Engine::Options.max_referrer_bytes)"));
   }
-  out = internal::ClassifyEventPage(cp_, e);
+  out = internal::ClassifyEventPage(p.cp, e);
   return absl::OkStatus();
 }
 
@@ -290,20 +462,25 @@ absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
   if (absl::Status s = CheckTimestamp(now, "now_ms"); !s.ok()) return s;
   Decision d;
   const uint64_t key = KeyOf(visitor);
+  const Installed* made_by = &Current();
   absl::Status s = store_->Update(
       key, /*want_agents=*/true,
       [&](VisitorState& v, RateGate& rate) {
         d = Decision{};  // The rules may run again after a conflict.
-        return DecideFor(visitor, now, v, rate, d);
+        // The policy current under the lock (a SetPolicy's pass waits).
+        made_by = &Current();
+        if (remaps_ && v.has_session) BringToCurrent(*made_by, v.session);
+        return DecideFor(*made_by, visitor, now, v, rate, d);
       });
-  internal::DecisionAccess::SetExplainer(d, explainer_.get());
+  const Installed& p = *made_by;
+  internal::DecisionAccess::SetExplainer(d, p.explainer.get());
   if (s.ok()) {
     if (d.action == Action::kOffer) {
       const uint16_t g = d.detail.group;
-      offers_by_group_[g == kUnlistedGroup ? cp_.groups().size() - 1 : g]
+      p.offers_by_group[g == kUnlistedGroup ? p.cp.groups().size() - 1 : g]
           .fetch_add(1, std::memory_order_relaxed);
     }
-    if (logging_) LogDecision(key, now, d);
+    if (logging_) LogDecision(p, key, now, d);
     return d;
   }
   // The rules reject only bad input; anything else is the store failing:
@@ -312,21 +489,23 @@ absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
   d = Decision{};
   d.action = Action::kSuppress;
   d.reason = Reason::kStoreUnavailable;
-  internal::DecisionAccess::SetExplainer(d, explainer_.get());
+  internal::DecisionAccess::SetExplainer(d, p.explainer.get());
   internal::DecisionAccess::SetNote(d, std::string(s.message()));
   internal::StoreDelta c;
   c.CountDecision(d.action, d.reason);
   store_->Count(c);
-  if (logging_) LogDecision(key, now, d);
+  if (logging_) LogDecision(p, key, now, d);
   return d;
 }
 
 // The rules of a decision, in the documented order: no session; the
 // visitor gates; the score; the site gates; the offer. Makes no text: the
 // decision's detail holds what its reasons are made of.
-absl::Status EngineImpl::DecideFor(std::string_view visitor, int64_t now,
+absl::Status EngineImpl::DecideFor(const Installed& p,
+                                   std::string_view visitor, int64_t now,
                                    VisitorState& v, RateGate& rate,
                                    Decision& d) const {
+  const internal::CompiledPolicy& cp = p.cp;
   SessionRecord* r = v.has_session ? &v.session : nullptr;
   if (r != nullptr && now < r->last_event_ms) {
     return Bad(absl::StrCat("time went backwards for visitor: ", now,
@@ -344,8 +523,8 @@ absl::Status EngineImpl::DecideFor(std::string_view visitor, int64_t now,
     return absl::OkStatus();
   }
   const int64_t agents = v.free_agents;
-  d.threshold = cp_.ThresholdFor(agents);
-  const SessionScore score(cp_, *r);
+  d.threshold = cp.ThresholdFor(agents);
+  const SessionScore score(cp, *r);
   Evaluation ev;
   score.Evaluate(now, ev);
   d.probability = ev.probability;
@@ -368,7 +547,7 @@ absl::Status EngineImpl::DecideFor(std::string_view visitor, int64_t now,
   // Visitor gates, in order: the first closed one is the reason; together
   // they say when the visitor could be offered again.
   const MemoryRecord* m = v.has_memory ? &v.memory : nullptr;
-  const internal::GateInput in{cp_, *r, m, now};
+  const internal::GateInput in{cp, *r, m, now};
   int64_t open_at = now;
   bool permanent = false;
   bool closed = false;
@@ -390,23 +569,24 @@ absl::Status EngineImpl::DecideFor(std::string_view visitor, int64_t now,
   if (closed) {
     finish(Action::kSuppress, d.reason);
     if (!permanent) {
-      d.recheck_at_ms = internal::ReadyTime(cp_, score, open_at, d.threshold);
+      d.recheck_at_ms =
+          internal::ReadyTime(cp, score, open_at, d.threshold);
     }
     return absl::OkStatus();
   }
 
   // The score.
-  const bool dwell_short = !cp_.allow_before_dwell_threshold() &&
+  const bool dwell_short = !cp.allow_before_dwell_threshold() &&
                            ev.dwell_s < ev.dwell_threshold_s;
   if (dwell_short || ev.probability < d.threshold) {
     finish(Action::kWait, dwell_short ? Reason::kDwell
                                       : Reason::kBelowThreshold);
-    d.recheck_at_ms = internal::ReadyTime(cp_, score, now, d.threshold);
+    d.recheck_at_ms = internal::ReadyTime(cp, score, now, d.threshold);
     return absl::OkStatus();
   }
 
   // Site gates: the visitor would be offered.
-  if (internal::HoldoutGate(cp_, visitor)) {
+  if (internal::HoldoutGate(cp, visitor)) {
     d.would_offer = true;
     finish(Action::kSuppress, Reason::kHoldout);
     return absl::OkStatus();
@@ -416,7 +596,7 @@ absl::Status EngineImpl::DecideFor(std::string_view visitor, int64_t now,
     return absl::OkStatus();
   }
   if (agents > 0) {
-    const int64_t cap = internal::RateCapFor(cp_, agents);
+    const int64_t cap = internal::RateCapFor(cp, agents);
     absl::StatusOr<internal::RateCheck> rc = rate.Admit(now, cap);
     if (!rc.ok()) return rc.status();
     if (!rc->admitted) {
@@ -426,7 +606,7 @@ absl::Status EngineImpl::DecideFor(std::string_view visitor, int64_t now,
       x.rate_cap = cap;
       if (rc->time_below <= r->last_event_ms + timeout_ms_) {
         d.recheck_at_ms =
-            internal::ReadyTime(cp_, score, rc->time_below, d.threshold);
+            internal::ReadyTime(cp, score, rc->time_below, d.threshold);
       }
       return absl::OkStatus();
     }
@@ -446,12 +626,13 @@ absl::Status EngineImpl::Expire(int64_t now) {
   if (absl::Status s = CheckTimestamp(now, "now_ms"); !s.ok()) return s;
   // A full scan: timestamps of different visitors need not arrive in order,
   // and memory records expire by their own cooldowns, not by recency.
+  const Installed& p = Current();
   return store_->Expire(
       [&](const SessionRecord& r) {
         return now - r.last_event_ms > timeout_ms_;
       },
       [&](const MemoryRecord& m) {
-        return internal::MemoryExpired(cp_, m, now);
+        return internal::MemoryExpired(p.cp, m, now);
       });
 }
 
@@ -484,13 +665,26 @@ std::string EngineImpl::MetricsText() const {
   internal::MetricsInput in;
   in.stats = Stats();
   in.store = options_.store == StoreKind::kRedis ? "redis" : "memory";
-  in.policy_name = policy_.name();
-  in.policy_version = policy_version_;
-  for (size_t g = 0; g < cp_.groups().size(); ++g) {
-    in.groups.push_back(cp_.groups()[g].pattern);
-    in.offers_by_group.push_back(
-        offers_by_group_[g].load(std::memory_order_relaxed));
+  const Installed& cur = Current();
+  in.policy_name = cur.policy.name();
+  in.policy_version = cur.version;
+  // Offers by group pattern, summed over every policy the engine has had:
+  // the current one's groups first, then groups only earlier ones had.
+  std::vector<std::string> patterns;
+  for (const Installed* p = &cur; p != nullptr; p = p->prev.get()) {
+    const std::vector<internal::GroupInfo>& groups = p->cp.groups();
+    for (size_t g = 0; g < groups.size(); ++g) {
+      const uint64_t n = p->offers_by_group[g].load(std::memory_order_relaxed);
+      size_t at = 0;
+      while (at < patterns.size() && patterns[at] != groups[g].pattern) ++at;
+      if (at == patterns.size()) {
+        patterns.push_back(groups[g].pattern);
+        in.offers_by_group.push_back(0);
+      }
+      in.offers_by_group[at] += n;
+    }
   }
+  for (const std::string& pattern : patterns) in.groups.push_back(pattern);
   in.decision_log_errors =
       decision_log_ != nullptr ? decision_log_->errors() : 0;
   in.observe = observe_latency_.Read();
@@ -499,11 +693,15 @@ std::string EngineImpl::MetricsText() const {
 }
 
 absl::Status EngineImpl::WriteSnapshot(const internal::ByteSink& sink) const {
+  // No swap meanwhile: every record is of the current policy's groups (a
+  // finished swap's pass has remapped them all).
+  absl::MutexLock swapping(&swap_mu_);
+  const Installed& cur = Current();
   absl::StatusOr<internal::StoreContents> contents = store_->Contents();
   if (!contents.ok()) return contents.status();
   internal::SnapshotHeader h;
   h.key_fingerprint = key_fingerprint_;
-  const std::vector<internal::GroupInfo>& groups = cp_.groups();
+  const std::vector<internal::GroupInfo>& groups = cur.cp.groups();
   for (size_t i = 0; i + 1 < groups.size(); ++i) {
     h.groups.push_back(groups[i].pattern);
   }
@@ -673,6 +871,9 @@ absl::Status EngineImpl::Restore(std::string_view bytes) {
 
 absl::Status EngineImpl::RestoreFrom(
     absl::FunctionRef<absl::Status(const internal::SnapshotVisitor&)> read) {
+  // No swap meanwhile: the records are mapped onto the current policy.
+  absl::MutexLock swapping(&swap_mu_);
+  const Installed& cur = Current();
   internal::StoreContents c;
   std::vector<uint16_t> remap;  // Snapshot group index -> this policy's.
   auto ts_ok = [](int64_t t) { return t >= 0 && t <= kMaxTimestampMs; };
@@ -694,7 +895,7 @@ absl::Status EngineImpl::RestoreFrom(
     remap.resize(h.groups.size());
     for (size_t i = 0; i < h.groups.size(); ++i) {
       remap[i] = h.groups[i].empty() ? kUnlistedGroup
-                                     : cp_.matcher().GroupByPattern(h.groups[i]);
+                                     : cur.cp.matcher().GroupByPattern(h.groups[i]);
     }
     c.agents_ts_ms = h.agents_ts_ms;
     c.free_agents = h.free_agents;
@@ -746,7 +947,8 @@ absl::Status EngineImpl::RestoreFrom(
     for (int k = 0; k < o.recent_steps_size(); ++k) {
       r.recent_steps[r.n_steps++] = remap[o.recent_steps(k)];
     }
-    r.path_rule = internal::MatchPathRule(cp_, r);  // Under this policy.
+    r.path_rule = internal::MatchPathRule(cur.cp, r);  // Under this policy.
+    r.generation = static_cast<uint8_t>(cur.generation);
     c.sessions.emplace_back(o.visitor(), r);
     return absl::OkStatus();
   };
@@ -770,7 +972,7 @@ absl::Status EngineImpl::RestoreFrom(
     }
     c.memory.emplace_back(o.visitor(), m);
     const int64_t latest = std::max(m.last_decline_ms, m.last_ignore_ms);
-    c.memory_ttl_ms.push_back(internal::MemoryTtl(cp_, m, latest));
+    c.memory_ttl_ms.push_back(internal::MemoryTtl(cur.cp, m, latest));
     return absl::OkStatus();
   };
   if (absl::Status s = read(v); !s.ok()) return s;
@@ -871,6 +1073,10 @@ absl::Status Engine::RestoreFromFile(const std::string& path) {
 
 EngineStats Engine::Stats() const { return impl_->Stats(); }
 
+absl::Status Engine::SetPolicy(Policy policy) {
+  return impl_->SetPolicy(std::move(policy));
+}
+
 std::string Engine::MetricsText() const { return impl_->MetricsText(); }
 
 const Policy& Engine::policy() const { return impl_->policy(); }
@@ -887,8 +1093,9 @@ uint64_t Engine::VisitorHash(std::string_view visitor) const {
 
 namespace beckon::internal {
 
-std::shared_ptr<const void> EngineInternal::ExplainerOf(const Engine& engine) {
-  return engine.impl_->explainer();
+std::shared_ptr<const void> EngineInternal::ExplainerOf(
+    const Engine& engine, const Decision& decision) {
+  return engine.impl_->ExplainerFor(decision);
 }
 
 const void* EngineInternal::ExplainerOf(const Decision& decision) {

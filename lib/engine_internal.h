@@ -10,10 +10,11 @@
 namespace beckon::internal {
 
 struct EngineInternal {
-  // What a decision of `engine` reads to make its reasons: a host whose
+  // What `decision` of `engine` reads to make its reasons: a host whose
   // decisions may outlive the engine (the C ABI's decision handles, Python's
   // Decision objects) holds this beside them.
-  static std::shared_ptr<const void> ExplainerOf(const Engine& engine);
+  static std::shared_ptr<const void> ExplainerOf(const Engine& engine,
+                                                 const Decision& decision);
   // The explainer `decision` reads (nullptr for a default-made decision).
   static const void* ExplainerOf(const Decision& decision);
 };

@@ -177,6 +177,14 @@ class MemoryStore final : public VisitorStore, private RateGate {
     return absl::OkStatus();
   }
 
+  absl::Status ForEachSession(SessionMutator fn) override {
+    for (auto& s : shards_) {
+      absl::MutexLock lock(&s->mu);
+      s->sessions.ForEachMutable([&](uint64_t, SessionRecord& r) { fn(r); });
+    }
+    return absl::OkStatus();
+  }
+
   void Count(const StoreDelta& delta) override {
     absl::MutexLock lock(&shards_[0]->mu);
     shards_[0]->counters.Add(delta);

@@ -431,6 +431,11 @@ class RedisStore final : public VisitorStore {
     return absl::OkStatus();
   }
 
+  absl::Status ForEachSession(SessionMutator) override {
+    return absl::UnimplementedError(
+        "the Redis store does not remap sessions in place");
+  }
+
   void Count(const StoreDelta& delta) override {
     absl::MutexLock lock(&mu_);
     counters_.Add(delta);

@@ -158,6 +158,12 @@ class VisitorStore {
   // Replaces all visitor state with `contents` (already checked).
   virtual absl::Status Replace(const StoreContents& contents) = 0;
 
+  // Calls `fn` on every stored session record, each under the lock that
+  // guards it (shard by shard, never two locks at once), and keeps what it
+  // changed; for the in-memory store only (Redis: Unimplemented).
+  using SessionMutator = absl::FunctionRef<void(SessionRecord&)>;
+  virtual absl::Status ForEachSession(SessionMutator fn) = 0;
+
   // Counts a decision made without a visitor update (a store failure).
   virtual void Count(const StoreDelta& delta) = 0;
   virtual StoreStats Stats() const = 0;

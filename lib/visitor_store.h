@@ -45,6 +45,10 @@ struct SessionRecord {
   uint8_t n_pages;
   uint8_t n_steps;
   uint8_t path_rule;  // Best matching path rule + 1; 0: none.
+  // The low byte of the engine's policy generation the group indices are of
+  // (in memory only: Engine::SetPolicy remaps older records; not stored in
+  // snapshots or Redis, whose records carry their groups' layout instead).
+  uint8_t generation;
 };
 
 // Memory flags.
@@ -182,6 +186,17 @@ class LruTable {
     if (tails_[list] == kNil) return nullptr;
     *key = nodes_[tails_[list]].key;
     return &nodes_[tails_[list]].rec;
+  }
+
+  // Calls fn(key, record&) on every record, in no particular order; `fn`
+  // may change the record but not which list it belongs in.
+  template <typename Fn>
+  void ForEachMutable(Fn fn) {
+    for (int l = 0; l < kLists; ++l) {
+      for (uint32_t s = tails_[l]; s != kNil; s = nodes_[s].prev) {
+        fn(nodes_[s].key, nodes_[s].rec);
+      }
+    }
   }
 
   // Calls fn(key, record) in eviction order: list by list from the lowest,

@@ -92,7 +92,8 @@ else
 fi
 
 # --- beckon with -fsanitize=thread -------------------------------------------
-tests=(concurrency_test state_test engine_test soak_test c_api_test)
+tests=(concurrency_test state_test engine_test hot_swap_test decision_log_test
+       soak_test c_api_test)
 # A build dir configured with another compiler starts afresh.
 if [ -f "$build_dir/CMakeCache.txt" ] &&
    ! grep -q "^CMAKE_CXX_COMPILER:[A-Z]*=$(command -v "$CXX")\$" \
@@ -118,7 +119,7 @@ fi
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$PWD/tests/tsan/suppressions.txt ${TSAN_OPTIONS:-}"
 export BECKON_SOAK_SECONDS="${BECKON_SOAK_SECONDS:-20}"
 
-regex="^(Concurrency|State|Engine)\\.|^soak$|^c_api_test$"
+regex="^(Concurrency|State|Engine|HotSwap|DecisionLog)\\.|^soak$|^c_api_test$"
 t0=$(date +%s)
 set +e
 ctest --test-dir "$build_dir" --output-on-failure --parallel "$jobs" \

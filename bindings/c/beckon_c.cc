@@ -866,7 +866,7 @@ void Keep(const beckon::Engine& e, beckon::Decision d,
   using beckon::internal::EngineInternal;
   if (decision->explainer.get() !=
       EngineInternal::ExplainerOf(decision->decision)) {
-    decision->explainer = EngineInternal::ExplainerOf(e);
+    decision->explainer = EngineInternal::ExplainerOf(e, decision->decision);
   }
 }
 
@@ -930,6 +930,16 @@ int beckon_engine_snapshot(const beckon_engine_t* engine, char** data,
     if (!snapshot.ok()) return snapshot.status();
     HandOut(*snapshot, data, size);
     return absl::OkStatus();
+  });
+}
+
+int beckon_engine_set_policy(beckon_engine_t* engine,
+                             const beckon_policy_t* policy, char** errptr) {
+  const char* fn = "beckon_engine_set_policy";
+  return Guard(fn, errptr, [&] {
+    beckon::Engine& e = EngineOf(engine, fn);
+    const beckon::Policy& p = PolicyOf(policy, fn);
+    return e.SetPolicy(p);
   });
 }
 

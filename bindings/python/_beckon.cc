@@ -502,8 +502,10 @@ PyDecision Decide(py::handle self, py::handle ts_ms, py::handle visitor) {
     py::gil_scoped_release nogil;
     d = pe.engine->Decide(id, now);
   }
-  return PyDecision{Unwrap(std::move(d)),
-                    internal::EngineInternal::ExplainerOf(*pe.engine)};
+  Decision made = Unwrap(std::move(d));
+  std::shared_ptr<const void> explainer =
+      internal::EngineInternal::ExplainerOf(*pe.engine, made);
+  return PyDecision{std::move(made), std::move(explainer)};
 }
 
 py::array_t<bool> ObserveBatch(py::handle self, Int64Array ts, py::handle visitor,
@@ -1271,6 +1273,20 @@ PYBIND11_MODULE(_beckon, m) {
              }
              return StatsDict(st);
            })
+      .def("_set_policy",
+           [](py::handle e, py::handle policy) {
+             PyEngine& pe = AsPyEngine(e);
+             const Policy& p = AsPolicy(policy);
+             absl::Status st;
+             {
+               py::gil_scoped_release nogil;
+               st = pe.engine->SetPolicy(p);
+             }
+             Check(st);
+           },
+           py::arg("policy"),
+           "Replaces the live engine's policy, keeping every visitor's "
+           "state, the counters and the rate window (docs/python.md).")
       .def("_metrics_text",
            [](py::handle e) {
              PyEngine& pe = AsPyEngine(e);

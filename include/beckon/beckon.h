@@ -549,6 +549,16 @@ BECKON_EXPORT int beckon_engine_restore_from_file(beckon_engine_t* engine,
 BECKON_EXPORT int beckon_engine_stats(const beckon_engine_t* engine,
                                       beckon_stats_t* stats, char** errptr);
 
+/* Replaces the live engine's policy with a copy of `policy`, keeping every
+ * visitor's state (sessions mapped onto the new groups by pattern), the
+ * counters and the rate window; concurrent calls go on meanwhile
+ * (beckon::Engine::SetPolicy). BECKON_FAILED_PRECONDITION, changing
+ * nothing, if its session timeout or rate window differ from the engine's
+ * or, with the Redis store, its page groups or path rules. */
+BECKON_EXPORT int beckon_engine_set_policy(beckon_engine_t* engine,
+                                           const beckon_policy_t* policy,
+                                           char** errptr);
+
 /* The engine's metrics in the Prometheus text exposition format (the stats,
  * offers by page group, Observe/Decide latency histograms; docs/
  * operations.md), as a NUL-terminated library-allocated buffer: *text

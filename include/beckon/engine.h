@@ -272,6 +272,23 @@ class Engine {
 
   EngineStats Stats() const;
 
+  // Replaces the policy of the live engine, keeping every visitor's state:
+  // sessions (mapped onto the new policy's page groups by pattern, as
+  // Restore does: a group the new policy lacks becomes the unlisted group;
+  // path rules matched again), decline and ignore memory, the free agents,
+  // the site-wide rate window and the counters. Concurrent Observe and
+  // Decide calls go on during the swap; each runs wholly under the old or
+  // the new policy, and decisions say which (Decision::policy_version).
+  // Changes nothing and fails FailedPrecondition if the new policy's
+  // session.timeout_s or gates.rate_window_s differ from the engine's
+  // (both are fixed at Create), or, with the Redis store, if its page
+  // groups or path rules differ (every process reads the shared sessions by
+  // group index: roll out such a policy with new engines; docs/
+  // operations.md). The engine keeps the policies it has had (a few KB
+  // each) until it is destroyed, so that decisions made under them stay
+  // readable. Thread-safe; swaps are serialized.
+  absl::Status SetPolicy(Policy policy);
+
   // The stats, offers by page group and latency histograms of Observe and
   // Decide (one call in 64 per thread timed), in the Prometheus text
   // exposition format (version 0.0.4), for a /metrics endpoint. With Redis,
@@ -279,6 +296,7 @@ class Engine {
   // the metrics and what to alert on.
   std::string MetricsText() const;
 
+  // The current policy (valid as long as the engine).
   const Policy& policy() const;
   // The visitor key in use, as resolved at Create (see
   // Options::visitor_key). A secret: whoever has it and a snapshot can test

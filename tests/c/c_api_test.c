@@ -1369,6 +1369,40 @@ static void TestStats(void) {
     }
   }
 
+  /* A new policy into the live engine: the counters stay; a policy with
+   * another session timeout changes nothing. */
+  {
+    beckon_policy_t* other = NULL;
+    beckon_stats_t before = Stats(engine);
+    beckon_stats_t after = BECKON_STATS_INIT;
+    char* text = NULL;
+    size_t text_size = 0;
+    EXPECT_OK(beckon_policy_default(&other, &err));
+    EXPECT_OK(beckon_engine_set_policy(engine, other, &err));
+    EXPECT_OK(beckon_engine_stats(engine, &after, &err));
+    CHECK(after.events_observed == before.events_observed);
+    CHECK(after.live_sessions == before.live_sessions);
+    EXPECT_ERROR(beckon_engine_set_policy(engine, NULL, &err),
+                 BECKON_INVALID_ARGUMENT, "policy is NULL");
+    EXPECT_ERROR(beckon_engine_set_policy(NULL, other, &err),
+                 BECKON_INVALID_ARGUMENT, "engine is NULL");
+    /* The default with a 1200 s session timeout (the text edited in place:
+     * same length). */
+    EXPECT_OK(beckon_policy_to_text(other, &text, &text_size, &err));
+    beckon_policy_destroy(other);
+    other = NULL;
+    CHECK(text != NULL && strstr(text, "timeout_s: 1800") != NULL);
+    if (text != NULL && strstr(text, "timeout_s: 1800") != NULL) {
+      memcpy(strstr(text, "timeout_s: 1800") + strlen("timeout_s: "), "1200",
+             4);
+      EXPECT_OK(beckon_policy_from_text(text, text_size, &other, &err));
+      EXPECT_ERROR(beckon_engine_set_policy(engine, other, &err),
+                   BECKON_FAILED_PRECONDITION, "timeout_s");
+      beckon_policy_destroy(other);
+    }
+    beckon_free(text);
+  }
+
   /* The same counters as metrics text, and the policy a decision was made
    * under. */
   {

@@ -475,3 +475,32 @@ def test_key_and_key_file_together_are_refused(policy, tmp_path):
     with pytest.raises(beckon.InvalidArgumentError, match="not both"):
         beckon.Engine(policy, visitor_key=(1, 2),
                       visitor_key_file=tmp_path / "k")
+
+
+def test_set_policy_keeps_the_visitors(policy, t0):
+    engine = beckon.Engine(policy)
+    last = stuck_visitor(engine, t0)
+    engine.observe(last + 1_000, "v2", "page_view", "/p/1")
+    engine.observe(last + 2_000, "v2", "offer_declined", "/p/1", "chat")
+    before = engine.stats()
+    old_version = engine.decide(last + 1, "v1").policy_version
+    text = policy.to_text().replace('name: "beckon-default"',
+                                    'name: "hot"')
+    assert 'name: "hot"' in text
+    engine.set_policy(beckon.Policy.from_text(text))
+    assert engine.policy.name == "hot"
+    d = engine.decide(last + 3_000, "v1")
+    assert d.policy_name == "hot" and d.policy_version != old_version
+    assert engine.stats()["live_sessions"] == before["live_sessions"]
+    assert engine.stats()["events_observed"] == before["events_observed"]
+    # The decline is kept: v2 stuck in a new session is still gated.
+    stuck_visitor(engine, t0 + 86_400_000, "v2")
+    assert engine.decide(t0 + 86_400_000 + 120_000, "v2").reason == "declined"
+    # A policy with another session timeout changes nothing.
+    bad = beckon.Policy.from_text(text.replace("timeout_s: 1800",
+                                               "timeout_s: 900"))
+    with pytest.raises(beckon.FailedPreconditionError, match="timeout_s"):
+        engine.set_policy(bad)
+    assert engine.policy.name == "hot"
+    with pytest.raises(TypeError):
+        engine.set_policy("default")

@@ -147,6 +147,7 @@ int beckon_engine_snapshot_to_file(const beckon_engine_t* engine, const char* pa
 int beckon_engine_restore(beckon_engine_t* engine, const char* data, size_t size, char** errptr);
 int beckon_engine_restore_from_file(beckon_engine_t* engine, const char* path, char** errptr);
 int beckon_engine_stats(const beckon_engine_t* engine, beckon_stats_t* stats, char** errptr);
+int beckon_engine_set_policy(beckon_engine_t* engine, const beckon_policy_t* policy, char** errptr);
 int beckon_engine_metrics_text(const beckon_engine_t* engine, char** text, size_t* size, char** errptr);
 int beckon_decision_create(beckon_decision_t** decision, char** errptr);
 void beckon_decision_destroy(beckon_decision_t* decision);

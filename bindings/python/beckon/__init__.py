@@ -511,8 +511,22 @@ class Engine(_beckon.Engine):
 
     @property
     def policy(self) -> Policy:
-        """The policy this engine decides by."""
+        """The policy this engine decides by (the current one)."""
         return Policy(self._policy())
+
+    def set_policy(self, policy: Policy) -> None:
+        """Replaces the live engine's policy, keeping every visitor's state
+        (sessions mapped onto the new page groups by pattern), the decline
+        memory, the counters and the rate window; other threads' calls go on
+        meanwhile, each under the old or the new policy (decisions say which:
+        ``Decision.policy_version``). Raises
+        :class:`FailedPreconditionError`, changing nothing, if the new
+        policy's session timeout or rate window differ from the engine's,
+        or, with Redis, its page groups or path rules."""
+        if not isinstance(policy, Policy):
+            raise TypeError(f"policy must be a beckon.Policy, got "
+                            f"{type(policy).__name__}")
+        self._set_policy(policy._impl)
 
     @property
     def store(self) -> Optional[str]:
