@@ -167,6 +167,8 @@ export interface EngineOptions {
   visitorKey?: [number | bigint, number | bigint];
   /** A file holding the key (created at random, mode 0600, if missing). */
   visitorKeyFile?: string;
+  /** Appends every decision to this file as a line of JSON (the decision log, docs/operations.md). */
+  decisionLog?: string;
   /** Default 'memory'. {redis: 'redis://host:port/db?prefix=shop:'}. */
   store?: Store;
   /** Longest page URL accepted, in bytes (default 8192). */
@@ -192,6 +194,10 @@ export class Decision {
   readonly offer: boolean;
   /** The readable reasons, read from the library when first asked for. */
   reasons(): string[];
+  /** The name of the policy the decision was made under. */
+  readonly policyName: string;
+  /** That policy's version: 16 hex digits of a hash of its encoding. */
+  readonly policyVersion: string;
   /** Each feature's value and contribution to the log-odds. */
   contributions(): Contribution[];
   /** Frees the library's copy now; what was read stays readable. */
@@ -289,4 +295,8 @@ export class Engine {
   restore(snapshot: Uint8Array): void;
   restoreFromFile(path: string): void;
   stats(): Stats;
+  /** Replaces the live engine's policy, keeping every visitor's state, the counters and the rate window. */
+  setPolicy(policy: Policy): void;
+  /** The metrics in the Prometheus text exposition format. */
+  metricsText(): string;
 }

@@ -354,6 +354,7 @@ class Decision {
   #contributionCount;
   #reasons = null;
   #contributions = null;
+  #policy = null;
   #h;
 
   constructor(token, handle, info) {
@@ -425,7 +426,33 @@ class Decision {
 
   // Once both texts are read, the library's copy is no longer needed.
   #freeIfRead() {
-    if (this.#reasons !== null && this.#contributions !== null) this.close();
+    if (this.#reasons !== null && this.#contributions !== null &&
+        this.#policy !== null) {
+      this.close();
+    }
+  }
+
+  // The name and version (16 hex digits of a hash of its encoding) of the
+  // policy the decision was made under.
+  get policyName() {
+    return this.#readPolicy()[0];
+  }
+
+  get policyVersion() {
+    return this.#readPolicy()[1];
+  }
+
+  #readPolicy() {
+    if (this.#policy === null) {
+      const name = [null];
+      const version = [null];
+      const status = N.fn.decision_get_policy(this.#handle(), name, version,
+                                              errOut);
+      if (status !== 0) fail(status);
+      this.#policy = [name[0], version[0]];
+      this.#freeIfRead();
+    }
+    return this.#policy;
   }
 
   // Frees the library's copy now (else when collected). Reasons and
@@ -456,6 +483,7 @@ class Decision {
 const OPTION_KEYS = new Set([
   'policy', 'policyFile', 'maxSessions', 'maxMemoryRecords', 'shards',
   'visitorKey', 'visitorKeyFile', 'store', 'maxUrlBytes', 'maxReferrerBytes',
+  'decisionLog',
 ]);
 
 // Builds a beckon_engine_options_t from `opts` (null when all are defaults).
@@ -487,6 +515,10 @@ function makeOptions(opts) {
   if (opts.visitorKeyFile !== undefined) {
     const v = checkText(opts.visitorKeyFile, 'visitorKeyFile');
     set.push((o) => n.fn.engine_options_set_visitor_key_file(o, v, errOut));
+  }
+  if (opts.decisionLog !== undefined) {
+    const v = checkText(opts.decisionLog, 'decisionLog');
+    set.push((o) => n.fn.engine_options_set_decision_log(o, v, errOut));
   }
   if (opts.store !== undefined && opts.store !== 'memory') {
     const s = opts.store;
@@ -792,6 +824,28 @@ class Engine {
     const status = N.fn.engine_restore_from_file(this.#handle(),
                                                  checkText(path, 'path'), errOut);
     if (status !== 0) fail(status);
+  }
+
+  // Replaces the live engine's policy, keeping every visitor's state
+  // (sessions mapped onto the new page groups by pattern), the counters and
+  // the rate window. FailedPreconditionError, changing nothing, for another
+  // session timeout or rate window (or, with Redis, other page groups).
+  setPolicy(policy) {
+    if (!(policy instanceof Policy)) {
+      throw invalid('setPolicy takes a Policy');
+    }
+    const status = N.fn.engine_set_policy(this.#handle(), policy._handle(),
+                                          errOut);
+    if (status !== 0) fail(status);
+  }
+
+  // The metrics in the Prometheus text exposition format, for a /metrics
+  // endpoint (docs/operations.md#metrics).
+  metricsText() {
+    const status = N.fn.engine_metrics_text(this.#handle(), ptrOut, sizeOut,
+                                            errOut);
+    if (status !== 0) fail(status);
+    return takeBuffer().toString('utf8');
   }
 
   // The counters, summed over shards.

@@ -157,6 +157,12 @@ const PROTOTYPES = [
       'const char* path, void* errptr)',
   'int beckon_engine_stats(const beckon_engine_t* engine, ' +
       'void* stats, void* errptr)',
+  'int beckon_engine_set_policy(beckon_engine_t* engine, ' +
+      'const beckon_policy_t* policy, void* errptr)',
+  'int beckon_engine_metrics_text(const beckon_engine_t* engine, ' +
+      'void* text_out, void* size_out, void* errptr)',
+  'int beckon_engine_options_set_decision_log(' +
+      'beckon_engine_options_t* options, const char* path, void* errptr)',
 
   'int beckon_decision_create(void* decision_out, ' +
       'void* errptr)',
@@ -165,6 +171,8 @@ const PROTOTYPES = [
       'void* info, void* errptr)',
   'int beckon_decision_get_reason(const beckon_decision_t* decision, ' +
       'uint32_t index, _Out_ const char** text, void* errptr)',
+  'int beckon_decision_get_policy(const beckon_decision_t* decision, ' +
+      '_Out_ const char** name, _Out_ const char** version, void* errptr)',
   'int beckon_decision_get_contribution(' +
       'const beckon_decision_t* decision, uint32_t index, ' +
       '_Out_ const char** feature, _Out_ double* value, ' +

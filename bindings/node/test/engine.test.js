@@ -286,3 +286,39 @@ test('worker threads load the package and run engines of their own',
     assert.match(r.text, /dwell 1 s/);
   }
 });
+
+test('setPolicy keeps the visitors; decisions and metrics name the policy', () => {
+  const e = new Engine(small);
+  const {at} = stuck(e, 'v', T0);
+  const before = e.decide('v', at + SEC);
+  assert.equal(before.policyName, 'beckon-default');
+  assert.match(before.policyVersion, /^[0-9a-f]{16}$/);
+  const swapped = editedPolicy(
+      (t) => t.replace('name: "beckon-default"', 'name: "swapped"'));
+  e.setPolicy(swapped);
+  const after = e.decide('v', at + 2 * SEC);
+  assert.equal(after.policyName, 'swapped');
+  assert.notEqual(after.policyVersion, before.policyVersion);
+  assert.equal(e.stats().liveSessions, 1);
+  const bad = editedPolicy((t) => t.replace('timeout_s: 1800', 'timeout_s: 900'));
+  assert.throws(() => e.setPolicy(bad),
+                (err) => err.code === 'FAILED_PRECONDITION' &&
+                         /timeout_s/.test(err.message));
+  assert.throws(() => e.setPolicy('default'), /setPolicy takes a Policy/);
+  const metrics = e.metricsText();
+  assert.match(metrics, /# TYPE beckon_decisions_total counter\n/);
+  assert.match(metrics, /policy="swapped"/);
+  e.close();
+});
+
+test('the decision log gets one JSON line per decision', () => {
+  const file = path.join(tempDir(), 'decisions.jsonl');
+  const e = new Engine({...small, decisionLog: file});
+  e.decide('nobody', T0);
+  e.decide('nobody', T0 + 1);
+  e.close();
+  const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+  assert.equal(lines.length, 2);
+  assert.equal(JSON.parse(lines[0]).reason, 'no_session');
+  assert.equal(JSON.parse(lines[1]).ts_ms, T0 + 1);
+});

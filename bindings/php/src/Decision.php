@@ -79,6 +79,31 @@ final class Decision
         return $this->action === self::OFFER;
     }
 
+    /** The name of the policy the decision was made under. */
+    public function policyName(): string
+    {
+        return $this->policy()[0];
+    }
+
+    /** That policy's version: 16 hex digits of a hash of its encoding. */
+    public function policyVersion(): string
+    {
+        return $this->policy()[1];
+    }
+
+    /** @return array{0: string, 1: string} */
+    private function policy(): array
+    {
+        $ffi = $this->library->ffi;
+        $name = $ffi->new('char*');
+        $version = $ffi->new('char*');
+        $status = $ffi->beckon_decision_get_policy(
+            $this->handle, Library::addr($name), Library::addr($version),
+            $this->library->errp);
+        $status === 0 || $this->library->raise($status);
+        return [\FFI::string($name), \FFI::string($version)];
+    }
+
     /**
      * The readable reasons, e.g. "declined an offer 2 d ago (cooldown 30 d)".
      *

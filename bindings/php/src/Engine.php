@@ -286,6 +286,37 @@ final class Engine
     }
 
     /** The counters. */
+    /**
+     * Replaces the live engine's policy, keeping every visitor's state
+     * (sessions mapped onto the new page groups by pattern), the counters and
+     * the rate window.
+     *
+     * @throws Exception\FailedPreconditionException for another session
+     *     timeout or rate window (or, with Redis, other page groups)
+     */
+    public function setPolicy(Policy $policy): void
+    {
+        $s = $this->ffi->beckon_engine_set_policy($this->handle,
+                                                  $policy->handle(),
+                                                  $this->errp);
+        $s === 0 || $this->library->raise($s);
+    }
+
+    /**
+     * The metrics in the Prometheus text exposition format, for a /metrics
+     * endpoint (docs/operations.md#metrics).
+     */
+    public function metricsText(): string
+    {
+        $data = $this->ffi->new('char*');
+        $size = $this->ffi->new('size_t');
+        $s = $this->ffi->beckon_engine_metrics_text(
+            $this->handle, Library::addr($data), Library::addr($size),
+            $this->errp);
+        $s === 0 || $this->library->raise($s);
+        return $this->library->takeBytes($data, $size);
+    }
+
     public function stats(): Stats
     {
         $st = $this->ffi->new('beckon_stats_t');

@@ -60,6 +60,7 @@ final class EngineOptions
         public readonly ?int $maxUrlBytes = null,
         public readonly ?int $maxReferrerBytes = null,
         ?Library $library = null,
+        public readonly ?string $decisionLog = null,
     ) {
         $this->library = $library ?? Library::get();
         $lib = $this->library;
@@ -105,6 +106,10 @@ final class EngineOptions
         if ($maxReferrerBytes !== null) {
             $this->set('max_referrer_bytes',
                        self::u32($maxReferrerBytes, 'maxReferrerBytes'));
+        }
+        if ($decisionLog !== null) {
+            Library::checkText($decisionLog, 'decisionLog');
+            $this->set('decision_log', $decisionLog);
         }
     }
 

@@ -43,6 +43,50 @@ final class EngineTest extends TestCase
         $this->assertStringContainsString('declined', implode(' ', $d->reasons()));
     }
 
+    public function testSetPolicyKeepsVisitorsAndMetricsReadThem(): void
+    {
+        $e = $this->engine();
+        $this->stuckVisitor($e, 'anna');
+        $before = $e->decide('anna', self::T0 + 110 * self::SEC);
+        $this->assertSame('beckon-default', $before->policyName());
+        $this->assertMatchesRegularExpression('/^[0-9a-f]{16}$/',
+                                              $before->policyVersion());
+        $text = str_replace('name: "beckon-default"', 'name: "swapped"',
+                            \Beckon\Policy::default()->toText());
+        $e->setPolicy(\Beckon\Policy::fromText($text));
+        $after = $e->decide('anna', self::T0 + 111 * self::SEC);
+        $this->assertSame('swapped', $after->policyName());
+        $this->assertNotSame($before->policyVersion(), $after->policyVersion());
+        $this->assertSame(1, $e->stats()->liveSessions);
+        $bad = str_replace('timeout_s: 1800', 'timeout_s: 900', $text);
+        try {
+            $e->setPolicy(\Beckon\Policy::fromText($bad));
+            $this->fail('another session timeout was accepted');
+        } catch (Exception\FailedPreconditionException $x) {
+            $this->assertStringContainsString('timeout_s', $x->getMessage());
+        }
+        $metrics = $e->metricsText();
+        $this->assertStringContainsString(
+            "# TYPE beckon_decisions_total counter\n", $metrics);
+        $this->assertStringContainsString('policy="swapped"', $metrics);
+    }
+
+    public function testDecisionLog(): void
+    {
+        $path = tempnam(sys_get_temp_dir(), 'beckon-decisions-');
+        unlink($path);
+        $e = new Engine(null, new EngineOptions(decisionLog: $path));
+        $e->decide('nobody', self::T0);
+        $e->decide('nobody', self::T0 + 1);
+        unset($e);
+        $lines = file($path, FILE_IGNORE_NEW_LINES);
+        unlink($path);
+        $this->assertCount(2, $lines);
+        $row = json_decode($lines[0], true, flags: JSON_THROW_ON_ERROR);
+        $this->assertSame('no_session', $row['reason']);
+        $this->assertSame(self::T0, $row['ts_ms']);
+    }
+
     public function testEveryEventKind(): void
     {
         $e = $this->engine();
