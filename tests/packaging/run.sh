@@ -162,17 +162,80 @@ if command -v pkg-config >/dev/null 2>&1; then
     || fail "pkg-config cannot read beckon.pc"
   [[ "$pc_ver" == "$want_ver" ]] \
     || fail "beckon.pc says version '$pc_ver', version.h says '$want_ver'"
-  pc_inc=$(pkg-config --variable=includedir beckon)
+  pc_inc=$(realpath -m "$(pkg-config --variable=includedir beckon)")
   [[ "$pc_inc" == "$PREFIX/include" ]] \
     || fail "beckon.pc includedir is '$pc_inc', not '$PREFIX/include'"
-  # The flags it gives must be enough to build and link a consumer.
-  read -r -a pc_flags <<<"$(pkg-config --cflags --libs --static beckon)"
-  echo "pkg-config --cflags --libs --static beckon: ${pc_flags[*]}"
+  # The flags it gives must be enough to build and link a consumer (the
+  # library is static: its dependencies are in Requires, so plain --libs).
+  read -r -a pc_flags <<<"$(pkg-config --cflags --libs beckon)"
+  echo "pkg-config --cflags --libs beckon: ${pc_flags[*]}"
   "$CXX_BIN" -std=c++17 "$HERE/consumer/main.cc" "${pc_flags[@]}" \
     -o "$SCRATCH/pkgconfig_consumer" \
     || fail "the consumer does not build with beckon.pc's flags"
   "$SCRATCH/pkgconfig_consumer" \
     || fail "pkg-config consumer exited with $?"
+
+  step "README's C++ quick start, with -Wall -Wextra -Werror"
+  # The block under "## Quick start (C++)", in a function of its own.
+  quick=$SCRATCH/quick_start.cc
+  {
+    echo '#include <cstdint>'
+    echo '#include <string>'
+    echo '#include <vector>'
+    sed -n '/^## Quick start (C++)/,/^```$/p' "$SRC/README.md" |
+      sed -n '/^#include/p'
+    echo 'static int shown = 0;'
+    echo 'void ShowChatInvitation(const std::vector<std::string>& r) {'
+    echo '  shown += static_cast<int>(r.size()); }'
+    echo 'static int64_t timer = 0;'
+    echo 'void SetTimer(int64_t at) { timer = at; }'
+    echo 'int Run(int64_t now_ms, const std::string& visitor_id,'
+    echo '        const std::string& referrer, int64_t free_agents) {'
+    sed -n '/^## Quick start (C++)/,/^```$/p' "$SRC/README.md" |
+      sed '1,/^```cpp$/d; /^```$/d; /^#include/d'
+    echo '  return 0;'
+    echo '}'
+    echo 'int main() {'
+    echo '  // A visitor just arrived on the returns page: wait, with a time'
+    echo '  // to ask again.'
+    echo '  return Run(1700000000000, "v", "https://www.google.com/", 3) == 0 &&'
+    echo '         shown == 0 && timer > 1700000000000 ? 0 : 1;'
+    echo '}'
+  } >"$quick"
+  "$CXX_BIN" -std=c++17 -Wall -Wextra -Werror "$quick" "${pc_flags[@]}" \
+    -o "$SCRATCH/quick_start" \
+    || fail "README's quick start does not compile with -Wall -Werror"
+  "$SCRATCH/quick_start" || fail "README's quick start did not decide"
+
+  step "install again with cmake --install --prefix (another prefix)"
+  PREFIX2=$SCRATCH/prefix2
+  rm -rf "$PREFIX2"
+  cmake --install "$LIB_BUILD" --prefix "$PREFIX2" >/dev/null
+  pc2=$(find "$PREFIX2" -path '*/pkgconfig/beckon.pc' -print -quit)
+  [[ -n "$pc2" ]] || fail "no beckon.pc under $PREFIX2"
+  inc2=$(realpath -m "$(PKG_CONFIG_PATH=$(dirname "$pc2") \
+                        pkg-config --variable=includedir beckon)")
+  [[ "$inc2" == "$PREFIX2/include" ]] \
+    || fail "after --prefix $PREFIX2, beckon.pc says includedir '$inc2'"
+  read -r -a pc2_flags <<<"$(PKG_CONFIG_PATH=$(dirname "$pc2") \
+                             pkg-config --cflags --libs beckon)"
+  "$CXX_BIN" -std=c++17 "$HERE/consumer/main.cc" "${pc2_flags[@]}" \
+    -o "$SCRATCH/pkgconfig_consumer2" \
+    || fail "the consumer does not build against $PREFIX2"
+  "$SCRATCH/pkgconfig_consumer2" || fail "consumer of $PREFIX2 failed"
+  # The C ABI's .pc, from the second prefix: a C host links it.
+  pcc=$(find "$PREFIX2" -path '*/pkgconfig/beckon_c.pc' -print -quit)
+  if [[ -n "$pcc" ]]; then
+    printf '%s\n' '#include <stdio.h>' '#include "beckon/beckon.h"' \
+      'int main(void) { printf("%s\n", beckon_version()); return 0; }' \
+      >"$SCRATCH/c_host.c"
+    read -r -a pcc_flags <<<"$(PKG_CONFIG_PATH=$(dirname "$pcc") \
+                               pkg-config --cflags --libs beckon_c)"
+    cc -Wall -Werror "$SCRATCH/c_host.c" "${pcc_flags[@]}" \
+      -Wl,-rpath,"$(dirname "$(dirname "$pcc")")" -o "$SCRATCH/c_host" \
+      || fail "a C host does not build with beckon_c.pc's flags"
+    "$SCRATCH/c_host" || fail "the C host failed"
+  fi
 else
   echo "pkg-config not found: checked only that beckon.pc is installed"
 fi
