@@ -401,34 +401,47 @@ absl::Status EngineImpl::Apply(const Event& e) {
                             e.value));
   }
 
-  PageFacts facts;
-  const Installed& classified_by = Current();
-  if (absl::Status s = ClassifyPage(classified_by, e, facts); !s.ok()) {
-    return s;
-  }
   // Under the store's lock only fixed-size work: the rules see the event
   // without its URL and referrer, and the facts classified from them.
   Event bare = e;
   bare.page = {};
   bare.referrer = {};
-  return store_->Update(KeyOf(e.visitor), /*want_agents=*/false,
-                        [&](VisitorState& v, RateGate&) {
-                          // The policy current under the lock: a
-                          // SetPolicy's pass waits for it.
-                          const Installed& p = Current();
-                          PageFacts f = facts;
-                          if (remaps_) {
-                            BringToCurrent(p, f, classified_by.generation);
-                            if (v.has_session) BringToCurrent(p, v.session);
-                          }
-                          absl::Status s =
-                              internal::ApplyEvent(p.cp, v, bare, f);
-                          if (v.has_session) {
-                            v.session.generation =
-                                static_cast<uint8_t>(p.generation);
-                          }
-                          return s;
-                        });
+  const bool paged =
+      e.type == EventType::kPageView || e.type == EventType::kSearch;
+  // The event runs wholly under one policy: classified and applied by the
+  // one current under the lock. If a SetPolicy published another between
+  // the two, it is classified again (a swap at a time: rarely twice).
+  for (int attempt = 0;; ++attempt) {
+    PageFacts facts;
+    const Installed& classified_by = Current();
+    if (absl::Status s = ClassifyPage(classified_by, e, facts); !s.ok()) {
+      return s;
+    }
+    bool reclassify = false;
+    absl::Status s = store_->Update(
+        KeyOf(e.visitor), /*want_agents=*/false,
+        [&](VisitorState& v, RateGate&) {
+          reclassify = false;  // The rules may run again after a conflict.
+          // The policy current under the lock: a SetPolicy's pass waits.
+          const Installed& p = Current();
+          PageFacts f = facts;
+          if (&p != &classified_by) {
+            if (paged && attempt < 3) {
+              reclassify = true;
+              return absl::AbortedError("policy changed");
+            }
+            // Mapped by pattern, as a stored session is.
+            BringToCurrent(p, f, classified_by.generation);
+          }
+          if (remaps_ && v.has_session) BringToCurrent(p, v.session);
+          absl::Status applied = internal::ApplyEvent(p.cp, v, bare, f);
+          if (v.has_session) {
+            v.session.generation = static_cast<uint8_t>(p.generation);
+          }
+          return applied;
+        });
+    if (!reclassify) return s;
+  }
 }
 
 absl::Status EngineImpl::ClassifyPage(const Installed& p, const Event& e,

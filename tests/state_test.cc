@@ -144,13 +144,18 @@ TEST(State, RestoreIsAtomicForConcurrentCallers) {
 
 TEST(State, RestoreRunsBesideObserveAndDecideOnOtherThreads) {
   constexpr int kDeclined = 500;
-  auto source = MakeEngine(TestPolicy());
+  // Declines never lapse: the workers' clocks run ten minutes a round, and
+  // on a slow machine past the 30-day cooldown before the restores end
+  // (an offer then would be right, not a lost decline).
+  const Policy policy = TestPolicy(
+      [](proto::Policy& p) { p.mutable_gates()->set_decline_forever(true); });
+  auto source = MakeEngine(policy);
   for (int i = 0; i < kDeclined; ++i) {
     MustObserve(*source, Event::OfferDeclined(kT0, "d" + std::to_string(i),
                                               "/", Channel::kChat));
   }
   const std::string snap = source->Snapshot();
-  auto e = MakeEngine(TestPolicy());
+  auto e = MakeEngine(policy);
   ASSERT_TRUE(e->Restore(snap).ok());
   // Each shard is swapped whole under its own lock: a declined visitor is
   // never offered while restores run, and other visitors go on.
