@@ -119,7 +119,11 @@ class EngineImpl {
         options_.latency_histograms &&
             internal::SampleThisCall<internal::Timed::kObserve>());
     absl::Status s = Apply(e);
-    if (!s.ok()) events_rejected_.fetch_add(1, std::memory_order_relaxed);
+    if (!s.ok()) {
+      events_rejected_.fetch_add(1, std::memory_order_relaxed);
+    } else if (event_log_ != nullptr) {
+      event_log_->WriteLine(internal::EventLogRow(e));
+    }
     return s;
   }
   absl::StatusOr<Decision> Decide(std::string_view visitor, int64_t now_ms);
@@ -182,7 +186,7 @@ class EngineImpl {
   std::unique_ptr<internal::VisitorStore> store_;
   std::atomic<uint64_t> events_rejected_{0};
   internal::LatencyHistogram observe_latency_, decide_latency_;
-  std::unique_ptr<internal::DecisionLogFile> decision_log_;
+  std::unique_ptr<internal::DecisionLogFile> decision_log_, event_log_;
   const bool logging_;  // A decision sink or log file is set.
 
   // Hands `d`, made under `p`, to the decision log.
@@ -332,11 +336,20 @@ std::shared_ptr<const void> EngineImpl::ExplainerFor(const Decision& d) const {
 }
 
 absl::Status EngineImpl::OpenDecisionLog() {
-  if (options_.decision_log_path.empty()) return absl::OkStatus();
-  absl::StatusOr<std::unique_ptr<internal::DecisionLogFile>> f =
-      internal::DecisionLogFile::Open(options_.decision_log_path);
-  if (!f.ok()) return f.status();
-  decision_log_ = *std::move(f);
+  if (!options_.decision_log_path.empty()) {
+    absl::StatusOr<std::unique_ptr<internal::DecisionLogFile>> f =
+        internal::DecisionLogFile::Open(options_.decision_log_path);
+    if (!f.ok()) return f.status();
+    decision_log_ = *std::move(f);
+  }
+  if (!options_.event_log_path.empty()) {
+    absl::StatusOr<std::unique_ptr<internal::DecisionLogFile>> f =
+        internal::DecisionLogFile::Open(options_.event_log_path,
+                                        "event_log_path",
+                                        "ts_ms,visitor,event,page,detail");
+    if (!f.ok()) return f.status();
+    event_log_ = *std::move(f);
+  }
   return absl::OkStatus();
 }
 
@@ -699,7 +712,8 @@ std::string EngineImpl::MetricsText() const {
   }
   for (const std::string& pattern : patterns) in.groups.push_back(pattern);
   in.decision_log_errors =
-      decision_log_ != nullptr ? decision_log_->errors() : 0;
+      (decision_log_ != nullptr ? decision_log_->errors() : 0) +
+      (event_log_ != nullptr ? event_log_->errors() : 0);
   in.observe = observe_latency_.Read();
   in.decide = decide_latency_.Read();
   return internal::MetricsText(in);

@@ -600,6 +600,16 @@ int beckon_engine_options_set_decision_log(beckon_engine_options_t* options,
   });
 }
 
+int beckon_engine_options_set_event_log(beckon_engine_options_t* options,
+                                        const char* path, char** errptr) {
+  const char* fn = "beckon_engine_options_set_event_log";
+  return Guard(fn, errptr, [&] {
+    beckon::Engine::Options& o = MutableOptions(options, fn)->options;
+    o.event_log_path = std::string(Text(path, fn, "path"));
+    return absl::OkStatus();
+  });
+}
+
 int beckon_engine_options_set_max_url_bytes(beckon_engine_options_t* options,
                                             uint32_t max_url_bytes,
                                             char** errptr) {

@@ -443,9 +443,11 @@ std::unique_ptr<PyEngine> MakeEngine(py::handle policy, uint64_t max_sessions,
                                      const std::string& key_file,
                                      uint32_t max_url_bytes,
                                      uint32_t max_referrer_bytes,
-                                     const std::string& decision_log) {
+                                     const std::string& decision_log,
+                                     const std::string& event_log) {
   Engine::Options options;
   options.decision_log_path = decision_log;
+  options.event_log_path = event_log;
   options.max_url_bytes = max_url_bytes;
   options.max_referrer_bytes = max_referrer_bytes;
   options.max_sessions = max_sessions;
@@ -1187,7 +1189,7 @@ PYBIND11_MODULE(_beckon, m) {
            py::arg("max_url_bytes") = Engine::Options().max_url_bytes,
            py::arg("max_referrer_bytes") =
                Engine::Options().max_referrer_bytes,
-           py::arg("decision_log") = "")
+           py::arg("decision_log") = "", py::arg("event_log") = "")
       .def("visitor_hash",
            [](const PyEngine& e, const std::string& visitor) {
              return e.engine->VisitorHash(visitor);

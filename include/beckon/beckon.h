@@ -341,6 +341,13 @@ BECKON_EXPORT int beckon_engine_options_set_visitor_key_file(
 BECKON_EXPORT int beckon_engine_options_set_decision_log(
     beckon_engine_options_t* options, const char* path, char** errptr);
 
+/* Appends every event the engine accepts to the file at `path` as a row of
+ * the event log format (EVENT-LOG.md; the header first if the file is
+ * empty), visitor ids as given: with the decision log, the production log
+ * the trainer reads. "" clears it. */
+BECKON_EXPORT int beckon_engine_options_set_event_log(
+    beckon_engine_options_t* options, const char* path, char** errptr);
+
 /* Keeps the visitor state in Redis, shared by every process and server
  * whose engine uses the same Redis and key prefix, instead of in this
  * process's memory. `url` is

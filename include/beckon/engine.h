@@ -194,6 +194,14 @@ class Engine {
     // never an error of Decide. With decision_sink, both receive every
     // decision.
     std::string decision_log_path;
+    // The event log: if set, every event Observe accepts is appended to
+    // this file as a row of the event log format (EVENT-LOG.md: the header
+    // row first if the file is empty; created with mode 0600), visitor ids
+    // as given. With the decision log it is a shop's production log, which
+    // the trainer and the replay read (docs/operations.md). Create fails if
+    // it cannot be opened; a row that cannot be written is counted (the
+    // same errors metric), never an error of Observe.
+    std::string event_log_path;
     // Whether Observe and Decide feed the latency histograms of
     // MetricsText (one call in 64 per thread is timed: two clock reads).
     // Off, the histograms stay empty. Default: on.

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "json.h"
+#include "string_views.h"
 
 namespace beckon::internal {
 
@@ -32,13 +33,61 @@ std::string DecisionLogLine(const LoggedDecision& d) {
   return o.Finish();
 }
 
+namespace {
+
+// A CSV field, quoted where it must be (RFC 4180).
+void AppendCsv(std::string& out, std::string_view field) {
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out.append(field);
+    return;
+  }
+  out.push_back('"');
+  for (char c : field) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+}  // namespace
+
+std::string EventLogRow(const Event& e) {
+  std::string out = absl::StrCat(e.ts_ms, ",");
+  AppendCsv(out, e.visitor);
+  out.push_back(',');
+  out.append(EventTypeName(e.type));
+  out.push_back(',');
+  AppendCsv(out, e.page);
+  out.push_back(',');
+  switch (e.type) {
+    case EventType::kPageView:
+      AppendCsv(out, e.referrer);
+      break;
+    case EventType::kSearch:
+    case EventType::kAgents:
+      absl::StrAppend(&out, e.count);
+      break;
+    case EventType::kCart:
+    case EventType::kPurchase:
+      AppendJsonNumber(out, e.value);  // Shortest form that reads back.
+      break;
+    default:  // help_contact and the offer outcomes: the channel.
+      if (e.channel != Channel::kUnspecified) {
+        out.append(ChannelName(e.channel));
+      }
+      break;
+  }
+  return out;
+}
+
 absl::StatusOr<std::unique_ptr<DecisionLogFile>> DecisionLogFile::Open(
-    const std::string& path) {
+    const std::string& path, std::string_view option,
+    std::string_view header) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
                         0600);
   if (fd < 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("Engine::Options.decision_log_path: cannot open ", path,
+        absl::StrCat("Engine::Options.", AbslView(option), ": cannot open ", path,
                      ": ", std::strerror(errno)));
   }
   std::FILE* f = ::fdopen(fd, "a");
@@ -48,7 +97,12 @@ absl::StatusOr<std::unique_ptr<DecisionLogFile>> DecisionLogFile::Open(
     return absl::InternalError(absl::StrCat("cannot open ", path, ": ",
                                             std::strerror(err)));
   }
-  return std::unique_ptr<DecisionLogFile>(new DecisionLogFile(f));
+  std::unique_ptr<DecisionLogFile> log(new DecisionLogFile(f));
+  if (!header.empty() && std::fseek(f, 0, SEEK_END) == 0 &&
+      std::ftell(f) == 0) {
+    log->WriteLine(std::string(header));
+  }
+  return log;
 }
 
 DecisionLogFile::~DecisionLogFile() {
@@ -56,8 +110,7 @@ DecisionLogFile::~DecisionLogFile() {
   std::fclose(file_);
 }
 
-void DecisionLogFile::Write(const LoggedDecision& d) {
-  std::string line = DecisionLogLine(d);
+void DecisionLogFile::WriteLine(std::string line) {
   line.push_back('\n');
   absl::MutexLock lock(&mu_);
   // A whole line per write and flush: a crash loses no line the engine has

@@ -12,23 +12,32 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "beckon/engine.h"
+#include "beckon/event.h"
 
 namespace beckon::internal {
 
 // The JSON object of one logged decision, without a line end.
 std::string DecisionLogLine(const LoggedDecision& d);
 
+// One row of the event log format (EVENT-LOG.md), without a line end.
+std::string EventLogRow(const Event& e);
+
+// A file of lines appended under a lock (the decision log, the event log).
 class DecisionLogFile {
  public:
-  // Opens `path` for appending (creating it with mode 0600).
+  // Opens `path` for appending (creating it with mode 0600); `option` names
+  // the option in errors. If the file is empty, `header` (if any) is
+  // written first as a line of its own.
   static absl::StatusOr<std::unique_ptr<DecisionLogFile>> Open(
-      const std::string& path);
+      const std::string& path, std::string_view option = "decision_log_path",
+      std::string_view header = {});
   ~DecisionLogFile();
   DecisionLogFile(const DecisionLogFile&) = delete;
   DecisionLogFile& operator=(const DecisionLogFile&) = delete;
 
   // Appends one line; a failed write is counted, not reported.
-  void Write(const LoggedDecision& d);
+  void Write(const LoggedDecision& d) { WriteLine(DecisionLogLine(d)); }
+  void WriteLine(std::string line);
   uint64_t errors() const { return errors_.load(std::memory_order_relaxed); }
 
  private:

@@ -144,7 +144,7 @@ std::string MetricsText(const MetricsInput& in) {
   Counter(out, "beckon_store_round_trips_total",
           "Request/reply exchanges with the store.", s.store_round_trips);
   Counter(out, "beckon_decision_log_errors_total",
-          "Decision log lines that could not be written.",
+          "Decision and event log lines that could not be written.",
           in.decision_log_errors);
   Histogram(out, "beckon_observe_duration_seconds",
             "Observe latency, one call in 64 per thread timed.", in.observe);

@@ -437,7 +437,8 @@ class Engine(_beckon.Engine):
                  visitor_key_file: Optional[PathLike] = None,
                  max_url_bytes: int = 8192,
                  max_referrer_bytes: int = 8192,
-                 decision_log: Optional[PathLike] = None):
+                 decision_log: Optional[PathLike] = None,
+                 event_log: Optional[PathLike] = None):
         """Creates an engine deciding by `policy` (default: the built-in
         default policy). Options are those of the C++ Engine::Options
         (docs/concepts.md); `visitor_key` is the 2 x 64-bit key of the hash
@@ -469,8 +470,10 @@ class Engine(_beckon.Engine):
 
         `decision_log`: a file every decision is appended to as a line of
         JSON (the decision log, docs/operations.md; read it back with
-        :func:`read_decision_log`); a file that cannot be opened raises
-        :class:`InvalidArgumentError`."""
+        :func:`read_decision_log`); `event_log`: a file every accepted event
+        is appended to as a row of the event log (read it with
+        :func:`read_events`): together, a production log to train on. A
+        file that cannot be opened raises :class:`InvalidArgumentError`."""
         policy = policy if policy is not None else Policy.default()
         if not isinstance(policy, Policy):
             raise TypeError(f"policy must be a beckon.Policy, got "
@@ -495,10 +498,11 @@ class Engine(_beckon.Engine):
                     f"{option} must be in [1, 2**{bits}), got {value}")
         key_file = os.fspath(visitor_key_file) if visitor_key_file else ""
         log = os.fspath(decision_log) if decision_log else ""
+        events = os.fspath(event_log) if event_log else ""
         super().__init__(policy._impl, int(max_sessions),
                          int(max_memory_records), int(shards), key,
                          store or "", key_file, int(max_url_bytes),
-                         int(max_referrer_bytes), log)
+                         int(max_referrer_bytes), log, events)
         # The key in use, not the one given: a pickled engine carries its
         # key (and its state) whole to another process.
         self._options = dict(max_sessions=int(max_sessions),
