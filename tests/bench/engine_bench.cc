@@ -29,10 +29,12 @@ std::vector<std::string> Ids(int n) {
   return ids;
 }
 
-// An engine with `n` live visitors, each having seen two pages.
+// An engine with `n` live visitors, each having seen two pages. Room for
+// twice as many: N + 1 over 64 shards would make the fuller half of the
+// shards evict on every new session.
 std::unique_ptr<beckon::Engine> Populated(const std::vector<std::string>& ids) {
   beckon::Engine::Options o;
-  o.max_sessions = ids.size() + 1;
+  o.max_sessions = ids.size() * 2;
   auto engine = *beckon::Engine::Create(beckon::Policy::Default(), o);
   for (size_t i = 0; i < ids.size(); ++i) {
     (void)engine->Observe(beckon::Event::PageView(kT0, ids[i], kPages[i % 10]));
@@ -57,7 +59,8 @@ void BM_ObservePageView(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_ObservePageView)->Arg(10'000)->Arg(1'000'000);
+BENCHMARK(BM_ObservePageView)
+    ->Arg(10'000)->Arg(100'000)->Arg(1'000'000)->Arg(10'000'000);
 
 void BM_Decide(benchmark::State& state) {
   const auto ids = Ids(static_cast<int>(state.range(0)));
@@ -71,7 +74,29 @@ void BM_Decide(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_Decide)->Arg(10'000)->Arg(1'000'000);
+BENCHMARK(BM_Decide)
+    ->Arg(10'000)->Arg(100'000)->Arg(1'000'000)->Arg(10'000'000);
+
+// One page_view then one Decide for the same visitor, as a shop's request
+// handler does: the second call finds the visitor's state in cache.
+void BM_ObserveDecidePair(benchmark::State& state) {
+  const auto ids = Ids(static_cast<int>(state.range(0)));
+  auto engine = Populated(ids);
+  int64_t t = kT0 + 1000;
+  size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(engine->Observe(
+        beckon::Event::PageView(t, ids[i], kPages[(i * 7) % 10])));
+    benchmark::DoNotOptimize(engine->Decide(ids[i], t + 1));
+    if (++i == ids.size()) {
+      i = 0;
+      t += 1000;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ObserveDecidePair)
+    ->Arg(10'000)->Arg(100'000)->Arg(1'000'000)->Arg(10'000'000);
 
 // Heap bytes per live visitor: the heap in use with n visitors, less the
 // heap of an empty engine, over n. Reported as a counter.
@@ -91,7 +116,8 @@ void BM_BytesPerVisitor(benchmark::State& state) {
     state.ResumeTiming();
   }
 }
-BENCHMARK(BM_BytesPerVisitor)->Arg(1'000'000)->Iterations(1)
+BENCHMARK(BM_BytesPerVisitor)
+    ->Arg(10'000)->Arg(100'000)->Arg(1'000'000)->Arg(10'000'000)->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace
