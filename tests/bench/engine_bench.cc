@@ -1,8 +1,9 @@
 // Hot-path benchmarks: Observe and Decide with many live visitors, and the
 // heap bytes each live visitor costs.
 //
-//   cmake -B build -DBECKON_BUILD_BENCHMARKS=ON && cmake --build build \
-//     --target engine_bench && build/tests/bench/engine_bench
+//   BUILD_DIR=build TARGETS=engine_bench scripts/build.sh
+//       -DBECKON_BUILD_BENCHMARKS=ON
+//   build/tests/engine_bench
 #include <malloc.h>
 
 #include <memory>
