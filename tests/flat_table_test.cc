@@ -1,0 +1,407 @@
+// The memory store's flat table alone (lib/flat_table.h): lookups through
+// colliding clusters, backward-shift deletion against a model, sampled
+// eviction, declines last, the expiry sweep, and no allocation once grown.
+#include "lib/flat_table.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+#include <random>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "lib/visitor_store.h"
+
+// Every operator new of this test binary is counted, so a test can check
+// that a stretch of table operations allocates nothing.
+namespace {
+std::atomic<int64_t> g_news{0};
+}  // namespace
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void* operator new(std::size_t n) {
+  g_news.fetch_add(1, std::memory_order_relaxed);
+  void* p = std::malloc(n == 0 ? 1 : n);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  g_news.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(n == 0 ? 1 : n);
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept {
+  return operator new(n, t);
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
+#pragma GCC diagnostic pop
+
+namespace beckon::internal {
+namespace {
+
+struct Rec {
+  uint64_t value = 0;
+  uint32_t cls = 0;  // For the two-class tables.
+};
+struct RecClasses {
+  static constexpr int kClasses = 2;
+  static int Of(const Rec& r) { return static_cast<int>(r.cls); }
+};
+using Table = FlatTable<Rec>;
+using TwoClassTable = FlatTable<Rec, RecClasses>;
+
+Rec R(uint64_t v, uint32_t cls = 0) { return Rec{v, cls}; }
+
+uint64_t ValueOf(const Table& t, uint64_t key) {
+  Rec r;
+  return t.Get(key, &r) ? r.value : ~uint64_t{0};
+}
+
+// The home slot of `key` in a table of 2^log2 slots (the table's own mix).
+uint64_t HomeOf(uint64_t key, int log2) {
+  return (key * 0x9E3779B97F4A7C15ull) >> (64 - log2);
+}
+
+// `n` keys whose home is `home` in a table of 2^log2 slots.
+std::vector<uint64_t> KeysAt(uint64_t home, int log2, int n,
+                             uint64_t from = 1) {
+  std::vector<uint64_t> keys;
+  for (uint64_t k = from; static_cast<int>(keys.size()) < n; ++k) {
+    if (HomeOf(k, log2) == home) keys.push_back(k);
+  }
+  return keys;
+}
+
+TEST(FlatTable, StartsEmptyAndAllocatesNothingUntilTheFirstPut) {
+  const int64_t before = g_news.load();
+  Table t(1'000'000);
+  EXPECT_EQ(g_news.load(), before);
+  EXPECT_EQ(t.size(), 0u);
+  EXPECT_EQ(t.slot_count(), 0u);
+  EXPECT_EQ(t.max_slot_count(), 1u << 21);  // 1M at 7/8: 2^21 slots.
+  EXPECT_FALSE(t.Contains(42));
+  EXPECT_FALSE(t.Erase(42));
+  t.Put(42, R(1));
+  EXPECT_EQ(t.slot_count(), 8u);
+  EXPECT_EQ(ValueOf(t, 42), 1u);
+}
+
+TEST(FlatTable, FindsAndErasesThroughCollidingKeysAndTheWrapAround) {
+  Table t(7);  // 8 slots, never grown.
+  ASSERT_EQ(t.max_slot_count(), 8u);
+  // Five keys homed at slot 6: the cluster runs 6, 7, 0, 1, 2.
+  const std::vector<uint64_t> keys = KeysAt(6, 3, 5);
+  for (size_t i = 0; i < keys.size(); ++i) t.Put(keys[i], R(i));
+  // And one homed at 1, pushed behind the cluster.
+  const uint64_t other = KeysAt(1, 3, 1)[0];
+  t.Put(other, R(99));
+  EXPECT_EQ(t.slot_count(), 8u);
+  for (size_t i = 0; i < keys.size(); ++i) EXPECT_EQ(ValueOf(t, keys[i]), i);
+  EXPECT_EQ(ValueOf(t, other), 99u);
+
+  // Erase from the middle and the head: every other key still found.
+  EXPECT_TRUE(t.Erase(keys[2]));
+  EXPECT_TRUE(t.Erase(keys[0]));
+  EXPECT_FALSE(t.Erase(keys[0]));
+  EXPECT_FALSE(t.Contains(keys[0]));
+  EXPECT_FALSE(t.Contains(keys[2]));
+  for (size_t i : {1, 3, 4}) EXPECT_EQ(ValueOf(t, keys[i]), i);
+  EXPECT_EQ(ValueOf(t, other), 99u);
+  EXPECT_EQ(t.size(), 4u);
+  // Updating in place keeps one record.
+  t.Put(keys[3], R(33));
+  EXPECT_EQ(ValueOf(t, keys[3]), 33u);
+  EXPECT_EQ(t.size(), 4u);
+  // Erase all; the table is empty again and reusable.
+  for (uint64_t k : {keys[1], keys[3], keys[4], other}) EXPECT_TRUE(t.Erase(k));
+  EXPECT_EQ(t.size(), 0u);
+  for (uint64_t k : keys) EXPECT_FALSE(t.Contains(k));
+  t.Put(keys[4], R(4));
+  EXPECT_EQ(ValueOf(t, keys[4]), 4u);
+}
+
+TEST(FlatTable, RandomOperationsMatchAModel) {
+  // No eviction (the capacity exceeds the keys), so the table must behave
+  // exactly as a map. Half the keys crowd a few home slots (only the top
+  // bits of key * mix differ for keys i << 58), making long clusters that
+  // backward-shift deletion must keep findable; it grows on the way.
+  Table t(4096);
+  std::unordered_map<uint64_t, uint64_t> model;
+  std::mt19937_64 rng(11);
+  auto random_key = [&]() -> uint64_t {
+    const uint64_t i = rng() % 1500;
+    return (rng() & 1) ? (i % 64 + 1) << 58 | (i / 64) : i + 1;
+  };
+  for (int op = 0; op < 100'000; ++op) {
+    const uint64_t key = random_key();
+    switch (rng() % 3) {
+      case 0: {
+        const uint64_t v = rng();
+        const auto res = t.Put(key, R(v));
+        ASSERT_TRUE(res.stored);
+        ASSERT_EQ(res.evicted_class, -1);
+        model[key] = v;
+        break;
+      }
+      case 1:
+        ASSERT_EQ(t.Erase(key), model.erase(key) == 1) << op;
+        break;
+      default: {
+        Rec r;
+        const auto it = model.find(key);
+        ASSERT_EQ(t.Get(key, &r), it != model.end()) << op;
+        if (it != model.end()) {
+          ASSERT_EQ(r.value, it->second) << op;
+        }
+      }
+    }
+    ASSERT_EQ(t.size(), model.size());
+    if (op % 10'000 == 0) {
+      for (const auto& [k, v] : model) ASSERT_EQ(ValueOf(t, k), v) << op;
+    }
+  }
+  size_t seen = 0;
+  t.ForEach([&](uint64_t k, const Rec& r, int, uint32_t) {
+    ++seen;
+    ASSERT_EQ(model.at(k), r.value);
+  });
+  EXPECT_EQ(seen, model.size());
+}
+
+TEST(FlatTable, AtCapacityEvictsTheLeastRecentlyTouchedWhileItCanSeeAll) {
+  // Up to kSample records, the sample is the whole table: exact LRU.
+  Table t(4);
+  for (uint64_t k = 1; k <= 4; ++k) EXPECT_EQ(t.Put(k, R(k)).evicted_class, -1);
+  t.Put(1, R(10));  // Touch 1: 2 is now the oldest.
+  Table::PutResult res = t.Put(5, R(5));
+  EXPECT_TRUE(res.stored);
+  EXPECT_EQ(res.evicted_class, 0);
+  EXPECT_FALSE(t.Contains(2));
+  res = t.Put(6, R(6));
+  EXPECT_FALSE(t.Contains(3));
+  EXPECT_EQ(t.size(), 4u);
+  for (uint64_t k : {1, 4, 5, 6}) EXPECT_TRUE(t.Contains(k)) << k;
+}
+
+TEST(FlatTable, AtCapacityEvictsAmongTheOldest) {
+  constexpr uint64_t kCap = 10'000;
+  constexpr uint64_t kNew = 2'000;
+  Table t(kCap);
+  std::mt19937_64 rng(7);
+  std::vector<uint64_t> keys;  // In touch order.
+  for (uint64_t i = 0; i < kCap; ++i) keys.push_back(rng());
+  for (uint64_t k : keys) ASSERT_EQ(t.Put(k, R(0)).evicted_class, -1);
+  ASSERT_EQ(t.size(), kCap);
+  // Each new record evicts one; the victim is the oldest of kSample drawn
+  // at random: its age rank is below the median with probability 2^-8.
+  std::unordered_set<uint64_t> live(keys.begin(), keys.end());
+  double rank_sum = 0;  // Of victims: 0 the oldest, 1 the newest.
+  int younger_half = 0;
+  for (uint64_t n = 0; n < kNew; ++n) {
+    const uint64_t k = rng();
+    ASSERT_EQ(t.Put(k, R(1)).evicted_class, 0);
+    keys.push_back(k);
+    live.insert(k);
+    // Find the victim: the one live key no longer in the table.
+    uint64_t victim_index = keys.size();
+    for (uint64_t i = 0; i < keys.size(); ++i) {
+      if (live.count(keys[i]) && !t.Contains(keys[i])) {
+        victim_index = i;
+        break;
+      }
+    }
+    ASSERT_LT(victim_index, keys.size());
+    live.erase(keys[victim_index]);
+    // The victim's rank among the records live before this Put.
+    uint64_t older = 0;
+    for (uint64_t i = 0; i < victim_index; ++i) older += live.count(keys[i]);
+    const double rank = static_cast<double>(older) / kCap;
+    rank_sum += rank;
+    if (rank >= 0.5) ++younger_half;
+  }
+  EXPECT_EQ(t.size(), kCap);
+  std::printf("flat_table eviction: mean victim rank %.3f (0 oldest), %d of %d "
+              "from the younger half\n",
+              rank_sum / kNew, younger_half, static_cast<int>(kNew));
+  // Expected: mean rank 1/9 (the oldest of 8 uniform), 0.4% younger half.
+  EXPECT_LT(rank_sum / kNew, 0.15);
+  EXPECT_LT(younger_half, static_cast<int>(kNew / 50));
+  // The newest records are never evicted.
+  for (uint64_t i = keys.size() - 100; i < keys.size(); ++i) {
+    EXPECT_TRUE(t.Contains(keys[i]));
+  }
+}
+
+TEST(FlatTable, TheLowerClassGoesFirstAndAFullUpperClassKeepsNoLowerRecord) {
+  // Class 1 plays the declines, class 0 the ignore-only records.
+  TwoClassTable t(100);
+  for (uint64_t k = 1; k <= 60; ++k) t.Put(k, R(k, 1));
+  int evicted_lower = 0;
+  for (uint64_t k = 1000; k < 2000; ++k) {
+    const auto res = t.Put(k, R(k, 0));
+    ASSERT_TRUE(res.stored);
+    ASSERT_NE(res.evicted_class, 1);
+    evicted_lower += res.evicted_class == 0;
+  }
+  EXPECT_EQ(evicted_lower, 1000 - 40);
+  for (uint64_t k = 1; k <= 60; ++k) EXPECT_TRUE(t.Contains(k)) << k;
+  EXPECT_EQ(t.size_of_class(1), 60u);
+  EXPECT_EQ(t.size_of_class(0), 40u);
+  // A lower record that gets an upper one changes class in place.
+  t.Put(1999, R(1999, 1));
+  EXPECT_EQ(t.size_of_class(1), 61u);
+  // New upper records push every lower one out, then evict each other.
+  for (uint64_t k = 100; k < 139; ++k) {
+    EXPECT_EQ(t.Put(k, R(k, 1)).evicted_class, 0);
+  }
+  EXPECT_EQ(t.size_of_class(0), 0u);
+  EXPECT_EQ(t.Put(200, R(200, 1)).evicted_class, 1);
+  // Full of upper records: a new lower one is not kept.
+  const auto res = t.Put(300, R(300, 0));
+  EXPECT_FALSE(res.stored);
+  EXPECT_EQ(res.evicted_class, 0);
+  EXPECT_FALSE(t.Contains(300));
+  EXPECT_EQ(t.size(), 100u);
+}
+
+TEST(FlatTable, DeclinesLastOnMemoryRecords) {
+  FlatTable<MemoryRecord, DeclinesLast> t(3);
+  MemoryRecord ignore{}, decline{};
+  ignore.flags = kHasIgnore;
+  decline.flags = kHasDecline;
+  t.Put(1, ignore);
+  for (uint64_t k = 10; k < 15; ++k) t.Put(k, decline);
+  // The ignore went first, then the two oldest declines.
+  EXPECT_FALSE(t.Contains(1));
+  EXPECT_FALSE(t.Contains(10));
+  EXPECT_FALSE(t.Contains(11));
+  for (uint64_t k = 12; k < 15; ++k) EXPECT_TRUE(t.Contains(k));
+  EXPECT_FALSE(t.Put(2, ignore).stored);
+}
+
+TEST(FlatTable, OldestFirstOrderRebuildsTheOrder) {
+  TwoClassTable t(64);
+  for (uint64_t k = 1; k <= 40; ++k) t.Put(k, R(k, k % 3 == 0 ? 1 : 0));
+  t.Put(5, R(5, 0));  // Touched: youngest of class 0.
+  t.Put(3, R(3, 1));  // Youngest of class 1.
+  std::vector<uint64_t> order;
+  t.ForEachOldestFirst([&](uint64_t k, const Rec&) { order.push_back(k); });
+  ASSERT_EQ(order.size(), 40u);
+  std::vector<uint64_t> want;
+  for (uint64_t k = 1; k <= 40; ++k) {
+    if (k % 3 != 0 && k != 5) want.push_back(k);
+  }
+  want.push_back(5);
+  for (uint64_t k = 6; k <= 39; k += 3) want.push_back(k);
+  want.push_back(3);
+  EXPECT_EQ(order, want);
+  TwoClassTable copy(64);
+  for (uint64_t k : order) {
+    Rec r;
+    ASSERT_TRUE(t.Get(k, &r));
+    copy.Put(k, r);
+  }
+  std::vector<uint64_t> again;
+  copy.ForEachOldestFirst([&](uint64_t k, const Rec&) { again.push_back(k); });
+  EXPECT_EQ(again, order);
+}
+
+TEST(FlatTable, SweepVisitsEveryRecordOncePerTurnAndErasesOnRequest) {
+  Table t(1000);
+  for (uint64_t k = 1; k <= 800; ++k) t.Put(k, R(k));
+  const uint64_t slots = t.slot_count();
+  std::unordered_map<uint64_t, int> visits;
+  uint64_t steps = 0;
+  bool turned = false;
+  while (!turned) {
+    turned = t.Sweep(16, [&](uint64_t k, const Rec& r) {
+      ++visits[k];
+      // Erase the even ones: the record shifted into the slot is still
+      // visited.
+      return r.value % 2 == 0 ? Table::SweepStep::kErase
+                              : Table::SweepStep::kKeep;
+    });
+    ASSERT_LE(++steps, (slots + 800) / 16 + 1);  // Erases take steps too.
+  }
+  EXPECT_EQ(t.size(), 400u);
+  for (uint64_t k = 1; k <= 800; ++k) {
+    EXPECT_EQ(t.Contains(k), k % 2 == 1) << k;
+  }
+  // Every record was looked at; at most once, but for one the shift across
+  // the end of the array carried back to slot 0's side.
+  EXPECT_EQ(visits.size(), 800u);
+  int twice = 0;
+  for (const auto& [k, n] : visits) twice += n > 1;
+  EXPECT_LE(twice, 16);
+  // kStop leaves the hand on the record.
+  uint64_t first = 0;
+  t.Sweep(16, [&](uint64_t k, const Rec&) {
+    first = k;
+    return Table::SweepStep::kStop;
+  });
+  uint64_t again = 0;
+  t.Sweep(1, [&](uint64_t k, const Rec&) {
+    again = k;
+    return Table::SweepStep::kKeep;
+  });
+  EXPECT_EQ(first, again);
+}
+
+TEST(FlatTable, NoAllocationInSteadyState) {
+  constexpr uint64_t kCap = 50'000;
+  Table sessions(kCap);
+  TwoClassTable memory(kCap);
+  std::mt19937_64 rng(3);
+  // Warm up: grow both to their largest size.
+  for (uint64_t i = 0; i < kCap; ++i) {
+    sessions.Put(rng(), R(i));
+    memory.Put(rng(), R(i, i % 2));
+  }
+  ASSERT_EQ(sessions.slot_count(), sessions.max_slot_count());
+  ASSERT_EQ(memory.slot_count(), memory.max_slot_count());
+  std::vector<uint64_t> recent(1024);
+  for (auto& k : recent) k = rng();
+  const int64_t before = g_news.load();
+  Rec r;
+  uint64_t found = 0;
+  for (int n = 0; n < 200'000; ++n) {
+    const uint64_t k = recent[n % recent.size()];
+    found += sessions.Get(k, &r);
+    sessions.Put(k, R(n));  // Inserts (evicting) or updates.
+    memory.Put(k, R(n, n % 3 == 0));
+    found += memory.Get(k, &r);
+    if (n % 7 == 0) {
+      sessions.Erase(k);
+      memory.Erase(k);
+    }
+    if (n % 5 == 0) recent[n % recent.size()] = rng();
+    sessions.Sweep(16, [](uint64_t, const Rec& x) {
+      return x.value % 97 == 0 ? Table::SweepStep::kErase
+                               : Table::SweepStep::kKeep;
+    });
+  }
+  EXPECT_EQ(g_news.load() - before, 0);
+  EXPECT_GT(found, 0u);
+  EXPECT_LE(sessions.size(), kCap);
+  // Clear and Swap keep the arrays: still nothing allocated.
+  Table other(kCap);
+  sessions.Swap(other);
+  other.Clear();
+  EXPECT_EQ(g_news.load() - before, 0);
+}
+
+}  // namespace
+}  // namespace beckon::internal
