@@ -13,13 +13,15 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "flat_table.h"
+#include "packed_session.h"
 #include "rate_window.h"
 #include "state_store.h"
 
 namespace beckon::internal {
 namespace {
 
-using SessionTable = FlatTable<SessionRecord>;
+using SessionTable =
+    FlatTable<SessionRecord, OneClass<SessionRecord>, SessionCodec>;
 using MemoryTable = FlatTable<MemoryRecord, DeclinesLast>;
 
 // A std::mutex the thread-safety annotations know. Not absl::Mutex: the

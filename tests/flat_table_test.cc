@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <random>
 #include <unordered_map>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "lib/packed_session.h"
 #include "lib/visitor_store.h"
 
 // Every operator new of this test binary is counted, so a test can check
@@ -401,6 +403,145 @@ TEST(FlatTable, NoAllocationInSteadyState) {
   sessions.Swap(other);
   other.Clear();
   EXPECT_EQ(g_news.load() - before, 0);
+}
+
+void ExpectSameSession(const SessionRecord& a, const SessionRecord& b) {
+  EXPECT_EQ(a.session_start_ms, b.session_start_ms);
+  EXPECT_EQ(a.last_event_ms, b.last_event_ms);
+  EXPECT_EQ(a.last_activity_ms, b.last_activity_ms);
+  EXPECT_EQ(a.checkout_since_ms, b.checkout_since_ms);
+  EXPECT_EQ(a.last_offer_ms, b.last_offer_ms);
+  EXPECT_EQ(std::memcmp(&a.cart_value, &b.cart_value, sizeof(float)), 0);
+  for (int i = 0; i < kRecentPages; ++i) {
+    EXPECT_EQ(a.recent_pages[i], b.recent_pages[i]);
+  }
+  for (int i = 0; i < kRecentSteps; ++i) {
+    EXPECT_EQ(a.recent_steps[i], b.recent_steps[i]);
+  }
+  EXPECT_EQ(a.current_group, b.current_group);
+  EXPECT_EQ(a.pages_viewed, b.pages_viewed);
+  EXPECT_EQ(a.help_hits, b.help_hits);
+  EXPECT_EQ(a.searches, b.searches);
+  EXPECT_EQ(a.zero_result_searches, b.zero_result_searches);
+  EXPECT_EQ(a.loops, b.loops);
+  EXPECT_EQ(a.back_and_forth, b.back_and_forth);
+  EXPECT_EQ(a.offers, b.offers);
+  EXPECT_EQ(a.flags, b.flags);
+  EXPECT_EQ(a.n_pages, b.n_pages);
+  EXPECT_EQ(a.n_steps, b.n_steps);
+  EXPECT_EQ(a.path_rule, b.path_rule);
+}
+
+SessionRecord RandomSession(std::mt19937_64& rng) {
+  SessionRecord r{};
+  r.session_start_ms = 1'700'000'000'000 + static_cast<int64_t>(rng() % 1'000'000'000);
+  r.last_event_ms = r.session_start_ms + static_cast<int64_t>(rng() % 7'200'000);
+  r.last_activity_ms = rng() % 4 ? r.last_event_ms - 5 : r.session_start_ms;
+  r.checkout_since_ms = rng() % 2 ? 0 : r.session_start_ms + 1000;
+  r.last_offer_ms = rng() % 2 ? 0 : r.last_event_ms;
+  r.cart_value = static_cast<float>(rng() % 100'000) / 100.0f;
+  for (auto& p : r.recent_pages) p = static_cast<uint32_t>(rng());
+  for (auto& g : r.recent_steps) {
+    g = rng() % 5 ? static_cast<uint16_t>(rng() % 255) : uint16_t{0xFFFF};
+  }
+  r.current_group = static_cast<uint16_t>(rng());
+  r.pages_viewed = static_cast<uint16_t>(rng());
+  r.help_hits = static_cast<uint16_t>(rng());
+  r.searches = static_cast<uint16_t>(rng());
+  r.zero_result_searches = static_cast<uint16_t>(rng());
+  r.loops = static_cast<uint16_t>(rng());
+  r.back_and_forth = static_cast<uint16_t>(rng());
+  r.offers = static_cast<uint8_t>(rng());
+  r.flags = static_cast<uint8_t>(rng());
+  r.n_pages = static_cast<uint8_t>(rng() % 7);
+  r.n_steps = static_cast<uint8_t>(rng() % 9);
+  r.path_rule = static_cast<uint8_t>(rng());
+  return r;
+}
+
+using SessionTable =
+    FlatTable<SessionRecord, OneClass<SessionRecord>, SessionCodec>;
+
+TEST(PackedSession, SessionsRoundTripThroughTheirSlot) {
+  EXPECT_LE(sizeof(PackedSession), 80u);
+  SessionTable t(2000);
+  std::mt19937_64 rng(5);
+  std::unordered_map<uint64_t, SessionRecord> model;
+  for (uint64_t k = 1; k <= 1000; ++k) {
+    model[k] = RandomSession(rng);
+    t.Put(k, model[k]);
+  }
+  EXPECT_EQ(t.overflow_count(), 0u);
+  for (const auto& [k, want] : model) {
+    SessionRecord got;
+    ASSERT_TRUE(t.Get(k, &got));
+    ExpectSameSession(got, want);
+  }
+}
+
+TEST(PackedSession, WhatDoesNotPackIsKeptWhole) {
+  SessionTable t(100);
+  std::mt19937_64 rng(6);
+  SessionRecord long_session = RandomSession(rng);
+  long_session.last_event_ms = long_session.session_start_ms + 30LL * 86'400'000;
+  SessionRecord many_groups = RandomSession(rng);
+  many_groups.recent_steps[3] = 300;
+  SessionRecord before_start = RandomSession(rng);
+  before_start.last_offer_ms = 5;  // Not 0, far before the session.
+  SessionRecord at_limit = RandomSession(rng);  // Just fits.
+  at_limit.last_event_ms = at_limit.session_start_ms + 2'147'483'647;
+  t.Put(1, long_session);
+  t.Put(2, many_groups);
+  t.Put(3, before_start);
+  t.Put(4, at_limit);
+  EXPECT_EQ(t.overflow_count(), 3u);
+  SessionRecord got;
+  ASSERT_TRUE(t.Get(1, &got));
+  ExpectSameSession(got, long_session);
+  ASSERT_TRUE(t.Get(2, &got));
+  ExpectSameSession(got, many_groups);
+  ASSERT_TRUE(t.Get(3, &got));
+  ExpectSameSession(got, before_start);
+  ASSERT_TRUE(t.Get(4, &got));
+  ExpectSameSession(got, at_limit);
+  // Rewritten so that it fits: packed again, the side copy dropped.
+  many_groups.recent_steps[3] = 7;
+  t.Put(2, many_groups);
+  EXPECT_EQ(t.overflow_count(), 2u);
+  ASSERT_TRUE(t.Get(2, &got));
+  ExpectSameSession(got, many_groups);
+  // Erased (directly, by the sweep, by eviction): the side copy goes too.
+  EXPECT_TRUE(t.Erase(1));
+  EXPECT_EQ(t.overflow_count(), 1u);
+  while (t.Contains(3)) {
+    t.Sweep(8, [](uint64_t k, const SessionRecord&) {
+      return k == 3 ? SessionTable::SweepStep::kErase
+                    : SessionTable::SweepStep::kKeep;
+    });
+  }
+  EXPECT_EQ(t.overflow_count(), 0u);
+  SessionTable small(1);
+  small.Put(9, long_session);
+  EXPECT_EQ(small.overflow_count(), 1u);
+  small.Put(10, at_limit);  // Evicts 9.
+  EXPECT_FALSE(small.Contains(9));
+  EXPECT_EQ(small.overflow_count(), 0u);
+  // Many that do not fit, through growth and backward shifts.
+  SessionTable grown(5000);
+  for (uint64_t k = 1; k <= 3000; ++k) {
+    grown.Put(k, k % 2 ? long_session : at_limit);
+    if (k % 3 == 0) grown.Erase(k - 1);
+  }
+  for (uint64_t k = 1; k <= 3000; ++k) {
+    const bool present = !(k % 3 == 2 && k < 3000);
+    ASSERT_EQ(grown.Get(k, &got), present) << k;
+    if (present) {
+      ASSERT_EQ(got.last_event_ms, (k % 2 ? long_session : at_limit).last_event_ms);
+    }
+  }
+  size_t odd_present = 0;
+  for (uint64_t k = 1; k <= 3000; k += 2) odd_present += grown.Contains(k);
+  EXPECT_EQ(grown.overflow_count(), odd_present);
 }
 
 }  // namespace
