@@ -15,6 +15,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "absl/numeric/int128.h"
 #include "gtest/gtest.h"
 #include "lib/packed_session.h"
 #include "lib/visitor_store.h"
@@ -72,17 +73,18 @@ uint64_t ValueOf(const Table& t, uint64_t key) {
   return t.Get(key, &r) ? r.value : ~uint64_t{0};
 }
 
-// The home slot of `key` in a table of 2^log2 slots (the table's own mix).
-uint64_t HomeOf(uint64_t key, int log2) {
-  return (key * 0x9E3779B97F4A7C15ull) >> (64 - log2);
+// The home slot of `key` in a table of `slots` slots (the table's own mix).
+uint64_t HomeOf(uint64_t key, uint64_t slots) {
+  return absl::Uint128High64(absl::uint128(key * 0x9E3779B97F4A7C15ull) *
+                             slots);
 }
 
-// `n` keys whose home is `home` in a table of 2^log2 slots.
-std::vector<uint64_t> KeysAt(uint64_t home, int log2, int n,
+// `n` keys whose home is `home` in a table of `slots` slots.
+std::vector<uint64_t> KeysAt(uint64_t home, uint64_t slots, int n,
                              uint64_t from = 1) {
   std::vector<uint64_t> keys;
   for (uint64_t k = from; static_cast<int>(keys.size()) < n; ++k) {
-    if (HomeOf(k, log2) == home) keys.push_back(k);
+    if (HomeOf(k, slots) == home) keys.push_back(k);
   }
   return keys;
 }
@@ -93,7 +95,7 @@ TEST(FlatTable, StartsEmptyAndAllocatesNothingUntilTheFirstPut) {
   EXPECT_EQ(g_news.load(), before);
   EXPECT_EQ(t.size(), 0u);
   EXPECT_EQ(t.slot_count(), 0u);
-  EXPECT_EQ(t.max_slot_count(), 1u << 21);  // 1M at 7/8: 2^21 slots.
+  EXPECT_EQ(t.max_slot_count(), 1'142'864u);  // 1M at 7/8, a multiple of 8.
   EXPECT_FALSE(t.Contains(42));
   EXPECT_FALSE(t.Erase(42));
   t.Put(42, R(1));
@@ -105,10 +107,10 @@ TEST(FlatTable, FindsAndErasesThroughCollidingKeysAndTheWrapAround) {
   Table t(7);  // 8 slots, never grown.
   ASSERT_EQ(t.max_slot_count(), 8u);
   // Five keys homed at slot 6: the cluster runs 6, 7, 0, 1, 2.
-  const std::vector<uint64_t> keys = KeysAt(6, 3, 5);
+  const std::vector<uint64_t> keys = KeysAt(6, 8, 5);
   for (size_t i = 0; i < keys.size(); ++i) t.Put(keys[i], R(i));
   // And one homed at 1, pushed behind the cluster.
-  const uint64_t other = KeysAt(1, 3, 1)[0];
+  const uint64_t other = KeysAt(1, 8, 1)[0];
   t.Put(other, R(99));
   EXPECT_EQ(t.slot_count(), 8u);
   for (size_t i = 0; i < keys.size(); ++i) EXPECT_EQ(ValueOf(t, keys[i]), i);
@@ -238,9 +240,11 @@ TEST(FlatTable, AtCapacityEvictsAmongTheOldest) {
   std::printf("flat_table eviction: mean victim rank %.3f (0 oldest), %d of %d "
               "from the younger half\n",
               rank_sum / kNew, younger_half, static_cast<int>(kNew));
-  // Expected: mean rank 1/9 (the oldest of 8 uniform), 0.4% younger half.
+  // For the oldest of 8 drawn independently: mean rank 1/9, 0.4% from the
+  // younger half. The 8 are neighbours in a table 7/8 full, where later
+  // records sit later in their cluster: measured 0.137 and 2.4%.
   EXPECT_LT(rank_sum / kNew, 0.15);
-  EXPECT_LT(younger_half, static_cast<int>(kNew / 50));
+  EXPECT_LT(younger_half, static_cast<int>(kNew / 20));
   // The newest records are never evicted.
   for (uint64_t i = keys.size() - 100; i < keys.size(); ++i) {
     EXPECT_TRUE(t.Contains(keys[i]));
