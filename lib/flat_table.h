@@ -4,12 +4,13 @@
 // (lib/memory_store.cc).
 //
 // Layout: three arrays of one length (any multiple of 8; the home slot is
-// the multiply-high of the mixed key and the length), allocated together:
+// the multiply-high of the mixed key and the length):
 //   - a control byte per slot: 0 empty, else occupied | class | overflow |
 //     a 5-bit tag of the key's hash (most probes for an absent key stop at
 //     the control bytes, 64 to a cache line);
 //   - a 32-bit last-touched stamp per slot (a per-table counter, bumped by
-//     every Put);
+//     every Put; every 2^30 Puts ages are clamped to 2^30 so that unsigned
+//     differences never wrap);
 //   - the slots themselves: the key and the record (as Codec stores it)
 //     inline, so a lookup reads the home slot's control byte, its stamp and
 //     its record, three lines whose addresses are known from the hash
@@ -22,9 +23,13 @@
 // key's home slot onward is evicted; with at most kSample such records in
 // the table that is exactly the least recently touched one. The home slot is
 // where the failed lookup just looked, so sampling costs no extra cache
-// misses, and home slots are independent of age, so the victim is the
-// oldest of kSample records drawn at random (in expectation among the
-// oldest 1/(kSample+1) of its class).
+// misses, and home slots are independent of age, so the victim is close to
+// the oldest of kSample records drawn at random (1/(kSample+1) would be
+// its expected age rank; flat_table_test measures 0.137 at 7/8 full, where
+// neighbours in a cluster are not quite independent in age).
+//
+// Sweep() walks a CLOCK hand over the slots, a few per call, for
+// incremental expiry: every record is visited once per turn.
 //
 // Classes (Classes::Of(record), Classes::kClasses of them) rank records for
 // eviction as the old recency lists did: a record of the lowest class that
@@ -98,7 +103,10 @@ class FlatTable {
   // Load at which the table doubles: 7/8.
   static constexpr uint64_t kLoadNum = 7, kLoadDen = 8;
 
-  explicit FlatTable(uint64_t capacity) : capacity_(capacity) {
+  // The engine keeps a shard's capacity below 2^32; clamped anyway so that
+  // the slot count below cannot overflow.
+  explicit FlatTable(uint64_t capacity)
+      : capacity_(std::min(capacity, uint64_t{1} << 40)) {
     // The fewest slots holding `capacity` at 7/8, a multiple of 8.
     const uint64_t need = (capacity_ * kLoadDen + kLoadNum - 1) / kLoadNum;
     max_slots_ = std::max(kMinSlots, (need + 7) / 8 * 8);
