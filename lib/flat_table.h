@@ -172,8 +172,9 @@ class FlatTable {
     PutResult res;
     const int cls = Classes::Of(rec);
     const uint64_t h = Mix(key);
+    uint64_t i = kNone;  // Where `key` is, or the empty slot it would take.
     if (slot_count_ != 0) {
-      const uint64_t i = Probe(h, key);
+      i = Probe(h, key);
       if (ctrl_[i] != 0) {  // Present.
         const int old = ClassOf(ctrl_[i]);
         if (old != cls) {
@@ -192,12 +193,28 @@ class FlatTable {
         res.evicted_class = cls;
         return res;
       }
-      EraseAt(Victim(Home(h), lowest));
       res.evicted_class = lowest;
+      const uint64_t home = Home(h);
+      const uint64_t victim = Victim(home, lowest);
+      if (Dist(home, victim) < Dist(home, i)) {
+        // The victim lies between the new key's home and the empty slot
+        // its probe reached, all occupied: the new record may take the
+        // victim's slot, with no shifting and no second probe.
+        --count_[ClassOf(ctrl_[victim])];
+        if (!Codec::kExact && (ctrl_[victim] & kOverflow)) {
+          overflow_.erase(slot_[victim].key);
+        }
+        ctrl_[victim] = 0;
+        ++count_[cls];
+        StoreAt(victim, h, key, rec, cls);
+        return res;
+      }
+      EraseAt(victim);
+      i = Probe(h, key);
     } else if (size_ + 1 > slot_count_ * kLoadNum / kLoadDen) {
       Grow();
+      i = Probe(h, key);
     }
-    const uint64_t i = Probe(h, key);  // The first empty slot.
     ++size_;
     ++count_[cls];
     StoreAt(i, h, key, rec, cls);
