@@ -221,6 +221,17 @@ class FlatTable {
     return res;
   }
 
+  // Makes room for `n` records (at most the capacity) without growing
+  // again: for bulk loads (Replace), where keys in an order correlated with
+  // their slots (one table's slot order, say) would otherwise crowd the
+  // front of a smaller table before each growth.
+  void Reserve(uint64_t n) {
+    n = std::min(n, capacity_);
+    const uint64_t need = (n * kLoadDen + kLoadNum - 1) / kLoadNum;
+    const uint64_t slots = std::min(max_slots_, (need + 7) / 8 * 8);
+    if (slots > slot_count_) Resize(std::max(slots, kMinSlots));
+  }
+
   // Erases `key`'s record; returns whether there was one.
   bool Erase(uint64_t key) {
     const uint64_t i = Lookup(key);
@@ -444,7 +455,12 @@ class FlatTable {
   // max_slots_ at most) and rehashes.
   void Grow() {
     uint64_t n = slot_count_ * kGrowNum / kGrowDen;
-    n = std::min(max_slots_, std::max(slot_count_ + kMinSlots, (n + 7) / 8 * 8));
+    Resize(std::min(max_slots_,
+                    std::max(slot_count_ + kMinSlots, (n + 7) / 8 * 8)));
+  }
+
+  // Rehashes into `n` slots. REQUIRES: size_ <= n * 7/8, n a multiple of 8.
+  void Resize(uint64_t n) {
     std::unique_ptr<uint8_t[]> ctrl(new uint8_t[n]());
     std::unique_ptr<uint32_t[]> stamp(new uint32_t[n]);
     std::unique_ptr<Slot_[]> slot(new Slot_[n]);

@@ -192,6 +192,8 @@ class MemoryStore final : public VisitorStore, private RateGate {
     for (size_t i = 0; i < n; ++i) {
       SessionTable sessions(per_session_);
       MemoryTable memory(per_memory_);
+      sessions.Reserve(sessions_of[i].size());
+      memory.Reserve(memory_of[i].size());
       StoreCounters evicted;
       int64_t floor = kNever;
       for (size_t j : sessions_of[i]) {

@@ -233,6 +233,22 @@ TEST(FlatTable, EvictingPutsLoseOnlyTheVictim) {
   }
 }
 
+TEST(FlatTable, ReserveMakesRoomOnceAndKeepsTheRecords) {
+  Table t(1000);
+  for (uint64_t k = 1; k <= 10; ++k) t.Put(k, R(k));
+  t.Reserve(700);
+  const uint64_t slots = t.slot_count();
+  EXPECT_GE(slots * 7 / 8, 700u);
+  for (uint64_t k = 1; k <= 10; ++k) EXPECT_EQ(ValueOf(t, k), k);
+  const int64_t before = g_news.load();
+  for (uint64_t k = 11; k <= 700; ++k) t.Put(k, R(k));
+  EXPECT_EQ(g_news.load(), before);  // No growth.
+  EXPECT_EQ(t.slot_count(), slots);
+  t.Reserve(5000);  // Capped at the capacity.
+  EXPECT_EQ(t.slot_count(), t.max_slot_count());
+  for (uint64_t k = 1; k <= 700; ++k) ASSERT_EQ(ValueOf(t, k), k);
+}
+
 TEST(FlatTable, AtCapacityEvictsTheLeastRecentlyTouchedWhileItCanSeeAll) {
   // Up to kSample records, the sample is the whole table: exact LRU.
   Table t(4);
