@@ -232,6 +232,41 @@ class FlatTable {
     if (slots > slot_count_) Resize(std::max(slots, kMinSlots));
   }
 
+  // Loads n records into this empty table: get(j) is the j-th
+  // (key, record) pair, oldest first, the first of equal keys kept.
+  // REQUIRES: empty, n <= capacity (so nothing is evicted). The records go
+  // in by home slot, each stamped with its rank: the recency order is the
+  // one given, and the inserts probe no further than a random order would,
+  // whatever the order given (an order correlated with the hash, as one
+  // table's contents can be, makes linear probing crawl: 750 probe steps
+  // a record in a restore of 1M sessions and 1M declines). Allocates an
+  // index. Returns how many were loaded.
+  template <typename Get>
+  size_t BulkLoad(size_t n, Get get) {
+    Reserve(n);
+    if (slot_count_ == 0) return 0;
+    std::vector<std::pair<uint64_t, uint32_t>> order;  // (home, rank).
+    order.reserve(n);
+    for (size_t j = 0; j < n; ++j) {
+      order.emplace_back(Home(Mix(get(j).first)), static_cast<uint32_t>(j));
+    }
+    std::sort(order.begin(), order.end());
+    size_t loaded = 0;
+    for (const auto& [home, j] : order) {
+      const auto& [key, rec] = get(j);
+      const uint64_t h = Mix(key);
+      const uint64_t i = Probe(h, key);
+      if (ctrl_[i] != 0) continue;  // A later duplicate (ranks ascend).
+      const int cls = Classes::Of(rec);
+      ++size_;
+      ++count_[cls];
+      StoreAt(i, h, key, rec, cls, j + 1);
+      ++loaded;
+    }
+    clock_ = static_cast<uint32_t>(n);
+    return loaded;
+  }
+
   // Erases `key`'s record; returns whether there was one.
   bool Erase(uint64_t key) {
     const uint64_t i = Lookup(key);
@@ -387,6 +422,11 @@ class FlatTable {
 
   void StoreAt(uint64_t i, uint64_t h, uint64_t key, const Record& rec,
                int cls) {
+    StoreAt(i, h, key, rec, cls, ++clock_);
+    if ((clock_ & (kMaxAge - 1)) == 0) Renormalize();
+  }
+  void StoreAt(uint64_t i, uint64_t h, uint64_t key, const Record& rec,
+               int cls, uint32_t stamp) {
     const bool was_overflow = (ctrl_[i] & kOverflow) != 0;
     uint8_t c = kOccupied | (cls ? kClassBit : 0) | Tag(h);
     slot_[i].key = key;
@@ -397,8 +437,7 @@ class FlatTable {
       overflow_[key] = rec;
     }
     ctrl_[i] = c;
-    stamp_[i] = ++clock_;
-    if ((clock_ & (kMaxAge - 1)) == 0) Renormalize();
+    stamp_[i] = stamp;
   }
 
   // Clamps every age to kMaxAge (once every 2^30 Puts, O(slot_count)).

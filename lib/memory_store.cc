@@ -192,21 +192,36 @@ class MemoryStore final : public VisitorStore, private RateGate {
     for (size_t i = 0; i < n; ++i) {
       SessionTable sessions(per_session_);
       MemoryTable memory(per_memory_);
-      sessions.Reserve(sessions_of[i].size());
-      memory.Reserve(memory_of[i].size());
       StoreCounters evicted;
       int64_t floor = kNever;
-      for (size_t j : sessions_of[i]) {
-        const auto& [key, rec] = c.sessions[j];
-        if (sessions.Contains(key)) continue;  // Duplicate.
-        PutSession(sessions, key, rec, evicted.sessions_evicted);
-        floor = std::min(floor, rec.last_event_ms);
+      const std::vector<size_t>& mine = sessions_of[i];
+      if (mine.size() <= per_session_) {  // Nothing to evict: in bulk.
+        sessions.BulkLoad(mine.size(),
+                          [&](size_t j) -> const auto& { return c.sessions[mine[j]]; });
+        for (size_t j : mine) {
+          floor = std::min(floor, c.sessions[j].second.last_event_ms);
+        }
+      } else {
+        sessions.Reserve(mine.size());
+        for (size_t j : mine) {
+          const auto& [key, rec] = c.sessions[j];
+          if (sessions.Contains(key)) continue;  // Duplicate.
+          PutSession(sessions, key, rec, evicted.sessions_evicted);
+          floor = std::min(floor, rec.last_event_ms);
+        }
       }
-      for (size_t j : memory_of[i]) {
-        const auto& [key, rec] = c.memory[j];
-        if (memory.Contains(key)) continue;
-        PutMemory(memory, key, rec, evicted.memory_evicted,
-                  evicted.declines_evicted);
+      const std::vector<size_t>& theirs = memory_of[i];
+      if (theirs.size() <= per_memory_) {
+        memory.BulkLoad(theirs.size(),
+                        [&](size_t j) -> const auto& { return c.memory[theirs[j]]; });
+      } else {
+        memory.Reserve(theirs.size());
+        for (size_t j : theirs) {
+          const auto& [key, rec] = c.memory[j];
+          if (memory.Contains(key)) continue;
+          PutMemory(memory, key, rec, evicted.memory_evicted,
+                    evicted.declines_evicted);
+        }
       }
       Shard& s = *shards_[i];
       {

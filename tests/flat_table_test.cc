@@ -249,6 +249,40 @@ TEST(FlatTable, ReserveMakesRoomOnceAndKeepsTheRecords) {
   for (uint64_t k = 1; k <= 700; ++k) ASSERT_EQ(ValueOf(t, k), k);
 }
 
+TEST(FlatTable, BulkLoadKeepsTheOrderAndTheFirstOfEqualKeys) {
+  std::vector<std::pair<uint64_t, Rec>> recs;
+  std::mt19937_64 rng(17);
+  for (uint64_t j = 0; j < 3000; ++j) {
+    recs.emplace_back(rng(), R(j, j % 4 == 0 ? 1 : 0));
+  }
+  recs.emplace_back(recs[10].first, R(777, 0));  // A later duplicate.
+  TwoClassTable t(5000);
+  EXPECT_EQ(t.BulkLoad(recs.size(), [&](size_t j) -> const auto& {
+    return recs[j];
+  }), 3000u);
+  EXPECT_EQ(t.size(), 3000u);
+  EXPECT_EQ(t.size_of_class(1), 750u);
+  Rec r;
+  ASSERT_TRUE(t.Get(recs[10].first, &r));
+  EXPECT_EQ(r.value, 10u);
+  // Oldest first: class 0 in the given order, then class 1.
+  std::vector<uint64_t> order, want;
+  t.ForEachOldestFirst([&](uint64_t k, const Rec&) { order.push_back(k); });
+  for (int cls = 0; cls < 2; ++cls) {
+    for (uint64_t j = 0; j < 3000; ++j) {
+      if (static_cast<int>(recs[j].second.cls) == cls) {
+        want.push_back(recs[j].first);
+      }
+    }
+  }
+  EXPECT_EQ(order, want);
+  // Later Puts are younger than everything loaded.
+  t.Put(recs[1].first, R(1, 0));
+  order.clear();
+  t.ForEachOldestFirst([&](uint64_t k, const Rec&) { order.push_back(k); });
+  EXPECT_EQ(order[2249], recs[1].first);  // Last of class 0.
+}
+
 TEST(FlatTable, AtCapacityEvictsTheLeastRecentlyTouchedWhileItCanSeeAll) {
   // Up to kSample records, the sample is the whole table: exact LRU.
   Table t(4);
