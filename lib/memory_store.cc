@@ -52,9 +52,20 @@ class ABSL_SCOPED_LOCKABLE Locked {
 
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 
+// A fresh seed for each table (splitmix64 of a counter): a table refilled
+// from another's contents must not map keys to the same slots.
+uint64_t NextSeed() {
+  static std::atomic<uint64_t> counter{0x5eed};
+  uint64_t z = counter.fetch_add(0x9E3779B97F4A7C15ull,
+                                 std::memory_order_relaxed);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
 struct alignas(64) Shard {
   Shard(uint64_t session_cap, uint64_t memory_cap)
-      : sessions(session_cap), memory(memory_cap) {}
+      : sessions(session_cap, NextSeed()), memory(memory_cap, NextSeed()) {}
   mutable Lock mu;
   SessionTable sessions ABSL_GUARDED_BY(mu);
   MemoryTable memory ABSL_GUARDED_BY(mu);
@@ -190,8 +201,8 @@ class MemoryStore final : public VisitorStore, private RateGate {
       memory_of[c.memory[i].first & shard_mask_].push_back(i);
     }
     for (size_t i = 0; i < n; ++i) {
-      SessionTable sessions(per_session_);
-      MemoryTable memory(per_memory_);
+      SessionTable sessions(per_session_, NextSeed());
+      MemoryTable memory(per_memory_, NextSeed());
       StoreCounters evicted;
       int64_t floor = kNever;
       const std::vector<size_t>& mine = sessions_of[i];
