@@ -290,6 +290,21 @@ class FlatTable {
     }
   }
 
+  // Calls fn(key, record&) on every record, in slot order; `fn` may change
+  // the record but not its class. Touches no stamp (the recency order is
+  // kept). A changed record that no longer packs moves to the side map.
+  template <typename Fn>
+  void ForEachMutable(Fn fn) {
+    Record r;
+    for (uint64_t i = 0; i < slot_count_; ++i) {
+      if (ctrl_[i] == 0) continue;
+      Load(i, &r);
+      fn(slot_[i].key, r);
+      StoreAt(i, Mix(slot_[i].key), slot_[i].key, r, ClassOf(ctrl_[i]),
+              stamp_[i]);
+    }
+  }
+
   // Calls fn(key, record) in eviction order: class by class from the
   // lowest, each from least to most recently touched. Putting the records
   // into an empty table in this order rebuilds the order. Allocates (a

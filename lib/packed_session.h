@@ -7,6 +7,10 @@
 // A record that does not fit (a longer session, a policy with 255 groups or
 // more, a timestamp before its session's start) is not packed: the table
 // keeps it whole in its side map (flat_table.h).
+//
+// Every field of SessionRecord must be carried here: a field added there
+// and not here would be lost by the in-memory store (sizeof may not tell:
+// SessionRecord has a byte of padding, PackedSession one spare byte).
 #ifndef BECKON_LIB_PACKED_SESSION_H_
 #define BECKON_LIB_PACKED_SESSION_H_
 

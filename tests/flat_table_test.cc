@@ -646,5 +646,29 @@ TEST(PackedSession, WhatDoesNotPackIsKeptWhole) {
   EXPECT_EQ(grown.overflow_count(), odd_present);
 }
 
+TEST(PackedSession, ForEachMutableRewritesInPlaceKeepingTheOrder) {
+  SessionTable t(100);
+  std::mt19937_64 rng(21);
+  std::vector<uint64_t> keys;
+  for (uint64_t k = 1; k <= 50; ++k) {
+    t.Put(k, RandomSession(rng));
+    keys.push_back(k);
+  }
+  t.ForEachMutable([](uint64_t k, SessionRecord& r) {
+    r.pages_viewed = static_cast<uint16_t>(k);
+    if (k == 7) r.recent_steps[0] = 1000;  // No longer packs.
+  });
+  EXPECT_EQ(t.overflow_count(), 1u);
+  std::vector<uint64_t> order;
+  t.ForEachOldestFirst([&](uint64_t k, const SessionRecord& r) {
+    order.push_back(k);
+    EXPECT_EQ(r.pages_viewed, k);
+  });
+  EXPECT_EQ(order, keys);
+  SessionRecord got;
+  ASSERT_TRUE(t.Get(7, &got));
+  EXPECT_EQ(got.recent_steps[0], 1000);
+}
+
 }  // namespace
 }  // namespace beckon::internal
