@@ -169,7 +169,7 @@ class VisitorStore {
   virtual StoreStats Stats() const = 0;
 };
 
-// In this process: shards of capacity-bounded LRU tables (visitor_store.h);
+// In this process: shards of capacity-bounded flat tables (flat_table.h);
 // in each, ignore-only memory records are evicted before declines.
 std::unique_ptr<VisitorStore> NewMemoryStore(const Engine::Options& options,
                                              int64_t session_timeout_ms,

@@ -128,16 +128,19 @@ class Engine {
  public:
   struct Options {
     // Sessions kept at most, split evenly over the shards (each keeps
-    // ceil(max_sessions / shards)); beyond it the least recently seen visitor
-    // of a shard is evicted (counted in sessions_evicted). Default:
-    // 1,000,000. REQUIRES: >= 1.
+    // ceil(max_sessions / shards)); beyond it a shard evicts the least
+    // recently seen of 8 sessions it samples (the exact least recently seen
+    // while it holds 8 or fewer; counted in sessions_evicted). Memory grows
+    // with the sessions held, not with this cap. Default: 1,000,000.
+    // REQUIRES: >= 1.
     uint64_t max_sessions = 1'000'000;
     // Decline/ignore memory records kept at most, split over the shards like
-    // max_sessions; beyond it a shard drops its least recently touched
-    // ignore-only record, and a decline only when it holds nothing but
-    // declines (the oldest decline then; a new ignore-only record is not
-    // kept). Counted in memory_evicted, declines also in declines_evicted.
-    // Default: 4,000,000. REQUIRES: >= 1.
+    // max_sessions; beyond it a shard drops an ignore-only record (the least
+    // recently touched of 8 it samples), and a decline only when it holds
+    // nothing but declines (the least recently touched of 8 sampled declines
+    // then; a new ignore-only record is not kept). Counted in
+    // memory_evicted, declines also in declines_evicted. Default: 4,000,000.
+    // REQUIRES: >= 1.
     uint64_t max_memory_records = 4'000'000;
     // Number of shards (each with its own lock). Default: 64.
     // REQUIRES: a power of two in [1, 4096].

@@ -120,6 +120,7 @@ int beckon_engine_options_set_shards(beckon_engine_options_t* options, uint32_t 
 int beckon_engine_options_set_visitor_key(beckon_engine_options_t* options, uint64_t key0, uint64_t key1, char** errptr);
 int beckon_engine_options_set_visitor_key_file(beckon_engine_options_t* options, const char* path, char** errptr);
 int beckon_engine_options_set_decision_log(beckon_engine_options_t* options, const char* path, char** errptr);
+int beckon_engine_options_set_event_log(beckon_engine_options_t* options, const char* path, char** errptr);
 int beckon_engine_options_set_redis_url(beckon_engine_options_t* options, const char* url, char** errptr);
 int beckon_engine_options_set_max_url_bytes(beckon_engine_options_t* options, uint32_t max_url_bytes, char** errptr);
 int beckon_engine_options_set_max_referrer_bytes(beckon_engine_options_t* options, uint32_t max_referrer_bytes, char** errptr);
