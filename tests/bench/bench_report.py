@@ -96,12 +96,15 @@ def engine_figures(data):
         parts = name.split("/")
         kind = {"BM_ObservePageView": "observe", "BM_Decide": "decide",
                 "BM_Pair": "pair", "BM_Populate": "populate",
-                "BM_PairThreads": "threads"}.get(parts[0])
+                "BM_PairThreads": "threads",
+                "BM_DecideHistograms": "histograms"}.get(parts[0])
         if kind is None:
             continue
         n = int(parts[1])
         if kind == "threads":
             out[(kind, n, int(b.get("threads", 1)))] = b
+        elif kind == "histograms":
+            out[(kind, n, int(parts[2]))] = b
         else:
             out[(kind, n)] = b
     return out
@@ -162,6 +165,12 @@ def build(dirname, mode):
             row("populate", f"populate {size_text(n)} visitors, per new one", time_text(p["ns_per_new_visitor"]),
                 "<= 300 ns", over_text(p['ns_per_new_visitor'], 300),
                 ns_per_visitor=p["ns_per_new_visitor"])
+    # The latency histograms' cost: Decide with them on and off.
+    on, off = eng.get(("histograms", 10_000, 1)), eng.get(("histograms", 10_000, 0))
+    if on and off:
+        row("histograms", "Decide at 10k, latency histograms on vs off",
+            f"{time_text(ns(on))} vs {time_text(ns(off))}", "nothing measurable",
+            f"{ns(on) / ns(off):.2f}×", on_ns=ns(on), off_ns=ns(off))
     # Two threads against one.
     tn = sorted({k[1] for k in eng if k[0] == "threads"})
     if tn:

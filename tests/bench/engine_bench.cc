@@ -262,6 +262,28 @@ void BM_Decide(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// The latency histograms' cost: Decide on an engine of its own with 10k
+// visitors, with Options::latency_histograms on (range(1) = 1, the
+// default) and off (0), in the same run.
+void BM_DecideHistograms(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  beckon::Engine::Options o;
+  o.max_sessions = 2 * n;
+  o.latency_histograms = state.range(1) != 0;
+  auto engine = *beckon::Engine::Create(beckon::Policy::Default(), o);
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < n; ++i) {
+    ids.push_back("c0ffee" + std::to_string(i * 2654435761u));
+    (void)engine->Observe(beckon::Event::PageView(kT0, ids[i], kPages[i % 10]));
+  }
+  size_t pos = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(engine->Decide(ids[pos], kT0 + 1000));
+    if (++pos == n) pos = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 void BM_Pair(benchmark::State& state) {
   World& w = Build(static_cast<size_t>(state.range(0)));
   beckon::Engine& engine = *w.engine;
@@ -349,6 +371,10 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark("BM_ObservePageView", BM_ObservePageView)
         ->Arg(n);
     benchmark::RegisterBenchmark("BM_Decide", BM_Decide)->Arg(n);
+    if (n == sizes.front()) {
+      benchmark::RegisterBenchmark("BM_DecideHistograms", BM_DecideHistograms)
+          ->Args({10'000, 1})->Args({10'000, 0});
+    }
     benchmark::RegisterBenchmark("BM_Pair", BM_Pair)->Arg(n);
     if (n <= 1'000'000) {
       benchmark::RegisterBenchmark("BM_PairThreads", BM_PairThreads)
