@@ -33,10 +33,7 @@ std::string DecisionLogLine(const LoggedDecision& d) {
   return o.Finish();
 }
 
-namespace {
-
-// A CSV field, quoted where it must be (RFC 4180).
-void AppendCsv(std::string& out, std::string_view field) {
+void AppendCsvField(std::string& out, std::string_view field) {
   if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
     out.append(field);
     return;
@@ -49,19 +46,17 @@ void AppendCsv(std::string& out, std::string_view field) {
   out.push_back('"');
 }
 
-}  // namespace
-
 std::string EventLogRow(const Event& e) {
   std::string out = absl::StrCat(e.ts_ms, ",");
-  AppendCsv(out, e.visitor);
+  AppendCsvField(out, e.visitor);
   out.push_back(',');
   out.append(EventTypeName(e.type));
   out.push_back(',');
-  AppendCsv(out, e.page);
+  AppendCsvField(out, e.page);
   out.push_back(',');
   switch (e.type) {
     case EventType::kPageView:
-      AppendCsv(out, e.referrer);
+      AppendCsvField(out, e.referrer);
       break;
     case EventType::kSearch:
     case EventType::kAgents:

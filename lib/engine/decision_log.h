@@ -22,6 +22,10 @@ std::string DecisionLogLine(const LoggedDecision& d);
 // One row of the event log format (EVENT-LOG.md), without a line end.
 std::string EventLogRow(const Event& e);
 
+// Appends a CSV field, quoted where it must be (RFC 4180); the event log
+// writers (this one and lib/offline/event_log.cc's) share it.
+void AppendCsvField(std::string& out, std::string_view field);
+
 // A file of lines appended under a lock (the decision log, the event log).
 class DecisionLogFile {
  public:

@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "lib/engine/decision_log.h"
 #include "lib/quoted.h"
 #include "lib/string_views.h"
 
@@ -106,23 +107,6 @@ bool PlainDecimal(std::string_view s) {
   const size_t dot = s.find('.');
   if (dot == std::string_view::npos) return PlainInteger(s);
   return PlainInteger(s.substr(0, dot)) && PlainInteger(s.substr(dot + 1));
-}
-
-bool NeedsQuotes(std::string_view s) {
-  return s.find_first_of(",\"\r\n") != std::string_view::npos;
-}
-
-void AppendField(std::string& row, std::string_view s) {
-  if (!NeedsQuotes(s)) {
-    row.append(s);
-    return;
-  }
-  row.push_back('"');
-  for (char c : s) {
-    if (c == '"') row.push_back('"');
-    row.push_back(c);
-  }
-  row.push_back('"');
 }
 
 }  // namespace
@@ -586,13 +570,13 @@ void SortByTime(std::vector<LogEvent>& events) {
 
 std::string FormatLogRow(const LogEvent& e) {
   std::string row = absl::StrCat(e.ts_ms, ",");
-  AppendField(row, e.visitor);
+  internal::AppendCsvField(row, e.visitor);
   row.push_back(',');
   row.append(EventTypeName(e.type));
   row.push_back(',');
-  AppendField(row, e.page);
+  internal::AppendCsvField(row, e.page);
   row.push_back(',');
-  AppendField(row, e.detail);
+  internal::AppendCsvField(row, e.detail);
   return row;
 }
 
