@@ -10,8 +10,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "absl/synchronization/mutex.h"
 #include "beckon/policy.pb.h"
 #include "beckon/snapshot.pb.h"
@@ -23,15 +21,18 @@
 #include "engine/metrics.h"
 #include "engine/recheck.h"
 #include "engine/session_rules.h"
-#include "model_features.h"
 #include "engine_internal.h"
 #include "file_util.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "model_features.h"
 #include "page_matcher.h"
+#include "policy_internal.h"
+#include "redis_options_check.h"
 #include "siphash.h"
 #include "snapshot_codec.h"
-#include "string_views.h"
-#include "redis_options_check.h"
 #include "state_store.h"
+#include "string_views.h"
 #include "visitor_key.h"
 #include "visitor_store.h"
 
@@ -203,7 +204,7 @@ std::string PolicyVersion(const Policy& policy) {
     google::protobuf::io::StringOutputStream raw(&bytes);
     google::protobuf::io::CodedOutputStream out(&raw);
     out.SetSerializationDeterministic(true);
-    policy.message().SerializeToCodedStream(&out);
+    internal::PolicyInternal::Message(policy).SerializeToCodedStream(&out);
   }
   return absl::StrFormat(
       "%016x", internal::SipHash24(0x706f6c6963792031ULL, 3, bytes));
@@ -213,10 +214,10 @@ std::string PolicyVersion(const Policy& policy) {
 
 Installed::Installed(Policy p, uint32_t gen)
     : policy(std::move(p)),
-      cp(policy.message()),
+      cp(internal::PolicyInternal::Message(policy)),
       version(PolicyVersion(policy)),
-      explainer(std::make_shared<internal::Explainer>(cp, policy.name(),
-                                                      version)),
+      explainer(
+          std::make_shared<internal::Explainer>(cp, policy.name(), version)),
       generation(gen),
       offers_by_group(new std::atomic<uint64_t>[cp.groups().size()]) {
   for (size_t g = 0; g < cp.groups().size(); ++g) offers_by_group[g] = 0;
@@ -287,7 +288,7 @@ void EngineImpl::BringToCurrent(const Installed& p, PageFacts& facts,
 absl::Status EngineImpl::SetPolicy(Policy policy) {
   absl::MutexLock swapping(&swap_mu_);
   const Installed& cur = Current();
-  const proto::Policy& next = policy.message();
+  const proto::Policy& next = internal::PolicyInternal::Message(policy);
   if (next.session().timeout_s() * 1000 != timeout_ms_) {
     return absl::FailedPreconditionError(absl::StrCat(
         "SetPolicy: the new policy's session.timeout_s (",

@@ -34,6 +34,7 @@
 #include "engine_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "lib/policy_internal.h"
 #include "lib/siphash.h"
 #include "lib/snapshot_codec.h"
 #include "tests/redis/redis_server.h"
@@ -815,7 +816,7 @@ TEST_F(RedisStore, DecidesExactlyAsTheInMemoryStoreOnASimulatedLog) {
   // The default policy (holdout on: would_offer too), made eager so that
   // every gate comes up: a lower bar, more offers per session closer
   // together, one ignore enough, one offer per free agent an hour.
-  proto::Policy pp = Policy::Default().message();
+  proto::Policy pp = internal::PolicyInternal::Message(Policy::Default());
   pp.mutable_model()->set_decision_threshold(0.3);
   pp.mutable_gates()->set_threshold_at_one_agent(0.5);
   pp.mutable_gates()->set_max_offers_per_session(2);
@@ -823,7 +824,7 @@ TEST_F(RedisStore, DecidesExactlyAsTheInMemoryStoreOnASimulatedLog) {
   pp.mutable_gates()->set_ignored_cap(1);
   pp.mutable_gates()->set_expected_accept_rate(1.0);
   pp.mutable_gates()->set_rate_window_s(3600);
-  absl::StatusOr<Policy> eager = Policy::FromProto(pp);
+  absl::StatusOr<Policy> eager = internal::PolicyInternal::FromProto(pp);
   ASSERT_TRUE(eager.ok()) << eager.status();
   const Policy policy = *eager;
   auto mem = MakeEngine(policy, MemoryOptions());
