@@ -60,7 +60,7 @@ int DaysInMonth(int64_t y, int64_t m) {
 
 // Parses ISO 8601 "YYYY-MM-DD[T ]HH:MM:SS[.f+](Z|+hh:mm|-hh:mm|+hhmm)".
 bool ParseIso(std::string_view s, int64_t& ts_ms, std::string& why) {
-  if (s.size() < 20 || s[4] != '-' || s[7] != '-' ||
+  if (s.size() < 19 || s[4] != '-' || s[7] != '-' ||
       (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' ||
       s[16] != ':') {
     why = "not epoch milliseconds or ISO 8601 with a zone";
