@@ -28,6 +28,7 @@
 #include "absl/strings/str_format.h"
 #include "beckon/beckon.hpp"
 #include "beckon/event_log.h"
+#include "beckon/label.h"
 #include "beckon/policy.pb.h"
 #include "beckon/replay.h"
 #include "beckon/simulate.h"
@@ -1357,6 +1358,47 @@ PYBIND11_MODULE(_beckon, m) {
       }
     }
     Check(st);
+  });
+  m.def("label", [](const std::string& events, const std::string& contacts,
+                    double session_timeout_s, double tolerance_s,
+                    bool fail_on_unmatched, bool allow_small_epoch,
+                    bool lenient, bool events_lenient) {
+    LabelOptions o;
+    o.session_timeout_ms = static_cast<int64_t>(session_timeout_s * 1000);
+    o.tolerance_ms = static_cast<int64_t>(tolerance_s * 1000);
+    o.fail_on_unmatched = fail_on_unmatched;
+    o.allow_small_epoch = allow_small_epoch;
+    o.lenient = lenient;
+    o.events_lenient = events_lenient;
+    std::vector<LogEvent> rows;
+    LabelStats st;
+    absl::Status status;
+    {
+      py::gil_scoped_release nogil;
+      status = LabelEventLog(events, contacts, o, [&](const LogEvent& e) {
+        rows.push_back(e);
+        return absl::OkStatus();
+      }, st);
+    }
+    Check(status);
+    py::dict d;
+    d["contacts_read"] = st.contacts_read;
+    d["attached"] = st.attached;
+    d["unmatched"] = st.unmatched;
+    d["duplicates"] = st.duplicates;
+    d["malformed"] = st.malformed;
+    d["events_read"] = st.events_read;
+    d["events_skipped"] = st.events_skipped;
+    d["rows_written"] = st.rows_written;
+    d["existing_help_contacts"] = st.existing_help_contacts;
+    d["sessions_labelled"] = st.sessions_labelled;
+    py::list unmatched;
+    for (const UnmatchedContact& u : st.unmatched_contacts) {
+      unmatched.append(py::make_tuple(u.line, u.visitor, u.ts_ms, u.reason));
+    }
+    d["unmatched_contacts"] = unmatched;
+    d["errors"] = st.errors;
+    return py::make_tuple(EventsToColumns(rows), d);
   });
   m.def("simulate", &SimulateToColumns);
   m.def("train", &TrainPolicy);

@@ -1061,7 +1061,9 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   }
   if (help_sessions == 0) {
     return Bad("no help_contact events in the training part of the log; "
-               "the trainer learns from them");
+               "the trainer learns from them: join a chat or helpdesk export "
+               "onto the log with beckon label (Python: beckon.label), "
+               "see docs/real-logs.md");
   }
   for (size_t i = 0; i < train.order.size(); ++i) {
     const LogEvent& e = *train.order[i];
