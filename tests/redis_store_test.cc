@@ -1125,8 +1125,20 @@ TEST_F(RedisStore, DatabasesIsolateAndAUnixSocketWorks) {
   ASSERT_TRUE(c->MustCommand({"SELECT", "3"}).ok());
   absl::StatusOr<std::vector<std::string>> keys = c->ScanKeys("beckon:*");
   ASSERT_TRUE(keys.ok());
-  // anna's session only: no decline there, no agents (so no rate window).
-  EXPECT_EQ(std::set<std::string>(keys->begin(), keys->end()),
+  // anna's session only: no decline there, no agents (so no rate window);
+  // and the policy's layout, published in that database too.
+  std::set<std::string> got(keys->begin(), keys->end());
+  size_t layouts = 0;
+  for (auto it = got.begin(); it != got.end();) {
+    if (it->rfind("beckon:{site}:layout:", 0) == 0) {
+      ++layouts;
+      it = got.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  EXPECT_EQ(layouts, 1u);
+  EXPECT_EQ(got,
             (std::set<std::string>{"beckon:" + HashTag(Options(), "anna") + ":s"}));
 
   RedisServer::Options so;
@@ -1516,8 +1528,21 @@ TEST_F(RedisClusterStore, KeysLandOnSeveralMastersAndAVisitorsKeysOnOne) {
     ASSERT_TRUE(owner.ok());
     EXPECT_EQ(*owner, node_of[s]);
   }
-  EXPECT_EQ(node_of.size(), 2 * ids.size())  // No agents: no rate window.
+  // No agents: no rate window; the policy's layout, in the {site} slot.
+  EXPECT_EQ(node_of.size(), 2 * ids.size() + 1)
       << ::testing::PrintToString(node_of);
+  int layouts = 0;
+  for (const auto& [k, n] : node_of) {
+    if (k.rfind("beckon:{site}:layout:", 0) != 0) continue;
+    ++layouts;
+    absl::StatusOr<int> owner = cluster_->NodeForKey(k);
+    ASSERT_TRUE(owner.ok());
+    EXPECT_EQ(*owner, n);
+    absl::StatusOr<int> site = cluster_->NodeForKey("beckon:{site}:agents");
+    ASSERT_TRUE(site.ok());
+    EXPECT_EQ(n, *site) << k << " is not in the {site} slot";
+  }
+  EXPECT_EQ(layouts, 1);
   // The snapshot scans every master.
   absl::StatusOr<std::string> snap = e->SnapshotOrError();
   ASSERT_TRUE(snap.ok()) << snap.status();
