@@ -169,6 +169,9 @@ if command -v pkg-config >/dev/null 2>&1; then
   # library is static: its dependencies are in Requires, so plain --libs).
   read -r -a pc_flags <<<"$(pkg-config --cflags --libs beckon)"
   echo "pkg-config --cflags --libs beckon: ${pc_flags[*]}"
+  # libbeckon.a needs libbeckon_proto.so at run time: outside the loader's
+  # paths a consumer names the prefix's lib directory, as for any library.
+  pc_flags+=("-Wl,-rpath,$(pkg-config --variable=libdir beckon)")
   "$CXX_BIN" -std=c++17 "$HERE/consumer/main.cc" "${pc_flags[@]}" \
     -o "$SCRATCH/pkgconfig_consumer" \
     || fail "the consumer does not build with beckon.pc's flags"
@@ -219,6 +222,8 @@ if command -v pkg-config >/dev/null 2>&1; then
     || fail "after --prefix $PREFIX2, beckon.pc says includedir '$inc2'"
   read -r -a pc2_flags <<<"$(PKG_CONFIG_PATH=$(dirname "$pc2") \
                              pkg-config --cflags --libs beckon)"
+  pc2_flags+=("-Wl,-rpath,$(PKG_CONFIG_PATH=$(dirname "$pc2") \
+                           pkg-config --variable=libdir beckon)")
   "$CXX_BIN" -std=c++17 "$HERE/consumer/main.cc" "${pc2_flags[@]}" \
     -o "$SCRATCH/pkgconfig_consumer2" \
     || fail "the consumer does not build against $PREFIX2"
@@ -235,6 +240,42 @@ if command -v pkg-config >/dev/null 2>&1; then
       -Wl,-rpath,"$(dirname "$(dirname "$pcc")")" -o "$SCRATCH/c_host" \
       || fail "a C host does not build with beckon_c.pc's flags"
     "$SCRATCH/c_host" || fail "the C host failed"
+
+    step "the C++ library and the C ABI in one process (installed)"
+    # A C++ service that also hosts the C ABI: libbeckon.a and
+    # libbeckon_c.so linked together. The generated protobuf code is in
+    # libbeckon_proto.so alone, so it registers once (a second copy made
+    # libprotobuf abort before main()).
+    printf '%s\n' '#include <cstdio>' '#include "beckon/beckon.h"' \
+      '#include "beckon/beckon.hpp"' \
+      'int main() {' \
+      '  beckon_policy_t* c = nullptr; char* err = nullptr;' \
+      '  if (beckon_policy_default(&c, &err) != BECKON_OK) return 1;' \
+      '  char* bytes = nullptr; size_t n = 0;' \
+      '  if (beckon_policy_to_bytes(c, &bytes, &n, &err) != BECKON_OK) return 1;' \
+      '  auto p = beckon::Policy::FromBytes(std::string_view(bytes, n));' \
+      '  beckon_free(bytes); beckon_policy_destroy(c);' \
+      '  if (!p.ok()) return 1;' \
+      '  std::printf("%s\n", p->name().c_str());' \
+      '  return p->name() == beckon::Policy::Default().name() ? 0 : 1;' \
+      '}' >"$SCRATCH/both.cc"
+    "$CXX_BIN" -std=c++17 -Wall -Werror "$SCRATCH/both.cc" "${pc2_flags[@]}" \
+      "${pcc_flags[@]}" -o "$SCRATCH/both" \
+      || fail "a C++ program does not link libbeckon.a with libbeckon_c.so"
+    "$SCRATCH/both" || fail "libbeckon.a and libbeckon_c.so in one process failed"
+  fi
+
+  step "installed binaries find libbeckon_proto in the prefix"
+  for f in "$PREFIX2/bin/beckon" "$PREFIX2"/lib*/libbeckon_c.so; do
+    [[ -e "$f" ]] || continue
+    if ldd "$f" | grep -q 'not found'; then
+      ldd "$f" >&2
+      fail "$f does not find its libraries"
+    fi
+  done
+  if [[ -x "$PREFIX2/bin/beckon" ]]; then
+    "$PREFIX2/bin/beckon" --version \
+      || fail "the installed beckon tool does not run"
   fi
 else
   echo "pkg-config not found: checked only that beckon.pc is installed"

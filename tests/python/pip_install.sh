@@ -20,6 +20,13 @@ target = sys.argv[1]
 assert os.path.dirname(beckon.__file__) == os.path.join(target, "beckon"), beckon.__file__
 assert os.path.exists(os.path.join(target, "beckon", "_beckon.pyi"))
 assert os.path.exists(os.path.join(target, "beckon", "py.typed"))
+# The generated messages' library travels in the package, and is the copy
+# the module loaded (its RUNPATH is $ORIGIN alone).
+proto = os.path.join(target, "beckon", "libbeckon_proto.so.0")
+assert os.path.exists(proto), os.listdir(os.path.join(target, "beckon"))
+with open("/proc/self/maps") as maps:
+    loaded = {line.split()[-1] for line in maps if "libbeckon_proto" in line}
+assert loaded == {os.path.realpath(proto)}, loaded
 events = beckon.simulate(days=2, seed=5, visitors_per_day=1500)
 split = events.ts_ms.min() + 86_400_000
 policy = beckon.train(events[events.ts_ms < split])
