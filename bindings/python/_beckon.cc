@@ -354,14 +354,25 @@ struct EventColumns {
 };
 
 // Events given as a path (read in C++) or as a tuple of five columns.
+// `events` is (source, allow_small_epoch) as beckon._events_arg makes it,
+// or the source alone (the guard on): a path, or a tuple of five columns.
+// The wrong-unit guard (CheckEpochMillis) applies to both.
 std::vector<LogEvent> LoadEvents(py::handle events) {
+  bool allow_small_epoch = false;
+  if (py::isinstance<py::tuple>(events) && py::len(events) == 2) {
+    py::tuple pair = events.cast<py::tuple>();
+    allow_small_epoch = pair[1].cast<bool>();
+    events = pair[0];
+  }
   std::vector<LogEvent> out;
   if (py::isinstance<py::str>(events)) {
     std::string path = events.cast<std::string>();
+    EventLogReader::Options o;
+    o.allow_small_epoch = allow_small_epoch;
     absl::StatusOr<std::vector<LogEvent>> read;
     {
       py::gil_scoped_release nogil;
-      read = ReadEventLog(path);
+      read = ReadEventLog(path, o);
     }
     return Unwrap(std::move(read));
   }
@@ -373,7 +384,16 @@ std::vector<LogEvent> LoadEvents(py::handle events) {
   {
     py::gil_scoped_release nogil;
     out.resize(c.size());
-    for (size_t i = 0; i < c.size() && bad.ok(); ++i) bad = c.Parse(i, out[i]);
+    for (size_t i = 0; i < c.size() && bad.ok(); ++i) {
+      bad = CheckEpochMillis(c.ts.data()[i], "ts_ms", "allow_small_epoch=True",
+                             allow_small_epoch);
+      if (!bad.ok()) {
+        bad = absl::InvalidArgumentError(
+            absl::StrCat("row ", i, ": ", AbslView(StdView(bad.message()))));
+        break;
+      }
+      bad = c.Parse(i, out[i]);
+    }
   }
   Check(bad);
   return out;
@@ -1317,22 +1337,27 @@ PYBIND11_MODULE(_beckon, m) {
       .def("_decide_batch", &DecideBatch)
       .def("_play_batch", &PlayBatch);
 
-  m.def("read_events", [](const std::string& path, bool lenient,
-                          size_t max_row_bytes) {
-    EventLogReader::Options o;
-    o.lenient = lenient;
-    o.max_row_bytes = max_row_bytes;
-    absl::StatusOr<std::vector<LogEvent>> read;
-    EventLogReport report;
-    {
-      py::gil_scoped_release nogil;
-      read = ReadEventLog(path, o, report);
-    }
-    std::vector<LogEvent> rows = Unwrap(std::move(read));
-    return py::make_tuple(EventsToColumns(rows), report.skipped,
-                          report.errors);
-  }, py::arg("path"), py::arg("lenient"),
-     py::arg("max_row_bytes") = EventLogReader::Options().max_row_bytes);
+  m.def(
+      "read_events",
+      [](const std::string& path, bool lenient, size_t max_row_bytes,
+         bool allow_small_epoch) {
+        EventLogReader::Options o;
+        o.lenient = lenient;
+        o.allow_small_epoch = allow_small_epoch;
+        o.max_row_bytes = max_row_bytes;
+        absl::StatusOr<std::vector<LogEvent>> read;
+        EventLogReport report;
+        {
+          py::gil_scoped_release nogil;
+          read = ReadEventLog(path, o, report);
+        }
+        std::vector<LogEvent> rows = Unwrap(std::move(read));
+        return py::make_tuple(EventsToColumns(rows), report.skipped,
+                              report.errors);
+      },
+      py::arg("path"), py::arg("lenient"),
+      py::arg("max_row_bytes") = EventLogReader::Options().max_row_bytes,
+      py::arg("allow_small_epoch") = false);
   m.def("write_events", [](const std::string& path, Int64Array ts,
                            py::handle v, py::handle e, py::handle p,
                            py::handle d) {

@@ -81,6 +81,12 @@ class EventLogReader {
     // row is buffered whole. Default: 1 MiB, well above the longest good
     // row (5 fields of at most 64 KiB each, quoted). REQUIRES: >= 1.
     size_t max_row_bytes = size_t{1} << 20;
+    // A timestamp below kMinLikelyEpochMs (before 1973-03-03 in ms) looks
+    // like epoch seconds (every event would fall in January 1970, and
+    // sessions, dwell and offer rates would come out as nonsense): such a
+    // row is an error naming the column and the fix, unless this is set
+    // (for logs on a deliberately small clock). Default: false.
+    bool allow_small_epoch = false;
   };
 
   // Opens `path` and checks its header row. "-" reads standard input (a
@@ -147,6 +153,19 @@ absl::StatusOr<std::vector<LogEvent>> ReadEventLog(
 absl::Status ParseLogRow(int64_t ts_ms, std::string_view visitor,
                          std::string_view event, std::string_view page,
                          std::string_view detail, LogEvent& out);
+
+// Timestamps below this (1e11 ms: 1973-03-03) look like epoch seconds.
+inline constexpr int64_t kMinLikelyEpochMs = 100'000'000'000;
+
+// The wrong-unit check of the event log readers (the CSV reader's and the
+// Python DataFrame path's): InvalidArgument, naming `column`, what the
+// value looks like and the fix, for a time in [0, kMinLikelyEpochMs)
+// (epoch seconds; unless `allow_small`; the message names `allow_option`,
+// e.g. "--allow-small-epoch") and for one past year 9999 that is, in
+// microseconds, a time after 2001-09-09. OK otherwise (the range check is the
+// row parser's).
+absl::Status CheckEpochMillis(int64_t ts_ms, std::string_view column,
+                              std::string_view allow_option, bool allow_small);
 
 // What ReadEventLog met besides the rows it returns.
 struct EventLogReport {

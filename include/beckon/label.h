@@ -71,7 +71,8 @@ struct LabelOptions {
   // export is read, naming the first) instead of being counted.
   bool fail_on_unmatched = false;
   // Accept epoch times below 10^11 (before 1973-03-03 in milliseconds: far
-  // more likely seconds). Default: rejected, naming the column and the fix.
+  // more likely seconds), in the export and the event log alike. Default:
+  // rejected, naming the column and the fix.
   bool allow_small_epoch = false;
   // Errors kept in lenient mode.
   size_t max_errors_kept = 10;

@@ -395,6 +395,27 @@ absl::Status EventLogReader::ReadHeader() {
   return absl::OkStatus();
 }
 
+absl::Status CheckEpochMillis(int64_t ts_ms, std::string_view column,
+                              std::string_view allow_option, bool allow_small) {
+  if (ts_ms >= 0 && ts_ms < kMinLikelyEpochMs && !allow_small) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "column ", AbslView(column), ": ", ts_ms,
+        " looks like epoch seconds, not milliseconds (as milliseconds it is "
+        "before 1973-03-03); multiply the column by 1000, or pass ",
+        AbslView(allow_option), " if the log's clock really starts near 0"));
+  }
+  // Microseconds of a time since 2001-09-09 (1e12 ms): beyond that, the
+  // value is more likely just out of range.
+  if (ts_ms > kMaxTimestampMs && ts_ms / 1000 >= 1'000'000'000'000 &&
+      ts_ms / 1000 <= kMaxTimestampMs) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "column ", AbslView(column), ": ", ts_ms,
+        " looks like epoch microseconds, not milliseconds (as milliseconds "
+        "it is after year 9999); divide the column by 1000"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseLogRow(int64_t ts_ms, std::string_view visitor,
                          std::string_view event, std::string_view page,
                          std::string_view detail, LogEvent& out) {
@@ -488,6 +509,11 @@ absl::Status EventLogReader::ParseRow(LogEvent& out) const {
     return RowError(line,
                     absl::StrCat("ts_ms is not an integer: ", Quoted(ts)));
   }
+  absl::Status unit = CheckEpochMillis(ts_ms, "ts_ms",
+                                       "--allow-small-epoch (Python: "
+                                       "allow_small_epoch=True)",
+                                       options_.allow_small_epoch);
+  if (!unit.ok()) return RowError(line, internal::StdView(unit.message()));
   absl::Status parsed =
       ParseLogRow(ts_ms, fields_[1], fields_[2], fields_[3], fields_[4], out);
   if (!parsed.ok()) return RowError(line, internal::StdView(parsed.message()));

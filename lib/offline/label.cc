@@ -416,6 +416,7 @@ absl::Status LabelEventLog(const std::string& events_path,
   }
   EventLogReader::Options ro;
   ro.lenient = options.events_lenient;
+  ro.allow_small_epoch = options.allow_small_epoch;
   EventLogReport report;
   absl::StatusOr<std::vector<LogEvent>> read =
       ReadEventLog(events_path, ro, report);

@@ -97,13 +97,28 @@ expect_exit 0 "$beckon" replay --policy p.policy --events a.csv --days 3 \
 json_check out "d['offers'] == d['offered_sessions']"
 
 # --- bad logs -----------------------------------------------------------------
-printf 'ts_ms,visitor,event,page,detail\n1,v,page_view,/,\nx,v,page_view,/,\n' \
+printf 'ts_ms,visitor,event,page,detail\n1700000000000,v,page_view,/,\nx,v,page_view,/,\n' \
   > bad.csv
 expect_exit 1 "$beckon" replay --policy default --events bad.csv
 grep -q "line 3" err || fail "bad row error names its line"
 expect_exit 0 "$beckon" replay --policy default --events bad.csv --lenient \
   --json --quiet
 grep -q "skipped 1 bad rows" err || fail "lenient mode reports skips"
+# A log in epoch seconds: refused naming the line, the column and the fix;
+# --allow-small-epoch accepts it.
+printf 'ts_ms,visitor,event,page,detail\n1700000000,v,page_view,/,\n' \
+  > seconds.csv
+for c in replay train compare; do
+  policy_flag=(--policy default)
+  [ "$c" = train ] && policy_flag=(--out never.policy)
+  expect_exit 1 "$beckon" "$c" "${policy_flag[@]}" --events seconds.csv --quiet
+  grep -q "line 2: column ts_ms: 1700000000 looks like epoch seconds" err \
+    || fail "$c: a log in seconds is not refused: $(cat err)"
+  grep -q "multiply the column by 1000" err || fail "$c: no fix named"
+done
+expect_exit 0 "$beckon" replay --policy default --events seconds.csv \
+  --allow-small-epoch --json --quiet
+json_check out "d['sessions'] == 1"
 printf 'time,who\n' > badheader.csv
 expect_exit 1 "$beckon" replay --policy default --events badheader.csv
 grep -q "header" err || fail "bad header message"

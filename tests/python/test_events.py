@@ -31,7 +31,7 @@ def assert_event_frame(df):
 def test_read_events_stops_at_max_row_bytes(tmp_path):
     """A row longer than max_row_bytes fails naming its line, lenient or
     not, without the reader buffering it; a longer limit reads it."""
-    row = "1,v1,page_view,/" + "a" * 40 + ",\n"  # 58 bytes with its "\n".
+    row = "1700000000000,v1,page_view,/" + "a" * 28 + ",\n"  # 58 bytes.
     path = write_text(tmp_path / "long.csv", HEADER + row + ",,,,,," * 10000)
     for lenient in (False, True):
         with pytest.raises(beckon.InvalidArgumentError,
@@ -44,6 +44,49 @@ def test_read_events_stops_at_max_row_bytes(tmp_path):
         beckon.read_events(path, max_row_bytes=1 << 20)
     with pytest.raises(beckon.InvalidArgumentError, match="max_row_bytes"):
         beckon.read_events(path, max_row_bytes=0)
+
+
+def test_times_in_seconds_raise_naming_the_column_and_the_fix(tmp_path):
+    """A log written in epoch seconds (every event in January 1970 as
+    milliseconds) is refused, by the reader and by the functions that take
+    a DataFrame, naming the column and the fix; allow_small_epoch=True
+    accepts it."""
+    rows = ["1700000000,v1,page_view,/help/faq,", "1700000030,v1,page_view,/,"]
+    path = write_text(tmp_path / "seconds.csv", HEADER + "\n".join(rows) + "\n")
+    with pytest.raises(beckon.InvalidArgumentError,
+                       match=r"line 2: column ts_ms: 1700000000 looks like "
+                             r"epoch seconds.*multiply the column by 1000.*"
+                             r"allow_small_epoch=True"):
+        beckon.read_events(path)
+    df = beckon.read_events(path, allow_small_epoch=True)
+    assert list(df.ts_ms) == [1700000000, 1700000030]
+    # A DataFrame in seconds, handed to replay: the same guard, by row.
+    policy = beckon.Policy.default()
+    with pytest.raises(beckon.InvalidArgumentError,
+                       match=r"row 0: column ts_ms: 1700000000 looks like "
+                             r"epoch seconds"):
+        beckon.replay(policy, df)
+    with pytest.raises(beckon.InvalidArgumentError, match="epoch seconds"):
+        beckon.replay(policy, path)
+    with pytest.raises(beckon.InvalidArgumentError, match="epoch seconds"):
+        beckon.sweep(policy, df)
+    with pytest.raises(beckon.InvalidArgumentError, match="epoch seconds"):
+        beckon.train(df)
+    assert beckon.replay(policy, df, allow_small_epoch=True).metrics[
+        "sessions"] == 1
+    # Milliseconds pass as they are.
+    ms = df.assign(ts_ms=df.ts_ms * 1000)
+    assert beckon.replay(policy, ms).metrics["sessions"] == 1
+
+
+def test_times_in_microseconds_raise_with_the_fix(tmp_path):
+    path = write_text(tmp_path / "micros.csv",
+                      HEADER + "1700000000000000,v1,page_view,/,\n")
+    for allow in (False, True):
+        with pytest.raises(beckon.InvalidArgumentError,
+                           match=r"line 2: column ts_ms: 1700000000000000 "
+                                 r"looks like epoch microseconds.*divide"):
+            beckon.read_events(path, allow_small_epoch=allow)
 
 
 def test_read_events_refuses_a_fifo_at_once(tmp_path):

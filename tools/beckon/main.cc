@@ -214,6 +214,9 @@ const Flag kQuiet{"quiet", "", "no progress messages on stderr", ""};
 const Flag kLenient{"lenient", "",
                     "skip bad log rows (counted on stderr) instead of failing",
                     ""};
+const Flag kAllowSmallEpoch{
+    "allow-small-epoch", "",
+    "accept log times below 10^11 ms (they look like epoch seconds)", ""};
 const Flag kDays{"days", "A[-B]",
                  "only days A..B of the log (1 = the UTC day of its first "
                  "event)",
@@ -231,6 +234,7 @@ absl::StatusOr<std::vector<LogEvent>> LoadEvents(const Args& args,
   if (!path.ok()) return path.status();
   EventLogReader::Options ro;
   ro.lenient = args.Has("lenient");
+  ro.allow_small_epoch = args.Has("allow-small-epoch");
   EventLogReport report;
   absl::StatusOr<std::vector<LogEvent>> read =
       ReadEventLog(*path, ro, report, [&progress](uint64_t rows) {
@@ -334,22 +338,25 @@ const Command kTrain{
     {{"events", "FILE", "the event log", ""},
      {"out", "POLICY", "where to write the policy (binary protobuf)", ""},
      kDays,
-     {"base", "POLICY", "policy whose URL rules, groups and gates to start "
-                        "from", "default"},
+     {"base", "POLICY",
+      "policy whose URL rules, groups and gates to start "
+      "from",
+      "default"},
      {"target-offer-rate", "R", "share of sessions to offer to", "0.05"},
      {"offers-per-day", "N", "calibrate to agent capacity instead", ""},
      {"validation-fraction", "F", "latest share of the time span held out",
       "0.2"},
      {"dwell-rule", "RULE", "quantile | separation", "quantile"},
      {"dwell-quantile", "Q", "quantile for --dwell-rule quantile", "0.6"},
-     {"min-group-views", "N", "views for a template to become a group",
-      "50"},
+     {"min-group-views", "N", "views for a template to become a group", "50"},
      {"min-path-support", "N", "sessions a path rule needs", "30"},
      {"min-path-lift", "X", "help-rate lift a path rule needs", "2"},
      {"l2", "X", "L2 penalty of the model", "1"},
      {"name", "NAME", "the policy's name", "beckon-trained"},
      {"text-out", "FILE", "also write the policy as protobuf text", ""},
-     kLenient, kQuiet}};
+     kLenient,
+     kAllowSmallEpoch,
+     kQuiet}};
 
 absl::Status Train(const Args& args) {
   absl::StatusOr<std::string> out = args.Required("out");
@@ -440,11 +447,15 @@ const Command kReplay{
      {"save-state", "FILE", "save the visitor store afterwards", ""},
      {"store", "URL",
       "keep visitor state in Redis (redis://host:port/db?prefix=P, "
-      "docs/operations.md) instead of in memory", ""},
+      "docs/operations.md) instead of in memory",
+      ""},
      {"fixed-dwell", "SECONDS",
       "replay the fixed-rule baseline instead (offer once per session after "
-      "SECONDS on any page, with POLICY's gates)", ""},
-     kLenient, kQuiet}};
+      "SECONDS on any page, with POLICY's gates)",
+      ""},
+     kLenient,
+     kAllowSmallEpoch,
+     kQuiet}};
 
 void PrintMetrics(const ReplayMetrics& m) {
   std::cout << absl::StrFormat(
@@ -551,7 +562,9 @@ const Command kCompare{
      kDays,
      {"rates", "R1,R2,...", "offer rates of the sweep", "0.02,0.05,0.1,0.2"},
      {"json", "", "print JSON: {\"matched\": {...}, \"sweep\": [...]}", ""},
-     kLenient, kQuiet}};
+     kLenient,
+     kAllowSmallEpoch,
+     kQuiet}};
 
 std::string PairJson(double rate, const Calibration* learned,
                      const ReplayMetrics& lm, const Calibration& base) {

@@ -212,7 +212,7 @@ def fixed_dwell_policy(seconds: float, base: Optional[Policy] = None) -> Policy:
 # --- Events -------------------------------------------------------------------
 
 def read_events(path: PathLike, *, lenient: bool = False,
-                max_row_bytes: int = 1 << 20):
+                max_row_bytes: int = 1 << 20, allow_small_epoch: bool = False):
     """Reads a CSV event log into a DataFrame with EVENT_COLUMNS.
 
     ``ts_ms`` is int64; the other columns are strings (``detail`` as written:
@@ -226,12 +226,21 @@ def read_events(path: PathLike, *, lenient: bool = False,
     lenient mode too: the reader never buffers a whole row. `path` must be
     a regular file: a FIFO, device or directory raises
     :class:`InvalidArgumentError` at once.
+
+    A ``ts_ms`` below 10^11 (before 1973-03-03 in milliseconds) looks like
+    epoch seconds and raises :class:`InvalidArgumentError` naming the line,
+    the column and the fix (multiply by 1000), unless
+    ``allow_small_epoch=True`` (a log on a clock that starts near 0); one
+    that is epoch microseconds is refused likewise (divide by 1000).
+    :func:`train`, :func:`replay`, :func:`sweep` and :func:`calibrate` apply
+    the same check to the events they are given, with the same keyword.
     """
     if not 1 <= int(max_row_bytes) < 2**63:
         raise InvalidArgumentError(
             f"max_row_bytes must be in [1, 2**63), got {max_row_bytes}")
     cols, skipped, errors = _beckon.read_events(os.fspath(path), bool(lenient),
-                                                int(max_row_bytes))
+                                                int(max_row_bytes),
+                                                bool(allow_small_epoch))
     df = _frame(cols)
     df.attrs["skipped"] = skipped
     df.attrs["errors"] = list(errors)
@@ -447,11 +456,12 @@ def _columns(events):
     return cols
 
 
-def _events_arg(events):
-    """A path (read in C++) or the columns of a DataFrame."""
+def _events_arg(events, allow_small_epoch: bool = False):
+    """(a path, read in C++, or the columns of a DataFrame; whether times
+    below 10^11 ms, which look like epoch seconds, are accepted)."""
     if isinstance(events, (str, os.PathLike)):
-        return os.fspath(events)
-    return tuple(_columns(events))
+        return (os.fspath(events), bool(allow_small_epoch))
+    return (tuple(_columns(events)), bool(allow_small_epoch))
 
 
 # --- The engine ---------------------------------------------------------------
@@ -747,7 +757,8 @@ def train(events: Events, *, base: Optional[Policy] = None,
           target_offer_rate: float = 0.05, offers_per_day: float = 0,
           validation_fraction: float = 0.2, dwell_rule: str = "quantile",
           dwell_quantile: float = 0.6, l2: float = 1.0,
-          name: str = "beckon-trained", **options: Any) -> Policy:
+          name: str = "beckon-trained", allow_small_epoch: bool = False,
+          **options: Any) -> Policy:
     """Learns a policy from an event log (a DataFrame or a CSV path).
 
     The trainer of docs/trainer.md: page groups, per-group help rates and
@@ -762,7 +773,9 @@ def train(events: Events, *, base: Optional[Policy] = None,
 
     Deterministic: the same events and options give the same policy bytes.
     Releases the GIL; Ctrl-C stops it with KeyboardInterrupt. The returned
-    policy's ``training`` attribute holds the training report.
+    policy's ``training`` attribute holds the training report. Times that
+    look like epoch seconds raise, as in :func:`read_events`, unless
+    ``allow_small_epoch=True``.
     """
     opts = dict(options, target_offer_rate=target_offer_rate,
                 offers_per_day=offers_per_day,
@@ -770,8 +783,8 @@ def train(events: Events, *, base: Optional[Policy] = None,
                 dwell_rule=dwell_rule, dwell_quantile=dwell_quantile, l2=l2,
                 name=name)
     base = base if base is not None else Policy.default()
-    impl, report = _beckon.train(_events_arg(events), _impl_of(base, "base"),
-                                 opts)
+    impl, report = _beckon.train(_events_arg(events, allow_small_epoch),
+                                 _impl_of(base, "base"), opts)
     policy = Policy(impl)
     import json
     report = dict(report)
@@ -820,7 +833,8 @@ class ReplayResult:
 
 def replay(policy: Policy, events: Events, *, trace: bool = True,
            load_state: Optional[PathLike] = None,
-           save_state: Optional[PathLike] = None) -> ReplayResult:
+           save_state: Optional[PathLike] = None,
+           allow_small_epoch: bool = False) -> ReplayResult:
     """Replays `events` (a DataFrame or a CSV path; any order, sorted by
     time stably) through one engine deciding by `policy`, as beckon replay
     does (docs/replay.md), and returns a :class:`ReplayResult`.
@@ -831,7 +845,7 @@ def replay(policy: Policy, events: Events, *, trace: bool = True,
     """
     import json
     metrics_json, cols = _beckon.replay(
-        _impl_of(policy), _events_arg(events), bool(trace),
+        _impl_of(policy), _events_arg(events, allow_small_epoch), bool(trace),
         os.fspath(load_state) if load_state is not None else "",
         os.fspath(save_state) if save_state is not None else "")
     metrics = json.loads(metrics_json)
@@ -854,7 +868,8 @@ def replay(policy: Policy, events: Events, *, trace: bool = True,
 
 
 def sweep(policy: Policy, events: Events,
-          thresholds: Optional[Iterable[float]] = None):
+          thresholds: Optional[Iterable[float]] = None, *,
+          allow_small_epoch: bool = False):
     """Replays `policy` at each decision threshold and returns a DataFrame
     (threshold, offer_rate, precision, recall, median_lead_s, offers,
     offered_sessions, hits, sessions), one row per threshold, for plotting
@@ -868,7 +883,8 @@ def sweep(policy: Policy, events: Events,
     if t.ndim != 1 or t.size == 0:
         raise InvalidArgumentError(
             f"thresholds must be a non-empty list of numbers, got shape {t.shape}")
-    cols = _beckon.sweep(_impl_of(policy), _events_arg(events), t)
+    cols = _beckon.sweep(_impl_of(policy),
+                         _events_arg(events, allow_small_epoch), t)
     return pd.DataFrame(cols, columns=[
         "threshold", "offer_rate", "precision", "recall", "median_lead_s",
         "offers", "offered_sessions", "hits", "sessions"]).astype(
@@ -877,7 +893,7 @@ def sweep(policy: Policy, events: Events,
 
 
 def calibrate(policy: Policy, events: Events, target_offer_rate: float, *,
-              fixed_dwell: bool = False):
+              fixed_dwell: bool = False, allow_small_epoch: bool = False):
     """Tunes `policy`'s decision threshold so that replaying `events` offers
     to `target_offer_rate` of sessions (bisection; docs/replay.md). With
     ``fixed_dwell=True`` tunes the fixed-dwell baseline built on `policy`'s
@@ -885,7 +901,8 @@ def calibrate(policy: Policy, events: Events, target_offer_rate: float, *,
     setting is the threshold, or the baseline's seconds."""
     import json
     impl, setting, metrics = _beckon.calibrate(
-        _impl_of(policy), _events_arg(events), float(target_offer_rate),
+        _impl_of(policy), _events_arg(events, allow_small_epoch),
+        float(target_offer_rate),
         bool(fixed_dwell))
     return Policy(impl), setting, json.loads(metrics)
 

@@ -32,7 +32,8 @@ def version() -> str: ...
 _Text = Union[str, bytes, int, float, None]
 _Column = Union[Sequence[Any], npt.NDArray[Any]]
 _Columns = Tuple[npt.NDArray[np.int64], _Column, _Column, _Column, _Column]
-_Events = Union[str, _Columns]
+# A source (a path, or the columns), with whether small epochs are accepted.
+_Events = Union[str, _Columns, Tuple[Union[str, _Columns], bool]]
 
 class Policy:
     @staticmethod
@@ -115,7 +116,8 @@ def label(events: str, contacts: str, session_timeout_s: float,
           allow_small_epoch: bool, lenient: bool,
           events_lenient: bool) -> tuple[Any, dict[str, Any]]: ...
 def read_events(path: str, lenient: bool,
-                max_row_bytes: int = 1048576) -> Tuple[_Columns, int, List[str]]: ...
+                max_row_bytes: int = 1048576,
+                allow_small_epoch: bool = False) -> Tuple[_Columns, int, List[str]]: ...
 def write_events(path: str, ts_ms: npt.NDArray[np.int64], visitor: _Column,
                  event: _Column, page: _Column, detail: _Column) -> None: ...
 def simulate(options: Dict[str, Any]) -> Tuple[_Columns, Dict[str, int]]: ...
