@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -244,6 +245,82 @@ TEST(Train, IsDeterministicAndRecordsProvenance) {
   EXPECT_LT(prov.validation().at("split_ms"), prov.data_end_ms());
   EXPECT_GT(a->validation_auc, 0.6);
   EXPECT_GT(internal::PolicyInternal::Message(a->policy).path_rules_size(), 0);
+}
+
+// Labels that say nothing: every simulated help contact is removed and as
+// many are put on visitors drawn at random, a second after one of their
+// page views drawn at random. The model can rank them no better than
+// chance, and the trainer says so (the AUC floor); with the floors raised
+// past what the log holds, the label-count warnings fire too.
+TEST(Train, WarnsWhenTheModelIsBelowTheTrustFloors) {
+  SimulatorOptions o = SimulatorOptions::Default();
+  o.days = 3;
+  o.visitors_per_day = 3000;
+  o.seed = 21;
+  std::vector<LogEvent> log;
+  std::vector<size_t> views;
+  size_t contacts = 0;
+  for (const LogEvent& e : Simulated(o)) {
+    if (e.type == EventType::kHelpContact) {
+      ++contacts;
+      continue;
+    }
+    if (e.type == EventType::kPageView) views.push_back(log.size());
+    log.push_back(e);
+  }
+  ASSERT_GT(contacts, 100u);
+  std::mt19937_64 rng(7);
+  for (size_t i = 0; i < contacts; ++i) {
+    const LogEvent& at = log[views[rng() % views.size()]];
+    LogEvent c;
+    c.ts_ms = at.ts_ms + 1000;
+    c.type = EventType::kHelpContact;
+    c.visitor = at.visitor;
+    c.page = at.page;
+    c.channel = Channel::kChat;
+    log.push_back(c);
+  }
+  absl::StatusOr<TrainResult> r = Train(log);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_LT(r->validation_auc, 0.6);
+  ASSERT_FALSE(r->warnings.empty());
+  EXPECT_NE(r->warnings[0].find("validation AUC"), std::string::npos)
+      << r->warnings[0];
+  const proto::Provenance& prov =
+      internal::PolicyInternal::Message(r->policy).provenance();
+  ASSERT_EQ(static_cast<size_t>(prov.warnings_size()), r->warnings.size());
+  EXPECT_EQ(prov.warnings(0), r->warnings[0]);
+  EXPECT_EQ(prov.options().at("min_validation_auc"), "0.6");
+
+  TrainOptions strict;
+  strict.min_help_sessions = r->train_help_sessions + 1;
+  strict.min_validation_help_sessions = r->validation_help_sessions + 1;
+  strict.min_validation_auc = 0;
+  absl::StatusOr<TrainResult> s = Train(log, strict);
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_EQ(s->warnings.size(), 2u);
+  EXPECT_NE(s->warnings[0].find("help sessions in the training part"),
+            std::string::npos);
+  EXPECT_NE(s->warnings[1].find("help sessions in the validation part"),
+            std::string::npos);
+  // At the floors exactly: no warning.
+  strict.min_help_sessions = r->train_help_sessions;
+  strict.min_validation_help_sessions = r->validation_help_sessions;
+  absl::StatusOr<TrainResult> at = Train(log, strict);
+  ASSERT_TRUE(at.ok()) << at.status();
+  EXPECT_TRUE(at->warnings.empty());
+}
+
+TEST(Train, SoundModelHasNoWarnings) {
+  SimulatorOptions o = SimulatorOptions::Default();
+  o.days = 7;
+  o.visitors_per_day = 2000;
+  absl::StatusOr<TrainResult> r = Train(Simulated(o));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_GT(r->validation_auc, 0.6);
+  EXPECT_GE(r->train_help_sessions, 100u);
+  EXPECT_GE(r->validation_help_sessions, 30u);
+  EXPECT_TRUE(r->warnings.empty()) << r->warnings[0];
 }
 
 TEST(Train, OfferRateTargetAndCapacityAreMet) {

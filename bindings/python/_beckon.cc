@@ -868,6 +868,10 @@ py::tuple TrainPolicy(py::handle events, py::handle base, py::dict given) {
   TakeOption(opts, "target_offer_rate", o.target_offer_rate);
   TakeOption(opts, "offers_per_day", o.offers_per_day);
   TakeOption(opts, "name", o.name);
+  TakeOption(opts, "min_validation_auc", o.min_validation_auc);
+  TakeOption(opts, "min_help_sessions", o.min_help_sessions);
+  TakeOption(opts, "min_validation_help_sessions",
+             o.min_validation_help_sessions);
   RejectUnknown(opts, "train");
   std::vector<LogEvent> log = LoadEvents(events);
   SignalPoll poll;
@@ -885,6 +889,9 @@ py::tuple TrainPolicy(py::handle events, py::handle base, py::dict given) {
   report["train_samples"] = result.train_samples;
   report["train_sessions"] = result.train_sessions;
   report["validation_sessions"] = result.validation_sessions;
+  report["train_help_sessions"] = result.train_help_sessions;
+  report["validation_help_sessions"] = result.validation_help_sessions;
+  report["warnings"] = result.warnings;
   report["validation"] = result.validation.ToJson();
   return py::make_tuple(result.policy, report);
 }

@@ -97,6 +97,18 @@ struct TrainOptions {
 
   std::string name = "beckon-trained";
 
+  // Floors below which a trained model is not to be trusted: training still
+  // returns it, with a warning (TrainResult::warnings, the policy's
+  // provenance.warnings; the CLI prints them on stderr, Python raises
+  // beckon.TrainingWarning). A validation AUC below `min_validation_auc`
+  // ranks help-seekers little better than chance; fewer than
+  // `min_help_sessions` help sessions in the training part, or fewer than
+  // `min_validation_help_sessions` in the validation part, are too few to
+  // estimate from or to judge by. Defaults: 0.6, 100, 30.
+  double min_validation_auc = 0.6;
+  uint64_t min_help_sessions = 100;
+  uint64_t min_validation_help_sessions = 30;
+
   // Threads for the feature pass (split by visitor; the result is the same
   // for any count). 0: one per core, at most 8. Default: 0.
   int threads = 0;
@@ -117,6 +129,12 @@ struct TrainResult {
   uint64_t train_samples = 0;
   uint64_t train_sessions = 0;
   uint64_t validation_sessions = 0;
+  // Help sessions (sessions with a help contact) in each part.
+  uint64_t train_help_sessions = 0;
+  uint64_t validation_help_sessions = 0;
+  // The floors of TrainOptions the model fell below, one sentence each
+  // (also in the policy's provenance.warnings). Empty: none.
+  std::vector<std::string> warnings;
 };
 
 // Learns a policy from `events` (any order). Fails with a clear error when

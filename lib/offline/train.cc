@@ -22,6 +22,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "beckon/engine.h"
 #include "beckon/policy.pb.h"
@@ -101,6 +102,10 @@ absl::Status CheckOptions(const TrainOptions& o) {
     return Bad("offers_per_day must be finite and >= 0");
   }
   if (o.name.empty()) return Bad("name is empty");
+  if (!in(o.min_validation_auc, 0, 1)) {
+    return Bad(absl::StrCat("min_validation_auc must be in [0, 1], got ",
+                            o.min_validation_auc));
+  }
   if (o.threads < 0 || o.threads > 256) {
     return Bad(absl::StrCat("threads must be in [0, 256], got ", o.threads));
   }
@@ -1224,12 +1229,13 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
     }
     return RocAuc(scores, s.y);
   };
-  TrainResult result{options.base, {}, 0, 0, 0, 0, 0};
+  TrainResult result{options.base, {}, 0, 0, 0, 0, 0, 0, 0, {}};
   result.train_auc = auc_of(*samples);
   result.validation_auc = auc_of(*val_samples);
   result.train_samples = samples->rows();
   result.train_sessions = train.sessions;
   result.validation_sessions = val.sessions;
+  result.train_help_sessions = help_sessions;
   say(absl::StrCat("model: ", fit->iterations, " Newton steps, AUC ",
                    result.train_auc, " (train), ", result.validation_auc,
                    " (validation)"));
@@ -1300,6 +1306,36 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   v["train_auc"] = result.train_auc;
   v["validation_auc"] = result.validation_auc;
   v["split_ms"] = static_cast<double>(split);
+
+  // --- Warnings: a model below the documented floors -------------------------
+  result.validation_help_sessions = best.help_sessions;
+  if (result.validation_auc < options.min_validation_auc) {
+    result.warnings.push_back(absl::StrFormat(
+        "validation AUC %.3f is below %.2f (min_validation_auc): the model "
+        "ranks the sessions that asked for help little better than chance "
+        "on the held-out part of the log; check the labels (docs/real-logs.md) "
+        "and the page groups before deploying it",
+        result.validation_auc, options.min_validation_auc));
+  }
+  if (help_sessions < options.min_help_sessions) {
+    result.warnings.push_back(absl::StrCat(
+        "only ", help_sessions, " help sessions in the training part (",
+        "min_help_sessions ", options.min_help_sessions,
+        "): too few to estimate thresholds and weights from; train on a "
+        "longer log"));
+  }
+  if (best.help_sessions < options.min_validation_help_sessions) {
+    result.warnings.push_back(absl::StrCat(
+        "only ", best.help_sessions, " help sessions in the validation part (",
+        "min_validation_help_sessions ", options.min_validation_help_sessions,
+        "): its precision, recall and AUC are too noisy to judge the policy "
+        "by; train on a longer log or raise validation_fraction"));
+  }
+  for (const std::string& w : result.warnings) prov->add_warnings(w);
+  opt["min_validation_auc"] = absl::StrCat(options.min_validation_auc);
+  opt["min_help_sessions"] = absl::StrCat(options.min_help_sessions);
+  opt["min_validation_help_sessions"] =
+      absl::StrCat(options.min_validation_help_sessions);
   absl::StatusOr<Policy> final_policy =
       internal::PolicyInternal::FromProto(shape);
   if (!final_policy.ok()) return final_policy.status();

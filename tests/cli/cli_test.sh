@@ -61,6 +61,15 @@ json_check inspect.json "all(k in g for g in d['groups'] for k in ('pattern','ro
 expect_exit 0 "$beckon" inspect default --json
 expect_exit 1 "$beckon" inspect a.csv
 grep -q "invalid policy\|policy" err || fail "inspect of a non-policy"
+# A small log trains, but below the trust floors: warnings on stderr (even
+# with --quiet) and in the policy's provenance.
+expect_exit 0 "$beckon" simulate --days 2 --visitors-per-day 400 --seed 4 \
+  --out small.csv --quiet
+expect_exit 0 "$beckon" train --events small.csv --out small.policy --quiet
+grep -q "beckon train: warning: only [0-9]* help sessions in the training part" \
+  err || fail "no label-count warning: $(cat err)"
+expect_exit 0 "$beckon" inspect small.policy
+grep -q 'warnings: "only' out || fail "the warning is not in the provenance"
 expect_exit 1 "$beckon" train --events missing.csv --out x.policy
 grep -q "missing.csv" err || fail "missing events file is named"
 

@@ -30,7 +30,12 @@ def test_train_report(trained, week_split):
     report = trained.training
     assert set(report) == {"train_auc", "validation_auc", "train_samples",
                            "train_sessions", "validation_sessions",
-                           "validation"}
+                           "train_help_sessions", "validation_help_sessions",
+                           "warnings", "validation"}
+    # A sound model on a week of simulated traffic: above every trust floor.
+    assert report["warnings"] == []
+    assert report["train_help_sessions"] >= 100
+    assert report["validation_help_sessions"] >= 30
     # The model separates help seekers from others on this log well above
     # chance (the simulator's stuck visitors leave clear traces).
     assert 0.7 < report["train_auc"] <= 1
@@ -425,3 +430,34 @@ def test_roc_auc():
         beckon.roc_auc([np.nan, 0.2], [1, 0])
     with pytest.raises(beckon.InvalidArgumentError, match="one length"):
         beckon.roc_auc([0.5, 0.2, 0.1], [1, 0])
+
+
+def test_train_warns_below_the_trust_floors(week_split):
+    """A model below a documented floor is returned with a TrainingWarning
+    per floor, in policy.training["warnings"] and in the provenance."""
+    events = week_split[0]
+    # Two days: enough to train, too few help sessions for the floors as
+    # set here (raised above what the log holds, so the test does not hang
+    # on how many the simulator happens to make).
+    two_days = events[events.ts_ms < events.ts_ms.min() + 2 * 86_400_000]
+    with pytest.warns(beckon.TrainingWarning) as caught:
+        p = beckon.train(two_days, min_help_sessions=10**6,
+                         min_validation_help_sessions=10**6,
+                         min_validation_auc=0.999)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 3, messages
+    assert any("validation AUC" in m and "min_validation_auc" in m
+               for m in messages)
+    assert any("help sessions in the training part" in m for m in messages)
+    assert any("help sessions in the validation part" in m for m in messages)
+    assert p.training["warnings"] == messages
+    assert "warnings:" in p.to_text()
+    # Floors at 0 warn of nothing.
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", beckon.TrainingWarning)
+        q = beckon.train(two_days, min_help_sessions=0,
+                         min_validation_help_sessions=0, min_validation_auc=0)
+    assert q.training["warnings"] == []
+    with pytest.raises(beckon.InvalidArgumentError, match="min_validation_auc"):
+        beckon.train(two_days, min_validation_auc=1.5)

@@ -403,6 +403,10 @@ absl::Status Train(const Args& args) {
   if (!events.ok()) return events.status();
   absl::StatusOr<TrainResult> r = beckon::Train(*events, o);
   if (!r.ok()) return r.status();
+  // Printed even with --quiet: the policy is written, but not to be trusted.
+  for (const std::string& w : r->warnings) {
+    std::cerr << "beckon train: warning: " << w << "\n";
+  }
   if (absl::Status s = r->policy.ToFile(*out); !s.ok()) return s;
   if (args.Has("text-out")) {
     std::FILE* f = std::fopen(args.Get("text-out").c_str(), "wb");

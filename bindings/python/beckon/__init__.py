@@ -52,13 +52,19 @@ __all__ = [
     "AbortedError", "CancelledError", "Decision", "Engine", "Error",
     "FailedPreconditionError", "InternalError", "InvalidArgumentError",
     "LogisticModel", "NotFoundError", "PermissionDeniedError", "Policy",
-    "ReplayResult", "ResourceExhaustedError", "UnavailableError",
+    "ReplayResult", "ResourceExhaustedError", "TrainingWarning",
+    "UnavailableError",
     "calibrate", "fit_logistic",
     "fixed_dwell_policy", "label", "read_decision_log", "read_events",
     "replay",
     "roc_auc", "simulate",
     "sweep", "train", "write_events",
 ]
+
+class TrainingWarning(UserWarning):
+    """A trained model below a trust floor (docs/trainer.md): :func:`train`
+    returns it, and warns once per floor it fell below."""
+
 
 #: The columns of an event log DataFrame, in order.
 EVENT_COLUMNS = ("ts_ms", "visitor", "event", "page", "detail")
@@ -769,7 +775,14 @@ def train(events: Events, *, base: Optional[Policy] = None,
     fields (``min_group_views``, ``max_groups``, ``help_rate_prior_views``,
     ``min_dwell_contacts``, ``min_dwell_threshold_s``,
     ``max_dwell_threshold_s``, ``max_path_length``, ``min_path_support``,
-    ``min_path_lift``, ``max_path_rules``) may be given by name.
+    ``min_path_lift``, ``max_path_rules``, and the trust floors
+    ``min_validation_auc``, ``min_help_sessions``,
+    ``min_validation_help_sessions``) may be given by name.
+
+    A model below a trust floor (validation AUC under 0.6, fewer than 100
+    help sessions to learn from or 30 to validate on) is returned with a
+    :class:`TrainingWarning` per floor (``warnings.warn``; also in
+    ``policy.training["warnings"]`` and the policy's provenance).
 
     Deterministic: the same events and options give the same policy bytes.
     Releases the GIL; Ctrl-C stops it with KeyboardInterrupt. The returned
@@ -789,7 +802,11 @@ def train(events: Events, *, base: Optional[Policy] = None,
     import json
     report = dict(report)
     report["validation"] = json.loads(report["validation"])
+    report["warnings"] = list(report["warnings"])
     policy.training = report
+    import warnings
+    for w in report["warnings"]:
+        warnings.warn(w, TrainingWarning, stacklevel=2)
     return policy
 
 
