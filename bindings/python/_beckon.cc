@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "beckon/beckon.hpp"
+#include "beckon/curve.h"
 #include "beckon/event_log.h"
 #include "beckon/label.h"
 #include "beckon/policy.pb.h"
@@ -1014,6 +1015,23 @@ py::tuple CalibratePolicy(py::handle policy_object, py::handle events,
   return py::make_tuple(cal.policy, cal.setting, cal.metrics.ToJson());
 }
 
+// The offer-rate curve as JSON (beckon/curve.h); the Python layer frames it.
+std::string OfferRateCurveJson(py::handle policy_object, py::handle events,
+                               std::vector<double> rates) {
+  const Policy& policy = AsPolicy(policy_object);
+  std::vector<LogEvent> log = LoadEvents(events);
+  SignalPoll poll;
+  ReplayOptions o;
+  o.interrupted = poll.Callback();
+  absl::StatusOr<OfferRateCurve> c;
+  {
+    py::gil_scoped_release nogil;
+    c = ComputeOfferRateCurve(policy, log, rates, o);
+  }
+  poll.RethrowIfRaised();
+  return Unwrap(std::move(c)).ToJson();
+}
+
 // --- Model fitting --------------------------------------------------------------
 
 py::tuple FitLogisticArrays(DoubleArray x, DoubleArray y, DoubleArray w,
@@ -1437,6 +1455,7 @@ PYBIND11_MODULE(_beckon, m) {
   m.def("replay", &ReplayPolicy);
   m.def("sweep", &Sweep);
   m.def("calibrate", &CalibratePolicy);
+  m.def("offer_rate_curve", &OfferRateCurveJson);
   m.def("fixed_dwell_policy", [](py::handle base, double seconds) {
     return Unwrap(FixedDwellPolicy(AsPolicy(base), seconds));
   });

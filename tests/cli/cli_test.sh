@@ -136,6 +136,16 @@ grep -q "header" err || fail "bad header message"
 expect_exit 0 "$beckon" compare --policy p.policy --events a.csv --days 3 \
   --rates 0.05 --json --quiet
 json_check out "abs(d['matched']['baseline']['offer_rate'] - d['matched']['policy']['offer_rate']) < 0.01 and len(d['sweep']) == 1"
+# A rate past what the policy can reach is marked and explained.
+expect_exit 0 "$beckon" compare --policy p.policy --events a.csv --days 3 \
+  --rates 0.02,0.9 --json --quiet
+json_check out "d['sweep'][0]['reachable'] and not d['sweep'][1]['reachable'] and d['max_offer_rate'] < 0.9 and sum(d['unoffered_by_reason'].values()) > 0 and 0 < d['recall_area'] <= 1"
+expect_exit 0 "$beckon" compare --policy p.policy --events a.csv --days 3 \
+  --rates 0.02,0.9 --quiet
+grep -q "at 90%\*" out || fail "an unreachable rate is not marked"
+grep -q "not reachable: at its lowest threshold the policy offers to" out \
+  || fail "an unreachable rate is not explained: $(cat out)"
+grep -q "recall averaged over offer rates" out || fail "no recall area"
 expect_exit 2 "$beckon" compare --policy p.policy --events a.csv --rates
 expect_exit 1 "$beckon" compare --policy p.policy --events a.csv --rates 2
 

@@ -305,8 +305,14 @@ def test_sweep(trained, week_split):
     assert list(s.columns)[:5] == ["threshold", "offer_rate", "precision",
                                    "recall", "median_lead_s"]
     assert {"offers", "offered_sessions", "hits", "sessions"} <= set(s.columns)
-    assert s["threshold"].tolist() == pytest.approx(
-        np.linspace(0.05, 0.95, 19).tolist())
+    # The default grid is where the policy's scores are: the 5%..95%
+    # quantiles of its decisions' probabilities on the day.
+    probs = beckon.replay(trained, day7).trace.probability.to_numpy()
+    probs = probs[(probs > 0) & (probs < 1)]
+    grid = s["threshold"].to_numpy()
+    assert 5 <= len(grid) <= 19 and (np.diff(grid) > 0).all()
+    assert grid[0] == pytest.approx(np.quantile(probs, 0.05), abs=1e-6)
+    assert grid[-1] == pytest.approx(np.quantile(probs, 0.95), abs=1e-6)
     rates = s["offer_rate"].to_numpy()
     # A higher bar never offers to more sessions on this day.
     assert (np.diff(rates) <= 0).all()
@@ -323,6 +329,44 @@ def test_sweep(trained, week_split):
     s2 = beckon.sweep(trained, day7, thresholds=[0.6, 0.2])
     assert s2["threshold"].tolist() == [0.6, 0.2]
     assert s2["offer_rate"].iloc[0] <= s2["offer_rate"].iloc[1]
+
+
+def test_offer_rate_curve(trained, week_split):
+    """The curve at 1, 2, 5, 10, 20% and one rate past what the policy can
+    reach: each point is the calibrated replay, an unreachable rate says so,
+    and the sessions the policy never offers are counted by reason."""
+    day7 = week_split[1]
+    curve = beckon.offer_rate_curve(trained, day7,
+                                    list(beckon.CURVE_RATES) + [0.8])
+    pts = curve.points
+    assert pts["target_offer_rate"].tolist() == list(beckon.CURVE_RATES) + [0.8]
+    assert 0 < curve.max_offer_rate < 0.8
+    assert (pts["offer_rate"] <= curve.max_offer_rate + 1e-12).all()
+    # Low rates are reached (to within a few of the day's 1,500 sessions);
+    # 80% is not, and is reported as such.
+    assert pts["reachable"].iloc[:3].all()
+    assert not pts["reachable"].iloc[-1]
+    assert pts["offer_rate"].iloc[-1] < 0.8
+    assert pts["reachable"].tolist() == (
+        pts["target_offer_rate"] <= curve.max_offer_rate
+        + np.maximum(0.001, 0.05 * pts["target_offer_rate"])).tolist()
+    for _, row in pts.iloc[:3].iterrows():
+        assert row["offer_rate"] == pytest.approx(row["target_offer_rate"],
+                                                  rel=0.1)
+        # The baseline is matched to the rate the policy reached.
+        assert row["baseline_offer_rate"] == pytest.approx(row["offer_rate"],
+                                                           abs=0.01)
+    assert curve.unoffered_by_reason
+    assert set(curve.unoffered_by_reason) <= set(beckon.REASONS)
+    assert sum(curve.unoffered_by_reason.values()) > 0
+    assert 0 < curve.recall_area <= 1 and 0 < curve.baseline_recall_area <= 1
+    # sweep(rates=) gives the same points.
+    s = beckon.sweep(trained, day7, rates=[0.05])
+    assert s["offer_rate"].iloc[0] == pts["offer_rate"].iloc[2]
+    with pytest.raises(beckon.InvalidArgumentError, match="not both"):
+        beckon.sweep(trained, day7, [0.5], rates=[0.05])
+    with pytest.raises(beckon.InvalidArgumentError, match="offer rates"):
+        beckon.offer_rate_curve(trained, day7, [1.5])
 
 
 def test_calibrate_threshold(trained, week_split):

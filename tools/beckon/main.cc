@@ -30,6 +30,7 @@
 #include "absl/strings/str_split.h"
 #include "beckon/beckon.hpp"
 #include "beckon/convert.h"
+#include "beckon/curve.h"
 #include "beckon/event_log.h"
 #include "beckon/label.h"
 #include "beckon/policy.pb.h"
@@ -564,18 +565,21 @@ const Command kCompare{
     {{"policy", "POLICY", "the policy file, or \"default\"", ""},
      {"events", "FILE", "the event log", ""},
      kDays,
-     {"rates", "R1,R2,...", "offer rates of the sweep", "0.02,0.05,0.1,0.2"},
+     {"rates", "R1,R2,...", "offer rates of the sweep",
+      "0.01,0.02,0.05,0.1,0.2"},
      {"json", "", "print JSON: {\"matched\": {...}, \"sweep\": [...]}", ""},
      kLenient,
      kAllowSmallEpoch,
      kQuiet}};
 
 std::string PairJson(double rate, const Calibration* learned,
-                     const ReplayMetrics& lm, const Calibration& base) {
+                     const ReplayMetrics& lm, const Calibration& base,
+                     bool reachable = true) {
   internal::JsonObject o;
   o.Num("target_offer_rate", rate);
   if (learned != nullptr) {
     o.Num("decision_threshold", learned->setting);
+    o.Bool("reachable", reachable);
   }
   o.Raw("policy", lm.ToJson());
   o.Num("baseline_seconds", base.setting);
@@ -606,7 +610,7 @@ absl::Status Compare(const Args& args) {
   if (!policy.ok()) return policy.status();
   std::vector<double> rates;
   for (absl::string_view r :
-       absl::StrSplit(args.Get("rates", "0.02,0.05,0.1,0.2"), ',')) {
+       absl::StrSplit(args.Get("rates", "0.01,0.02,0.05,0.1,0.2"), ',')) {
     double v;
     if (!absl::SimpleAtod(r, &v) || !(v > 0 && v < 1)) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -626,38 +630,33 @@ absl::Status Compare(const Args& args) {
   absl::StatusOr<Calibration> matched =
       CalibrateFixedDwell(*policy, *events, own->offer_rate);
   if (!matched.ok()) return matched.status();
-  std::vector<std::string> sweep_json;
-  struct Row {
-    double rate;
-    Calibration learned;
-    Calibration base;
-  };
-  std::vector<Row> rows;
-  for (double rate : rates) {
-    progress.Note(absl::StrCat("sweep: offer rate ", rate));
-    absl::StatusOr<Calibration> l =
-        CalibrateDecisionThreshold(*policy, *events, rate);
-    if (!l.ok()) return l.status();
-    // The baseline is matched to the rate the policy reached (a policy that
-    // waits for dwell thresholds may not reach a high target).
-    const double reached = l->metrics.offer_rate > 0 ? l->metrics.offer_rate
-                                                     : rate;
-    absl::StatusOr<Calibration> b =
-        CalibrateFixedDwell(*policy, *events, reached);
-    if (!b.ok()) return b.status();
-    rows.push_back(Row{rate, *l, *b});
-  }
+  // The sweep: the policy's threshold and the baseline's T at each rate
+  // (the baseline matched to the rate the policy reached: a policy that
+  // waits for dwell thresholds may not reach a high target).
+  progress.Note(absl::StrCat("sweep: ", rates.size(), " offer rates"));
+  absl::StatusOr<OfferRateCurve> curve =
+      ComputeOfferRateCurve(*policy, *events, rates);
+  if (!curve.ok()) return curve.status();
   if (args.Has("json")) {
     std::string sweep = "[";
-    for (size_t i = 0; i < rows.size(); ++i) {
+    for (size_t i = 0; i < curve->points.size(); ++i) {
+      const CurvePoint& p = curve->points[i];
       if (i > 0) sweep.push_back(',');
-      sweep += PairJson(rows[i].rate, &rows[i].learned, rows[i].learned.metrics,
-                        rows[i].base);
+      sweep += PairJson(p.target_offer_rate, &p.policy, p.policy.metrics,
+                        p.baseline, p.reachable);
     }
     sweep.push_back(']');
+    internal::JsonObject reasons;
+    for (const auto& [reason, n] : curve->unoffered_by_reason) {
+      reasons.UInt(reason, n);
+    }
     internal::JsonObject o;
     o.Raw("matched", PairJson(own->offer_rate, nullptr, *own, *matched));
     o.Raw("sweep", sweep);
+    o.Num("max_offer_rate", curve->max_offer_rate);
+    o.Raw("unoffered_by_reason", reasons.Finish());
+    o.Num("recall_area", curve->recall_area);
+    o.Num("baseline_recall_area", curve->baseline_recall_area);
     std::cout << o.Finish() << "\n";
     return absl::OkStatus();
   }
@@ -670,9 +669,40 @@ absl::Status Compare(const Args& args) {
                                "baseline: offer after T s, once/session",
                                "policy vs baseline");
   PrintPair("as is", *own, *matched);
-  for (const Row& r : rows) {
-    PrintPair(absl::StrFormat("at %.0f%%", 100 * r.rate), r.learned.metrics,
-              r.base);
+  bool unreachable = false;
+  for (const CurvePoint& p : curve->points) {
+    PrintPair(absl::StrFormat("at %g%%%s", 100 * p.target_offer_rate,
+                              p.reachable ? "" : "*"),
+              p.policy.metrics, p.baseline);
+    unreachable = unreachable || !p.reachable;
+  }
+  std::cout << absl::StrFormat(
+      "\nrecall averaged over offer rates 0-%.1f%%: %.3f (policy), %.3f "
+      "(baseline)\n",
+      100 * std::max_element(curve->points.begin(), curve->points.end(),
+                             [](const CurvePoint& a, const CurvePoint& b) {
+                               return a.policy.metrics.offer_rate <
+                                      b.policy.metrics.offer_rate;
+                             })
+                ->policy.metrics.offer_rate,
+      curve->recall_area, curve->baseline_recall_area);
+  if (unreachable) {
+    // Say why, rather than print a row at a rate it did not reach.
+    uint64_t unoffered = 0;
+    for (const auto& [reason, n] : curve->unoffered_by_reason) unoffered += n;
+    std::string why;
+    for (size_t i = 0; i < curve->unoffered_by_reason.size() && i < 4; ++i) {
+      const auto& [reason, n] = curve->unoffered_by_reason[i];
+      absl::StrAppend(
+          &why, i > 0 ? ", " : "", reason, " ",
+          absl::StrFormat("%.0f%%",
+                          unoffered > 0 ? 100.0 * n / unoffered : 0.0));
+    }
+    std::cout << absl::StrFormat(
+        "* not reachable: at its lowest threshold the policy offers to "
+        "%.2f%% of sessions; the sessions it never offers ended on: %s "
+        "(the last decision of each; docs/replay.md)\n",
+        100 * curve->max_offer_rate, why);
   }
   std::cout << absl::StrFormat(
       "\noffers after a decline: %d (policy), %d (baseline); offers without "

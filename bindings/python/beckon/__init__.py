@@ -54,7 +54,8 @@ __all__ = [
     "LogisticModel", "NotFoundError", "PermissionDeniedError", "Policy",
     "ReplayResult", "ResourceExhaustedError", "TrainingWarning",
     "UnavailableError",
-    "calibrate", "fit_logistic",
+    "CURVE_RATES", "OfferRateCurve", "calibrate", "fit_logistic",
+    "offer_rate_curve",
     "fixed_dwell_policy", "label", "read_decision_log", "read_events",
     "replay",
     "roc_auc", "simulate",
@@ -884,18 +885,109 @@ def replay(policy: Policy, events: Events, *, trace: bool = True,
     return ReplayResult(metrics, frame)
 
 
+class OfferRateCurve:
+    """What :func:`offer_rate_curve` measured (beckon/curve.h).
+
+    ``points``: a DataFrame, one row per offer rate asked for:
+    target_offer_rate, reachable, decision_threshold, offer_rate,
+    precision, recall, median_lead_s, offered_sessions, hits, sessions (the
+    policy at that threshold), and baseline_seconds, baseline_offer_rate,
+    baseline_precision, baseline_recall (the fixed rule "offer once after T
+    s" matched to the rate the policy reached).
+    ``max_offer_rate``: the policy's offer rate at its lowest threshold,
+    the most it can offer on the log. ``unoffered_by_reason``: at that
+    threshold, the sessions never offered by the reason of their last
+    decision ("dwell": the visitor left before the page's threshold).
+    ``recall_area``, ``baseline_recall_area``: recall averaged over offer
+    rates from 0 to the highest the policy reached.
+    """
+
+    __slots__ = ("points", "max_offer_rate", "unoffered_by_reason",
+                 "recall_area", "baseline_recall_area")
+
+    def __init__(self, d: dict):
+        pd = _pd()
+        rows = []
+        for p in d["points"]:
+            m, b = p["policy"], p["baseline"]
+            rows.append({
+                "target_offer_rate": p["target_offer_rate"],
+                "reachable": bool(p["reachable"]),
+                "decision_threshold": p["decision_threshold"],
+                "offer_rate": m["offer_rate"], "precision": m["precision"],
+                "recall": m["recall"], "median_lead_s": m["median_lead_s"],
+                "offered_sessions": m["offered_sessions"], "hits": m["hits"],
+                "sessions": m["sessions"],
+                "baseline_seconds": p["baseline_seconds"],
+                "baseline_offer_rate": b["offer_rate"],
+                "baseline_precision": b["precision"],
+                "baseline_recall": b["recall"]})
+        self.points = pd.DataFrame(rows)
+        self.max_offer_rate = d["max_offer_rate"]
+        self.unoffered_by_reason = dict(d["unoffered_by_reason"])
+        self.recall_area = d["recall_area"]
+        self.baseline_recall_area = d["baseline_recall_area"]
+
+    def __repr__(self) -> str:
+        return (f"OfferRateCurve({len(self.points)} rates, max offer rate "
+                f"{self.max_offer_rate:.4f}, recall area "
+                f"{self.recall_area:.3f} vs baseline "
+                f"{self.baseline_recall_area:.3f})")
+
+
+#: The offer rates a curve is drawn at unless told (1, 2, 5, 10, 20%).
+CURVE_RATES = (0.01, 0.02, 0.05, 0.10, 0.20)
+
+
+def offer_rate_curve(policy: Policy, events: Events,
+                     rates: Optional[Iterable[float]] = None, *,
+                     allow_small_epoch: bool = False) -> OfferRateCurve:
+    """The policy and the fixed-rule baseline at each offer rate in `rates`
+    (default :data:`CURVE_RATES`), as ``beckon compare`` sweeps them: which
+    rates the policy cannot reach, and why (docs/replay.md). Replays the
+    log about 45 times per rate; releases the GIL, Ctrl-C interrupts."""
+    import json
+    r = [float(x) for x in (CURVE_RATES if rates is None else rates)]
+    if not r:
+        raise InvalidArgumentError("rates must not be empty")
+    return OfferRateCurve(json.loads(_beckon.offer_rate_curve(
+        _impl_of(policy), _events_arg(events, allow_small_epoch), r)))
+
+
 def sweep(policy: Policy, events: Events,
           thresholds: Optional[Iterable[float]] = None, *,
+          rates: Optional[Iterable[float]] = None,
           allow_small_epoch: bool = False):
     """Replays `policy` at each decision threshold and returns a DataFrame
     (threshold, offer_rate, precision, recall, median_lead_s, offers,
     offered_sessions, hits, sessions), one row per threshold, for plotting
-    offer rate against precision and recall. Default thresholds: 19 values
-    from 0.05 to 0.95. The events are parsed once; the GIL is released and
-    Ctrl-C interrupts."""
+    offer rate against precision and recall. Default thresholds: where the
+    policy's scores are: the 5%, 10%, ..., 95% quantiles of the
+    probabilities of its decisions on `events` (distinct values, rounded to
+    6 digits). The events are parsed once; the GIL is released and Ctrl-C
+    interrupts.
+
+    With ``rates=[...]`` instead, sweeps by offer rate: the points of
+    :func:`offer_rate_curve` (a threshold found for each rate, with whether
+    it was reachable and the matched baseline)."""
     pd = _pd()
+    if rates is not None:
+        if thresholds is not None:
+            raise InvalidArgumentError("give thresholds or rates, not both")
+        return offer_rate_curve(policy, events, rates,
+                                allow_small_epoch=allow_small_epoch).points
     if thresholds is None:
-        thresholds = np.round(np.linspace(0.05, 0.95, 19), 4)
+        trace = replay(policy, events,
+                       allow_small_epoch=allow_small_epoch).trace
+        probs = trace.probability.to_numpy()
+        probs = probs[(probs > 0) & (probs < 1)]
+        if probs.size == 0:
+            raise InvalidArgumentError(
+                "the policy scores no decision of this log above 0: give "
+                "thresholds")
+        q = np.unique(np.round(np.quantile(probs, np.linspace(0.05, 0.95, 19)),
+                               6))
+        thresholds = q[(q > 0) & (q < 1)]
     t = np.asarray(list(thresholds), dtype=np.float64)
     if t.ndim != 1 or t.size == 0:
         raise InvalidArgumentError(
