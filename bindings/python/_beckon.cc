@@ -847,6 +847,8 @@ py::tuple TrainPolicy(py::handle events, py::handle base, py::dict given) {
   TakeOption(opts, "l2", o.l2);
   TakeOption(opts, "target_offer_rate", o.target_offer_rate);
   TakeOption(opts, "offers_per_day", o.offers_per_day);
+  TakeOption(opts, "labels", o.labels);
+  TakeOption(opts, "min_offer_outcomes", o.min_offer_outcomes);
   TakeOption(opts, "name", o.name);
   RejectUnknown(opts, "train");
   std::vector<LogEvent> log = LoadEvents(events);
@@ -865,6 +867,11 @@ py::tuple TrainPolicy(py::handle events, py::handle base, py::dict given) {
   report["train_samples"] = result.train_samples;
   report["train_sessions"] = result.train_sessions;
   report["validation_sessions"] = result.validation_sessions;
+  report["labels"] = o.labels;
+  report["train_offer_outcomes"] = result.train_offer_outcomes;
+  report["train_accepted_offers"] = result.train_accepted_offers;
+  report["validation_offer_outcomes"] = result.validation_offer_outcomes;
+  report["validation_accepted_offers"] = result.validation_accepted_offers;
   report["validation"] = result.validation.ToJson();
   return py::make_tuple(result.policy, report);
 }

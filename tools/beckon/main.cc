@@ -327,29 +327,38 @@ absl::Status Simulate(const Args& args) {
 const Command kTrain{
     "train",
     "--events FILE --out POLICY [options]",
-    "Learns a policy from an event log with help_contact labels\n"
+    "Learns a policy from an event log with help_contact labels (or the\n"
+    "outcomes of offers already made: --labels offer_outcomes)\n"
     "(docs/trainer.md): page groups, dwell thresholds, help rates, path\n"
     "rules, model weights, and a decision threshold calibrated on the\n"
     "latest part of the log.",
     {{"events", "FILE", "the event log", ""},
      {"out", "POLICY", "where to write the policy (binary protobuf)", ""},
      kDays,
-     {"base", "POLICY", "policy whose URL rules, groups and gates to start "
-                        "from", "default"},
+     {"base", "POLICY",
+      "policy whose URL rules, groups and gates to start "
+      "from",
+      "default"},
      {"target-offer-rate", "R", "share of sessions to offer to", "0.05"},
      {"offers-per-day", "N", "calibrate to agent capacity instead", ""},
      {"validation-fraction", "F", "latest share of the time span held out",
       "0.2"},
      {"dwell-rule", "RULE", "quantile | separation", "quantile"},
      {"dwell-quantile", "Q", "quantile for --dwell-rule quantile", "0.6"},
-     {"min-group-views", "N", "views for a template to become a group",
-      "50"},
+     {"min-group-views", "N", "views for a template to become a group", "50"},
      {"min-path-support", "N", "sessions a path rule needs", "30"},
      {"min-path-lift", "X", "help-rate lift a path rule needs", "2"},
      {"l2", "X", "L2 penalty of the model", "1"},
+     {"labels", "WHAT",
+      "help_contact | offer_outcomes (accepted vs declined/ignored offers, "
+      "learned where offers were shown) | both",
+      "help_contact"},
+     {"min-offer-outcomes", "N",
+      "answered offers --labels offer_outcomes needs", "100"},
      {"name", "NAME", "the policy's name", "beckon-trained"},
      {"text-out", "FILE", "also write the policy as protobuf text", ""},
-     kLenient, kQuiet}};
+     kLenient,
+     kQuiet}};
 
 absl::Status Train(const Args& args) {
   absl::StatusOr<std::string> out = args.Required("out");
@@ -376,9 +385,11 @@ absl::Status Train(const Args& args) {
   absl::StatusOr<double> lift =
       args.Number("min-path-lift", o.min_path_lift, 1, 1e9);
   absl::StatusOr<double> l2 = args.Number("l2", o.l2, 0, 1e9);
+  absl::StatusOr<int64_t> moo = args.Integer(
+      "min-offer-outcomes", o.min_offer_outcomes, 1, 1'000'000'000);
   for (const absl::Status& s :
-       {rate.status(), per_day.status(), vf.status(), q.status(),
-        mgv.status(), mps.status(), lift.status(), l2.status()}) {
+       {rate.status(), per_day.status(), vf.status(), q.status(), mgv.status(),
+        mps.status(), lift.status(), l2.status(), moo.status()}) {
     if (!s.ok()) return s;
   }
   o.target_offer_rate = *rate;
@@ -390,6 +401,8 @@ absl::Status Train(const Args& args) {
   o.min_path_support = static_cast<uint64_t>(*mps);
   o.min_path_lift = *lift;
   o.l2 = *l2;
+  o.labels = args.Get("labels", o.labels);
+  o.min_offer_outcomes = static_cast<uint64_t>(*moo);
   o.name = args.Get("name", o.name);
   o.progress = [&](const std::string& line) { progress.Note(line); };
   absl::StatusOr<std::vector<LogEvent>> events = LoadEvents(args, progress);
@@ -421,6 +434,13 @@ absl::Status Train(const Args& args) {
       "%.3f, median lead %.0f s; model AUC %.3f\n",
       v.sessions, v.offer_rate, v.precision, v.recall, v.median_lead_s,
       r->validation_auc);
+  if (o.labels != "help_contact") {
+    std::cout << absl::StrFormat(
+        "offer outcomes: %d answered offers (%d accepted) for training, %d "
+        "(%d accepted) for validation\n",
+        r->train_offer_outcomes, r->train_accepted_offers,
+        r->validation_offer_outcomes, r->validation_accepted_offers);
+  }
   return absl::OkStatus();
 }
 

@@ -747,6 +747,7 @@ def train(events: Events, *, base: Optional[Policy] = None,
           target_offer_rate: float = 0.05, offers_per_day: float = 0,
           validation_fraction: float = 0.2, dwell_rule: str = "quantile",
           dwell_quantile: float = 0.6, l2: float = 1.0,
+          labels: str = "help_contact",
           name: str = "beckon-trained", **options: Any) -> Policy:
     """Learns a policy from an event log (a DataFrame or a CSV path).
 
@@ -754,7 +755,14 @@ def train(events: Events, *, base: Optional[Policy] = None,
     dwell thresholds, path rules, the logistic model over the engine's own
     features, and the decision threshold calibrated on the latest
     `validation_fraction` of the log (by time) to `target_offer_rate` of
-    sessions, or to `offers_per_day` when that is > 0. Other TrainOptions
+    sessions, or to `offers_per_day` when that is > 0.
+
+    `labels` says what a positive outcome is: ``"help_contact"`` (the help
+    contacts of the log), ``"offer_outcomes"`` (offers already made:
+    ``offer_accepted`` against ``offer_declined``/``offer_ignored``, learned
+    at the ``offer_shown`` moments, so the probability means "an offer made
+    now would be accepted"; needs ``min_offer_outcomes``, default 100,
+    answered offers in the training part) or ``"both"``. Other TrainOptions
     fields (``min_group_views``, ``max_groups``, ``help_rate_prior_views``,
     ``min_dwell_contacts``, ``min_dwell_threshold_s``,
     ``max_dwell_threshold_s``, ``max_path_length``, ``min_path_support``,
@@ -768,7 +776,7 @@ def train(events: Events, *, base: Optional[Policy] = None,
                 offers_per_day=offers_per_day,
                 validation_fraction=validation_fraction,
                 dwell_rule=dwell_rule, dwell_quantile=dwell_quantile, l2=l2,
-                name=name)
+                labels=labels, name=name)
     base = base if base is not None else Policy.default()
     impl, report = _beckon.train(_events_arg(events), _impl_of(base, "base"),
                                  opts)
