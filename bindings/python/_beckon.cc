@@ -917,12 +917,22 @@ struct TraceColumns {
 
 py::tuple ReplayPolicy(py::handle policy_object, py::handle events, bool trace,
                        const std::string& load_state,
-                       const std::string& save_state) {
+                       const std::string& save_state,
+                       const std::string& decisions,
+                       std::pair<uint64_t, uint64_t> visitor_key,
+                       const std::string& visitor_key_file) {
   const Policy& policy = AsPolicy(policy_object);
   std::vector<LogEvent> log = LoadEvents(events);
   ReplayOptions o;
   o.load_state_path = load_state;
   o.save_state_path = save_state;
+  o.engine.visitor_key = {visitor_key.first, visitor_key.second};
+  o.engine.visitor_key_file = visitor_key_file;
+  std::vector<LoggedDecisionRecord> production;
+  if (!decisions.empty()) {
+    production = Unwrap(ReadDecisionLog(decisions));
+    o.production_decisions = &production;
+  }
   TraceColumns cols;
   if (trace) o.trace = [&cols](const TraceRecord& t) { cols.Add(t); };
   SignalPoll poll;
@@ -1409,7 +1419,11 @@ PYBIND11_MODULE(_beckon, m) {
   });
   m.def("simulate", &SimulateToColumns);
   m.def("train", &TrainPolicy);
-  m.def("replay", &ReplayPolicy);
+  m.def("replay", &ReplayPolicy, py::arg("policy"), py::arg("events"),
+        py::arg("trace"), py::arg("load_state"), py::arg("save_state"),
+        py::arg("decisions") = "",
+        py::arg("visitor_key") = std::pair<uint64_t, uint64_t>(0, 0),
+        py::arg("visitor_key_file") = "");
   m.def("sweep", &Sweep);
   m.def("calibrate", &CalibratePolicy);
   m.def("fixed_dwell_policy", [](py::handle base, double seconds) {

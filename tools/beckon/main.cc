@@ -448,7 +448,8 @@ absl::Status Train(const Args& args) {
 
 const Command kReplay{
     "replay",
-    "--policy POLICY --events FILE [--json] [--trace FILE]",
+    "--policy POLICY --events FILE [--json] [--trace FILE] [--decisions "
+    "FILE]",
     "Replays an event log through the engine with a policy and prints the\n"
     "metrics (docs/replay.md). POLICY may be \"default\".",
     {{"policy", "POLICY", "the policy file, or \"default\"", ""},
@@ -460,11 +461,38 @@ const Command kReplay{
      {"save-state", "FILE", "save the visitor store afterwards", ""},
      {"store", "URL",
       "keep visitor state in Redis (redis://host:port/db?prefix=P, "
-      "docs/operations.md) instead of in memory", ""},
+      "docs/operations.md) instead of in memory",
+      ""},
      {"fixed-dwell", "SECONDS",
       "replay the fixed-rule baseline instead (offer once per session after "
-      "SECONDS on any page, with POLICY's gates)", ""},
-     kLenient, kQuiet}};
+      "SECONDS on any page, with POLICY's gates)",
+      ""},
+     {"decisions", "FILE",
+      "production's decision log (JSON Lines): compare its decisions with "
+      "the replayed ones at the same moments",
+      ""},
+     {"visitor-key-file", "FILE",
+      "the production engine's visitor key file (to join --decisions)", ""},
+     kLenient,
+     kQuiet}};
+
+void PrintAgreement(const DecisionAgreement& a) {
+  std::cout << absl::StrFormat(
+      "\nproduction decisions %d (%d of unknown visitors): %d at moments the "
+      "replay decided, same action %d (%.1f%%)\n"
+      "offers at those moments: both %d, production only %d, replay only "
+      "%d\n"
+      "offered sessions: both %d, production only %d, replay only %d\n"
+      "production offers %d: accepted %d, declined %d, ignored %d, "
+      "unanswered %d\n",
+      a.production_decisions, a.unknown_visitors, a.matched, a.same_action,
+      100 * a.agreement, a.offers_both, a.offers_production_only,
+      a.offers_replay_only, a.offered_sessions_both,
+      a.offered_sessions_production_only, a.offered_sessions_replay_only,
+      a.production_offers, a.production_offers_accepted,
+      a.production_offers_declined, a.production_offers_ignored,
+      a.production_offers_unanswered);
+}
 
 void PrintMetrics(const ReplayMetrics& m) {
   std::cout << absl::StrFormat(
@@ -512,6 +540,15 @@ absl::Status Replay(const Args& args) {
   ReplayOptions o;
   o.load_state_path = args.Get("load-state");
   o.save_state_path = args.Get("save-state");
+  o.engine.visitor_key_file = args.Get("visitor-key-file");
+  std::vector<LoggedDecisionRecord> production;
+  if (args.Has("decisions")) {
+    absl::StatusOr<std::vector<LoggedDecisionRecord>> d =
+        ReadDecisionLog(args.Get("decisions"));
+    if (!d.ok()) return d.status();
+    production = *std::move(d);
+    o.production_decisions = &production;
+  }
   if (args.Has("store")) {
     absl::StatusOr<RedisOptions> redis = RedisOptions::FromUrl(args.Get("store"));
     if (!redis.ok()) return redis.status();
@@ -552,6 +589,7 @@ absl::Status Replay(const Args& args) {
     std::cout << m->ToJson() << "\n";
   } else {
     PrintMetrics(*m);
+    if (m->production) PrintAgreement(*m->production);
   }
   return absl::OkStatus();
 }

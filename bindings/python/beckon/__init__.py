@@ -828,20 +828,37 @@ class ReplayResult:
 
 def replay(policy: Policy, events: Events, *, trace: bool = True,
            load_state: Optional[PathLike] = None,
-           save_state: Optional[PathLike] = None) -> ReplayResult:
+           save_state: Optional[PathLike] = None,
+           decisions: Optional[PathLike] = None,
+           visitor_key: Optional[Sequence[int]] = None,
+           visitor_key_file: Optional[PathLike] = None) -> ReplayResult:
     """Replays `events` (a DataFrame or a CSV path; any order, sorted by
     time stably) through one engine deciding by `policy`, as beckon replay
     does (docs/replay.md), and returns a :class:`ReplayResult`.
 
     `load_state` and `save_state` are snapshot files carrying the visitor
     store (decline memory, sessions) from one day's replay to the next.
+    `decisions`: production's decision log (``Engine(decision_log=...)``),
+    compared with the replayed decisions at the same moments: the metrics
+    get a ``production`` dict (docs/replay.md: decisions matched, same
+    action, offers by both / production only / replay only, how production's
+    offers were answered in the event log). The replay hashes the event
+    log's visitor ids with `visitor_key` (or `visitor_key_file`), which must
+    be the production engine's (the one given to its ``Engine(visitor_key=...)``).
+
     Releases the GIL; Ctrl-C stops it with KeyboardInterrupt.
     """
     import json
+    key = (0, 0) if visitor_key is None else tuple(int(k) for k in visitor_key)
+    if len(key) != 2 or not all(0 <= k < 2**64 for k in key):
+        raise InvalidArgumentError(
+            f"visitor_key must be two integers in [0, 2**64), got {key}")
     metrics_json, cols = _beckon.replay(
         _impl_of(policy), _events_arg(events), bool(trace),
         os.fspath(load_state) if load_state is not None else "",
-        os.fspath(save_state) if save_state is not None else "")
+        os.fspath(save_state) if save_state is not None else "",
+        os.fspath(decisions) if decisions is not None else "", key,
+        os.fspath(visitor_key_file) if visitor_key_file is not None else "")
     metrics = json.loads(metrics_json)
     frame = None
     if trace:
