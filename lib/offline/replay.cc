@@ -129,6 +129,17 @@ struct VisitorState {
   std::vector<uint16_t> groups_seen;  // This session's groups.
 };
 
+// Rechecks after row `i` fire before this time: the visitor's next event,
+// or just after it if that is an offer_shown (a host shows an offer in the
+// millisecond it was decided: a recheck then is the decision that made
+// it). -1 if the visitor is gone after row `i`.
+int64_t RecheckLimit(const PreparedLog& log, size_t i) {
+  const int64_t next = log.next_ts[i];
+  if (next < 0) return next;
+  const EventType t = log.order[static_cast<size_t>(log.next_row[i])]->type;
+  return t == EventType::kOfferShown ? next + 1 : next;
+}
+
 // A Recheck of this generation fires whatever the visitor did since.
 constexpr uint32_t kAnyGeneration = 0xFFFFFFFF;
 
@@ -360,13 +371,16 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
           rows.begin(), rows.end(), at,
           [&](uint32_t r, int64_t t) { return log.order[r]->ts_ms < t; });
       if (from == rows.begin()) continue;
-      if (from != rows.end() && log.order[*from]->ts_ms == at) continue;
-      const int64_t next =
-          from != rows.end() &&
-                  log.session[*from] == log.session[*std::prev(from)]
-              ? log.order[*from]->ts_ms
-              : -1;
-      rechecks.push(Recheck{at, seq++, v, kAnyGeneration, next});
+      // A visitor's event at that moment: production decided after it, as
+      // the replay does; unless it is an offer_shown (the offer it shows
+      // was decided before it).
+      bool after_event = false;
+      for (auto r = from; r != rows.end() && log.order[*r]->ts_ms == at; ++r) {
+        after_event |= log.order[*r]->type != EventType::kOfferShown;
+      }
+      if (after_event) continue;
+      rechecks.push(Recheck{at, seq++, v, kAnyGeneration,
+                            RecheckLimit(log, *std::prev(from))});
     }
   }
 
@@ -428,7 +442,7 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
       return absl::InvalidArgumentError(absl::StrCat(
           "replay: line ", e.line, ": decide: ", d.status().message()));
     }
-    handle(v, t, *d, /*recheck=*/false, log.next_ts[i]);
+    handle(v, t, *d, /*recheck=*/false, RecheckLimit(log, i));
   }
   if (absl::Status s = fire_until(std::numeric_limits<int64_t>::max());
       !s.ok()) {
