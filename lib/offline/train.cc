@@ -487,16 +487,26 @@ void CollectShard(const proto::Policy& shape, const PreparedLog& log,
       want_points = h == 0;
     }
     int64_t last_t = -1;
-    window_end = next - 1;
+    // Offer points run to the last millisecond before the visitor's next
+    // event, or to its very millisecond when that is an offer_shown (the
+    // replay makes a recheck there: the host showed the offer decided
+    // then). Training samples stay strictly before the next event.
+    const bool shown_next =
+        log.order[static_cast<size_t>(log.next_row[i])]->type ==
+        EventType::kOfferShown;
+    const int64_t end = shown_next ? next : next - 1;
+    window_end = end;
     for (double m : kDwellMultiples) {
       const int64_t t = e.ts_ms + static_cast<int64_t>(std::ceil(m * theta));
-      if (t >= next) break;
+      if (t > end) break;
+      const bool sample = t < next;
+      if (!sample && !want_points) break;
       absl::StatusOr<Decision> d = (*engine)->Decide(e.visitor, t);
       if (!d.ok()) return fail(i, d.status());
       if (!d->detail.has_session) {
         continue;  // No session (cannot happen before the next event).
       }
-      if (dwell_samples) {
+      if (dwell_samples && sample) {
         for (int f = 0; f < kFeatureCount; ++f) {
           out.x.push_back(d->detail.features[f]);
         }
@@ -506,7 +516,6 @@ void CollectShard(const proto::Policy& shape, const PreparedLog& log,
       last_t = t;
       if (want_points) add_point(log.session[i], t, *d);
     }
-    const int64_t end = next - 1;
     if (want_points && end > last_t &&
         (last_t >= 0 || !dwell_gate ||
          end >= e.ts_ms + static_cast<int64_t>(std::ceil(theta)))) {

@@ -30,7 +30,13 @@ def test_train_report(trained, week_split):
     report = trained.training
     assert set(report) == {"train_auc", "validation_auc", "train_samples",
                            "train_sessions", "validation_sessions",
-                           "validation"}
+                           "validation", "labels", "train_offer_outcomes",
+                           "train_accepted_offers",
+                           "validation_offer_outcomes",
+                           "validation_accepted_offers"}
+    assert report["labels"] == "help_contact"
+    # The simulator's legacy widget offers: counted, not learned from.
+    assert report["train_offer_outcomes"] > report["train_accepted_offers"] > 0
     # The model separates help seekers from others on this log well above
     # chance (the simulator's stuck visitors leave clear traces).
     assert 0.7 < report["train_auc"] <= 1
