@@ -10,8 +10,11 @@
 // The replay sorts the log by time (stable), feeds every event to one
 // Engine, asks for a decision after every visitor event and again at every
 // `recheck_at` the engine returned, as long as that comes before the
-// visitor's next event in the same session (dwell on a session's last event
-// is unknown: the visitor is taken as gone after it). Logged offer outcomes
+// visitor's next event in the same session, or at its millisecond if that
+// event is an offer_shown (dwell on a session's last event is unknown: the
+// visitor is taken as gone after it). With production's decision log
+// (ReplayOptions::production_decisions) it also decides at production's
+// moments and compares (docs/replay.md section 9). Logged offer outcomes
 // and `agents` counts are applied as the engine's host would apply them.
 // docs/replay.md defines every metric.
 //

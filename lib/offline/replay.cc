@@ -214,8 +214,8 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
   const bool decline_forever = p.gates().decline_forever();
 
   // Production's decisions, by visitor (the event log's ids hashed with
-  // this engine's visitor key) and time: the head of each moment's list in
-  // file order, linked through next_same.
+  // this engine's visitor key) and time: the first of each moment's
+  // decisions (file order) in prod_head, the next through prod_next.
   const std::vector<LoggedDecisionRecord>* prod = options.production_decisions;
   constexpr uint32_t kNone = 0xFFFFFFFF;
   DecisionAgreement agree;
