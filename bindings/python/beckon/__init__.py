@@ -844,7 +844,7 @@ def replay(policy: Policy, events: Events, *, trace: bool = True,
     action, offers by both / production only / replay only, how production's
     offers were answered in the event log). The replay hashes the event
     log's visitor ids with `visitor_key` (or `visitor_key_file`), which must
-    be the production engine's (the one given to its ``Engine(visitor_key=...)``).
+    be the production engine's (given to its ``Engine(visitor_key=...)``).
 
     Releases the GIL; Ctrl-C stops it with KeyboardInterrupt.
     """
