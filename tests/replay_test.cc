@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "beckon/beckon.hpp"
@@ -292,6 +293,159 @@ TEST(Replay, TraceLinesCarryTheContractFields) {
     offer |= l.find("\"action\":\"offer\"") != std::string::npos;
   }
   EXPECT_TRUE(offer);
+}
+
+// Two stuck visitors offered at +75 s (by a recheck; the host shows the
+// offer 100 ms later): "a" accepts, "b" declines; "c" browses.
+Log ProductionLog() {
+  Log log;
+  log.Stuck("a", kT0);
+  log.Add(Event::OfferShown(kT0 + kOfferAfter + 100, "a", "/help/returns",
+                            Channel::kChat));
+  log.Add(Event::OfferAccepted(kT0 + kOfferAfter + 5 * kSec, "a",
+                               "/help/returns", Channel::kChat));
+  log.Add(Event::PageView(kT0 + 300 * kSec, "a", "/"));
+  log.Stuck("b", kT0 + kSec);
+  log.Add(Event::OfferShown(kT0 + kSec + kOfferAfter + 100, "b",
+                            "/help/returns", Channel::kChat));
+  log.Add(Event::OfferDeclined(kT0 + kSec + kOfferAfter + 3 * kSec, "b",
+                               "/help/returns", Channel::kChat));
+  log.Add(Event::PageView(kT0 + 300 * kSec, "b", "/"));
+  log.Add(Event::PageView(kT0 + 2 * kSec, "c", "/p/1"));
+  log.Add(Event::PageView(kT0 + 12 * kSec, "c", "/p/2"));
+  return log;
+}
+
+TEST(ReplayDecisions, JoinsProductionDecisionsAtTheSameMoments) {
+  const Log log = ProductionLog();
+  // Production: an engine with a visitor key, logging every decision to a
+  // file and a sink (the replay drives it as a host would).
+  const std::string path = ::testing::TempDir() + "/replay_decisions.jsonl";
+  std::remove(path.c_str());
+  std::vector<LoggedDecisionRecord> sunk;
+  ReplayOptions prod;
+  prod.engine.visitor_key = {11, 13};
+  prod.engine.decision_log_path = path;
+  prod.engine.decision_sink = [&](const LoggedDecision& d) {
+    LoggedDecisionRecord r;
+    r.ts_ms = d.ts_ms;
+    r.visitor_hash = d.visitor_hash;
+    r.action = d.action;
+    r.reason = d.reason;
+    r.policy_version = std::string(d.policy_version);
+    sunk.push_back(r);
+  };
+  const ReplayMetrics pm = MustReplay(TestPolicy(), log, prod);
+  ASSERT_EQ(pm.offers, 2u);
+  // The file reads back as the sink saw it.
+  absl::StatusOr<std::vector<LoggedDecisionRecord>> read =
+      ReadDecisionLog(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), sunk.size());
+  for (size_t i = 0; i < sunk.size(); ++i) {
+    EXPECT_EQ((*read)[i].ts_ms, sunk[i].ts_ms);
+    EXPECT_EQ((*read)[i].visitor_hash, sunk[i].visitor_hash);
+    EXPECT_EQ((*read)[i].action, sunk[i].action);
+    EXPECT_EQ((*read)[i].reason, sunk[i].reason);
+    EXPECT_EQ((*read)[i].policy_version, sunk[i].policy_version);
+    EXPECT_EQ((*read)[i].line, i + 1);
+  }
+
+  // The same policy under the same key agrees everywhere.
+  ReplayOptions o;
+  o.engine.visitor_key = {11, 13};
+  o.production_decisions = &*read;
+  const ReplayMetrics same = MustReplay(TestPolicy(), log, o);
+  ASSERT_TRUE(same.production.has_value());
+  const DecisionAgreement& a = *same.production;
+  EXPECT_EQ(a.production_decisions, read->size());
+  EXPECT_EQ(a.unknown_visitors, 0u);
+  EXPECT_EQ(a.matched, read->size());
+  EXPECT_EQ(a.same_action, read->size());
+  EXPECT_DOUBLE_EQ(a.agreement, 1.0);
+  EXPECT_EQ(a.offers_both, 2u);
+  EXPECT_EQ(a.offers_production_only + a.offers_replay_only, 0u);
+  EXPECT_EQ(a.offered_sessions_both, 2u);
+  // How production's offers were answered, from the event log.
+  EXPECT_EQ(a.production_offers, 2u);
+  EXPECT_EQ(a.production_offers_accepted, 1u);
+  EXPECT_EQ(a.production_offers_declined, 1u);
+  EXPECT_EQ(a.production_offers_ignored + a.production_offers_unanswered, 0u);
+  const std::string json = same.ToJson();
+  for (const char* k :
+       {"\"production\":{", "\"matched\":", "\"agreement\":1",
+        "\"offers_production_only\":0", "\"production_offers_accepted\":1"}) {
+    EXPECT_NE(json.find(k), std::string::npos) << k << " in " << json;
+  }
+  // Without production decisions the key is absent.
+  EXPECT_EQ(MustReplay(TestPolicy(), log).ToJson().find("\"production\""),
+            std::string::npos);
+
+  // A policy that never offers: production's offers are its own.
+  absl::StatusOr<Policy> never = WithDecisionThreshold(TestPolicy(), 1 - 1e-9);
+  ASSERT_TRUE(never.ok());
+  const ReplayMetrics other = MustReplay(*never, log, o);
+  ASSERT_TRUE(other.production.has_value());
+  EXPECT_EQ(other.offers, 0u);
+  EXPECT_EQ(other.production->offers_both, 0u);
+  EXPECT_EQ(other.production->offers_production_only, 2u);
+  EXPECT_EQ(other.production->offered_sessions_production_only, 2u);
+  EXPECT_LT(other.production->agreement, 1.0);
+
+  // Another visitor key finds none of production's visitors: an error that
+  // says what to do.
+  o.engine.visitor_key = {1, 2};
+  absl::StatusOr<ReplayMetrics> wrong = Replay(TestPolicy(), log.events(), o);
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(std::string(wrong.status().message()).find("visitor key"),
+            std::string::npos);
+  std::remove(path.c_str());
+}
+
+TEST(ReplayDecisions, BadDecisionLogLinesNameTheFileAndLine) {
+  const std::string good =
+      "{\"ts_ms\":1700000000000,\"visitor_hash\":\"00000000000000ff\","
+      "\"action\":\"offer\",\"reason\":\"score\",\"probability\":0.5,"
+      "\"threshold\":0.4,\"would_offer\":false,\"recheck_at_ms\":null,"
+      "\"group\":\"/help/*\",\"policy\":\"p\",\"policy_version\":\"abc\","
+      "\"added_later\":\"skipped\"}";
+  absl::StatusOr<std::vector<LoggedDecisionRecord>> ok =
+      ParseDecisionLog(good + "\r\n" + good + "\n", "d.jsonl");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  ASSERT_EQ(ok->size(), 2u);
+  EXPECT_EQ((*ok)[1].visitor_hash, 255u);
+  EXPECT_EQ((*ok)[1].action, Action::kOffer);
+  EXPECT_EQ((*ok)[1].reason, Reason::kScore);
+  EXPECT_EQ((*ok)[1].group, "/help/*");
+  EXPECT_EQ((*ok)[1].line, 2u);
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"[1]", "not a JSON object"},
+      {"{\"ts_ms\":1}", "missing visitor_hash, action, reason"},
+      {"{\"ts_ms\":1,\"visitor_hash\":\"xyz\",\"action\":\"offer\","
+       "\"reason\":\"score\"}",
+       "visitor_hash must be 16 hex digits"},
+      {"{\"ts_ms\":1,\"visitor_hash\":\"00000000000000ff\",\"action\":"
+       "\"maybe\",\"reason\":\"score\"}",
+       "unknown action \"maybe\""},
+      {"{\"ts_ms\":1.5}", "ts_ms must be a whole number"},
+      {"{\"ts_ms\":1} x", "text after the object"},
+      {"{\"ts_ms\":1,\"group\":{}}", "nested"},
+      {"", "empty line"},
+      {"ts_ms,visitor,event,page,detail", "not a JSON object"},
+  };
+  for (const auto& [line, what] : bad) {
+    absl::StatusOr<std::vector<LoggedDecisionRecord>> r =
+        ParseDecisionLog(good + "\n" + line + "\n" + good + "\n", "d.jsonl");
+    ASSERT_FALSE(r.ok()) << line;
+    const std::string m(r.status().message());
+    EXPECT_NE(m.find("d.jsonl: line 2: "), std::string::npos) << m;
+    EXPECT_NE(m.find(what), std::string::npos) << m;
+  }
+  absl::StatusOr<std::vector<LoggedDecisionRecord>> missing =
+      ReadDecisionLog("/nonexistent/decisions.jsonl");
+  EXPECT_FALSE(missing.ok());
+  EXPECT_NE(std::string(missing.status().message()).find("/nonexistent"),
+            std::string::npos);
 }
 
 TEST(FixedDwell, OffersOnceAfterTSecondsOnAnyPage) {

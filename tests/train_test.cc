@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <map>
 #include <random>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "beckon/engine.h"
 #include "beckon/policy.pb.h"
 #include "beckon/replay.h"
 #include "beckon/simulate.h"
@@ -380,6 +382,176 @@ TEST(Train, RejectsBadOptionsNamingThem) {
     EXPECT_NE(std::string(r.status().message()).find(name), std::string::npos)
         << r.status();
   }
+}
+
+// A hand-made log where the answer is known: every session views the home
+// page, then a help page (even sessions) or a product page (odd ones),
+// where an offer is shown after 40 s (help) or 20 s (product); help-page
+// visitors accept `help_accept` of the offers, product-page visitors
+// `product_accept`; the others decline or ignore. Then two more pages.
+std::vector<LogEvent> OfferLog(int sessions, double help_accept,
+                               double product_accept, bool shown = true) {
+  Rng rng(7);
+  std::vector<LogEvent> log;
+  const int64_t t0 = 1'700'006'400'000;
+  auto add = [&](int64_t t, EventType type, const std::string& visitor,
+                 const std::string& page, const std::string& detail = "") {
+    LogEvent e;
+    e.ts_ms = t;
+    e.type = type;
+    e.visitor = visitor;
+    e.page = page;
+    e.detail = detail;
+    if (!detail.empty() && type != EventType::kPageView) {
+      e.channel = Channel::kChat;
+    }
+    e.line = log.size() + 2;
+    log.push_back(e);
+  };
+  for (int i = 0; i < sessions; ++i) {
+    const std::string v = "visitor-" + std::to_string(i);
+    const bool help = i % 2 == 0;
+    int64_t t = t0 + int64_t{i} * 20 * 60'000;  // One every 20 minutes.
+    add(t, EventType::kPageView, v, "/");
+    t += 10'000;
+    const std::string page =
+        help ? "/help/shipping" : "/p/" + std::to_string(i % 7);
+    add(t, EventType::kPageView, v, page);
+    t += help ? 40'000 : 20'000;
+    if (shown) add(t, EventType::kOfferShown, v, page, "chat");
+    t += 4'000;
+    const bool accepted = rng.Uniform() < (help ? help_accept : product_accept);
+    add(t,
+        accepted     ? EventType::kOfferAccepted
+        : i % 3 == 0 ? EventType::kOfferIgnored
+                     : EventType::kOfferDeclined,
+        v, page, "chat");
+    t += 30'000;
+    add(t, EventType::kPageView, v, "/c/shoes");
+    t += 20'000;
+    add(t, EventType::kPageView, v, "/");
+  }
+  return log;
+}
+
+TEST(TrainOfferOutcomes, LearnsWhereOffersAreAccepted) {
+  const std::vector<LogEvent> log = OfferLog(800, 0.8, 0.1);
+  TrainOptions o;
+  o.labels = "offer_outcomes";
+  o.help_rate_prior_views = 0;  // Raw shares, to compare with the truth.
+  absl::StatusOr<TrainResult> r = Train(log, o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const proto::Policy& p = internal::PolicyInternal::Message(r->policy);
+  // Every session's offer is answered: 80% of them train.
+  EXPECT_NEAR(static_cast<double>(r->train_offer_outcomes), 640, 2);
+  EXPECT_EQ(r->train_offer_outcomes + r->validation_offer_outcomes, 800u);
+  // The probability is "an offer now would be accepted": the help page's
+  // offers are accepted far more often, and the model ranks them so.
+  EXPECT_GT(r->validation_auc, 0.75);
+  EXPECT_GT(r->train_auc, 0.75);
+  // The base policy's "/help/*" holds "/help/shipping" (its rule comes
+  // first). A group's help rate is its share of offers accepted, and its
+  // dwell threshold the dwell before accepted offers there.
+  std::map<std::string, const proto::PageGroup*> by_pattern;
+  for (const proto::PageGroup& g : p.groups()) by_pattern[g.pattern()] = &g;
+  ASSERT_TRUE(by_pattern.count("/help/*") && by_pattern.count("/p/*"));
+  EXPECT_NEAR(by_pattern["/help/*"]->help_rate(), 0.8, 0.05);
+  EXPECT_NEAR(by_pattern["/p/*"]->help_rate(), 0.1, 0.05);
+  EXPECT_DOUBLE_EQ(by_pattern["/help/*"]->dwell_threshold_s(), 40);
+  EXPECT_DOUBLE_EQ(by_pattern["/p/*"]->dwell_threshold_s(), 20);
+  // Scored as the engine scores: at 40 s on the help page the probability
+  // is high, at 20 s on a product page low.
+  absl::StatusOr<std::unique_ptr<Engine>> e = Engine::Create(r->policy);
+  ASSERT_TRUE(e.ok());
+  const int64_t t = 1'800'000'000'000;
+  ASSERT_TRUE((*e)->Observe(Event::PageView(t, "a", "/help/shipping")).ok());
+  ASSERT_TRUE((*e)->Observe(Event::PageView(t, "b", "/p/3")).ok());
+  absl::StatusOr<Decision> da = (*e)->Decide("a", t + 40'000);
+  absl::StatusOr<Decision> db = (*e)->Decide("b", t + 20'000);
+  ASSERT_TRUE(da.ok() && db.ok());
+  EXPECT_GT(da->probability, 0.6);
+  EXPECT_LT(db->probability, 0.3);
+  // The label source is in the provenance.
+  EXPECT_EQ(p.provenance().options().at("labels"), "offer_outcomes");
+  EXPECT_NE(p.provenance().notes().find("offer outcomes"), std::string::npos);
+  EXPECT_EQ(p.provenance().validation().at("offer_outcomes"),
+            static_cast<double>(r->validation_offer_outcomes));
+  // Deterministic.
+  absl::StatusOr<TrainResult> again = Train(log, o);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->policy.ToBytes(), r->policy.ToBytes());
+}
+
+TEST(TrainOfferOutcomes, BothCountsHelpContactsAndAcceptedOffers) {
+  std::vector<LogEvent> log = OfferLog(800, 0.8, 0.1);
+  // Without help contacts, the default labels have nothing to learn from
+  // and say where else to look.
+  absl::StatusOr<TrainResult> help = Train(log);
+  ASSERT_FALSE(help.ok());
+  EXPECT_NE(std::string(help.status().message()).find("offer_outcomes"),
+            std::string::npos)
+      << help.status();
+  TrainOptions o;
+  o.labels = "both";
+  absl::StatusOr<TrainResult> r = Train(log, o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(
+      internal::PolicyInternal::Message(r->policy).provenance().options().at(
+          "labels"),
+      "both");
+  EXPECT_GT(r->validation_auc, 0.6);
+  EXPECT_GT(r->train_samples, r->train_offer_outcomes);  // Dwell points too.
+}
+
+TEST(TrainOfferOutcomes, DefaultLabelsAreHelpContacts) {
+  SimulatorOptions so = SimulatorOptions::Default();
+  so.days = 3;
+  so.visitors_per_day = 1500;
+  const std::vector<LogEvent> log = Simulated(so);
+  TrainOptions o;
+  o.labels = "help_contact";
+  absl::StatusOr<TrainResult> a = Train(log);
+  absl::StatusOr<TrainResult> b = Train(log, o);
+  ASSERT_TRUE(a.ok() && b.ok()) << a.status() << b.status();
+  EXPECT_EQ(a->policy.ToBytes(), b->policy.ToBytes());
+  EXPECT_EQ(
+      internal::PolicyInternal::Message(a->policy).provenance().options().at(
+          "labels"),
+      "help_contact");
+  // The simulator's legacy widget offers: counted, not learned from.
+  EXPECT_GT(a->train_offer_outcomes, 0u);
+}
+
+TEST(TrainOfferOutcomes, ErrorsSayWhatIsMissing) {
+  TrainOptions o;
+  o.labels = "offer_outcomes";
+  auto message = [&](const std::vector<LogEvent>& log) {
+    absl::StatusOr<TrainResult> r = Train(log, o);
+    EXPECT_FALSE(r.ok());
+    return std::string(r.status().message());
+  };
+  // Too few answered offers: 120 sessions, 96 of them in training.
+  EXPECT_NE(message(OfferLog(120, 0.8, 0.1))
+                .find("the log has 96 offer outcomes; at least 100 are needed"),
+            std::string::npos)
+      << message(OfferLog(120, 0.8, 0.1));
+  o.min_offer_outcomes = 50;
+  EXPECT_TRUE(Train(OfferLog(120, 0.8, 0.1), o).ok());
+  // Outcomes, but no offer_shown rows to learn at.
+  EXPECT_NE(message(OfferLog(400, 0.8, 0.1, /*shown=*/false))
+                .find("no offer_shown rows"),
+            std::string::npos);
+  // Only one kind of answer.
+  EXPECT_NE(message(OfferLog(400, 0, 0)).find("declined or ignored"),
+            std::string::npos);
+  // Bad options.
+  o.labels = "accepted";
+  EXPECT_NE(message(OfferLog(400, 0.8, 0.1)).find("labels must be"),
+            std::string::npos);
+  o.labels = "offer_outcomes";
+  o.min_offer_outcomes = 0;
+  EXPECT_NE(message(OfferLog(400, 0.8, 0.1)).find("min_offer_outcomes"),
+            std::string::npos);
 }
 
 TEST(Train, InterruptStopsWithCancelled) {

@@ -868,6 +868,8 @@ py::tuple TrainPolicy(py::handle events, py::handle base, py::dict given) {
   TakeOption(opts, "l2", o.l2);
   TakeOption(opts, "target_offer_rate", o.target_offer_rate);
   TakeOption(opts, "offers_per_day", o.offers_per_day);
+  TakeOption(opts, "labels", o.labels);
+  TakeOption(opts, "min_offer_outcomes", o.min_offer_outcomes);
   TakeOption(opts, "name", o.name);
   TakeOption(opts, "min_validation_auc", o.min_validation_auc);
   TakeOption(opts, "min_help_sessions", o.min_help_sessions);
@@ -893,6 +895,11 @@ py::tuple TrainPolicy(py::handle events, py::handle base, py::dict given) {
   report["train_help_sessions"] = result.train_help_sessions;
   report["validation_help_sessions"] = result.validation_help_sessions;
   report["warnings"] = result.warnings;
+  report["labels"] = o.labels;
+  report["train_offer_outcomes"] = result.train_offer_outcomes;
+  report["train_accepted_offers"] = result.train_accepted_offers;
+  report["validation_offer_outcomes"] = result.validation_offer_outcomes;
+  report["validation_accepted_offers"] = result.validation_accepted_offers;
   report["validation"] = result.validation.ToJson();
   return py::make_tuple(result.policy, report);
 }
@@ -938,12 +945,22 @@ struct TraceColumns {
 
 py::tuple ReplayPolicy(py::handle policy_object, py::handle events, bool trace,
                        const std::string& load_state,
-                       const std::string& save_state) {
+                       const std::string& save_state,
+                       const std::string& decisions,
+                       std::pair<uint64_t, uint64_t> visitor_key,
+                       const std::string& visitor_key_file) {
   const Policy& policy = AsPolicy(policy_object);
   std::vector<LogEvent> log = LoadEvents(events);
   ReplayOptions o;
   o.load_state_path = load_state;
   o.save_state_path = save_state;
+  o.engine.visitor_key = {visitor_key.first, visitor_key.second};
+  o.engine.visitor_key_file = visitor_key_file;
+  std::vector<LoggedDecisionRecord> production;
+  if (!decisions.empty()) {
+    production = Unwrap(ReadDecisionLog(decisions));
+    o.production_decisions = &production;
+  }
   TraceColumns cols;
   if (trace) o.trace = [&cols](const TraceRecord& t) { cols.Add(t); };
   SignalPoll poll;
@@ -1452,7 +1469,11 @@ PYBIND11_MODULE(_beckon, m) {
   });
   m.def("simulate", &SimulateToColumns);
   m.def("train", &TrainPolicy);
-  m.def("replay", &ReplayPolicy);
+  m.def("replay", &ReplayPolicy, py::arg("policy"), py::arg("events"),
+        py::arg("trace"), py::arg("load_state"), py::arg("save_state"),
+        py::arg("decisions") = "",
+        py::arg("visitor_key") = std::pair<uint64_t, uint64_t>(0, 0),
+        py::arg("visitor_key_file") = "");
   m.def("sweep", &Sweep);
   m.def("calibrate", &CalibratePolicy);
   m.def("offer_rate_curve", &OfferRateCurveJson);

@@ -10,8 +10,11 @@
 // The replay sorts the log by time (stable), feeds every event to one
 // Engine, asks for a decision after every visitor event and again at every
 // `recheck_at` the engine returned, as long as that comes before the
-// visitor's next event in the same session (dwell on a session's last event
-// is unknown: the visitor is taken as gone after it). Logged offer outcomes
+// visitor's next event in the same session, or at its millisecond if that
+// event is an offer_shown (dwell on a session's last event is unknown: the
+// visitor is taken as gone after it). With production's decision log
+// (ReplayOptions::production_decisions) it also decides at production's
+// moments and compares (docs/replay.md section 9). Logged offer outcomes
 // and `agents` counts are applied as the engine's host would apply them.
 // docs/replay.md defines every metric.
 //
@@ -21,6 +24,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +45,68 @@ struct TraceRecord {
   const Decision* decision = nullptr;
 };
 
+// One line of a decision log (Engine::Options::decision_log_path;
+// docs/operations.md#the-decision-log), read back.
+struct LoggedDecisionRecord {
+  int64_t ts_ms = 0;
+  uint64_t visitor_hash = 0;  // Engine::VisitorHash of the visitor's id.
+  Action action = Action::kWait;
+  Reason reason = Reason::kNoSession;
+  double probability = 0;
+  double threshold = 0;
+  bool would_offer = false;
+  std::string group;
+  std::string policy_name;
+  std::string policy_version;
+  uint64_t line = 0;  // 1-based line number in the file.
+};
+
+// Reads a decision log: one JSON object a line, as the engine writes them
+// (ts_ms, visitor_hash, action and reason are required; the other fields
+// of the engine's lines are read when present, unknown keys are skipped).
+// A line that is not such an object, an unknown action or reason, a
+// visitor_hash that is not 16 hex digits, and an empty line are
+// InvalidArgument errors naming the file (`name` for ParseDecisionLog) and
+// the line.
+absl::StatusOr<std::vector<LoggedDecisionRecord>> ReadDecisionLog(
+    const std::string& path);
+absl::StatusOr<std::vector<LoggedDecisionRecord>> ParseDecisionLog(
+    std::string_view text, std::string_view name = "decision log");
+
+// How production's logged decisions compare with the replayed policy's
+// (ReplayOptions::production_decisions; docs/replay.md "Against
+// production's decisions").
+struct DecisionAgreement {
+  uint64_t production_decisions = 0;  // Lines of the decision log.
+  // Production decisions whose visitor_hash names no visitor of the event
+  // log (hashed with the replay engine's visitor key).
+  uint64_t unknown_visitors = 0;
+  // Production decisions paired with a replayed decision for the same
+  // visitor at the same ts_ms (each pairs with at most one; all but those
+  // before the visitor's first event, and repeats at one moment), and of
+  // them those with the same action.
+  uint64_t matched = 0;
+  uint64_t same_action = 0;
+  double agreement = 0;  // same_action / matched (0 if none matched).
+  // At matched moments: offers by both, by production only, by the
+  // replayed policy only.
+  uint64_t offers_both = 0;
+  uint64_t offers_production_only = 0;
+  uint64_t offers_replay_only = 0;
+  // Sessions offered (at any moment) by both, production only, replay
+  // only.
+  uint64_t offered_sessions_both = 0;
+  uint64_t offered_sessions_production_only = 0;
+  uint64_t offered_sessions_replay_only = 0;
+  // Production's offers (of known visitors) and how the visitors answered
+  // them in the event log: the visitor's next offer outcome in the session.
+  uint64_t production_offers = 0;
+  uint64_t production_offers_accepted = 0;
+  uint64_t production_offers_declined = 0;
+  uint64_t production_offers_ignored = 0;
+  uint64_t production_offers_unanswered = 0;
+};
+
 struct ReplayOptions {
   // Options of the engine the replay drives (visitor key, capacity).
   Engine::Options engine;
@@ -55,6 +121,15 @@ struct ReplayOptions {
   std::string save_state_path;
   // Called for every decision, in time order. Optional.
   std::function<void(const TraceRecord&)> trace;
+  // If set, production's logged decisions (ReadDecisionLog) to compare the
+  // replayed decisions with (ReplayMetrics::production). The replay then
+  // also decides at each moment production decided between the visitor's
+  // events (as production's host asked then; counted as rechecks), so each
+  // production decision meets one of the replayed policy's. The replay hashes
+  // the event log's visitor ids with `engine`'s visitor key, which must be
+  // the production engine's: a decision log none of whose visitors is
+  // found is a FailedPrecondition error saying so.
+  const std::vector<LoggedDecisionRecord>* production_decisions = nullptr;
   // Called now and then with the events replayed so far and the total.
   std::function<void(uint64_t done, uint64_t total)> progress;
   // Polled now and then; returning true stops the replay with a Cancelled
@@ -99,9 +174,12 @@ struct ReplayMetrics : ReplayCounts {
   double p90_offer_page_index = 0;
   std::vector<GroupReplayCounts> groups;  // Groups with any session, by
                                           // sessions, most first.
+  // With ReplayOptions::production_decisions.
+  std::optional<DecisionAgreement> production;
 
   // Returns the metrics as one JSON object (keys as the field names, with
-  // "groups" a list of objects with "pattern" and the counts).
+  // "groups" a list of objects with "pattern" and the counts, and
+  // "production" an object with DecisionAgreement's fields when set).
   std::string ToJson() const;
 };
 

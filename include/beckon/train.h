@@ -26,6 +26,30 @@
 //     at its decision points (collected once) and replaying at the
 //     threshold found; the validation metrics are stored in the policy's
 //     provenance.
+//
+// What the trainer learns from (TrainOptions::labels, docs/trainer.md
+// "Labels"):
+//  - "help_contact" (default): the help contacts of the log; the model's
+//    probability means "this visitor will ask for help later in the
+//    session", learned at the engine's decision points (above).
+//  - "offer_outcomes": the offers a widget (or beckon itself) already made
+//    and how visitors answered them: an `offer_accepted` is a positive, an
+//    `offer_declined` or `offer_ignored` a negative. The decision points
+//    are the moments offers were shown (the `offer_shown` rows, with the
+//    features as the engine saw them just before the row), so the model's
+//    probability means "an offer made now would be accepted". Help rates
+//    become each group's share of offers accepted there (smoothed toward the
+//    site's share), dwell thresholds come from the dwell before accepted
+//    offers (never below the median dwell of visitors who accepted none),
+//    path rules from runs followed by an accepted offer; the decision
+//    threshold is calibrated to the target offer rate as before. Needs
+//    offer_shown rows and at least `min_offer_outcomes` answered offers in
+//    the training part.
+//  - "both": a help contact or an accepted offer is a positive; decision
+//    points are the engine's (labelled "a positive follows in the
+//    session") and the offer_shown moments (labelled by their outcome).
+// The label source is recorded in the policy's provenance (options
+// "labels"; validation "offer_outcomes", "accepted_offers").
 // Training is deterministic: the same log and options give the same bytes.
 //
 // Thread safety: Train may run concurrently on different inputs.
@@ -95,6 +119,15 @@ struct TrainOptions {
   // day (turned into an offer rate by the validation sessions per day).
   double offers_per_day = 0;
 
+  // What a positive outcome is: "help_contact", "offer_outcomes" or
+  // "both" (see the top of this file). Default: "help_contact".
+  std::string labels = "help_contact";
+  // With labels "offer_outcomes": the training part of the log needs at
+  // least this many answered offers (an offer_shown row followed, in its
+  // session, by offer_accepted, offer_declined or offer_ignored).
+  // Default: 100.
+  uint64_t min_offer_outcomes = 100;
+
   std::string name = "beckon-trained";
 
   // Floors below which a trained model is not to be trusted: training still
@@ -135,10 +168,18 @@ struct TrainResult {
   // The floors of TrainOptions the model fell below, one sentence each
   // (also in the policy's provenance.warnings). Empty: none.
   std::vector<std::string> warnings;
+  // Answered offers (offer outcomes) in the training and validation parts,
+  // and of them the accepted ones; counted with every `labels`.
+  uint64_t train_offer_outcomes = 0;
+  uint64_t train_accepted_offers = 0;
+  uint64_t validation_offer_outcomes = 0;
+  uint64_t validation_accepted_offers = 0;
 };
 
 // Learns a policy from `events` (any order). Fails with a clear error when
-// the log has no help contacts, too few sessions to split, or bad options.
+// the log has no help contacts (labels "help_contact"), no offer_shown rows
+// or too few offer outcomes (labels "offer_outcomes"), too few sessions to
+// split, or bad options.
 absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
                                   const TrainOptions& options = {});
 

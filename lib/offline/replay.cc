@@ -129,6 +129,20 @@ struct VisitorState {
   std::vector<uint16_t> groups_seen;  // This session's groups.
 };
 
+// Rechecks after row `i` fire before this time: the visitor's next event,
+// or just after it if that is an offer_shown (a host shows an offer in the
+// millisecond it was decided: a recheck then is the decision that made
+// it). -1 if the visitor is gone after row `i`.
+int64_t RecheckLimit(const PreparedLog& log, size_t i) {
+  const int64_t next = log.next_ts[i];
+  if (next < 0) return next;
+  const EventType t = log.order[static_cast<size_t>(log.next_row[i])]->type;
+  return t == EventType::kOfferShown ? next + 1 : next;
+}
+
+// A Recheck of this generation fires whatever the visitor did since.
+constexpr uint32_t kAnyGeneration = 0xFFFFFFFF;
+
 struct Recheck {
   int64_t at;
   uint64_t seq;
@@ -199,6 +213,66 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
   const int64_t decline_ms = p.gates().decline_cooldown_s() * 1000;
   const bool decline_forever = p.gates().decline_forever();
 
+  // Production's decisions, by visitor (the event log's ids hashed with
+  // this engine's visitor key) and time: the first of each moment's
+  // decisions (file order) in prod_head, the next through prod_next.
+  const std::vector<LoggedDecisionRecord>* prod = options.production_decisions;
+  constexpr uint32_t kNone = 0xFFFFFFFF;
+  DecisionAgreement agree;
+  absl::flat_hash_map<std::pair<uint32_t, int64_t>, uint32_t> prod_head;
+  std::vector<uint32_t> prod_next, prod_visitor;
+  std::vector<uint8_t> prod_used;
+  std::vector<std::vector<uint32_t>> rows_of;  // Per visitor, in time order.
+  if (prod != nullptr) {
+    rows_of.resize(log.visitor_ids.size());
+    for (size_t i = 0; i < log.order.size(); ++i) {
+      if (log.visitor[i] != kNoVisitor) {
+        rows_of[log.visitor[i]].push_back(static_cast<uint32_t>(i));
+      }
+    }
+    if (prod->size() >= kNone) {
+      return absl::InvalidArgumentError(
+          "replay: too many production decisions");
+    }
+    absl::flat_hash_map<uint64_t, uint32_t> by_hash;
+    by_hash.reserve(log.visitor_ids.size());
+    for (size_t v = 0; v < log.visitor_ids.size(); ++v) {
+      by_hash.emplace(engine.VisitorHash(log.visitor_ids[v]),
+                      static_cast<uint32_t>(v));
+    }
+    agree.production_decisions = prod->size();
+    prod_next.assign(prod->size(), kNone);
+    prod_visitor.assign(prod->size(), kNone);
+    prod_used.assign(prod->size(), 0);
+    absl::flat_hash_map<std::pair<uint32_t, int64_t>, uint32_t> prod_tail;
+    for (size_t j = 0; j < prod->size(); ++j) {
+      const LoggedDecisionRecord& r = (*prod)[j];
+      auto it = by_hash.find(r.visitor_hash);
+      if (it == by_hash.end()) {
+        ++agree.unknown_visitors;
+        continue;
+      }
+      prod_visitor[j] = it->second;
+      const std::pair<uint32_t, int64_t> key(it->second, r.ts_ms);
+      const uint32_t idx = static_cast<uint32_t>(j);
+      auto [t, added] = prod_tail.try_emplace(key, idx);
+      if (added) {
+        prod_head.emplace(key, idx);
+      } else {
+        prod_next[t->second] = idx;
+        t->second = idx;
+      }
+    }
+    if (!prod->empty() && agree.unknown_visitors == prod->size()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "replay: none of the ", prod->size(),
+          " production decisions names a visitor of the event log: the "
+          "replay must hash visitor ids with the production engine's "
+          "visitor key (give it in the engine options: CLI "
+          "--visitor-key-file, Python visitor_key=)"));
+    }
+  }
+
   ReplayMetrics m;
   std::vector<ReplayCounts> by_group(n_groups);
   std::vector<std::vector<double>> group_leads(n_groups);
@@ -221,6 +295,27 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
       rec.recheck = recheck;
       rec.decision = &d;
       options.trace(rec);
+    }
+    if (prod != nullptr) {
+      if (auto it = prod_head.find(std::make_pair(v, t));
+          it != prod_head.end()) {
+        for (uint32_t j = it->second; j != kNone; j = prod_next[j]) {
+          if (prod_used[j]) continue;
+          prod_used[j] = 1;
+          ++agree.matched;
+          const Action pa = (*prod)[j].action;
+          if (pa == d.action) ++agree.same_action;
+          const bool po = pa == Action::kOffer, ro = d.action == Action::kOffer;
+          if (po && ro) {
+            ++agree.offers_both;
+          } else if (po) {
+            ++agree.offers_production_only;
+          } else if (ro) {
+            ++agree.offers_replay_only;
+          }
+          break;
+        }
+      }
     }
     VisitorState& vs = visitors[v];
     if (d.action == Action::kOffer) {
@@ -249,7 +344,10 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
     while (!rechecks.empty() && rechecks.top().at <= t) {
       const Recheck r = rechecks.top();
       rechecks.pop();
-      if (visitors[r.visitor].generation != r.generation) continue;
+      if (r.generation != kAnyGeneration &&
+          visitors[r.visitor].generation != r.generation) {
+        continue;
+      }
       absl::StatusOr<Decision> d =
           engine.Decide(log.visitor_ids[r.visitor], r.at);
       if (!d.ok()) return d.status();
@@ -257,6 +355,34 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
     }
     return absl::OkStatus();
   };
+
+  // The replay also decides at every moment production decided that is not
+  // one of the visitor's events (where it decides anyway): as production's
+  // host asked then, so that each of production's decisions has one of the
+  // replayed policy's to compare with. Moments before the visitor's first
+  // event are left out (no session there, for either).
+  if (prod != nullptr) {
+    for (size_t j = 0; j < prod->size(); ++j) {
+      const uint32_t v = prod_visitor[j];
+      if (v == kNone) continue;
+      const int64_t at = (*prod)[j].ts_ms;
+      const std::vector<uint32_t>& rows = rows_of[v];
+      auto from = std::lower_bound(
+          rows.begin(), rows.end(), at,
+          [&](uint32_t r, int64_t t) { return log.order[r]->ts_ms < t; });
+      if (from == rows.begin()) continue;
+      // A visitor's event at that moment: production decided after it, as
+      // the replay does; unless it is an offer_shown (the offer it shows
+      // was decided before it).
+      bool after_event = false;
+      for (auto r = from; r != rows.end() && log.order[*r]->ts_ms == at; ++r) {
+        after_event |= log.order[*r]->type != EventType::kOfferShown;
+      }
+      if (after_event) continue;
+      rechecks.push(Recheck{at, seq++, v, kAnyGeneration,
+                            RecheckLimit(log, *std::prev(from))});
+    }
+  }
 
   const size_t n = log.order.size();
   for (size_t i = 0; i < n; ++i) {
@@ -316,7 +442,7 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
       return absl::InvalidArgumentError(absl::StrCat(
           "replay: line ", e.line, ": decide: ", d.status().message()));
     }
-    handle(v, t, *d, /*recheck=*/false, log.next_ts[i]);
+    handle(v, t, *d, /*recheck=*/false, RecheckLimit(log, i));
   }
   if (absl::Status s = fire_until(std::numeric_limits<int64_t>::max());
       !s.ok()) {
@@ -346,6 +472,80 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
     }
   }
   Finish(m, std::move(leads));
+  if (prod != nullptr) {
+    // Production's offers: their sessions, and the visitor's answer (the
+    // first offer outcome after the offer in its session, before the
+    // visitor's next production offer, each outcome answering one offer).
+    std::vector<uint32_t> offers;
+    for (size_t j = 0; j < prod->size(); ++j) {
+      if (prod_visitor[j] != kNone && (*prod)[j].action == Action::kOffer) {
+        offers.push_back(static_cast<uint32_t>(j));
+      }
+    }
+    std::stable_sort(offers.begin(), offers.end(), [&](uint32_t a, uint32_t b) {
+      return prod_visitor[a] != prod_visitor[b]
+                 ? prod_visitor[a] < prod_visitor[b]
+                 : (*prod)[a].ts_ms < (*prod)[b].ts_ms;
+    });
+    std::vector<uint8_t> prod_offered(log.sessions, 0);
+    for (size_t k = 0; k < offers.size(); ++k) {
+      const uint32_t j = offers[k];
+      const uint32_t v = prod_visitor[j];
+      const int64_t ts = (*prod)[j].ts_ms;
+      const int64_t next_offer =
+          k + 1 < offers.size() && prod_visitor[offers[k + 1]] == v
+              ? (*prod)[offers[k + 1]].ts_ms
+              : std::numeric_limits<int64_t>::max();
+      ++agree.production_offers;
+      const std::vector<uint32_t>& rows = rows_of[v];
+      auto after = std::upper_bound(
+          rows.begin(), rows.end(), ts,
+          [&](int64_t t, uint32_t r) { return t < log.order[r]->ts_ms; });
+      if (after == rows.begin()) {  // Before the visitor's first event.
+        ++agree.production_offers_unanswered;
+        continue;
+      }
+      const uint32_t session = log.session[*std::prev(after)];
+      prod_offered[session] = 1;
+      // Rows at the offer's own millisecond count (the offer_shown).
+      auto from = std::lower_bound(
+          rows.begin(), rows.end(), ts,
+          [&](uint32_t r, int64_t t) { return log.order[r]->ts_ms < t; });
+      bool answered = false;
+      for (auto r = from; r != rows.end(); ++r) {
+        const LogEvent& e = *log.order[*r];
+        if (log.session[*r] != session) break;
+        if (e.ts_ms >= next_offer && r != from) break;
+        if (e.type != EventType::kOfferAccepted &&
+            e.type != EventType::kOfferDeclined &&
+            e.type != EventType::kOfferIgnored) {
+          continue;
+        }
+        ++(e.type == EventType::kOfferAccepted
+               ? agree.production_offers_accepted
+           : e.type == EventType::kOfferDeclined
+               ? agree.production_offers_declined
+               : agree.production_offers_ignored);
+        answered = true;
+        break;
+      }
+      if (!answered) ++agree.production_offers_unanswered;
+    }
+    for (uint32_t s = 0; s < log.sessions; ++s) {
+      const bool po = prod_offered[s], ro = sessions[s].first_offer >= 0;
+      if (po && ro) {
+        ++agree.offered_sessions_both;
+      } else if (po) {
+        ++agree.offered_sessions_production_only;
+      } else if (ro) {
+        ++agree.offered_sessions_replay_only;
+      }
+    }
+    agree.agreement = agree.matched ? static_cast<double>(agree.same_action) /
+                                          static_cast<double>(agree.matched)
+                                    : 0.0;
+    m.production = agree;
+  }
   m.median_offer_after_start_s = Quantile(after_start, 0.5);
   m.p90_offer_after_start_s = Quantile(after_start, 0.9);
   m.median_offer_page_index = Quantile(page_index, 0.5);
@@ -487,6 +687,28 @@ std::string ReplayMetrics::ToJson() const {
   }
   groups_json.push_back(']');
   o.Raw("groups", groups_json);
+  if (production) {
+    const DecisionAgreement& a = *production;
+    internal::JsonObject p;
+    p.UInt("production_decisions", a.production_decisions)
+        .UInt("unknown_visitors", a.unknown_visitors)
+        .UInt("matched", a.matched)
+        .UInt("same_action", a.same_action)
+        .Num("agreement", a.agreement)
+        .UInt("offers_both", a.offers_both)
+        .UInt("offers_production_only", a.offers_production_only)
+        .UInt("offers_replay_only", a.offers_replay_only)
+        .UInt("offered_sessions_both", a.offered_sessions_both)
+        .UInt("offered_sessions_production_only",
+              a.offered_sessions_production_only)
+        .UInt("offered_sessions_replay_only", a.offered_sessions_replay_only)
+        .UInt("production_offers", a.production_offers)
+        .UInt("production_offers_accepted", a.production_offers_accepted)
+        .UInt("production_offers_declined", a.production_offers_declined)
+        .UInt("production_offers_ignored", a.production_offers_ignored)
+        .UInt("production_offers_unanswered", a.production_offers_unanswered);
+    o.Raw("production", p.Finish());
+  }
   return o.Finish();
 }
 

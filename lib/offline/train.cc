@@ -53,6 +53,15 @@ absl::Status Bad(std::string_view what) {
       absl::StrCat("train: ", internal::AbslView(what)));
 }
 
+// What counts as a positive (TrainOptions::labels).
+enum class Labels { kHelpContact, kOfferOutcomes, kBoth };
+
+Labels LabelsOf(const TrainOptions& o) {
+  if (o.labels == "offer_outcomes") return Labels::kOfferOutcomes;
+  if (o.labels == "both") return Labels::kBoth;
+  return Labels::kHelpContact;
+}
+
 absl::Status CheckOptions(const TrainOptions& o) {
   auto in = [](double v, double lo, double hi) {
     return std::isfinite(v) && v >= lo && v <= hi;
@@ -100,6 +109,17 @@ absl::Status CheckOptions(const TrainOptions& o) {
   }
   if (!in(o.offers_per_day, 0, 1e9)) {
     return Bad("offers_per_day must be finite and >= 0");
+  }
+  if (o.labels != "help_contact" && o.labels != "offer_outcomes" &&
+      o.labels != "both") {
+    return Bad(
+        absl::StrCat("labels must be \"help_contact\", "
+                     "\"offer_outcomes\" or \"both\", got \"",
+                     o.labels, "\""));
+  }
+  if (o.min_offer_outcomes < 1 || o.min_offer_outcomes > 1'000'000'000) {
+    return Bad(absl::StrCat("min_offer_outcomes must be in [1, 1e9], got ",
+                            o.min_offer_outcomes));
   }
   if (o.name.empty()) return Bad("name is empty");
   if (!in(o.min_validation_auc, 0, 1)) {
@@ -185,16 +205,41 @@ struct DwellSamples {
 struct RowFacts {
   std::vector<uint16_t> group;      // Group of page_view/search rows.
   std::vector<uint32_t> page_hash;  // Page identity of those rows.
-  std::vector<int64_t> first_help;  // Per session: first help_contact or -1.
+  // Per session: the first positive (by `labels`: the first help_contact,
+  // the first offer_accepted that answers an offer_shown, or the earlier of
+  // the two), or -1. Decision points at or after it are not asked for
+  // (the visitor is engaged); before it, they are labelled 1.
+  std::vector<int64_t> first_help;
+  // Per session: the first help_contact or accepted offer, or -1 (offer
+  // outcomes after it are not learned from, with any labels).
+  std::vector<int64_t> engaged;
   std::vector<uint8_t> from_search_engine;  // Per session.
+  // Per offer_shown row: 1 if the visitor's next offer outcome in the
+  // session (before another offer_shown) is offer_accepted, 0 if
+  // offer_declined or offer_ignored, -1 if none (unanswered); -1 on other
+  // rows.
+  std::vector<int8_t> outcome;
+  uint64_t offers_shown = 0;     // offer_shown rows.
+  uint64_t outcome_rows = 0;     // offer_accepted/declined/ignored rows.
+  uint64_t offer_outcomes = 0;   // offer_shown rows answered,
+  uint64_t accepted_offers = 0;  // of them accepted.
 };
 
-RowFacts Facts(const PreparedLog& log, const internal::PageMatcher& matcher) {
+bool IsOutcome(EventType t) {
+  return t == EventType::kOfferAccepted || t == EventType::kOfferDeclined ||
+         t == EventType::kOfferIgnored;
+}
+
+RowFacts Facts(const PreparedLog& log, const internal::PageMatcher& matcher,
+               Labels labels = Labels::kHelpContact) {
   RowFacts f;
   const size_t n = log.order.size();
   f.group.assign(n, kUnlistedGroup);
   f.page_hash.assign(n, 0);
   f.first_help.assign(log.sessions, -1);
+  f.engaged.assign(log.sessions, -1);
+  f.outcome.assign(n, -1);
+  std::vector<int64_t> first_accept(log.sessions, -1);
   f.from_search_engine.assign(log.sessions, 0);
   std::vector<uint8_t> seen_view(log.sessions, 0);
   // Pages repeat: each distinct one is classified once (up to 64k of them).
@@ -219,7 +264,34 @@ RowFacts Facts(const PreparedLog& log, const internal::PageMatcher& matcher) {
       }
     } else if (e.type == EventType::kHelpContact && f.first_help[s] < 0) {
       f.first_help[s] = e.ts_ms;
+    } else if (IsOutcome(e.type)) {
+      ++f.outcome_rows;
+    } else if (e.type == EventType::kOfferShown) {
+      ++f.offers_shown;
+      // The answer: the visitor's next outcome row in the session, unless
+      // another offer is shown first.
+      for (int64_t j = log.next_row[i]; j >= 0;
+           j = log.next_row[static_cast<size_t>(j)]) {
+        const EventType t = log.order[static_cast<size_t>(j)]->type;
+        if (t == EventType::kOfferShown) break;
+        if (!IsOutcome(t)) continue;
+        f.outcome[i] = t == EventType::kOfferAccepted ? 1 : 0;
+        ++f.offer_outcomes;
+        if (t == EventType::kOfferAccepted) {
+          ++f.accepted_offers;
+          if (first_accept[s] < 0) {
+            first_accept[s] = log.order[static_cast<size_t>(j)]->ts_ms;
+          }
+        }
+        break;
+      }
     }
+  }
+  for (uint32_t s = 0; s < log.sessions; ++s) {
+    const int64_t help = f.first_help[s], acc = first_accept[s];
+    f.engaged[s] = help < 0 ? acc : acc < 0 ? help : std::min(help, acc);
+    if (labels == Labels::kOfferOutcomes) f.first_help[s] = acc;
+    if (labels == Labels::kBoth) f.first_help[s] = f.engaged[s];
   }
   return f;
 }
@@ -311,6 +383,11 @@ void CollectShard(const proto::Policy& shape, const PreparedLog& log,
   std::vector<uint32_t> last_session(log.visitor_ids.size(), 0xFFFFFFFF);
   Samples& out = result.samples;
   const size_t n = log.order.size();
+  // Which samples: the engine's decision points (labels help_contact,
+  // both) and the moments offers were shown (offer_outcomes, both).
+  const Labels labels = LabelsOf(options);
+  const bool dwell_samples = labels != Labels::kOfferOutcomes;
+  const bool offer_samples = labels != Labels::kHelpContact;
   // For offer points: the agents rows (time, count), the holdout, and
   // whether the dwell gate holds offers back.
   std::vector<std::pair<int64_t, int64_t>> agents_rows;
@@ -362,6 +439,24 @@ void CollectShard(const proto::Policy& shape, const PreparedLog& log,
     const uint32_t v = log.visitor[i];
     if (v != kNoVisitor && v % shards != shard) continue;
     const LogEvent& e = *log.order[i];
+    // An answered offer, with offer outcomes as labels: a sample at the
+    // moment it was shown, with the features the engine had then (before
+    // the offer_shown row, as the engine that made the offer saw them).
+    if (offer_samples && e.type == EventType::kOfferShown &&
+        facts.outcome[i] >= 0) {
+      const int64_t engaged = facts.engaged[log.session[i]];
+      if (engaged < 0 || e.ts_ms < engaged) {
+        absl::StatusOr<Decision> d = (*engine)->Decide(e.visitor, e.ts_ms);
+        if (!d.ok()) return fail(i, d.status());
+        if (d->detail.has_session) {
+          for (int f = 0; f < kFeatureCount; ++f) {
+            out.x.push_back(d->detail.features[f]);
+          }
+          out.y.push_back(facts.outcome[i]);
+          result.sample_row.push_back(static_cast<uint32_t>(i));
+        }
+      }
+    }
     if (absl::Status s = (*engine)->Observe(e.ToEvent()); !s.ok()) {
       return fail(i, absl::InvalidArgumentError(absl::StrCat(
                          "train: line ", e.line, ": ", s.message())));
@@ -382,6 +477,7 @@ void CollectShard(const proto::Policy& shape, const PreparedLog& log,
       current[v] = facts.group[i];
     }
     if (e.type == EventType::kOfferShown) continue;  // Not the visitor's.
+    if (!dwell_samples && points == nullptr) continue;
     const int64_t next = log.next_ts[i];
     if (next < 0) continue;  // Gone after this: dwell unknown.
     const int64_t help = facts.first_help[log.session[i]];
@@ -396,24 +492,35 @@ void CollectShard(const proto::Policy& shape, const PreparedLog& log,
       want_points = h == 0;
     }
     int64_t last_t = -1;
-    window_end = next - 1;
+    // Offer points run to the last millisecond before the visitor's next
+    // event, or to its very millisecond when that is an offer_shown (the
+    // replay makes a recheck there: the host showed the offer decided
+    // then). Training samples stay strictly before the next event.
+    const bool shown_next =
+        log.order[static_cast<size_t>(log.next_row[i])]->type ==
+        EventType::kOfferShown;
+    const int64_t end = shown_next ? next : next - 1;
+    window_end = end;
     for (double m : kDwellMultiples) {
       const int64_t t = e.ts_ms + static_cast<int64_t>(std::ceil(m * theta));
-      if (t >= next) break;
+      if (t > end) break;
+      const bool sample = t < next;
+      if (!sample && !want_points) break;
       absl::StatusOr<Decision> d = (*engine)->Decide(e.visitor, t);
       if (!d.ok()) return fail(i, d.status());
       if (!d->detail.has_session) {
         continue;  // No session (cannot happen before the next event).
       }
-      for (int f = 0; f < kFeatureCount; ++f) {
-        out.x.push_back(d->detail.features[f]);
+      if (dwell_samples && sample) {
+        for (int f = 0; f < kFeatureCount; ++f) {
+          out.x.push_back(d->detail.features[f]);
+        }
+        out.y.push_back(help > t ? 1.0 : 0.0);
+        result.sample_row.push_back(static_cast<uint32_t>(i));
       }
-      out.y.push_back(help > t ? 1.0 : 0.0);
-      result.sample_row.push_back(static_cast<uint32_t>(i));
       last_t = t;
       if (want_points) add_point(log.session[i], t, *d);
     }
-    const int64_t end = next - 1;
     if (want_points && end > last_t &&
         (last_t >= 0 || !dwell_gate ||
          end >= e.ts_ms + static_cast<int64_t>(std::ceil(theta)))) {
@@ -1055,7 +1162,8 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
                               : shape.mutable_groups(static_cast<int>(s));
   };
   const internal::PageMatcher matcher(shape);
-  const RowFacts facts = Facts(train, matcher);
+  const Labels labels = LabelsOf(options);
+  const RowFacts facts = Facts(train, matcher, labels);
 
   // --- 2. Help rates and dwell thresholds -------------------------------------
   std::vector<uint64_t> views(unlisted_slot + 1, 0), helped(unlisted_slot + 1, 0);
@@ -1064,11 +1172,45 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   for (uint32_t s = 0; s < train.sessions; ++s) {
     if (facts.first_help[s] >= 0) ++help_sessions;
   }
-  if (help_sessions == 0) {
-    return Bad("no help_contact events in the training part of the log; "
-               "the trainer learns from them: join a chat or helpdesk export "
-               "onto the log with beckon label (Python: beckon.label), "
-               "see docs/real-logs.md");
+  if (labels == Labels::kOfferOutcomes) {
+    if (facts.offers_shown == 0) {
+      return Bad(absl::StrCat(
+          "labels \"offer_outcomes\": the training part of the log has no "
+          "offer_shown rows (and ",
+          facts.outcome_rows,
+          " offer outcome rows): the trainer learns at the moments offers "
+          "were shown, so the host must log an offer_shown row when it "
+          "shows an offer (docs/real-logs.md)"));
+    }
+    if (facts.offer_outcomes < options.min_offer_outcomes) {
+      return Bad(absl::StrCat(
+          "labels \"offer_outcomes\": the log has ", facts.offer_outcomes,
+          " offer outcomes; at least ", options.min_offer_outcomes,
+          " are needed (answered offers in the training part: an "
+          "offer_shown row followed by offer_accepted, offer_declined or "
+          "offer_ignored; ",
+          facts.offers_shown,
+          " offers shown; option "
+          "min_offer_outcomes)"));
+    }
+    if (facts.accepted_offers == 0 ||
+        facts.accepted_offers == facts.offer_outcomes) {
+      return Bad(absl::StrCat(
+          "labels \"offer_outcomes\": all ", facts.offer_outcomes,
+          " offer outcomes in the training part are ",
+          facts.accepted_offers == 0 ? "declined or ignored" : "accepted",
+          ": need both accepted and declined or ignored offers"));
+    }
+  } else if (help_sessions == 0) {
+    return Bad(labels == Labels::kBoth
+                   ? "no help_contact events and no accepted offers in the "
+                     "training part of the log"
+                   : "no help_contact events in the training part of the "
+                     "log; the trainer learns from them: join a chat or "
+                     "helpdesk export onto the log with beckon label "
+                     "(Python: beckon.label), or learn from the outcomes of "
+                     "offers already made (labels offer_outcomes), see "
+                     "docs/real-logs.md");
   }
   for (size_t i = 0; i < train.order.size(); ++i) {
     const LogEvent& e = *train.order[i];
@@ -1085,16 +1227,52 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
     if (next < 0) continue;
     const LogEvent& after = *train.order[static_cast<size_t>(next)];
     const double d = (after.ts_ms - e.ts_ms) / 1000.0;
-    if (after.type == EventType::kHelpContact) {
+    if (after.type == EventType::kHelpContact &&
+        labels != Labels::kOfferOutcomes) {
       dwell[g].pos.push_back(d);
     } else if (help < 0) {
       dwell[g].neg.push_back(d);
     }
   }
+  // Answered offers, on the group of the page the visitor was on: the dwell
+  // there when an accepted offer was shown (a positive dwell sample), and
+  // with offer outcomes as labels, each group's share of offers accepted.
+  std::vector<uint64_t> offers_on(unlisted_slot + 1, 0),
+      accepted_on(unlisted_slot + 1, 0);
+  if (labels != Labels::kHelpContact) {
+    std::vector<int64_t> view_ts(train.sessions, -1);
+    std::vector<size_t> view_group(train.sessions, unlisted_slot);
+    for (size_t i = 0; i < train.order.size(); ++i) {
+      if (train.visitor[i] == kNoVisitor) continue;
+      const LogEvent& e = *train.order[i];
+      const uint32_t s = train.session[i];
+      if (e.type == EventType::kPageView || e.type == EventType::kSearch) {
+        view_ts[s] = e.ts_ms;
+        view_group[s] = slot(facts.group[i]);
+        continue;
+      }
+      if (e.type != EventType::kOfferShown || facts.outcome[i] < 0 ||
+          view_ts[s] < 0 ||
+          (facts.engaged[s] >= 0 && e.ts_ms >= facts.engaged[s])) {
+        continue;
+      }
+      const size_t g = view_group[s];
+      ++offers_on[g];
+      if (facts.outcome[i] == 1) {
+        ++accepted_on[g];
+        dwell[g].pos.push_back((e.ts_ms - view_ts[s]) / 1000.0);
+      }
+    }
+  }
   uint64_t all_views = 0, all_helped = 0;
   for (size_t g = 0; g <= unlisted_slot; ++g) {
-    all_views += views[g];
-    all_helped += helped[g];
+    if (labels == Labels::kOfferOutcomes) {
+      all_views += offers_on[g];
+      all_helped += accepted_on[g];
+    } else {
+      all_views += views[g];
+      all_helped += helped[g];
+    }
   }
   const double site_view_rate =
       all_views ? static_cast<double>(all_helped) / all_views : 0.0;
@@ -1123,11 +1301,14 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
     proto::PageGroup* pg = group_at(g);
     pg->set_views(views[g]);
     const double k = options.help_rate_prior_views;
+    // The share of views followed by a positive; with offer outcomes, the
+    // share of offers shown here that were accepted.
+    const bool by_offers = labels == Labels::kOfferOutcomes;
+    const double n_g = static_cast<double>(by_offers ? offers_on[g] : views[g]);
+    const double k_g =
+        static_cast<double>(by_offers ? accepted_on[g] : helped[g]);
     const double rate =
-        (views[g] + k) > 0
-            ? (static_cast<double>(helped[g]) + k * site_view_rate) /
-                  (static_cast<double>(views[g]) + k)
-            : site_view_rate;
+        (n_g + k) > 0 ? (k_g + k * site_view_rate) / (n_g + k) : site_view_rate;
     pg->set_help_rate(std::clamp(rate, 0.0, 1.0));
     const DwellSamples& own = dwell[g];
     const DwellSamples& role = by_role[pg->role()];
@@ -1139,9 +1320,16 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
       pg->set_dwell_threshold_s(threshold_of(site));
     }  // Else the base policy's value stays.
   }
-  say(absl::StrCat("groups: ", n_groups, " (+ unlisted), ", all_views,
-                   " page views, ", site.pos.size(),
-                   " help contacts after a page view"));
+  if (labels == Labels::kHelpContact) {
+    say(absl::StrCat("groups: ", n_groups, " (+ unlisted), ", all_views,
+                     " page views, ", site.pos.size(),
+                     " help contacts after a page view"));
+  } else {
+    say(absl::StrCat("groups: ", n_groups, " (+ unlisted), ", site.pos.size(),
+                     " positives after a page view; ", facts.offer_outcomes,
+                     " offer outcomes (", facts.accepted_offers,
+                     " accepted) of ", facts.offers_shown, " offers shown"));
+  }
 
   // --- 3. Path rules ----------------------------------------------------------
   const double site_rate =
@@ -1197,7 +1385,7 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   model->set_decision_threshold(base.model().decision_threshold());
   absl::StatusOr<Samples> samples = CollectSamples(shape, train, facts, options);
   if (!samples.ok()) return samples.status();
-  const RowFacts val_facts = Facts(val, matcher);
+  const RowFacts val_facts = Facts(val, matcher, labels);
   std::vector<OfferPoint> offer_points;
   absl::StatusOr<Samples> val_samples =
       CollectSamples(shape, val, val_facts, options, &offer_points);
@@ -1207,8 +1395,13 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   uint64_t positives = 0;
   for (double y : samples->y) positives += y > 0.5;
   if (positives == 0 || positives == samples->rows()) {
-    return Bad("all training samples have the same label: need decision "
-               "points both before help contacts and in sessions without");
+    return Bad(labels == Labels::kHelpContact
+                   ? "all training samples have the same label: need "
+                     "decision points both before help contacts and in "
+                     "sessions without"
+                   : "all training samples have the same label: need "
+                     "decision points both before positives (help contacts "
+                     "or accepted offers) and without");
   }
   LogisticOptions lo;
   lo.l2 = options.l2;
@@ -1236,6 +1429,10 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   result.train_sessions = train.sessions;
   result.validation_sessions = val.sessions;
   result.train_help_sessions = help_sessions;
+  result.train_offer_outcomes = facts.offer_outcomes;
+  result.train_accepted_offers = facts.accepted_offers;
+  result.validation_offer_outcomes = val_facts.offer_outcomes;
+  result.validation_accepted_offers = val_facts.accepted_offers;
   say(absl::StrCat("model: ", fit->iterations, " Newton steps, AUC ",
                    result.train_auc, " (train), ", result.validation_auc,
                    " (validation)"));
@@ -1271,8 +1468,18 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   prov->Clear();
   prov->set_created_by(absl::StrCat("beckon train " BECKON_VERSION_STRING));
   prov->set_notes(absl::StrCat(
-      "learned from ", train.sessions, " sessions; validated on ",
-      val.sessions, " later sessions"));
+      "learned from ", train.sessions, " sessions; validated on ", val.sessions,
+      " later sessions",
+      labels == Labels::kOfferOutcomes
+          ? absl::StrCat("; labels: offer outcomes (", facts.offer_outcomes,
+                         " answered offers, ", facts.accepted_offers,
+                         " accepted): the probability is that an offer made "
+                         "then would be accepted")
+      : labels == Labels::kBoth
+          ? absl::StrCat("; labels: help contacts and accepted offers (",
+                         facts.offer_outcomes, " answered offers, ",
+                         facts.accepted_offers, " accepted)")
+          : std::string("; labels: help contacts")));
   auto& opt = *prov->mutable_options();
   opt["base"] = base.name();
   opt["validation_fraction"] = absl::StrCat(options.validation_fraction);
@@ -1291,6 +1498,10 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   opt["l2"] = absl::StrCat(options.l2);
   opt["target_offer_rate"] = absl::StrCat(options.target_offer_rate);
   opt["offers_per_day"] = absl::StrCat(options.offers_per_day);
+  opt["labels"] = options.labels;
+  if (labels != Labels::kHelpContact) {
+    opt["min_offer_outcomes"] = absl::StrCat(options.min_offer_outcomes);
+  }
   prov->set_data_start_ms(t_min);
   prov->set_data_end_ms(t_max);
   auto& v = *prov->mutable_validation();
@@ -1336,6 +1547,12 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   opt["min_help_sessions"] = absl::StrCat(options.min_help_sessions);
   opt["min_validation_help_sessions"] =
       absl::StrCat(options.min_validation_help_sessions);
+  if (labels != Labels::kHelpContact) {
+    v["offer_outcomes"] = static_cast<double>(val_facts.offer_outcomes);
+    v["accepted_offers"] = static_cast<double>(val_facts.accepted_offers);
+    v["train_offer_outcomes"] = static_cast<double>(facts.offer_outcomes);
+    v["train_accepted_offers"] = static_cast<double>(facts.accepted_offers);
+  }
   absl::StatusOr<Policy> final_policy =
       internal::PolicyInternal::FromProto(shape);
   if (!final_policy.ok()) return final_policy.status();

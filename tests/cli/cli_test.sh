@@ -73,6 +73,36 @@ grep -q 'warnings: "only' out || fail "the warning is not in the provenance"
 expect_exit 1 "$beckon" train --events missing.csv --out x.policy
 grep -q "missing.csv" err || fail "missing events file is named"
 
+# --- train on offer outcomes (the simulator's legacy widget offers) ----------
+expect_exit 0 "$beckon" train --events a.csv --days 1-2 --out o.policy \
+  --labels offer_outcomes --text-out o.txtpb --quiet
+grep -q "offer outcomes: [0-9]* answered offers" out ||
+  fail "train --labels offer_outcomes prints the outcomes it learned from"
+grep -q 'key: "labels"' o.txtpb && grep -q 'value: "offer_outcomes"' o.txtpb ||
+  fail "the label source is in the provenance"
+expect_exit 1 "$beckon" train --events a.csv --out x.policy --labels accepted
+grep -q "labels must be" err || fail "bad --labels is named"
+expect_exit 1 "$beckon" train --events a.csv --out x.policy \
+  --labels offer_outcomes --min-offer-outcomes 1000000
+grep -q "offer outcomes; at least 1000000 are needed" err ||
+  fail "too few offer outcomes: $(cat err)"
+
+# --- replay --decisions: errors (the join itself: tests/python) --------------
+printf '{"ts_ms":1,"visitor_hash":"00000000000000ff","action":"offer","reason":"score"}\n' \
+  > d.jsonl
+printf '{"ts_ms":1,"visitor_hash":"00000000000000ff","action":"offer","reason":"score"}\n{"ts_ms":2}\n' \
+  > bad.jsonl
+expect_exit 1 "$beckon" replay --policy default --events a.csv --days 1 \
+  --decisions bad.jsonl --quiet
+grep -q "bad.jsonl: line 2: not a decision log line: missing visitor_hash" err ||
+  fail "a bad decision log line is named: $(cat err)"
+expect_exit 1 "$beckon" replay --policy default --events a.csv --days 1 \
+  --decisions d.jsonl --visitor-key-file k.key --quiet
+grep -q "visitor key" err || fail "decisions of unknown visitors: $(cat err)"
+expect_exit 1 "$beckon" replay --policy default --events a.csv --days 1 \
+  --decisions missing.jsonl --quiet
+grep -q "missing.jsonl" err || fail "a missing decision log is named"
+
 # --- replay: JSON metrics, trace, state ---------------------------------------
 expect_exit 0 "$beckon" replay --policy p.policy --events a.csv --days 3 \
   --json --trace trace.jsonl --quiet

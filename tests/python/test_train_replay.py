@@ -31,11 +31,17 @@ def test_train_report(trained, week_split):
     assert set(report) == {"train_auc", "validation_auc", "train_samples",
                            "train_sessions", "validation_sessions",
                            "train_help_sessions", "validation_help_sessions",
-                           "warnings", "validation"}
+                           "warnings", "validation", "labels",
+                           "train_offer_outcomes", "train_accepted_offers",
+                           "validation_offer_outcomes",
+                           "validation_accepted_offers"}
     # A sound model on a week of simulated traffic: above every trust floor.
     assert report["warnings"] == []
     assert report["train_help_sessions"] >= 100
     assert report["validation_help_sessions"] >= 30
+    assert report["labels"] == "help_contact"
+    # The simulator's legacy widget offers: counted, not learned from.
+    assert report["train_offer_outcomes"] > report["train_accepted_offers"] > 0
     # The model separates help seekers from others on this log well above
     # chance (the simulator's stuck visitors leave clear traces).
     assert 0.7 < report["train_auc"] <= 1

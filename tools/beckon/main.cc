@@ -332,7 +332,8 @@ absl::Status Simulate(const Args& args) {
 const Command kTrain{
     "train",
     "--events FILE --out POLICY [options]",
-    "Learns a policy from an event log with help_contact labels\n"
+    "Learns a policy from an event log with help_contact labels (or the\n"
+    "outcomes of offers already made: --labels offer_outcomes)\n"
     "(docs/trainer.md): page groups, dwell thresholds, help rates, path\n"
     "rules, model weights, and a decision threshold calibrated on the\n"
     "latest part of the log.",
@@ -353,6 +354,12 @@ const Command kTrain{
      {"min-path-support", "N", "sessions a path rule needs", "30"},
      {"min-path-lift", "X", "help-rate lift a path rule needs", "2"},
      {"l2", "X", "L2 penalty of the model", "1"},
+     {"labels", "WHAT",
+      "help_contact | offer_outcomes (accepted vs declined/ignored offers, "
+      "learned where offers were shown) | both",
+      "help_contact"},
+     {"min-offer-outcomes", "N",
+      "answered offers --labels offer_outcomes needs", "100"},
      {"name", "NAME", "the policy's name", "beckon-trained"},
      {"text-out", "FILE", "also write the policy as protobuf text", ""},
      kLenient,
@@ -384,9 +391,11 @@ absl::Status Train(const Args& args) {
   absl::StatusOr<double> lift =
       args.Number("min-path-lift", o.min_path_lift, 1, 1e9);
   absl::StatusOr<double> l2 = args.Number("l2", o.l2, 0, 1e9);
+  absl::StatusOr<int64_t> moo = args.Integer(
+      "min-offer-outcomes", o.min_offer_outcomes, 1, 1'000'000'000);
   for (const absl::Status& s :
-       {rate.status(), per_day.status(), vf.status(), q.status(),
-        mgv.status(), mps.status(), lift.status(), l2.status()}) {
+       {rate.status(), per_day.status(), vf.status(), q.status(), mgv.status(),
+        mps.status(), lift.status(), l2.status(), moo.status()}) {
     if (!s.ok()) return s;
   }
   o.target_offer_rate = *rate;
@@ -398,6 +407,8 @@ absl::Status Train(const Args& args) {
   o.min_path_support = static_cast<uint64_t>(*mps);
   o.min_path_lift = *lift;
   o.l2 = *l2;
+  o.labels = args.Get("labels", o.labels);
+  o.min_offer_outcomes = static_cast<uint64_t>(*moo);
   o.name = args.Get("name", o.name);
   o.progress = [&](const std::string& line) { progress.Note(line); };
   absl::StatusOr<std::vector<LogEvent>> events = LoadEvents(args, progress);
@@ -433,6 +444,13 @@ absl::Status Train(const Args& args) {
       "%.3f, median lead %.0f s; model AUC %.3f\n",
       v.sessions, v.offer_rate, v.precision, v.recall, v.median_lead_s,
       r->validation_auc);
+  if (o.labels != "help_contact") {
+    std::cout << absl::StrFormat(
+        "offer outcomes: %d answered offers (%d accepted) for training, %d "
+        "(%d accepted) for validation\n",
+        r->train_offer_outcomes, r->train_accepted_offers,
+        r->validation_offer_outcomes, r->validation_accepted_offers);
+  }
   return absl::OkStatus();
 }
 
@@ -440,7 +458,8 @@ absl::Status Train(const Args& args) {
 
 const Command kReplay{
     "replay",
-    "--policy POLICY --events FILE [--json] [--trace FILE]",
+    "--policy POLICY --events FILE [--json] [--trace FILE] [--decisions "
+    "FILE]",
     "Replays an event log through the engine with a policy and prints the\n"
     "metrics (docs/replay.md). POLICY may be \"default\".",
     {{"policy", "POLICY", "the policy file, or \"default\"", ""},
@@ -458,9 +477,33 @@ const Command kReplay{
       "replay the fixed-rule baseline instead (offer once per session after "
       "SECONDS on any page, with POLICY's gates)",
       ""},
+     {"decisions", "FILE",
+      "production's decision log (JSON Lines): compare its decisions with "
+      "the replayed ones at the same moments",
+      ""},
+     {"visitor-key-file", "FILE",
+      "the production engine's visitor key file (to join --decisions)", ""},
      kLenient,
      kAllowSmallEpoch,
      kQuiet}};
+
+void PrintAgreement(const DecisionAgreement& a) {
+  std::cout << absl::StrFormat(
+      "\nproduction decisions %d (%d of unknown visitors): %d at moments the "
+      "replay decided, same action %d (%.1f%%)\n"
+      "offers at those moments: both %d, production only %d, replay only "
+      "%d\n"
+      "offered sessions: both %d, production only %d, replay only %d\n"
+      "production offers %d: accepted %d, declined %d, ignored %d, "
+      "unanswered %d\n",
+      a.production_decisions, a.unknown_visitors, a.matched, a.same_action,
+      100 * a.agreement, a.offers_both, a.offers_production_only,
+      a.offers_replay_only, a.offered_sessions_both,
+      a.offered_sessions_production_only, a.offered_sessions_replay_only,
+      a.production_offers, a.production_offers_accepted,
+      a.production_offers_declined, a.production_offers_ignored,
+      a.production_offers_unanswered);
+}
 
 void PrintMetrics(const ReplayMetrics& m) {
   std::cout << absl::StrFormat(
@@ -508,6 +551,15 @@ absl::Status Replay(const Args& args) {
   ReplayOptions o;
   o.load_state_path = args.Get("load-state");
   o.save_state_path = args.Get("save-state");
+  o.engine.visitor_key_file = args.Get("visitor-key-file");
+  std::vector<LoggedDecisionRecord> production;
+  if (args.Has("decisions")) {
+    absl::StatusOr<std::vector<LoggedDecisionRecord>> d =
+        ReadDecisionLog(args.Get("decisions"));
+    if (!d.ok()) return d.status();
+    production = *std::move(d);
+    o.production_decisions = &production;
+  }
   if (args.Has("store")) {
     absl::StatusOr<RedisOptions> redis = RedisOptions::FromUrl(args.Get("store"));
     if (!redis.ok()) return redis.status();
@@ -548,6 +600,7 @@ absl::Status Replay(const Args& args) {
     std::cout << m->ToJson() << "\n";
   } else {
     PrintMetrics(*m);
+    if (m->production) PrintAgreement(*m->production);
   }
   return absl::OkStatus();
 }

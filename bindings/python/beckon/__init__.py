@@ -764,6 +764,7 @@ def train(events: Events, *, base: Optional[Policy] = None,
           target_offer_rate: float = 0.05, offers_per_day: float = 0,
           validation_fraction: float = 0.2, dwell_rule: str = "quantile",
           dwell_quantile: float = 0.6, l2: float = 1.0,
+          labels: str = "help_contact",
           name: str = "beckon-trained", allow_small_epoch: bool = False,
           **options: Any) -> Policy:
     """Learns a policy from an event log (a DataFrame or a CSV path).
@@ -772,7 +773,14 @@ def train(events: Events, *, base: Optional[Policy] = None,
     dwell thresholds, path rules, the logistic model over the engine's own
     features, and the decision threshold calibrated on the latest
     `validation_fraction` of the log (by time) to `target_offer_rate` of
-    sessions, or to `offers_per_day` when that is > 0. Other TrainOptions
+    sessions, or to `offers_per_day` when that is > 0.
+
+    `labels` says what a positive outcome is: ``"help_contact"`` (the help
+    contacts of the log), ``"offer_outcomes"`` (offers already made:
+    ``offer_accepted`` against ``offer_declined``/``offer_ignored``, learned
+    at the ``offer_shown`` moments, so the probability means "an offer made
+    now would be accepted"; needs ``min_offer_outcomes``, default 100,
+    answered offers in the training part) or ``"both"``. Other TrainOptions
     fields (``min_group_views``, ``max_groups``, ``help_rate_prior_views``,
     ``min_dwell_contacts``, ``min_dwell_threshold_s``,
     ``max_dwell_threshold_s``, ``max_path_length``, ``min_path_support``,
@@ -795,7 +803,7 @@ def train(events: Events, *, base: Optional[Policy] = None,
                 offers_per_day=offers_per_day,
                 validation_fraction=validation_fraction,
                 dwell_rule=dwell_rule, dwell_quantile=dwell_quantile, l2=l2,
-                name=name)
+                labels=labels, name=name)
     base = base if base is not None else Policy.default()
     impl, report = _beckon.train(_events_arg(events, allow_small_epoch),
                                  _impl_of(base, "base"), opts)
@@ -852,6 +860,9 @@ class ReplayResult:
 def replay(policy: Policy, events: Events, *, trace: bool = True,
            load_state: Optional[PathLike] = None,
            save_state: Optional[PathLike] = None,
+           decisions: Optional[PathLike] = None,
+           visitor_key: Optional[Sequence[int]] = None,
+           visitor_key_file: Optional[PathLike] = None,
            allow_small_epoch: bool = False) -> ReplayResult:
     """Replays `events` (a DataFrame or a CSV path; any order, sorted by
     time stably) through one engine deciding by `policy`, as beckon replay
@@ -859,13 +870,27 @@ def replay(policy: Policy, events: Events, *, trace: bool = True,
 
     `load_state` and `save_state` are snapshot files carrying the visitor
     store (decline memory, sessions) from one day's replay to the next.
+    `decisions`: production's decision log (``Engine(decision_log=...)``),
+    compared with the replayed decisions at the same moments: the metrics
+    get a ``production`` dict (docs/replay.md: decisions matched, same
+    action, offers by both / production only / replay only, how production's
+    offers were answered in the event log). The replay hashes the event
+    log's visitor ids with `visitor_key` (or `visitor_key_file`), which must
+    be the production engine's (given to its ``Engine(visitor_key=...)``).
+
     Releases the GIL; Ctrl-C stops it with KeyboardInterrupt.
     """
     import json
+    key = (0, 0) if visitor_key is None else tuple(int(k) for k in visitor_key)
+    if len(key) != 2 or not all(0 <= k < 2**64 for k in key):
+        raise InvalidArgumentError(
+            f"visitor_key must be two integers in [0, 2**64), got {key}")
     metrics_json, cols = _beckon.replay(
         _impl_of(policy), _events_arg(events, allow_small_epoch), bool(trace),
         os.fspath(load_state) if load_state is not None else "",
-        os.fspath(save_state) if save_state is not None else "")
+        os.fspath(save_state) if save_state is not None else "",
+        os.fspath(decisions) if decisions is not None else "", key,
+        os.fspath(visitor_key_file) if visitor_key_file is not None else "")
     metrics = json.loads(metrics_json)
     frame = None
     if trace:
