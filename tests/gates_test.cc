@@ -339,3 +339,77 @@ TEST(Gates, VisitorGatesComeBeforeTheScoreAndSiteGatesAfter) {
 
 }  // namespace
 }  // namespace beckon::testing
+
+// Issue 13: the offer-share cap, which needs no agent counts. Ten sessions
+// start in the window and a quarter of them may be offered: ceil(2.5) = 3.
+TEST(Gates, OfferRateCapHoldsOffersToAShareOfSessionsStarted) {
+  auto e = MakeEngine(TestPolicy([](proto::Policy& p) {
+    p.mutable_gates()->set_max_offer_share(0.25);
+  }));
+  for (int i = 0; i < 10; ++i) {
+    StuckVisitor(*e, absl::StrCat("v", i), kT0 + i * kSec);
+  }
+  const int64_t t = kT0 + 9 * kSec + kStuckOfferAfter;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(MustDecide(*e, absl::StrCat("v", i), t).action, Action::kOffer)
+        << i;
+  }
+  const Decision d = MustDecide(*e, "v3", t);
+  EXPECT_EQ(d.action, Action::kSuppress);
+  EXPECT_EQ(d.reason, Reason::kOfferRateCap);
+  EXPECT_EQ(ReasonName(d.reason), "offer_rate_cap");
+  EXPECT_THAT(d.reasons()[0],
+              HasSubstr("3 offers in the last 300 s reach the cap 3 "
+                        "(25.0% of 10 sessions started)"));
+  ASSERT_TRUE(d.recheck_at_ms.has_value());
+  // Two more sessions start: ceil(0.25 * 12) = 3 still; a third makes 4.
+  StuckVisitor(*e, "w0", t);
+  StuckVisitor(*e, "w1", t);
+  EXPECT_EQ(MustDecide(*e, "v3", t + kSec).reason, Reason::kOfferRateCap);
+  StuckVisitor(*e, "w2", t + kSec);
+  EXPECT_EQ(MustDecide(*e, "v3", t + 2 * kSec).action, Action::kOffer);
+}
+
+TEST(Gates, OfferRateCapIsOffWhenUnset) {
+  auto e = MakeEngine(TestPolicy());
+  for (int i = 0; i < 10; ++i) {
+    StuckVisitor(*e, absl::StrCat("v", i), kT0);
+  }
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(MustDecide(*e, absl::StrCat("v", i), kT0 + kStuckOfferAfter)
+                  .action,
+              Action::kOffer)
+        << i;
+  }
+}
+
+TEST(Gates, OfferRateCapAndAgentRateCapTheSmallerBinds) {
+  // One agent, half accepted: agent cap 2; share 0.5 of 10 sessions: 5.
+  auto e = MakeEngine(TestPolicy([](proto::Policy& p) {
+    p.mutable_gates()->set_expected_accept_rate(0.5);
+    p.mutable_gates()->set_threshold_at_one_agent(0.5);
+    p.mutable_gates()->set_max_offer_share(0.5);
+  }));
+  MustObserve(*e, Event::Agents(kT0, 1));
+  for (int i = 0; i < 10; ++i) {
+    StuckVisitor(*e, absl::StrCat("v", i), kT0);
+  }
+  const int64_t t = kT0 + kStuckOfferAfter;
+  EXPECT_EQ(MustDecide(*e, "v0", t).action, Action::kOffer);
+  EXPECT_EQ(MustDecide(*e, "v1", t).action, Action::kOffer);
+  EXPECT_EQ(MustDecide(*e, "v2", t).reason, Reason::kRateCap);
+}
+
+TEST(Gates, OfferRateCapCountsOnlySessionsInTheWindow) {
+  auto e = MakeEngine(TestPolicy([](proto::Policy& p) {
+    p.mutable_gates()->set_max_offer_share(0.1);
+  }));
+  // Forty sessions long before: outside the 300 s window, they allow none.
+  for (int i = 0; i < 40; ++i) StuckVisitor(*e, absl::StrCat("old", i), kT0);
+  StuckVisitor(*e, "a", kT0 + 20 * kMin);
+  StuckVisitor(*e, "b", kT0 + 20 * kMin);
+  const int64_t t = kT0 + 20 * kMin + kStuckOfferAfter;
+  // Two sessions in the window: ceil(0.2) = 1 offer.
+  EXPECT_EQ(MustDecide(*e, "a", t).action, Action::kOffer);
+  EXPECT_EQ(MustDecide(*e, "b", t).reason, Reason::kOfferRateCap);
+}

@@ -834,6 +834,15 @@ const std::vector<Case>& Invalid() {
        "gates.rate_window_s"},
       {"PlentyAgents0", [](P& p) { p.mutable_gates()->set_plenty_agents(0); },
        "gates.plenty_agents"},
+      {"MaxOfferShareNegative",
+       [](P& p) { p.mutable_gates()->set_max_offer_share(-0.1); },
+       "gates.max_offer_share"},
+      {"MaxOfferShareAboveOne",
+       [](P& p) { p.mutable_gates()->set_max_offer_share(1.5); },
+       "gates.max_offer_share"},
+      {"MaxOfferShareNaN",
+       [](P& p) { p.mutable_gates()->set_max_offer_share(kNaN); },
+       "gates.max_offer_share"},
       {"ThresholdAtOneAgentBelowDecisionThreshold",
        [](P& p) {
          p.mutable_model()->set_decision_threshold(0.8);
@@ -867,6 +876,8 @@ const std::vector<Case>& Valid() {
   using P = proto::Policy;
   static const auto* const kCases = new std::vector<Case>{
       {"MaxGroups", [](P& p) { SetGroupCount(p, 65534); }, ""},
+      {"MaxOfferShareOne",
+       [](P& p) { p.mutable_gates()->set_max_offer_share(1); }, ""},
       {"NoGroupsNoRules",
        [](P& p) {
          p.clear_groups();

@@ -44,9 +44,11 @@ enum class Reason : uint8_t {
   kRateCap = 11,         // Gate: site-wide offers above agent capacity.
   kStoreUnavailable = 12,  // kSuppress: the visitor store could not be read
                            // or written (e.g. Redis down); never an offer.
+  kOfferRateCap = 13,    // Gate: site-wide offers above the policy's share
+                         // of sessions (gates.max_offer_share).
 };
 
-inline constexpr int kReasonCount = 13;
+inline constexpr int kReasonCount = 14;
 
 // Returns "offer", "wait" or "suppress".
 std::string_view ActionName(Action action);
@@ -85,6 +87,9 @@ struct DecisionDetail {
   int64_t in_window = 0;
   int64_t free_agents = 0;
   int64_t rate_cap = 0;
+  // For offer_rate_cap: sessions started in the window (the cap is
+  // ceil(gates.max_offer_share * that); in_window and rate_cap as above).
+  int64_t sessions_in_window = 0;
   float cart_value = 0;          // The session's cart value.
   uint16_t group = 0;            // The current page group (policy index).
   uint16_t help_hits = 0, searches = 0, zero_result_searches = 0;
