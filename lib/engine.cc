@@ -10,8 +10,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "absl/synchronization/mutex.h"
 #include "beckon/policy.pb.h"
 #include "beckon/snapshot.pb.h"
@@ -23,15 +21,18 @@
 #include "engine/metrics.h"
 #include "engine/recheck.h"
 #include "engine/session_rules.h"
-#include "model_features.h"
 #include "engine_internal.h"
 #include "file_util.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "model_features.h"
 #include "page_matcher.h"
+#include "policy_internal.h"
+#include "redis_options_check.h"
 #include "siphash.h"
 #include "snapshot_codec.h"
-#include "string_views.h"
-#include "redis_options_check.h"
 #include "state_store.h"
+#include "string_views.h"
 #include "visitor_key.h"
 #include "visitor_store.h"
 
@@ -74,6 +75,47 @@ absl::Status CheckTimestamp(int64_t ts, std::string_view what) {
   return absl::OkStatus();
 }
 
+// The one rule by which a record's groups follow a policy change (a swap
+// on the memory store, a record of another layout in Redis, a restored
+// snapshot): a group becomes the new policy's group with the same pattern,
+// or the unlisted group if it has none.
+uint16_t GroupOfPattern(const internal::CompiledPolicy& to,
+                        std::string_view pattern) {
+  return pattern.empty() ? kUnlistedGroup : to.matcher().GroupByPattern(pattern);
+}
+
+// Group index -> `to`'s, for groups with these patterns ("": unlisted).
+std::vector<uint16_t> GroupsByPattern(const internal::CompiledPolicy& to,
+                                      const std::vector<std::string>& from) {
+  std::vector<uint16_t> map;
+  map.reserve(from.size());
+  for (const std::string& pattern : from) {
+    map.push_back(GroupOfPattern(to, pattern));
+  }
+  return map;
+}
+
+// The patterns of `p`'s groups (the unlisted group's, "", last).
+std::vector<std::string> PatternsOf(const internal::CompiledPolicy& p) {
+  std::vector<std::string> out;
+  out.reserve(p.groups().size());
+  for (const internal::GroupInfo& g : p.groups()) out.push_back(g.pattern);
+  return out;
+}
+
+uint16_t MapGroup(const std::vector<uint16_t>& map, uint16_t g) {
+  return g == kUnlistedGroup || g >= map.size() ? kUnlistedGroup : map[g];
+}
+
+// A session's group indices through `map` (its path rule is then matched
+// again by the caller, under the policy mapped to).
+void MapSessionGroups(const std::vector<uint16_t>& map, SessionRecord& r) {
+  r.current_group = MapGroup(map, r.current_group);
+  for (int i = 0; i < r.n_steps; ++i) {
+    r.recent_steps[i] = MapGroup(map, r.recent_steps[i]);
+  }
+}
+
 }  // namespace
 
 // One policy as the engine runs it: compiled, with what decisions made
@@ -99,10 +141,7 @@ struct Installed {
   // Offers made under this policy, by its groups (policy groups, unlisted).
   std::unique_ptr<std::atomic<uint64_t>[]> offers_by_group;
 
-  uint16_t FromPrev(uint16_t g) const {
-    return g == kUnlistedGroup || g >= from_prev.size() ? kUnlistedGroup
-                                                        : from_prev[g];
-  }
+  uint16_t FromPrev(uint16_t g) const { return MapGroup(from_prev, g); }
 };
 
 class EngineImpl {
@@ -168,6 +207,10 @@ class EngineImpl {
   void BringToCurrent(const Installed& p, SessionRecord& r) const;
   void BringToCurrent(const Installed& p, PageFacts& facts,
                       uint32_t facts_generation) const;
+  // Redis: maps a session written under another layout onto `p`'s groups
+  // by pattern (the layout of one of this engine's policies, or the one
+  // the store read from Redis), and marks it as of `p`'s layout.
+  void AdoptStored(const Installed& p, VisitorState& v) const;
 
   const Engine::Options options_;
   // The policies this engine has had, newest first through `prev`; the
@@ -203,7 +246,7 @@ std::string PolicyVersion(const Policy& policy) {
     google::protobuf::io::StringOutputStream raw(&bytes);
     google::protobuf::io::CodedOutputStream out(&raw);
     out.SetSerializationDeterministic(true);
-    policy.message().SerializeToCodedStream(&out);
+    internal::PolicyInternal::Message(policy).SerializeToCodedStream(&out);
   }
   return absl::StrFormat(
       "%016x", internal::SipHash24(0x706f6c6963792031ULL, 3, bytes));
@@ -213,10 +256,10 @@ std::string PolicyVersion(const Policy& policy) {
 
 Installed::Installed(Policy p, uint32_t gen)
     : policy(std::move(p)),
-      cp(policy.message()),
+      cp(internal::PolicyInternal::Message(policy)),
       version(PolicyVersion(policy)),
-      explainer(std::make_shared<internal::Explainer>(cp, policy.name(),
-                                                      version)),
+      explainer(
+          std::make_shared<internal::Explainer>(cp, policy.name(), version)),
       generation(gen),
       offers_by_group(new std::atomic<uint64_t>[cp.groups().size()]) {
   for (size_t g = 0; g < cp.groups().size(); ++g) offers_by_group[g] = 0;
@@ -226,11 +269,7 @@ void Installed::Link(std::unique_ptr<const Installed> before) {
   prev = std::move(before);
   from_prev.clear();
   if (prev == nullptr) return;
-  const std::vector<internal::GroupInfo>& old = prev->cp.groups();
-  // Every group but the unlisted one (last), mapped by pattern.
-  for (size_t g = 0; g + 1 < old.size(); ++g) {
-    from_prev.push_back(cp.matcher().GroupByPattern(old[g].pattern));
-  }
+  from_prev = GroupsByPattern(cp, PatternsOf(prev->cp));
 }
 
 EngineImpl::EngineImpl(Policy policy, const Engine::Options& options)
@@ -261,14 +300,30 @@ void EngineImpl::BringToCurrent(const Installed& p, SessionRecord& r) const {
   }
   if (q == nullptr) return;  // Not of any policy this engine has had.
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-    const Installed& to = **it;
-    r.current_group = to.FromPrev(r.current_group);
-    for (int i = 0; i < r.n_steps; ++i) {
-      r.recent_steps[i] = to.FromPrev(r.recent_steps[i]);
-    }
+    MapSessionGroups((*it)->from_prev, r);
   }
   r.path_rule = internal::MatchPathRule(p.cp, r);
   r.generation = gen;
+}
+
+void EngineImpl::AdoptStored(const Installed& p, VisitorState& v) const {
+  const uint64_t to = p.cp.layout();
+  if (v.has_session && v.session_layout != to) {
+    const Installed* q = p.prev.get();
+    while (q != nullptr && q->cp.layout() != v.session_layout) {
+      q = q->prev.get();
+    }
+    if (q != nullptr) {
+      MapSessionGroups(GroupsByPattern(p.cp, PatternsOf(q->cp)), v.session);
+    } else if (v.session_groups != nullptr) {
+      MapSessionGroups(GroupsByPattern(p.cp, *v.session_groups), v.session);
+    } else {
+      // A layout the store did not resolve: as an unreadable record.
+      v.has_session = false;
+    }
+    if (v.has_session) v.session.path_rule = internal::MatchPathRule(p.cp, v.session);
+  }
+  v.session_layout = to;
 }
 
 void EngineImpl::BringToCurrent(const Installed& p, PageFacts& facts,
@@ -287,7 +342,7 @@ void EngineImpl::BringToCurrent(const Installed& p, PageFacts& facts,
 absl::Status EngineImpl::SetPolicy(Policy policy) {
   absl::MutexLock swapping(&swap_mu_);
   const Installed& cur = Current();
-  const proto::Policy& next = policy.message();
+  const proto::Policy& next = internal::PolicyInternal::Message(policy);
   if (next.session().timeout_s() * 1000 != timeout_ms_) {
     return absl::FailedPreconditionError(absl::StrCat(
         "SetPolicy: the new policy's session.timeout_s (",
@@ -305,11 +360,18 @@ absl::Status EngineImpl::SetPolicy(Policy policy) {
   auto made = std::make_unique<Installed>(std::move(policy),
                                           cur.generation + 1);
   if (!remaps_ && made->cp.layout() != cur.cp.layout()) {
-    return absl::FailedPreconditionError(
-        "SetPolicy: with the Redis store the new policy must have the same "
-        "page groups and path rules (patterns and names, in order) as the "
-        "engine's: sessions in Redis are shared by every engine and stored "
-        "by group index (docs/operations.md, hot swap)");
+    // Other engines sharing the store must be able to read the sessions
+    // this one writes under the new layout: published before it is used.
+    if (absl::Status s = store_->PublishLayout(made->cp.layout(),
+                                               made->cp.layout_text());
+        !s.ok()) {
+      // Back to the current layout (published already: no round trip).
+      (void)store_->PublishLayout(cur.cp.layout(), cur.cp.layout_text());
+      return absl::UnavailableError(absl::StrCat(
+          "SetPolicy: cannot publish the new policy's page-group layout in "
+          "Redis (", s.message(),
+          "); the policy is unchanged"));
+    }
   }
   // Chain the old policy behind the new one, then publish it: calls that
   // take a shard lock from now on run under the new policy and bring the
@@ -375,10 +437,13 @@ absl::Status EngineImpl::OpenStore() {
   const int64_t window_ms = Current().cp.rate_window_ms();
   if (options_.store == StoreKind::kRedis) {
     absl::StatusOr<std::unique_ptr<internal::VisitorStore>> s =
-        internal::NewRedisStore(options_.redis, Current().cp.layout(), timeout_ms_,
-                                window_ms);
+        internal::NewRedisStore(options_.redis, timeout_ms_, window_ms);
     if (!s.ok()) return s.status();
     store_ = std::move(*s);
+    // If Redis cannot be reached now, the layout is published with the
+    // first session this engine writes.
+    (void)store_->PublishLayout(Current().cp.layout(),
+                                Current().cp.layout_text());
   } else {
     store_ = internal::NewMemoryStore(options_, timeout_ms_, window_ms);
   }
@@ -447,6 +512,7 @@ absl::Status EngineImpl::Apply(const Event& e) {
             BringToCurrent(p, f, classified_by.generation);
           }
           if (remaps_ && v.has_session) BringToCurrent(p, v.session);
+          if (!remaps_) AdoptStored(p, v);
           absl::Status applied = internal::ApplyEvent(p.cp, v, bare, f);
           if (v.has_session) {
             v.session.generation = static_cast<uint8_t>(p.generation);
@@ -496,6 +562,7 @@ absl::StatusOr<Decision> EngineImpl::Decide(std::string_view visitor,
         // The policy current under the lock (a SetPolicy's pass waits).
         made_by = &Current();
         if (remaps_ && v.has_session) BringToCurrent(*made_by, v.session);
+        if (!remaps_) AdoptStored(*made_by, v);
         return DecideFor(*made_by, visitor, now, v, rate, d);
       });
   const Installed& p = *made_by;
@@ -938,11 +1005,7 @@ absl::Status EngineImpl::RestoreFrom(
       return absl::DataLossError("invalid snapshot: bad header");
     }
     // Map the snapshot's groups onto this policy by pattern.
-    remap.resize(h.groups.size());
-    for (size_t i = 0; i < h.groups.size(); ++i) {
-      remap[i] = h.groups[i].empty() ? kUnlistedGroup
-                                     : cur.cp.matcher().GroupByPattern(h.groups[i]);
-    }
+    remap = GroupsByPattern(cur.cp, h.groups);
     c.agents_ts_ms = h.agents_ts_ms;
     c.free_agents = h.free_agents;
     return absl::OkStatus();

@@ -266,6 +266,11 @@ class MemoryStore final : public VisitorStore, private RateGate {
     return absl::OkStatus();
   }
 
+  // Sessions carry the policy generation instead (lib/engine.cc).
+  absl::Status PublishLayout(uint64_t, std::string_view) override {
+    return absl::OkStatus();
+  }
+
   absl::Status ForEachSession(SessionMutator fn) override {
     for (auto& s : shards_) {
       Locked lock(&s->mu);

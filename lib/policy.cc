@@ -9,18 +9,18 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "beckon/policy.pb.h"
-#include "model_features.h"
 #include "file_util.h"
-#include "string_views.h"
 #include "google/protobuf/descriptor.h"
-#include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/wire_format_lite.h"
+#include "model_features.h"
+#include "policy_internal.h"
+#include "string_views.h"
 
 namespace beckon {
 namespace {
@@ -460,7 +460,8 @@ absl::Status ValidatePolicy(const proto::Policy& p) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Policy> Policy::FromProto(const proto::Policy& message) {
+absl::StatusOr<Policy> internal::PolicyInternal::FromProto(
+    const proto::Policy& message) {
   auto copy = std::make_shared<proto::Policy>(message);
   DropIgnoredUnknownFields(*copy);
   if (absl::Status s = ValidatePolicy(*copy); !s.ok()) return s;

@@ -8,6 +8,15 @@
 //   <prefix>{site}:sessions hash: rate-window bucket index -> sessions
 //                           started (kept only while a policy's
 //                           gates.max_offer_share is on)
+//   <prefix>{site}:layout:<16 hex digits of a layout>
+//                           what the group indices of sessions written
+//                           under that layout mean (its layout text)
+//
+// A session record carries the layout it was written under. An engine
+// reading one of another layout (a rolling policy change) reads that
+// layout's text once (then from a bounded per-store cache), and the engine
+// maps the record onto its own groups by pattern; it is written back under
+// the reader's layout.
 //
 // Each value starts with an 8-byte version. An update reads both records
 // (one pipelined round trip, with the free agents for a decision), runs the
@@ -22,10 +31,12 @@
 #include <cstring>
 #include <random>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "engine/compiled_policy.h"
 #include "rate_window.h"
 #include "redis_client.h"
 #include "visitor_key.h"
@@ -154,8 +165,10 @@ std::string EncodeSession(std::string_view version, uint64_t layout,
   return out;
 }
 
-// False if the bytes are not a session record of this layout.
-bool DecodeSession(std::string_view bytes, uint64_t layout, SessionRecord* r) {
+// False if the bytes are not a session record; else `*layout` is the layout
+// it was written under.
+bool DecodeSession(std::string_view bytes, uint64_t* layout,
+                   SessionRecord* r) {
   if (bytes.size() < kVersionBytes + 1 ||
       bytes[kVersionBytes] != kSessionFormat) {
     return false;
@@ -163,7 +176,7 @@ bool DecodeSession(std::string_view bytes, uint64_t layout, SessionRecord* r) {
   Reader in(bytes.substr(kVersionBytes + 1));
   uint64_t stored_layout = 0;
   SessionRecord s{};
-  bool ok = in.Get(&stored_layout) && stored_layout == layout;
+  bool ok = in.Get(&stored_layout);
   for (int64_t* t : {&s.session_start_ms, &s.last_event_ms,
                      &s.last_activity_ms, &s.checkout_since_ms,
                      &s.last_offer_ms}) {
@@ -183,7 +196,10 @@ bool DecodeSession(std::string_view bytes, uint64_t layout, SessionRecord* r) {
   }
   ok = ok && in.done() && s.n_pages <= kRecentPages &&
        s.n_steps <= kRecentSteps && (s.flags & ~kSessionFlagsMask) == 0;
-  if (ok) *r = s;
+  if (ok) {
+    *r = s;
+    *layout = stored_layout;
+  }
   return ok;
 }
 
@@ -228,11 +244,10 @@ std::string GlobEscape(std::string_view s) {
 
 class RedisStore final : public VisitorStore {
  public:
-  RedisStore(std::unique_ptr<RedisClient> client, uint64_t layout,
-             int64_t timeout_ms, int64_t rate_window_ms)
+  RedisStore(std::unique_ptr<RedisClient> client, int64_t timeout_ms,
+             int64_t rate_window_ms)
       : client_(std::move(client)),
         prefix_(client_->options().key_prefix),
-        layout_(layout),
         timeout_ms_(timeout_ms),
         rate_window_ms_(rate_window_ms),
         agents_key_(absl::StrCat(prefix_, "{site}:agents")),
@@ -262,9 +277,20 @@ class RedisStore final : public VisitorStore {
       const RedisReply& mr = (*got)[1];
       if (sr.type == RedisReply::kString) {
         sver = sr.str.substr(0, kVersionBytes);
-        // Another layout (a policy with other groups) or a damaged record:
-        // no session; the next event starts a new one over it.
-        v.has_session = DecodeSession(sr.str, layout_, &v.session);
+        // A damaged record: no session; the next event starts a new one
+        // over it.
+        v.has_session = DecodeSession(sr.str, &v.session_layout, &v.session);
+        if (v.has_session &&
+            v.session_layout != layout_.load(std::memory_order_acquire)) {
+          // Written under another layout (a policy with other groups):
+          // handed to the rules with its groups, to be mapped by pattern.
+          absl::StatusOr<std::shared_ptr<const std::vector<std::string>>>
+              groups = GroupsOf(v.session_layout);
+          if (!groups.ok()) return groups.status();
+          v.session_groups = *std::move(groups);
+          // An unknown layout: no session (counted as a store error).
+          v.has_session = v.session_groups != nullptr;
+        }
       }
       if (mr.type == RedisReply::kString) {
         mver = mr.str.substr(0, kVersionBytes);
@@ -288,16 +314,26 @@ class RedisStore final : public VisitorStore {
         Count(v.delta);
         return absl::OkStatus();
       }
+      const uint64_t written_layout =
+          v.session_layout != 0 ? v.session_layout
+                                : layout_.load(std::memory_order_acquire);
       const std::string s_new =
-          v.write_session ? EncodeSession(NewVersion(), layout_, v.session)
-                          : std::string();
+          v.write_session
+              ? EncodeSession(NewVersion(), written_layout, v.session)
+              : std::string();
       const std::string m_new =
           v.write_memory ? EncodeMemory(NewVersion(), v.memory) : std::string();
-      absl::StatusOr<std::vector<RedisReply>> cas = client_->Exec(
-          {{{"EVAL", kCasScript, "2", skey, mkey, sver, mver, s_new,
-             absl::StrCat(timeout_ms_ + kSessionTtlMarginMs), m_new,
-             absl::StrCat(v.memory_ttl_ms)},
-            skey}});
+      std::vector<RedisCommand> write = {
+          {{"EVAL", kCasScript, "2", skey, mkey, sver, mver, s_new,
+            absl::StrCat(timeout_ms_ + kSessionTtlMarginMs), m_new,
+            absl::StrCat(v.memory_ttl_ms)},
+           skey}};
+      // A layout whose publishing failed goes with the first session
+      // written under it, so no record is written that others cannot read.
+      const bool publish =
+          v.write_session && !IsPublished(written_layout);
+      if (publish) write.push_back(PublishCommand(written_layout));
+      absl::StatusOr<std::vector<RedisReply>> cas = client_->Exec(write);
       if (!cas.ok()) {
         // Whether it was written is unknown: the reserved slot stays taken
         // (the window may overcount one offer, never undercount).
@@ -312,6 +348,9 @@ class RedisStore final : public VisitorStore {
         conflicts_.fetch_add(1, std::memory_order_relaxed);
         gate.Release();  // The rules run again and decide afresh.
         continue;
+      }
+      if (publish && (*cas)[1].type != RedisReply::kError) {
+        MarkPublished(written_layout);
       }
       if (v.session_started_ms >= 0) CountSession(v.session_started_ms);
       Count(v.delta);
@@ -368,8 +407,14 @@ class RedisStore final : public VisitorStore {
             continue;  // Expired meanwhile, or not one of ours.
           }
           if (kind == 's') {
+            // Sessions of the current layout only: a snapshot's groups are
+            // the snapshotting engine's.
             SessionRecord s;
-            if (DecodeSession(r.str, layout_, &s)) c.sessions.emplace_back(key, s);
+            uint64_t layout;
+            if (DecodeSession(r.str, &layout, &s) &&
+                layout == layout_.load(std::memory_order_acquire)) {
+              c.sessions.emplace_back(key, s);
+            }
           } else {
             MemoryRecord m;
             if (!DecodeMemory(r.str, &m)) {
@@ -400,7 +445,10 @@ class RedisStore final : public VisitorStore {
     }
     for (const auto& [key, rec] : c.sessions) {
       const std::string k = absl::StrFormat("%s{%016x}:s", prefix_, key);
-      cmds.push_back({{"SET", k, EncodeSession(NewVersion(), layout_, rec),
+      cmds.push_back({{"SET", k,
+                       EncodeSession(NewVersion(),
+                                     layout_.load(std::memory_order_acquire),
+                                     rec),
                        "PX", absl::StrCat(timeout_ms_ + kSessionTtlMarginMs)},
                       k});
     }
@@ -441,6 +489,35 @@ class RedisStore final : public VisitorStore {
         "the Redis store does not remap sessions in place");
   }
 
+  absl::Status PublishLayout(uint64_t layout,
+                             std::string_view text) override {
+    {
+      absl::MutexLock lock(&layouts_mu_);
+      Layout& l = layouts_[layout];
+      if (l.text.empty()) {
+        l.text = std::string(text);
+        auto groups = std::make_shared<std::vector<std::string>>();
+        if (!ParseLayoutText(text, layout, groups.get())) {
+          layouts_.erase(layout);
+          return absl::InternalError("redis: a policy's layout text does not "
+                                     "match its fingerprint");
+        }
+        l.groups = std::move(groups);
+      }
+      l.own = true;
+    }
+    // From now on sessions are written under it (the engine's rules say
+    // which layout each is of; this is the store's default).
+    layout_.store(layout, std::memory_order_release);
+    if (IsPublished(layout)) return absl::OkStatus();
+    absl::StatusOr<std::vector<RedisReply>> r =
+        client_->Exec({PublishCommand(layout)});
+    if (!r.ok()) return r.status();
+    if ((*r)[0].type == RedisReply::kError) return ReplyError("SET", (*r)[0]);
+    MarkPublished(layout);
+    return absl::OkStatus();
+  }
+
   void Count(const StoreDelta& delta) override {
     absl::MutexLock lock(&mu_);
     counters_.Add(delta);
@@ -459,7 +536,8 @@ class RedisStore final : public VisitorStore {
       if (!keys.ok()) break;
       (kind == 's' ? st.live_sessions : st.memory_records) = keys->size();
     }
-    st.errors = client_->errors();
+    st.errors = client_->errors() +
+                layout_errors_.load(std::memory_order_relaxed);
     st.conflicts = conflicts_.load(std::memory_order_relaxed);
     st.round_trips = client_->round_trips();
     return st;
@@ -585,6 +663,82 @@ class RedisStore final : public VisitorStore {
     return window.Count(now_ms);
   }
 
+  // A layout this store has seen: its own (published or not yet), or one
+  // read from Redis.
+  struct Layout {
+    std::string text;  // Own layouts only.
+    std::shared_ptr<const std::vector<std::string>> groups;
+    bool own = false;
+    bool published = false;
+  };
+  // Layouts read from Redis kept at most (each is a few hundred bytes; a
+  // fleet runs one or two at a time).
+  static constexpr size_t kMaxCachedLayouts = 32;
+
+  std::string LayoutKey(uint64_t layout) const {
+    return absl::StrFormat("%s{site}:layout:%016x", prefix_, layout);
+  }
+
+  // SET NX: a layout's text never changes, and none expires (a few hundred
+  // bytes per layout the fleet ever ran; docs/operations.md).
+  RedisCommand PublishCommand(uint64_t layout) {
+    const std::string key = LayoutKey(layout);
+    absl::MutexLock lock(&layouts_mu_);
+    return {{"SET", key, layouts_[layout].text, "NX"}, key};
+  }
+
+  bool IsPublished(uint64_t layout) {
+    absl::MutexLock lock(&layouts_mu_);
+    auto it = layouts_.find(layout);
+    // Not one of ours: read from Redis, so published by another.
+    return it == layouts_.end() || !it->second.own || it->second.published;
+  }
+
+  void MarkPublished(uint64_t layout) {
+    absl::MutexLock lock(&layouts_mu_);
+    auto it = layouts_.find(layout);
+    if (it != layouts_.end()) it->second.published = true;
+  }
+
+  // The group patterns of `layout`, from the cache or Redis; nullptr if
+  // Redis holds no readable text of it (counted as an error); an error if
+  // Redis cannot be read.
+  absl::StatusOr<std::shared_ptr<const std::vector<std::string>>> GroupsOf(
+      uint64_t layout) {
+    {
+      absl::MutexLock lock(&layouts_mu_);
+      auto it = layouts_.find(layout);
+      if (it != layouts_.end()) return it->second.groups;
+    }
+    const std::string key = LayoutKey(layout);
+    absl::StatusOr<std::vector<RedisReply>> got =
+        client_->Exec({{{"GET", key}, key}});
+    if (!got.ok()) return got.status();
+    const RedisReply& r = (*got)[0];
+    if (r.type == RedisReply::kError) return ReplyError("GET", r);
+    auto groups = std::make_shared<std::vector<std::string>>();
+    if (r.type != RedisReply::kString ||
+        !ParseLayoutText(r.str, layout, groups.get())) {
+      // Missing (deleted, or written by a beckon that did not publish its
+      // layout) or damaged. Not cached: it may be published later.
+      layout_errors_.fetch_add(1, std::memory_order_relaxed);
+      return nullptr;
+    }
+    absl::MutexLock lock(&layouts_mu_);
+    if (layouts_.size() >= kMaxCachedLayouts) {
+      for (auto it = layouts_.begin(); it != layouts_.end();) {
+        if (it->second.own) {
+          ++it;
+        } else {
+          layouts_.erase(it++);
+        }
+      }
+    }
+    Layout& l = layouts_[layout];
+    l.groups = std::move(groups);
+    return l.groups;
+  }
+
   static absl::Status ReplyError(std::string_view what, const RedisReply& r) {
     return absl::UnavailableError(
         absl::StrCat("redis ", AbslView(what), ": ", r.str));
@@ -654,7 +808,12 @@ class RedisStore final : public VisitorStore {
 
   std::unique_ptr<RedisClient> client_;
   const std::string prefix_;
-  const uint64_t layout_;
+  // The layout sessions are written under unless the rules say otherwise
+  // (the engine's current policy's, set by PublishLayout).
+  std::atomic<uint64_t> layout_{0};
+  absl::Mutex layouts_mu_;
+  absl::flat_hash_map<uint64_t, Layout> layouts_ ABSL_GUARDED_BY(layouts_mu_);
+  std::atomic<uint64_t> layout_errors_{0};
   const int64_t timeout_ms_;
   const int64_t rate_window_ms_;
   const std::string agents_key_;
@@ -676,13 +835,13 @@ class RedisStore final : public VisitorStore {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<VisitorStore>> NewRedisStore(
-    const RedisOptions& options, uint64_t layout, int64_t session_timeout_ms,
+    const RedisOptions& options, int64_t session_timeout_ms,
     int64_t rate_window_ms) {
   absl::StatusOr<std::unique_ptr<RedisClient>> client =
       RedisClient::Create(options);
   if (!client.ok()) return client.status();
   return std::unique_ptr<VisitorStore>(new RedisStore(
-      *std::move(client), layout, session_timeout_ms, rate_window_ms));
+      *std::move(client), session_timeout_ms, rate_window_ms));
 }
 
 absl::StatusOr<VisitorKey> RedisFleetKey(const RedisOptions& options,

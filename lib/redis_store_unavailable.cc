@@ -5,7 +5,7 @@
 namespace beckon::internal {
 
 absl::StatusOr<std::unique_ptr<VisitorStore>> NewRedisStore(
-    const RedisOptions&, uint64_t, int64_t, int64_t) {
+    const RedisOptions&, int64_t, int64_t) {
   return absl::UnimplementedError(
       "this beckon was built without Redis support (needs hiredis: "
       "libhiredis-dev; configure with -DBECKON_WITH_REDIS=ON)");

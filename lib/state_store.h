@@ -11,6 +11,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -84,6 +86,13 @@ struct VisitorState {
   bool has_memory = false;
   SessionRecord session{};
   MemoryRecord memory{};
+  // Redis: the layout (CompiledPolicy::layout()) the session's group
+  // indices are of, and if that is not the one the store was last told of
+  // (PublishLayout), its group patterns, read from Redis, so the rules can
+  // map the record onto their policy by pattern. The rules set
+  // session_layout to their policy's; the session is written under it.
+  uint64_t session_layout = 0;
+  std::shared_ptr<const std::vector<std::string>> session_groups;
   // Free agents site-wide (-1: never reported); loaded if asked for.
   int64_t free_agents = -1;
 
@@ -172,6 +181,15 @@ class VisitorStore {
   using SessionMutator = absl::FunctionRef<void(SessionRecord&)>;
   virtual absl::Status ForEachSession(SessionMutator fn) = 0;
 
+  // Makes the layout `layout` (with the text it is a fingerprint of,
+  // CompiledPolicy::layout_text()) the one sessions are written under, and
+  // publishes it to other engines sharing the store (Redis: SET NX of
+  // <prefix>{site}:layout:<16 hex>). Unavailable if it could not be
+  // published (it is then published with the first session written).
+  // The memory store holds no layout: OK.
+  virtual absl::Status PublishLayout(uint64_t layout,
+                                     std::string_view layout_text) = 0;
+
   // Counts a decision made without a visitor update (a store failure).
   virtual void Count(const StoreDelta& delta) = 0;
   virtual StoreStats Stats() const = 0;
@@ -183,11 +201,13 @@ std::unique_ptr<VisitorStore> NewMemoryStore(const Engine::Options& options,
                                              int64_t session_timeout_ms,
                                              int64_t rate_window_ms);
 
-// In Redis (lib/redis_store.cc). `layout` fingerprints what the policy's
-// group and path-rule indices mean; records written under another layout
-// are read as no session (decline memory is read whatever the layout).
+// In Redis (lib/redis_store.cc). Sessions are stored with the layout they
+// were written under (PublishLayout); one of another layout is handed to
+// the rules with that layout's group patterns, read from Redis, or read as
+// no session if those cannot be read (counted as a store error). Decline
+// memory is read whatever the layout.
 absl::StatusOr<std::unique_ptr<VisitorStore>> NewRedisStore(
-    const RedisOptions& options, uint64_t layout, int64_t session_timeout_ms,
+    const RedisOptions& options, int64_t session_timeout_ms,
     int64_t rate_window_ms);
 
 }  // namespace beckon::internal

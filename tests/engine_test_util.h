@@ -9,6 +9,7 @@
 #include "beckon/beckon.hpp"
 #include "beckon/policy.pb.h"
 #include "gtest/gtest.h"
+#include "lib/policy_internal.h"
 
 namespace beckon::testing {
 
@@ -21,10 +22,10 @@ inline constexpr int64_t kDay = 86400 * kSec;
 // so gate tests see the plain behaviour.
 inline Policy TestPolicy(
     const std::function<void(proto::Policy&)>& edit = nullptr) {
-  proto::Policy p = Policy::Default().message();
+  proto::Policy p = internal::PolicyInternal::Message(Policy::Default());
   p.mutable_gates()->set_holdout_fraction(0);
   if (edit) edit(p);
-  absl::StatusOr<Policy> policy = Policy::FromProto(p);
+  absl::StatusOr<Policy> policy = internal::PolicyInternal::FromProto(p);
   EXPECT_TRUE(policy.ok()) << policy.status();
   return policy.ok() ? *policy : Policy::Default();
 }

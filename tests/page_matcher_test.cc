@@ -1,23 +1,24 @@
 // Tests for lib/page_matcher: URL normalization, automatic templates, hosts,
 // globs, and classification of URLs into a policy's page groups.
 #include "lib/page_matcher.h"
-#include "lib/siphash.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "beckon/policy.h"
-#include "beckon/policy.pb.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "beckon/policy.h"
+#include "beckon/policy.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "lib/policy_internal.h"
+#include "lib/siphash.h"
 #include "page_matcher_reference.h"
 
 namespace beckon::internal {
@@ -39,7 +40,7 @@ std::string Host(std::string_view url) { return std::string(HostOf(url)); }
 
 const proto::Policy& DefaultMessage() {
   static const Policy* const kPolicy = new Policy(Policy::Default());
-  return kPolicy->message();
+  return internal::PolicyInternal::Message(*kPolicy);
 }
 
 // Index of the group with `pattern` in `policy`, or -1 (checked by callers
@@ -81,7 +82,7 @@ void AddRule(proto::Policy& p, proto::UrlRule::Kind kind,
 // Validates `message` through the public API, so the tests exercise only
 // policies the engine would accept.
 proto::Policy Validated(const proto::Policy& message) {
-  absl::StatusOr<Policy> p = Policy::FromProto(message);
+  absl::StatusOr<Policy> p = internal::PolicyInternal::FromProto(message);
   EXPECT_TRUE(p.ok()) << p.status();
   return message;
 }

@@ -1,7 +1,9 @@
 // Tests for beckon::Policy: the default policy, binary and text encodings,
 // files, and every rule of ValidatePolicy.
-#include "beckon/engine.h"
 #include "beckon/policy.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -13,15 +15,14 @@
 #include <string>
 #include <vector>
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "absl/status/status.h"
+#include "beckon/engine.h"
 #include "beckon/policy.pb.h"
-#include "google/protobuf/text_format.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "file_test_util.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+#include "lib/policy_internal.h"
 
 namespace beckon {
 namespace {
@@ -35,7 +36,9 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 std::string Msg(const absl::Status& s) { return std::string(s.message()); }
 
-proto::Policy DefaultMessage() { return Policy::Default().message(); }
+proto::Policy DefaultMessage() {
+  return internal::PolicyInternal::Message(Policy::Default());
+}
 
 bool FileExists(const std::string& path) {
   struct stat st;
@@ -97,7 +100,7 @@ TEST(Policy, StringsThatAreNotUtf8AreRejectedAndNamed) {
     const absl::Status s = ValidatePolicy(m);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << field;
     EXPECT_THAT(Msg(s), HasSubstr(field + ": is not valid UTF-8"));
-    EXPECT_FALSE(Policy::FromProto(m).ok());
+    EXPECT_FALSE(internal::PolicyInternal::FromProto(m).ok());
   }
   proto::Policy ok = DefaultMessage();
   ok.set_name("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9b\x92");  // é € 🛒
@@ -114,22 +117,26 @@ TEST(Policy, MovingCopiesSoTheSourceStaysUsable) {
 
 TEST(Policy, DefaultValidates) {
   const Policy p = Policy::Default();
-  EXPECT_TRUE(ValidatePolicy(p.message()).ok())
-      << ValidatePolicy(p.message());
-  EXPECT_TRUE(Policy::FromProto(p.message()).ok());
+  EXPECT_TRUE(ValidatePolicy(internal::PolicyInternal::Message(p)).ok())
+      << ValidatePolicy(internal::PolicyInternal::Message(p));
+  EXPECT_TRUE(
+      internal::PolicyInternal::FromProto(internal::PolicyInternal::Message(p))
+          .ok());
   EXPECT_EQ(p.name(), "beckon-default");
-  EXPECT_EQ(p.message().format_version(), 1u);
-  EXPECT_GT(p.message().groups_size(), 0);
-  EXPECT_GT(p.message().url_rules_size(), 0);
-  EXPECT_TRUE(p.message().has_unlisted());
+  EXPECT_EQ(internal::PolicyInternal::Message(p).format_version(), 1u);
+  EXPECT_GT(internal::PolicyInternal::Message(p).groups_size(), 0);
+  EXPECT_GT(internal::PolicyInternal::Message(p).url_rules_size(), 0);
+  EXPECT_TRUE(internal::PolicyInternal::Message(p).has_unlisted());
 }
 
 TEST(Policy, DefaultIsOneSharedMessage) {
   const Policy a = Policy::Default();
   const Policy b = Policy::Default();
-  EXPECT_EQ(&a.message(), &b.message());
+  EXPECT_EQ(&internal::PolicyInternal::Message(a),
+            &internal::PolicyInternal::Message(b));
   const Policy c = a;  // Copies share the message.
-  EXPECT_EQ(&a.message(), &c.message());
+  EXPECT_EQ(&internal::PolicyInternal::Message(a),
+            &internal::PolicyInternal::Message(c));
 }
 
 TEST(Policy, DefaultRoundTripsThroughBytes) {
@@ -169,12 +176,13 @@ TEST(Policy, ToJsonPrintsEveryFieldByItsProtoName) {
 TEST(Policy, FromProtoTakesACopy) {
   proto::Policy m = DefaultMessage();
   m.set_name("mine");
-  absl::StatusOr<Policy> p = Policy::FromProto(m);
+  absl::StatusOr<Policy> p = internal::PolicyInternal::FromProto(m);
   ASSERT_TRUE(p.ok()) << p.status();
   m.set_name("changed");
   m.clear_groups();
   EXPECT_EQ(p->name(), "mine");
-  EXPECT_EQ(p->message().groups_size(), DefaultMessage().groups_size());
+  EXPECT_EQ(internal::PolicyInternal::Message(*p).groups_size(),
+            DefaultMessage().groups_size());
 }
 
 TEST(Policy, NonFiniteValuesRoundTripThroughTextAsErrors) {
@@ -334,12 +342,12 @@ TEST(Policy, FromProtoRejectsUnknownFieldsAndDropsProvenanceOnes) {
       ->AddVarint(13, 1);
   absl::Status s = ValidatePolicy(m);
   EXPECT_THAT(Msg(s), StartsWith("invalid policy: gates.13: unknown field"));
-  EXPECT_FALSE(Policy::FromProto(m).ok());
+  EXPECT_FALSE(internal::PolicyInternal::FromProto(m).ok());
 
   proto::Policy q = DefaultMessage();
   q.mutable_provenance()->GetReflection()
       ->MutableUnknownFields(q.mutable_provenance())->AddVarint(7, 5);
-  absl::StatusOr<Policy> p = Policy::FromProto(q);
+  absl::StatusOr<Policy> p = internal::PolicyInternal::FromProto(q);
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->ToBytes(), Policy::Default().ToBytes());
 }
@@ -426,7 +434,7 @@ TEST_F(PolicyFiles, FromFileReadsBinary) {
 TEST_F(PolicyFiles, FromFileReadsTextByExtension) {
   proto::Policy m = DefaultMessage();
   m.set_name("text");
-  const std::string text = Policy::FromProto(m)->ToText();
+  const std::string text = internal::PolicyInternal::FromProto(m)->ToText();
   for (const char* name : {"p.txtpb", "p.textproto", "p.pbtxt"}) {
     SCOPED_TRACE(name);
     WriteAll(Path(name), text);
@@ -441,7 +449,7 @@ TEST_F(PolicyFiles, FromFileReadsTextWithoutExtension) {
   proto::Policy m = DefaultMessage();
   m.set_name("plain");
   const std::string path = Path("policy");
-  WriteAll(path, Policy::FromProto(m)->ToText());
+  WriteAll(path, internal::PolicyInternal::FromProto(m)->ToText());
   testing::internal::CaptureStderr();
   absl::StatusOr<Policy> p = Policy::FromFile(path);
   EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
@@ -551,7 +559,7 @@ TEST_F(PolicyFiles, ToFileReplacesAnExistingFile) {
   WriteAll(path, std::string(100000, 'x'));  // Longer than the policy.
   proto::Policy m = DefaultMessage();
   m.set_name("replacement");
-  const Policy p = *Policy::FromProto(m);
+  const Policy p = *internal::PolicyInternal::FromProto(m);
   ASSERT_TRUE(p.ToFile(path).ok());
   EXPECT_FALSE(beckon_test_files::TempLeftBeside(path));
   EXPECT_EQ(ReadAll(path), p.ToBytes());
@@ -967,7 +975,7 @@ TEST_P(PolicyRejects, NamingTheField) {
   EXPECT_THAT(Msg(s), StartsWith(want));
 
   // Every way in reports the same error.
-  absl::StatusOr<Policy> from_proto = Policy::FromProto(m);
+  absl::StatusOr<Policy> from_proto = internal::PolicyInternal::FromProto(m);
   ASSERT_FALSE(from_proto.ok());
   EXPECT_EQ(from_proto.status(), s);
 

@@ -34,6 +34,7 @@
 #include "engine_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "lib/policy_internal.h"
 #include "lib/siphash.h"
 #include "lib/snapshot_codec.h"
 #include "tests/redis/redis_server.h"
@@ -815,7 +816,7 @@ TEST_F(RedisStore, DecidesExactlyAsTheInMemoryStoreOnASimulatedLog) {
   // The default policy (holdout on: would_offer too), made eager so that
   // every gate comes up: a lower bar, more offers per session closer
   // together, one ignore enough, one offer per free agent an hour.
-  proto::Policy pp = Policy::Default().message();
+  proto::Policy pp = internal::PolicyInternal::Message(Policy::Default());
   pp.mutable_model()->set_decision_threshold(0.3);
   pp.mutable_gates()->set_threshold_at_one_agent(0.5);
   pp.mutable_gates()->set_max_offers_per_session(2);
@@ -823,7 +824,7 @@ TEST_F(RedisStore, DecidesExactlyAsTheInMemoryStoreOnASimulatedLog) {
   pp.mutable_gates()->set_ignored_cap(1);
   pp.mutable_gates()->set_expected_accept_rate(1.0);
   pp.mutable_gates()->set_rate_window_s(3600);
-  absl::StatusOr<Policy> eager = Policy::FromProto(pp);
+  absl::StatusOr<Policy> eager = internal::PolicyInternal::FromProto(pp);
   ASSERT_TRUE(eager.ok()) << eager.status();
   const Policy policy = *eager;
   auto mem = MakeEngine(policy, MemoryOptions());
@@ -1026,7 +1027,18 @@ TEST_F(RedisStore, KeysFollowTheSchemaWithHashTagsAndHoldNoRawIds) {
   expected.insert("shop1:" + HashTag(o, "only-a-session-5b9e") + ":s");
   expected.insert("shop1:{site}:agents");
   expected.insert("shop1:{site}:rate");  // Three offers were made.
-  const std::set<std::string> got(keys->begin(), keys->end());
+  std::set<std::string> got(keys->begin(), keys->end());
+  // And the policy's layout, under its fingerprint.
+  int layouts = 0;
+  for (auto it = got.begin(); it != got.end();) {
+    if (std::regex_match(*it, std::regex(R"(shop1:\{site\}:layout:[0-9a-f]{16})"))) {
+      ++layouts;
+      it = got.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  EXPECT_EQ(layouts, 1);
   EXPECT_EQ(got, expected);
   const std::regex schema(
       R"(shop1:\{([0-9a-f]{16}\}:[sm]|site\}:(agents|rate)))");
@@ -1075,10 +1087,10 @@ TEST_F(RedisStore, KeysFollowTheSchemaWithHashTagsAndHoldNoRawIds) {
   EXPECT_EQ(st.memory_records, 3u);
 }
 
-TEST_F(RedisStore, APolicyWithOtherGroupsKeepsTheDeclinesButNotTheSessions) {
-  // Engines sharing keys must share the policy's groups; when a shop swaps
-  // in a policy with other groups, sessions read as none (their indices mean
-  // other groups) but no decline is lost.
+TEST_F(RedisStore, APolicyWithOtherGroupsKeepsTheDeclinesAndTheSessions) {
+  // An engine whose policy has other groups reads the sessions of the
+  // others mapped by pattern (tests/redis_layout_test.cc has the rest), and
+  // no decline is lost.
   auto before = MakeEngine(TestPolicy(), Options());
   ASSERT_NE(before, nullptr);
   Decline(*before, "anna", kT0);
@@ -1090,10 +1102,10 @@ TEST_F(RedisStore, APolicyWithOtherGroupsKeepsTheDeclinesButNotTheSessions) {
                           }),
                           Options());
   ASSERT_NE(after, nullptr);
-  EXPECT_EQ(MustDecide(*after, "ben", kT0 + kStuckOfferAfter).reason,
-            Reason::kNoSession);
-  EXPECT_EQ(MustDecide(*before, "ben", kT0 + kStuckOfferAfter).action,
+  EXPECT_EQ(MustDecide(*after, "ben", kT0 + kStuckOfferAfter).action,
             Action::kOffer);
+  EXPECT_EQ(MustDecide(*before, "ben", kT0 + kStuckOfferAfter + kSec).reason,
+            Reason::kSessionCap);
   StuckVisitor(*after, "anna", kT0 + kDay);
   EXPECT_EQ(MustDecide(*after, "anna", kT0 + kDay + kStuckOfferAfter).reason,
             Reason::kDeclined);
@@ -1113,8 +1125,20 @@ TEST_F(RedisStore, DatabasesIsolateAndAUnixSocketWorks) {
   ASSERT_TRUE(c->MustCommand({"SELECT", "3"}).ok());
   absl::StatusOr<std::vector<std::string>> keys = c->ScanKeys("beckon:*");
   ASSERT_TRUE(keys.ok());
-  // anna's session only: no decline there, no agents (so no rate window).
-  EXPECT_EQ(std::set<std::string>(keys->begin(), keys->end()),
+  // anna's session only: no decline there, no agents (so no rate window);
+  // and the policy's layout, published in that database too.
+  std::set<std::string> got(keys->begin(), keys->end());
+  size_t layouts = 0;
+  for (auto it = got.begin(); it != got.end();) {
+    if (it->rfind("beckon:{site}:layout:", 0) == 0) {
+      ++layouts;
+      it = got.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  EXPECT_EQ(layouts, 1u);
+  EXPECT_EQ(got,
             (std::set<std::string>{"beckon:" + HashTag(Options(), "anna") + ":s"}));
 
   RedisServer::Options so;
@@ -1504,8 +1528,21 @@ TEST_F(RedisClusterStore, KeysLandOnSeveralMastersAndAVisitorsKeysOnOne) {
     ASSERT_TRUE(owner.ok());
     EXPECT_EQ(*owner, node_of[s]);
   }
-  EXPECT_EQ(node_of.size(), 2 * ids.size())  // No agents: no rate window.
+  // No agents: no rate window; the policy's layout, in the {site} slot.
+  EXPECT_EQ(node_of.size(), 2 * ids.size() + 1)
       << ::testing::PrintToString(node_of);
+  int layouts = 0;
+  for (const auto& [k, n] : node_of) {
+    if (k.rfind("beckon:{site}:layout:", 0) != 0) continue;
+    ++layouts;
+    absl::StatusOr<int> owner = cluster_->NodeForKey(k);
+    ASSERT_TRUE(owner.ok());
+    EXPECT_EQ(*owner, n);
+    absl::StatusOr<int> site = cluster_->NodeForKey("beckon:{site}:agents");
+    ASSERT_TRUE(site.ok());
+    EXPECT_EQ(n, *site) << k << " is not in the {site} slot";
+  }
+  EXPECT_EQ(layouts, 1);
   // The snapshot scans every master.
   absl::StatusOr<std::string> snap = e->SnapshotOrError();
   ASSERT_TRUE(snap.ok()) << snap.status();

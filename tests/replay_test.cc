@@ -10,6 +10,7 @@
 #include "beckon/event_log.h"
 #include "engine_test_util.h"
 #include "gtest/gtest.h"
+#include "lib/policy_internal.h"
 
 namespace beckon {
 namespace {
@@ -368,8 +369,11 @@ TEST(WithDecisionThreshold, KeepsTheScarceAgentRaiseInProportion) {
   // Default: threshold 0.5, 0.75 at one agent: halfway to 1.
   absl::StatusOr<Policy> p = WithDecisionThreshold(Policy::Default(), 0.2);
   ASSERT_TRUE(p.ok()) << p.status();
-  EXPECT_DOUBLE_EQ(p->message().model().decision_threshold(), 0.2);
-  EXPECT_DOUBLE_EQ(p->message().gates().threshold_at_one_agent(), 0.6);
+  EXPECT_DOUBLE_EQ(
+      internal::PolicyInternal::Message(*p).model().decision_threshold(), 0.2);
+  EXPECT_DOUBLE_EQ(
+      internal::PolicyInternal::Message(*p).gates().threshold_at_one_agent(),
+      0.6);
   EXPECT_FALSE(WithDecisionThreshold(Policy::Default(), 1.0).ok());
   EXPECT_FALSE(WithDecisionThreshold(Policy::Default(), 0.0).ok());
 }

@@ -24,6 +24,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lib/page_matcher.h"
+#include "lib/policy_internal.h"
 
 namespace beckon {
 namespace {
@@ -59,12 +60,14 @@ SimulatorOptions Small(uint64_t seed) {
 // The default policy's page groups, by URL.
 class Groups {
  public:
-  Groups() : policy_(Policy::Default()), matcher_(policy_.message()) {}
+  Groups()
+      : policy_(Policy::Default()),
+        matcher_(internal::PolicyInternal::Message(policy_)) {}
   // The pattern of `url`'s group, or "" if it is unlisted.
   std::string PatternOf(const std::string& url) const {
     const uint16_t g = matcher_.Classify(url).group;
     if (g == internal::kUnlistedGroup) return "";
-    return policy_.message().groups(g).pattern();
+    return internal::PolicyInternal::Message(policy_).groups(g).pattern();
   }
 
  private:

@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "lib/offline/replay_internal.h"
 #include "lib/offline/train_internal.h"
+#include "lib/policy_internal.h"
 
 namespace beckon {
 namespace {
@@ -51,14 +52,14 @@ LogEvent View(int64_t ts_ms, const std::string& visitor) {
 TEST(Calibration, FromDecisionPointsMatchesReplayPerStepByHand) {
   absl::StatusOr<Policy> fixed = FixedDwellPolicy(Policy::Default(), 10);
   ASSERT_TRUE(fixed.ok()) << fixed.status();
-  proto::Policy p = fixed->message();
+  proto::Policy p = internal::PolicyInternal::Message(*fixed);
   p.mutable_gates()->set_holdout_fraction(0);
   proto::Model* m = p.mutable_model();
   m->set_bias(-4);
   proto::FeatureWeight* w = m->add_weights();
   w->set_feature("dwell_ratio");
   w->set_weight(1.0);
-  absl::StatusOr<Policy> policy = Policy::FromProto(p);
+  absl::StatusOr<Policy> policy = internal::PolicyInternal::FromProto(p);
   ASSERT_TRUE(policy.ok()) << policy.status();
 
   std::vector<LogEvent> events;
@@ -121,7 +122,7 @@ TEST(Calibration, TrainedThresholdMatchesReplayPerStep) {
     TrainOptions o;
     absl::StatusOr<TrainResult> r = Train(events, o);
     ASSERT_TRUE(r.ok()) << r.status();
-    const proto::Policy& trained = r->policy.message();
+    const proto::Policy& trained = internal::PolicyInternal::Message(r->policy);
     const int64_t timeout_ms = trained.session().timeout_s() * 1000;
     const int64_t split = static_cast<int64_t>(
         trained.provenance().validation().at("split_ms"));
@@ -130,12 +131,13 @@ TEST(Calibration, TrainedThresholdMatchesReplayPerStep) {
     ASSERT_EQ(val.sessions, r->validation_sessions);
     // The trained model at the base's threshold, as calibration starts.
     proto::Policy unscaled = trained;
-    const proto::Policy& base = o.base.message();
+    const proto::Policy& base = internal::PolicyInternal::Message(o.base);
     unscaled.mutable_model()->set_decision_threshold(
         base.model().decision_threshold());
     unscaled.mutable_gates()->set_threshold_at_one_agent(
         base.gates().threshold_at_one_agent());
-    absl::StatusOr<Policy> policy = Policy::FromProto(unscaled);
+    absl::StatusOr<Policy> policy =
+        internal::PolicyInternal::FromProto(unscaled);
     ASSERT_TRUE(policy.ok()) << policy.status();
     absl::StatusOr<Calibration> brute = internal::CalibrateThreshold(
         *policy, val, o.target_offer_rate, {});

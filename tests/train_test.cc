@@ -13,6 +13,7 @@
 #include "beckon/replay.h"
 #include "beckon/simulate.h"
 #include "gtest/gtest.h"
+#include "lib/policy_internal.h"
 
 namespace beckon {
 namespace {
@@ -143,7 +144,7 @@ TEST(Train, ThresholdsFollowTheSimulatedStuckDwell) {
   const std::vector<LogEvent> log = Simulated(o);
   absl::StatusOr<TrainResult> r = Train(log);
   ASSERT_TRUE(r.ok()) << r.status();
-  const proto::Policy& p = r->policy.message();
+  const proto::Policy& p = internal::PolicyInternal::Message(r->policy);
   std::map<std::string, double> learned;
   for (const proto::PageGroup& g : p.groups()) {
     learned[g.pattern()] = g.dwell_threshold_s();
@@ -231,7 +232,8 @@ TEST(Train, IsDeterministicAndRecordsProvenance) {
   absl::StatusOr<TrainResult> b = Train(log);
   ASSERT_TRUE(a.ok() && b.ok()) << a.status() << b.status();
   EXPECT_EQ(a->policy.ToBytes(), b->policy.ToBytes());
-  const proto::Provenance& prov = a->policy.message().provenance();
+  const proto::Provenance& prov =
+      internal::PolicyInternal::Message(a->policy).provenance();
   EXPECT_NE(prov.created_by().find("beckon train"), std::string::npos);
   for (const char* k : {"precision", "recall", "offer_rate", "median_lead_s",
                         "validation_auc", "split_ms"}) {
@@ -241,7 +243,7 @@ TEST(Train, IsDeterministicAndRecordsProvenance) {
   EXPECT_LT(prov.data_start_ms(), prov.validation().at("split_ms"));
   EXPECT_LT(prov.validation().at("split_ms"), prov.data_end_ms());
   EXPECT_GT(a->validation_auc, 0.6);
-  EXPECT_GT(a->policy.message().path_rules_size(), 0);
+  EXPECT_GT(internal::PolicyInternal::Message(a->policy).path_rules_size(), 0);
 }
 
 TEST(Train, OfferRateTargetAndCapacityAreMet) {
@@ -258,8 +260,11 @@ TEST(Train, OfferRateTargetAndCapacityAreMet) {
   absl::StatusOr<TrainResult> c = Train(log, t);
   ASSERT_TRUE(c.ok()) << c.status();
   const double days =
-      (c->policy.message().provenance().data_end_ms() -
-       c->policy.message().provenance().validation().at("split_ms")) /
+      (internal::PolicyInternal::Message(c->policy).provenance().data_end_ms() -
+       internal::PolicyInternal::Message(c->policy)
+           .provenance()
+           .validation()
+           .at("split_ms")) /
       static_cast<double>(kDayMs);
   EXPECT_NEAR(c->validation.offered_sessions / days, 60, 8);
 }

@@ -28,12 +28,14 @@
 #include "absl/strings/str_format.h"
 #include "beckon/beckon.hpp"
 #include "beckon/event_log.h"
+#include "beckon/label.h"
 #include "beckon/policy.pb.h"
 #include "beckon/replay.h"
 #include "beckon/simulate.h"
 #include "beckon/train.h"
 #include "lib/engine_internal.h"
 #include "lib/page_matcher.h"
+#include "lib/policy_internal.h"
 #include "lib/string_views.h"
 
 namespace py = pybind11;
@@ -409,7 +411,7 @@ std::string PolicyJson(py::handle self) {
 }
 
 std::string PolicySummary(py::handle self) {
-  const proto::Policy& m = AsPolicy(self).message();
+  const proto::Policy& m = internal::PolicyInternal::Message(AsPolicy(self));
   return absl::StrFormat(
       "<beckon.Policy '%s': %d groups, %d URL rules, %d path rules, "
       "decision threshold %.4g>",
@@ -420,13 +422,14 @@ std::string PolicySummary(py::handle self) {
 std::vector<std::string> GroupOf(py::handle self, py::handle pages) {
   const Policy& policy = AsPolicy(self);
   StrColumn col(pages, "pages");
-  internal::PageMatcher matcher(policy.message());
+  internal::PageMatcher matcher(internal::PolicyInternal::Message(policy));
   std::vector<std::string> out(col.size());
   for (size_t i = 0; i < col.size(); ++i) {
     const uint16_t g = matcher.Classify(col[i]).group;
-    out[i] = g == internal::kUnlistedGroup
-                 ? "(unlisted)"
-                 : policy.message().groups(g).pattern();
+    out[i] =
+        g == internal::kUnlistedGroup
+            ? "(unlisted)"
+            : internal::PolicyInternal::Message(policy).groups(g).pattern();
   }
   return out;
 }
@@ -1113,30 +1116,40 @@ PYBIND11_MODULE(_beckon, m) {
 
   py::class_<Policy>(m, "Policy", "A validated, immutable policy.")
       .def_static("default", &Policy::Default)
-      .def_static("from_bytes", [](py::bytes b) {
-        return Unwrap(Policy::FromBytes(std::string_view(b)));
-      })
-      .def_static("from_text", [](const std::string& text) {
-        return Unwrap(Policy::FromText(text));
-      })
-      .def_static("load", [](const std::string& path) {
-        absl::StatusOr<Policy> p;
-        {
-          py::gil_scoped_release nogil;
-          p = Policy::FromFile(path);
-        }
-        return Unwrap(std::move(p));
-      })
-      .def("to_bytes", [](py::handle p) { return py::bytes(AsPolicy(p).ToBytes()); })
+      .def_static("from_bytes",
+                  [](py::bytes b) {
+                    return Unwrap(Policy::FromBytes(std::string_view(b)));
+                  })
+      .def_static("from_text",
+                  [](const std::string& text) {
+                    return Unwrap(Policy::FromText(text));
+                  })
+      .def_static("load",
+                  [](const std::string& path) {
+                    absl::StatusOr<Policy> p;
+                    {
+                      py::gil_scoped_release nogil;
+                      p = Policy::FromFile(path);
+                    }
+                    return Unwrap(std::move(p));
+                  })
+      .def("to_bytes",
+           [](py::handle p) { return py::bytes(AsPolicy(p).ToBytes()); })
       .def("to_text", [](py::handle p) { return AsPolicy(p).ToText(); })
       .def("to_json", &PolicyJson)
-      .def("save", [](py::handle p, const std::string& path) {
-        Check(AsPolicy(p).ToFile(path));
-      })
-      .def_property_readonly("name", [](py::handle p) { return AsPolicy(p).name(); })
-      .def_property_readonly("decision_threshold", [](py::handle p) {
-        return AsPolicy(p).message().model().decision_threshold();
-      })
+      .def("save",
+           [](py::handle p, const std::string& path) {
+             Check(AsPolicy(p).ToFile(path));
+           })
+      .def_property_readonly("name",
+                             [](py::handle p) { return AsPolicy(p).name(); })
+      .def_property_readonly(
+          "decision_threshold",
+          [](py::handle p) {
+            return internal::PolicyInternal::Message(AsPolicy(p))
+                .model()
+                .decision_threshold();
+          })
       .def("group_of", &GroupOf)
       .def("summary", &PolicySummary)
       .def("__repr__", &PolicySummary);
@@ -1345,6 +1358,47 @@ PYBIND11_MODULE(_beckon, m) {
       }
     }
     Check(st);
+  });
+  m.def("label", [](const std::string& events, const std::string& contacts,
+                    double session_timeout_s, double tolerance_s,
+                    bool fail_on_unmatched, bool allow_small_epoch,
+                    bool lenient, bool events_lenient) {
+    LabelOptions o;
+    o.session_timeout_ms = static_cast<int64_t>(session_timeout_s * 1000);
+    o.tolerance_ms = static_cast<int64_t>(tolerance_s * 1000);
+    o.fail_on_unmatched = fail_on_unmatched;
+    o.allow_small_epoch = allow_small_epoch;
+    o.lenient = lenient;
+    o.events_lenient = events_lenient;
+    std::vector<LogEvent> rows;
+    LabelStats st;
+    absl::Status status;
+    {
+      py::gil_scoped_release nogil;
+      status = LabelEventLog(events, contacts, o, [&](const LogEvent& e) {
+        rows.push_back(e);
+        return absl::OkStatus();
+      }, st);
+    }
+    Check(status);
+    py::dict d;
+    d["contacts_read"] = st.contacts_read;
+    d["attached"] = st.attached;
+    d["unmatched"] = st.unmatched;
+    d["duplicates"] = st.duplicates;
+    d["malformed"] = st.malformed;
+    d["events_read"] = st.events_read;
+    d["events_skipped"] = st.events_skipped;
+    d["rows_written"] = st.rows_written;
+    d["existing_help_contacts"] = st.existing_help_contacts;
+    d["sessions_labelled"] = st.sessions_labelled;
+    py::list unmatched;
+    for (const UnmatchedContact& u : st.unmatched_contacts) {
+      unmatched.append(py::make_tuple(u.line, u.visitor, u.ts_ms, u.reason));
+    }
+    d["unmatched_contacts"] = unmatched;
+    d["errors"] = st.errors;
+    return py::make_tuple(EventsToColumns(rows), d);
   });
   m.def("simulate", &SimulateToColumns);
   m.def("train", &TrainPolicy);

@@ -26,6 +26,9 @@ namespace beckon {
 namespace proto {
 class Policy;  // Generated from lib/beckon/policy.proto; not installed.
 }  // namespace proto
+namespace internal {
+class PolicyInternal;  // lib/policy_internal.h: beckon's own access.
+}  // namespace internal
 
 class Policy {
  public:
@@ -47,12 +50,6 @@ class Policy {
   // Reads a file: binary protobuf, or text format if the file is not valid
   // binary (text policies are usually named *.txtpb).
   static absl::StatusOr<Policy> FromFile(const std::string& path);
-
-  // Validates a message and takes a copy of it (without the unknown fields
-  // of its provenance; unknown fields elsewhere are rejected, as by
-  // FromBytes). For code inside beckon and tools that build policies (the
-  // trainer).
-  static absl::StatusOr<Policy> FromProto(const proto::Policy& message);
 
   // Copies share the message. There is deliberately no move: a moved-from
   // Policy would hold nothing, so std::move copies (cheaply) instead.
@@ -76,22 +73,12 @@ class Policy {
   // Returns the policy's name (may be empty).
   const std::string& name() const;
 
-  // Returns the underlying message. Its type is not part of the installed
-  // headers; code that includes the generated header may use it.
-  const proto::Policy& message() const { return *message_; }
-
  private:
+  friend class internal::PolicyInternal;
   explicit Policy(std::shared_ptr<const proto::Policy> message)
       : message_(std::move(message)) {}
   std::shared_ptr<const proto::Policy> message_;
 };
-
-// Returns OK if `message` is a policy the engine can run (which includes:
-// no unknown fields outside `provenance`), or an InvalidArgument error
-// naming the first offending field
-// ("invalid policy: groups[3].dwell_threshold_s: must be in (0, 86400]
-// seconds, got -1").
-absl::Status ValidatePolicy(const proto::Policy& message);
 
 }  // namespace beckon
 

@@ -7,6 +7,37 @@
 
 namespace beckon::internal {
 
+namespace {
+constexpr std::string_view kLayoutMagic = "beckon layout 1";
+}  // namespace
+
+uint64_t LayoutFingerprint(std::string_view layout_text) {
+  return SipHash24(0x6c61796f75743031ULL, 7, layout_text);
+}
+
+bool ParseLayoutText(std::string_view text, uint64_t layout,
+                     std::vector<std::string>* group_patterns) {
+  if (text.substr(0, kLayoutMagic.size()) != kLayoutMagic ||
+      LayoutFingerprint(text) != layout) {
+    return false;
+  }
+  std::vector<std::string> groups;
+  std::string_view rest = text.substr(kLayoutMagic.size());
+  // Groups come first; the first 0x1e byte starts the path-rule names.
+  rest = rest.substr(0, rest.find('\x1e'));
+  while (!rest.empty()) {
+    if (rest[0] != '\x1f') return false;
+    rest.remove_prefix(1);
+    const size_t end = rest.find('\x1f');
+    groups.emplace_back(rest.substr(0, end));
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end);
+  }
+  // At least the unlisted group, whose pattern is empty, and it last.
+  if (groups.empty() || !groups.back().empty()) return false;
+  *group_patterns = std::move(groups);
+  return true;
+}
+
 CompiledPolicy::CompiledPolicy(const proto::Policy& p)
     : matcher_(p),
       bias_(p.model().bias()),
@@ -63,7 +94,8 @@ CompiledPolicy::CompiledPolicy(const proto::Policy& p)
   for (const CompiledPathRule& r : path_rules_) {
     absl::StrAppend(&layout, "\x1e", r.name);
   }
-  layout_ = SipHash24(0x6c61796f75743031ULL, 7, layout);
+  layout_ = LayoutFingerprint(layout);
+  layout_text_ = std::move(layout);
 }
 
 double CompiledPolicy::ThresholdFor(int64_t free_agents) const {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "beckon/policy.pb.h"
@@ -54,6 +55,14 @@ struct CompiledGates {
   double max_offer_share;  // 0: the offer-share cap is off.
 };
 
+// The fingerprint of a layout text (CompiledPolicy::layout_text()).
+uint64_t LayoutFingerprint(std::string_view layout_text);
+
+// The group patterns of a layout text (the unlisted group's empty one
+// last), or false if `text` is not one whose fingerprint is `layout`.
+bool ParseLayoutText(std::string_view text, uint64_t layout,
+                     std::vector<std::string>* group_patterns);
+
 class CompiledPolicy {
  public:
   explicit CompiledPolicy(const proto::Policy& p);
@@ -86,6 +95,11 @@ class CompiledPolicy {
   // What group and path-rule indices mean: records stored under another
   // layout cannot be read index for index.
   uint64_t layout() const { return layout_; }
+  // What layout() is a hash of: "beckon layout 1", then each group's
+  // pattern after a 0x1f byte (policy groups, then the unlisted group's
+  // empty one), then each path rule's name after a 0x1e byte. Published in
+  // Redis so that engines of other layouts can read this one's records.
+  const std::string& layout_text() const { return layout_text_; }
 
  private:
   PageMatcher matcher_;
@@ -100,6 +114,7 @@ class CompiledPolicy {
   double base_logit_;
   uint64_t holdout_k0_, holdout_k1_;
   uint64_t layout_;
+  std::string layout_text_;
 };
 
 }  // namespace beckon::internal

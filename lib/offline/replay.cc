@@ -1,5 +1,7 @@
 #include "beckon/replay.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -8,17 +10,16 @@
 #include <queue>
 #include <utility>
 
-#include <unistd.h>
-
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "beckon/engine.h"
 #include "beckon/policy.pb.h"
 #include "lib/file_util.h"
 #include "lib/json.h"
-#include "lib/page_matcher.h"
 #include "lib/offline/replay_internal.h"
+#include "lib/page_matcher.h"
 #include "lib/string_views.h"
+#include "policy_internal.h"
 
 namespace beckon {
 namespace internal {
@@ -178,7 +179,7 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
       return s;
     }
   }
-  const proto::Policy& p = policy.message();
+  const proto::Policy& p = internal::PolicyInternal::Message(policy);
   const PageMatcher matcher(p);
   // Pages repeat: each distinct one is classified once (the first 64k
   // distinct pages; the rest each time, so memory stays bounded).
@@ -518,7 +519,8 @@ absl::StatusOr<ReplayMetrics> Replay(const Policy& policy,
                                      const std::vector<LogEvent>& events,
                                      const ReplayOptions& options) {
   const internal::PreparedLog log(
-      events, policy.message().session().timeout_s() * 1000);
+      events,
+      internal::PolicyInternal::Message(policy).session().timeout_s() * 1000);
   return internal::RunReplay(policy, log, options);
 }
 
@@ -528,7 +530,7 @@ absl::StatusOr<Policy> WithDecisionThreshold(const Policy& policy,
     return absl::InvalidArgumentError(absl::StrCat(
         "decision threshold must be in (0, 1), got ", threshold));
   }
-  proto::Policy p = policy.message();
+  proto::Policy p = internal::PolicyInternal::Message(policy);
   const double t0 = p.model().decision_threshold();
   const double t1 = p.gates().threshold_at_one_agent();
   const double raise =
@@ -536,14 +538,15 @@ absl::StatusOr<Policy> WithDecisionThreshold(const Policy& policy,
   p.mutable_model()->set_decision_threshold(threshold);
   p.mutable_gates()->set_threshold_at_one_agent(threshold +
                                                 raise * (1 - threshold));
-  return Policy::FromProto(p);
+  return internal::PolicyInternal::FromProto(p);
 }
 
 absl::StatusOr<Calibration> CalibrateDecisionThreshold(
     const Policy& policy, const std::vector<LogEvent>& events,
     double target_offer_rate, const ReplayOptions& options) {
   const internal::PreparedLog log(
-      events, policy.message().session().timeout_s() * 1000);
+      events,
+      internal::PolicyInternal::Message(policy).session().timeout_s() * 1000);
   return internal::CalibrateThreshold(policy, log, target_offer_rate,
                                       options);
 }
@@ -552,7 +555,8 @@ absl::StatusOr<Calibration> CalibrateFixedDwell(
     const Policy& base, const std::vector<LogEvent>& events,
     double target_offer_rate, const ReplayOptions& options) {
   const internal::PreparedLog log(
-      events, base.message().session().timeout_s() * 1000);
+      events,
+      internal::PolicyInternal::Message(base).session().timeout_s() * 1000);
   return internal::CalibrateDwell(base, log, target_offer_rate, options);
 }
 
@@ -561,7 +565,7 @@ absl::StatusOr<Policy> FixedDwellPolicy(const Policy& base, double seconds) {
     return absl::InvalidArgumentError(absl::StrCat(
         "fixed dwell must be in (0, 86400] seconds, got ", seconds));
   }
-  proto::Policy p = base.message();
+  proto::Policy p = internal::PolicyInternal::Message(base);
   p.set_name(absl::StrCat("fixed-dwell-", seconds, "s"));
   p.clear_provenance();
   p.mutable_provenance()->set_created_by("beckon fixed-dwell baseline");
@@ -586,7 +590,7 @@ absl::StatusOr<Policy> FixedDwellPolicy(const Policy& base, double seconds) {
   proto::Gates* g = p.mutable_gates();
   g->set_max_offers_per_session(1);
   g->set_threshold_at_one_agent(0.5);
-  return Policy::FromProto(p);
+  return internal::PolicyInternal::FromProto(p);
 }
 
 }  // namespace beckon

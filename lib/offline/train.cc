@@ -10,11 +10,11 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <queue>
-#include <thread>
-#include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -27,12 +27,13 @@
 #include "beckon/policy.pb.h"
 #include "beckon/version.h"
 #include "lib/model_features.h"
+#include "lib/offline/replay_internal.h"
+#include "lib/offline/train_internal.h"
 #include "lib/page_matcher.h"
 #include "lib/rate_window.h"
-#include "lib/offline/replay_internal.h"
 #include "lib/siphash.h"
 #include "lib/string_views.h"
-#include "lib/offline/train_internal.h"
+#include "policy_internal.h"
 
 namespace beckon {
 namespace {
@@ -291,7 +292,7 @@ void CollectShard(const proto::Policy& shape, const PreparedLog& log,
   };
   std::vector<OfferPoint>* points =
       want_offer_points ? &result.points : nullptr;
-  absl::StatusOr<Policy> policy = Policy::FromProto(shape);
+  absl::StatusOr<Policy> policy = internal::PolicyInternal::FromProto(shape);
   if (!policy.ok()) return fail(0, policy.status());
   Engine::Options eo;
   absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(*policy, eo);
@@ -855,7 +856,7 @@ absl::StatusOr<Calibration> FastCalibrateThreshold(
       const double thr = internal::ThresholdOfLogOdds(mid);
       absl::StatusOr<Policy> p = WithDecisionThreshold(unscaled, thr);
       if (!p.ok()) return p.status();
-      const double rate = rates.Rate(p->message());
+      const double rate = rates.Rate(internal::PolicyInternal::Message(*p));
       const double gap = std::fabs(rate - goal);
       if (gap < best_gap) {
         best_gap = gap;
@@ -872,7 +873,7 @@ absl::StatusOr<Calibration> FastCalibrateThreshold(
     absl::StatusOr<Policy> lowest =
         WithDecisionThreshold(unscaled, internal::ThresholdOfLogOdds(-15));
     if (!lowest.ok()) return lowest.status();
-    const double most = rates.Rate(lowest->message());
+    const double most = rates.Rate(internal::PolicyInternal::Message(*lowest));
     if (most >= goal) return *std::move(best);  // A jump, not a ceiling.
     lo = -15, hi = 15;
     for (int i = 0; i < 22; ++i) {
@@ -880,8 +881,10 @@ absl::StatusOr<Calibration> FastCalibrateThreshold(
       absl::StatusOr<Policy> p =
           WithDecisionThreshold(unscaled, internal::ThresholdOfLogOdds(mid));
       if (!p.ok()) return p.status();
-      (rates.Rate(p->message()) >= most - internal::kRateTolerance ? lo : hi) =
-          mid;
+      (rates.Rate(internal::PolicyInternal::Message(*p)) >=
+               most - internal::kRateTolerance
+           ? lo
+           : hi) = mid;
     }
     const double thr = internal::ThresholdOfLogOdds(lo);
     absl::StatusOr<Policy> p = WithDecisionThreshold(unscaled, thr);
@@ -898,9 +901,11 @@ absl::StatusOr<Calibration> FastCalibrateThreshold(
     if (!m.ok()) return m.status();
     const double rate = m->offer_rate;
     const double gap = std::fabs(rate - target);
-    say(absl::StrCat("calibration: threshold ", p->second, ": counted offer "
-                     "rate ", rates.Rate(p->first.message()), ", replayed ",
-                     rate));
+    say(absl::StrCat("calibration: threshold ", p->second,
+                     ": counted offer "
+                     "rate ",
+                     rates.Rate(internal::PolicyInternal::Message(p->first)),
+                     ", replayed ", rate));
     if (!best ||
         gap < std::fabs(best->metrics.offer_rate - target) -
                   internal::kRateTolerance) {
@@ -922,7 +927,7 @@ namespace internal {
 absl::StatusOr<Calibration> CalibrateFromDecisionPoints(
     const Policy& policy, const PreparedLog& log, double target,
     const ReplayOptions& options) {
-  const proto::Policy& p = policy.message();
+  const proto::Policy& p = internal::PolicyInternal::Message(policy);
   // The probe: the same policy with a model that never offers.
   proto::Policy probe = p;
   probe.mutable_model()->clear_weights();
@@ -957,7 +962,7 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   auto say = [&](const std::string& what) {
     if (options.progress) options.progress(what);
   };
-  const proto::Policy& base = options.base.message();
+  const proto::Policy& base = internal::PolicyInternal::Message(options.base);
   const int64_t timeout_ms = base.session().timeout_s() * 1000;
 
   // --- Split by time ---------------------------------------------------------
@@ -1056,7 +1061,9 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   }
   if (help_sessions == 0) {
     return Bad("no help_contact events in the training part of the log; "
-               "the trainer learns from them");
+               "the trainer learns from them: join a chat or helpdesk export "
+               "onto the log with beckon label (Python: beckon.label), "
+               "see docs/real-logs.md");
   }
   for (size_t i = 0; i < train.order.size(); ++i) {
     const LogEvent& e = *train.order[i];
@@ -1236,7 +1243,7 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
                             (static_cast<double>(val.sessions) / days),
                         1e-4, 0.9);
   }
-  absl::StatusOr<Policy> unscaled = Policy::FromProto(shape);
+  absl::StatusOr<Policy> unscaled = internal::PolicyInternal::FromProto(shape);
   if (!unscaled.ok()) return unscaled.status();
   ReplayOptions ro;
   ro.interrupted = options.interrupted;
@@ -1245,7 +1252,7 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   absl::StatusOr<Calibration> cal =
       FastCalibrateThreshold(*unscaled, val, rates, target, ro, say);
   if (!cal.ok()) return cal.status();
-  shape = cal->policy.message();
+  shape = internal::PolicyInternal::Message(cal->policy);
   const ReplayMetrics& best = cal->metrics;
   say(absl::StrCat("threshold ", shape.model().decision_threshold(),
                    ": offer rate ", best.offer_rate, " (target ", target,
@@ -1293,7 +1300,8 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   v["train_auc"] = result.train_auc;
   v["validation_auc"] = result.validation_auc;
   v["split_ms"] = static_cast<double>(split);
-  absl::StatusOr<Policy> final_policy = Policy::FromProto(shape);
+  absl::StatusOr<Policy> final_policy =
+      internal::PolicyInternal::FromProto(shape);
   if (!final_policy.ok()) return final_policy.status();
   result.policy = *final_policy;
   result.validation = best;

@@ -18,10 +18,11 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
-#include "benchmark/benchmark.h"
 #include "beckon/policy.h"
 #include "beckon/policy.pb.h"
+#include "benchmark/benchmark.h"
 #include "lib/page_matcher.h"
+#include "lib/policy_internal.h"
 #include "lib/siphash.h"
 #include "tests/page_matcher_reference.h"
 
@@ -106,7 +107,7 @@ proto::Policy BigPolicy() {
   AddRule(p, proto::UrlRule::PREFIX, "/wishlist", "/account/*");
   AddRule(p, proto::UrlRule::PREFIX, "/orders", "/account/*");
   for (const auto& r : defaults) *p.add_url_rules() = r;
-  absl::StatusOr<Policy> valid = Policy::FromProto(p);
+  absl::StatusOr<Policy> valid = internal::PolicyInternal::FromProto(p);
   if (!valid.ok() || p.url_rules_size() != 200) std::abort();
   return p;
 }

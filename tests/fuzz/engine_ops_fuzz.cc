@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "beckon/engine.h"
 #include "beckon/policy.pb.h"
+#include "lib/policy_internal.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace {
@@ -45,7 +46,8 @@ constexpr std::array<std::string_view, 4> kReferrers = {
     "", "https://www.google.com/search?q=x", "https://bing.com/", "garbage"};
 
 beckon::Policy MakePolicy(Bytes& in) {
-  beckon::proto::Policy p = beckon::Policy::Default().message();
+  beckon::proto::Policy p =
+      beckon::internal::PolicyInternal::Message(beckon::Policy::Default());
   auto& g = *p.mutable_gates();
   const uint8_t a = in.U8(), b = in.U8(), c = in.U8();
   g.set_decline_cooldown_s(kCooldownsS[a % kCooldownsS.size()]);
@@ -64,7 +66,8 @@ beckon::Policy MakePolicy(Bytes& in) {
   g.set_threshold_at_one_agent(
       std::max(g.threshold_at_one_agent(), m.decision_threshold()));
   p.mutable_session()->set_timeout_s((c & 64) ? 60 : 1800);
-  absl::StatusOr<beckon::Policy> policy = beckon::Policy::FromProto(p);
+  absl::StatusOr<beckon::Policy> policy =
+      beckon::internal::PolicyInternal::FromProto(p);
   if (!policy.ok()) Fail("fuzzed policy is invalid:", policy.status().message());
   return *policy;
 }
@@ -155,7 +158,7 @@ class Run {
       Fail("probability out of [0, 1]");
     }
     if (d->action != beckon::Action::kOffer) return;
-    const auto& g = policy_.message().gates();
+    const auto& g = beckon::internal::PolicyInternal::Message(policy_).gates();
     if (auto it = declines_.find(visitor); it != declines_.end()) {
       if (g.decline_forever() ||
           now_ < it->second + g.decline_cooldown_s() * 1000) {

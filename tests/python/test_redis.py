@@ -242,3 +242,32 @@ def test_same_decisions_as_the_memory_store(policy, redis_url):
     m, r = (e.stats() for e in engines)
     assert m["decisions_by_reason"] == r["decisions_by_reason"]
     assert r["store_errors"] == 0
+
+
+def test_set_policy_to_other_groups_keeps_redis_sessions(policy, t0,
+                                                        redis_url):
+    """Issue 14: on Redis, set_policy to a policy with other page groups
+    (here: without the /returns group) succeeds; the live session is
+    mapped by pattern, an engine still on the old policy reads what the
+    new one writes, and the decline holds on both."""
+    old = beckon.Engine(policy, store=redis_url)
+    new = beckon.Engine(policy, store=redis_url)
+    text = policy.to_text()
+    assert 'pattern: "/help/returns"' in text
+    other = text.replace('pattern: "/help/returns"', 'pattern: "/renamed/*"')
+    other = other.replace('group: "/help/returns"', 'group: "/renamed/*"')
+    other = other.replace('name: "beckon-default"', 'name: "other"')
+    last = stuck_visitor(new, t0)
+    new.set_policy(beckon.Policy.from_text(other))
+    assert new.policy.name == "other"
+    # The session carried: the same visitor is offered by the new policy.
+    offered = offer_time(new, last)
+    # And the old engine reads the record the new one wrote: its offer
+    # caps the session there.
+    d = old.decide(offered + 1_000, "v1")
+    assert (d.action, d.reason) == ("suppress", "session_cap")
+    old.observe(offered + 2_000, "v1", "offer_declined", "/contact", "chat")
+    last = stuck_visitor(new, t0 + 3 * DAY)
+    assert new.decide(last + 10 * MIN, "v1").reason == "declined"
+    for e in (old, new):
+        assert e.stats()["store_errors"] == 0

@@ -6,6 +6,7 @@
 //   beckon compare  --policy shop.policy --events sim.csv --days 7
 //   beckon inspect  shop.policy [--json]
 //   beckon convert  nasa|eshop --in FILE --out FILE
+//   beckon label    --events FILE --contacts FILE --out FILE
 //
 // Every command has --help. Errors go to stderr with a non-zero exit;
 // progress on long runs goes to stderr too (--quiet silences it).
@@ -30,6 +31,7 @@
 #include "beckon/beckon.hpp"
 #include "beckon/convert.h"
 #include "beckon/event_log.h"
+#include "beckon/label.h"
 #include "beckon/policy.pb.h"
 #include "beckon/replay.h"
 #include "beckon/simulate.h"
@@ -745,10 +747,117 @@ absl::Status Convert(const Args& args) {
   return (*w)->Close();
 }
 
+// --- label ------------------------------------------------------------------------
+
+const Command kLabel{
+    "label",
+    "--events FILE --contacts FILE --out FILE [options]",
+    "Joins a chat or helpdesk export onto an event log as help_contact rows\n"
+    "(docs/real-logs.md, \"Labels from a helpdesk export\"). The export is\n"
+    "CSV with a header naming the columns visitor (or session: the id the\n"
+    "log's visitor column uses), start (epoch milliseconds, or ISO 8601 with\n"
+    "a zone: 2008-04-01T10:00:05Z, 2008-04-01 12:00:05+02:00) and optionally\n"
+    "channel (chat, call, phone, email, form; empty: unknown); other columns\n"
+    "are ignored. A contact at time t attaches to the visitor's session whose\n"
+    "latest event at or before t is at most session-timeout + tolerance\n"
+    "before t, on the page of that session's latest view, after every event\n"
+    "at or before t. Contacts that match no session are counted and listed\n"
+    "on stderr (all of them with --unmatched-out), or fail the join with\n"
+    "--unmatched error; a contact at the same visitor and time as another is\n"
+    "a duplicate, counted and written once. The counts go to stdout.",
+    {{"events", "FILE", "the event log", ""},
+     {"contacts", "FILE", "the contact export (CSV)", ""},
+     {"out", "FILE", "the labelled event log to write (\"-\": stdout)", ""},
+     {"session-timeout-s", "S", "the session gap", "1800"},
+     {"tolerance-s", "S",
+      "how long after a session's end a contact still joins it", "300"},
+     {"unmatched", "report|error",
+      "a contact that matches no session: count and list it, or fail",
+      "report"},
+     {"unmatched-out", "FILE",
+      "write every unmatched contact there (CSV: line,visitor,start_ms,reason)",
+      ""},
+     {"allow-small-epoch", "",
+      "accept epoch times below 10^11 (they look like seconds)", ""},
+     {"lenient", "", "skip bad export rows (counted) instead of failing", ""},
+     {"events-lenient", "", "skip bad event log rows instead of failing", ""},
+     kQuiet}};
+
+absl::Status Label(const Args& args) {
+  absl::StatusOr<std::string> events = args.Required("events");
+  if (!events.ok()) return events.status();
+  absl::StatusOr<std::string> contacts = args.Required("contacts");
+  if (!contacts.ok()) return contacts.status();
+  absl::StatusOr<std::string> out = args.Required("out");
+  if (!out.ok()) return out.status();
+  absl::StatusOr<double> timeout =
+      args.Number("session-timeout-s", 1800, 1, 86'400);
+  absl::StatusOr<double> tolerance = args.Number("tolerance-s", 300, 0, 86'400);
+  for (const absl::Status& s : {timeout.status(), tolerance.status()}) {
+    if (!s.ok()) return s;
+  }
+  const std::string unmatched = args.Get("unmatched", "report");
+  if (unmatched != "report" && unmatched != "error") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--unmatched must be report or error, got \"", unmatched, "\""));
+  }
+  LabelOptions o;
+  o.session_timeout_ms = static_cast<int64_t>(*timeout * 1000);
+  o.tolerance_ms = static_cast<int64_t>(*tolerance * 1000);
+  o.fail_on_unmatched = unmatched == "error";
+  o.allow_small_epoch = args.Has("allow-small-epoch");
+  o.lenient = args.Has("lenient");
+  o.events_lenient = args.Has("events-lenient");
+  Progress progress("label", args.Has("quiet"));
+  // Everything is checked before the output is opened: a bad export leaves
+  // an existing --out untouched.
+  std::vector<LogEvent> rows;
+  LabelStats st;
+  absl::Status s = LabelEventLog(*events, *contacts, o, [&](const LogEvent& e) {
+    rows.push_back(e);
+    return absl::OkStatus();
+  }, st);
+  if (!s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<EventLogWriter>> w = EventLogWriter::Open(*out);
+  if (!w.ok()) return w.status();
+  for (const LogEvent& e : rows) {
+    if (absl::Status ws = (*w)->Write(e); !ws.ok()) return ws;
+  }
+  if (absl::Status c = (*w)->Close(); !c.ok()) return c;
+  if (args.Has("unmatched-out")) {
+    absl::Status us =
+        WriteUnmatchedContacts(args.Get("unmatched-out"), st);
+    if (!us.ok()) return us;
+  }
+  std::cout << absl::StrFormat(
+      "contacts read %d, attached %d, unmatched %d, duplicates %d, malformed "
+      "%d; %d sessions labelled; %d events read (%d help_contact already), "
+      "%d rows written\n",
+      st.contacts_read, st.attached, st.unmatched, st.duplicates, st.malformed,
+      st.sessions_labelled, st.events_read, st.existing_help_contacts,
+      st.rows_written);
+  for (const std::string& e : st.errors) std::cerr << "  skipped: " << e << "\n";
+  const size_t shown = std::min<size_t>(st.unmatched_contacts.size(), 10);
+  for (size_t i = 0; i < shown; ++i) {
+    const UnmatchedContact& u = st.unmatched_contacts[i];
+    std::cerr << "  unmatched: line " << u.line << ": \"" << u.visitor
+              << "\" at " << u.ts_ms << " ms: " << u.reason << "\n";
+  }
+  if (st.unmatched_contacts.size() > shown) {
+    std::cerr << "  ... and " << st.unmatched_contacts.size() - shown
+              << " more unmatched"
+              << (args.Has("unmatched-out") ? " (all in --unmatched-out)"
+                                            : " (--unmatched-out lists all)")
+              << "\n";
+  }
+  return absl::OkStatus();
+}
+
 // --- main -------------------------------------------------------------------------
 
 const Command* const kCommands[] = {&kSimulate, &kTrain,   &kReplay,
-                                    &kCompare,  &kInspect, &kConvert};
+                                    &kCompare,  &kInspect, &kConvert,
+                                    &kLabel};
 
 void PrintUsage(std::ostream& out) {
   out << "usage: beckon <command> [options]\n\ncommands:\n"
@@ -758,6 +867,7 @@ void PrintUsage(std::ostream& out) {
       << "  compare    a policy against the fixed-dwell baseline\n"
       << "  inspect    print a policy\n"
       << "  convert    turn a real public log into an event log\n"
+      << "  label      add help_contact rows from a chat/helpdesk export\n"
       << "\n`beckon <command> --help` for a command's options; `beckon "
          "--version`.\n";
 }
@@ -806,6 +916,7 @@ int Main(int argc, char** argv) {
   if (name == "compare") s = Compare(args);
   if (name == "inspect") s = Inspect(args);
   if (name == "convert") s = Convert(args);
+  if (name == "label") s = Label(args);
   if (!s.ok()) {
     // Library messages may already name the step ("train: ...").
     std::string message(s.message());

@@ -54,7 +54,8 @@ __all__ = [
     "LogisticModel", "NotFoundError", "PermissionDeniedError", "Policy",
     "ReplayResult", "ResourceExhaustedError", "UnavailableError",
     "calibrate", "fit_logistic",
-    "fixed_dwell_policy", "read_decision_log", "read_events", "replay",
+    "fixed_dwell_policy", "label", "read_decision_log", "read_events",
+    "replay",
     "roc_auc", "simulate",
     "sweep", "train", "write_events",
 ]
@@ -298,6 +299,57 @@ def write_events(events, path: PathLike) -> None:
     raises :class:`InvalidArgumentError` naming its index and nothing is
     written."""
     _beckon.write_events(os.fspath(path), *_columns(events))
+
+
+def label(events: PathLike, contacts: PathLike, *,
+          path: Optional[PathLike] = None, session_timeout_s: float = 1800,
+          tolerance_s: float = 300, on_unmatched: str = "report",
+          allow_small_epoch: bool = False, lenient: bool = False,
+          events_lenient: bool = False):
+    """Joins a chat or helpdesk export onto an event log as ``help_contact``
+    rows (the CLI's ``beckon label``; docs/real-logs.md) and returns the
+    labelled log as a DataFrame in time order.
+
+    `contacts` is CSV with a header naming ``visitor`` (or ``session``: the
+    id the log's visitor column uses), ``start`` (epoch milliseconds, or ISO
+    8601 with a zone) and optionally ``channel``. A contact at time t joins
+    the visitor's session whose latest event at or before t is at most
+    `session_timeout_s` + `tolerance_s` before t. ``on_unmatched="report"``
+    counts and lists contacts that match no session
+    (``df.attrs["label"]["unmatched_contacts"]``: (line, visitor, start_ms,
+    reason) tuples) and warns; ``"raise"`` raises
+    :class:`InvalidArgumentError` naming the first. ``df.attrs["label"]``
+    holds the counts (contacts_read, attached, unmatched, duplicates,
+    malformed, sessions_labelled, ...). With `path`, the log is also written
+    there. A bad export row raises :class:`InvalidArgumentError` naming the
+    file, line and column (``lenient=True`` skips and counts them).
+    """
+    if on_unmatched not in ("report", "raise"):
+        raise InvalidArgumentError(
+            f'on_unmatched must be "report" or "raise", got {on_unmatched!r}')
+    if not (0 < float(session_timeout_s) <= 86400 and
+            0 <= float(tolerance_s) <= 86400):
+        raise InvalidArgumentError(
+            "session_timeout_s must be in (0, 86400] and tolerance_s in "
+            f"[0, 86400], got {session_timeout_s}, {tolerance_s}")
+    cols, stats = _beckon.label(
+        os.fspath(events), os.fspath(contacts), float(session_timeout_s),
+        float(tolerance_s), on_unmatched == "raise", bool(allow_small_epoch),
+        bool(lenient), bool(events_lenient))
+    df = _frame(cols)
+    stats["unmatched_contacts"] = [tuple(u) for u in
+                                   stats["unmatched_contacts"]]
+    stats["errors"] = list(stats["errors"])
+    df.attrs["label"] = dict(stats)
+    if stats["unmatched"]:
+        import warnings
+        warnings.warn(f"beckon.label: {stats['unmatched']} of "
+                      f"{stats['contacts_read']} contacts match no session "
+                      f"(df.attrs['label']['unmatched_contacts'])",
+                      stacklevel=2)
+    if path is not None:
+        write_events(df, path)
+    return df
 
 
 def simulate(days: int = 7, *, seed: int = 1, visitors_per_day: int = 4000,

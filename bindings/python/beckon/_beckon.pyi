@@ -110,6 +110,10 @@ class Engine:
                npt.NDArray[np.float64], npt.NDArray[np.float64],
                npt.NDArray[np.bool_], npt.NDArray[np.int64]]: ...
 
+def label(events: str, contacts: str, session_timeout_s: float,
+          tolerance_s: float, fail_on_unmatched: bool,
+          allow_small_epoch: bool, lenient: bool,
+          events_lenient: bool) -> tuple[Any, dict[str, Any]]: ...
 def read_events(path: str, lenient: bool,
                 max_row_bytes: int = 1048576) -> Tuple[_Columns, int, List[str]]: ...
 def write_events(path: str, ts_ms: npt.NDArray[np.int64], visitor: _Column,
