@@ -716,7 +716,9 @@ absl::Status EngineImpl::DecideFor(const Installed& p,
       x.free_agents = agents;
       x.rate_cap = cap;
       x.sessions_in_window = sessions;
-      if (rc->time_below <= r->last_event_ms + timeout_ms_) {
+      // A cap of 0 (no session started in the window) lifts only when
+      // sessions start, another event: no recheck.
+      if (cap > 0 && rc->time_below <= r->last_event_ms + timeout_ms_) {
         d.recheck_at_ms =
             internal::ReadyTime(cp, score, rc->time_below, d.threshold);
       }

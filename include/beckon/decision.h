@@ -26,7 +26,8 @@ inline constexpr int kActionCount = 3;
 
 // Why. Checked in this order (docs/concepts.md): no_session; the visitor
 // gates declined, ignored, engaged, session_cap, min_gap; the score (dwell,
-// below_threshold); the site gates holdout, no_agents, rate_cap; else score.
+// below_threshold); the site gates holdout, no_agents, then rate_cap and
+// offer_rate_cap together (the smaller cap binds); else score.
 // store_unavailable comes before all of them: when the visitor store cannot
 // be read (Redis down), nothing else can be checked and nobody is offered.
 enum class Reason : uint8_t {
@@ -113,7 +114,8 @@ class Decision {
   bool would_offer = false;
   // If nothing else happens: for kWait, the earliest time (ms) at which
   // deciding again gives an offer (or a site gate's suppress); for a
-  // suppress by a gate that lapses (declined, ignored, min_gap, rate_cap),
+  // suppress by a gate that lapses (declined, ignored, min_gap, rate_cap,
+  // offer_rate_cap),
   // the earliest time the visitor could be offered once it has lapsed.
   // nullopt if there is none within the session, or the gate only lifts
   // with a new session or another event (engaged, session_cap, holdout,
