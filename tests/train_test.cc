@@ -240,6 +240,13 @@ TEST(Train, IsDeterministicAndRecordsProvenance) {
     EXPECT_TRUE(prov.validation().count(k)) << k;
   }
   EXPECT_EQ(prov.options().at("dwell_rule"), "quantile");
+  // Issue 13: the offer-rate cap at the target (0.05) times the headroom
+  // (1.5), recorded in the provenance.
+  EXPECT_DOUBLE_EQ(
+      internal::PolicyInternal::Message(a->policy).gates().max_offer_share(),
+      0.075);
+  EXPECT_EQ(prov.options().at("offer_cap_headroom"), "1.5");
+  EXPECT_DOUBLE_EQ(prov.validation().at("max_offer_share"), 0.075);
   EXPECT_LT(prov.data_start_ms(), prov.validation().at("split_ms"));
   EXPECT_LT(prov.validation().at("split_ms"), prov.data_end_ms());
   EXPECT_GT(a->validation_auc, 0.6);
@@ -269,6 +276,48 @@ TEST(Train, OfferRateTargetAndCapacityAreMet) {
   EXPECT_NEAR(c->validation.offered_sessions / days, 60, 8);
 }
 
+// The offer-rate cap follows the target actually used (the capacity one
+// when offers_per_day is set), never exceeds 1, and headroom 0 keeps the
+// base policy's cap.
+TEST(Train, SetsTheOfferRateCapFromTheTargetWithHeadroom) {
+  SimulatorOptions o = SimulatorOptions::Default();
+  o.days = 3;
+  o.visitors_per_day = 2000;
+  const std::vector<LogEvent> log = Simulated(o);
+  proto::Policy base = internal::PolicyInternal::Message(Policy::Default());
+  base.mutable_gates()->set_max_offer_share(0.3);
+  absl::StatusOr<Policy> capped = internal::PolicyInternal::FromProto(base);
+  ASSERT_TRUE(capped.ok()) << capped.status();
+  auto share_of = [](const TrainResult& r) {
+    return internal::PolicyInternal::Message(r.policy)
+        .gates()
+        .max_offer_share();
+  };
+  TrainOptions keep;
+  keep.base = *capped;
+  keep.offer_cap_headroom = 0;
+  absl::StatusOr<TrainResult> k = Train(log, keep);
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_DOUBLE_EQ(share_of(*k), 0.3);
+  TrainOptions wide;
+  wide.base = *capped;
+  wide.target_offer_rate = 0.5;
+  wide.offer_cap_headroom = 3;
+  absl::StatusOr<TrainResult> w = Train(log, wide);
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_DOUBLE_EQ(share_of(*w), 1.0);  // min(1, 0.5 x 3)
+  TrainOptions capacity;
+  capacity.offers_per_day = 40;
+  capacity.offer_cap_headroom = 2;
+  absl::StatusOr<TrainResult> c = Train(log, capacity);
+  ASSERT_TRUE(c.ok()) << c.status();
+  const double target =
+      internal::PolicyInternal::Message(c->policy).provenance().validation().at(
+          "target_offer_rate");
+  EXPECT_NE(target, 0.05);
+  EXPECT_DOUBLE_EQ(share_of(*c), 2 * target);
+}
+
 TEST(Train, RejectsALogWithoutHelpContacts) {
   SimulatorOptions o = SimulatorOptions::Default();
   o.days = 2;
@@ -294,6 +343,10 @@ TEST(Train, RejectsBadOptionsNamingThem) {
       {[](TrainOptions& o) { o.l2 = std::nan(""); }, "l2"},
       {[](TrainOptions& o) { o.max_path_length = 1; }, "max_path_length"},
       {[](TrainOptions& o) { o.max_path_rules = 40; }, "max_path_rules"},
+      {[](TrainOptions& o) { o.offer_cap_headroom = 0.5; },
+       "offer_cap_headroom"},
+      {[](TrainOptions& o) { o.offer_cap_headroom = std::nan(""); },
+       "offer_cap_headroom"},
   };
   for (const auto& [edit, name] : cases) {
     TrainOptions o;

@@ -847,6 +847,7 @@ py::tuple TrainPolicy(py::handle events, py::handle base, py::dict given) {
   TakeOption(opts, "l2", o.l2);
   TakeOption(opts, "target_offer_rate", o.target_offer_rate);
   TakeOption(opts, "offers_per_day", o.offers_per_day);
+  TakeOption(opts, "offer_cap_headroom", o.offer_cap_headroom);
   TakeOption(opts, "name", o.name);
   RejectUnknown(opts, "train");
   std::vector<LogEvent> log = LoadEvents(events);

@@ -94,6 +94,13 @@ struct TrainOptions {
   // If > 0, calibrate to the agents' capacity instead: this many offers a
   // day (turned into an offer rate by the validation sessions per day).
   double offers_per_day = 0;
+  // The offer-rate cap (gates.max_offer_share, reason offer_rate_cap), so
+  // that the policy cannot offer far beyond its target on a site it was not
+  // trained on: set to min(1, target x offer_cap_headroom), the target being
+  // the one calibrated to (target_offer_rate, or the offers_per_day one).
+  // 0: keep the base policy's max_offer_share. In {0} or [1, 100].
+  // Default: 1.5.
+  double offer_cap_headroom = 1.5;
 
   std::string name = "beckon-trained";
 

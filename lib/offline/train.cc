@@ -100,6 +100,12 @@ absl::Status CheckOptions(const TrainOptions& o) {
   if (!in(o.offers_per_day, 0, 1e9)) {
     return Bad("offers_per_day must be finite and >= 0");
   }
+  if (!(o.offer_cap_headroom == 0 || in(o.offer_cap_headroom, 1, 100))) {
+    return Bad(absl::StrCat(
+        "offer_cap_headroom must be 0 (keep the base policy's cap) or in "
+        "[1, 100], got ",
+        o.offer_cap_headroom));
+  }
   if (o.name.empty()) return Bad("name is empty");
   if (o.threads < 0 || o.threads > 256) {
     return Bad(absl::StrCat("threads must be in [0, 256], got ", o.threads));
@@ -995,6 +1001,11 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   // --- 1. Groups -------------------------------------------------------------
   proto::Policy shape = base;
   shape.clear_path_rules();
+  // Learned and calibrated without the offer-rate cap the trainer sets at
+  // the end (a base policy's own cap stays when offer_cap_headroom is 0).
+  if (options.offer_cap_headroom > 0) {
+    shape.mutable_gates()->set_max_offer_share(0);
+  }
   {
     const internal::PageMatcher base_matcher(base);
     // Views per template (a node map: counter_of points into it), and per
@@ -1258,6 +1269,15 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
                    ": offer rate ", best.offer_rate, " (target ", target,
                    "), precision ", best.precision, ", recall ",
                    best.recall));
+  // The offer-rate cap, set after calibrating (which it would only disturb
+  // at its headroom), so that the threshold is the uncapped policy's.
+  if (options.offer_cap_headroom > 0) {
+    shape.mutable_gates()->set_max_offer_share(
+        std::min(1.0, target * options.offer_cap_headroom));
+    say(absl::StrCat("offer-rate cap: ", shape.gates().max_offer_share(),
+                     " of the sessions started in any ",
+                     shape.gates().rate_window_s(), " s"));
+  }
 
   // --- Provenance -------------------------------------------------------------
   shape.set_name(options.name);
@@ -1285,6 +1305,7 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   opt["l2"] = absl::StrCat(options.l2);
   opt["target_offer_rate"] = absl::StrCat(options.target_offer_rate);
   opt["offers_per_day"] = absl::StrCat(options.offers_per_day);
+  opt["offer_cap_headroom"] = absl::StrCat(options.offer_cap_headroom);
   prov->set_data_start_ms(t_min);
   prov->set_data_end_ms(t_max);
   auto& v = *prov->mutable_validation();
@@ -1297,6 +1318,7 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   v["offer_rate"] = best.offer_rate;
   v["median_lead_s"] = best.median_lead_s;
   v["target_offer_rate"] = target;
+  v["max_offer_share"] = shape.gates().max_offer_share();
   v["train_auc"] = result.train_auc;
   v["validation_auc"] = result.validation_auc;
   v["split_ms"] = static_cast<double>(split);

@@ -334,22 +334,26 @@ const Command kTrain{
     {{"events", "FILE", "the event log", ""},
      {"out", "POLICY", "where to write the policy (binary protobuf)", ""},
      kDays,
-     {"base", "POLICY", "policy whose URL rules, groups and gates to start "
-                        "from", "default"},
+     {"base", "POLICY",
+      "policy whose URL rules, groups and gates to start "
+      "from",
+      "default"},
      {"target-offer-rate", "R", "share of sessions to offer to", "0.05"},
      {"offers-per-day", "N", "calibrate to agent capacity instead", ""},
+     {"offer-cap-headroom", "X",
+      "offer-rate cap = min(1, target x X); 0 keeps the base policy's", "1.5"},
      {"validation-fraction", "F", "latest share of the time span held out",
       "0.2"},
      {"dwell-rule", "RULE", "quantile | separation", "quantile"},
      {"dwell-quantile", "Q", "quantile for --dwell-rule quantile", "0.6"},
-     {"min-group-views", "N", "views for a template to become a group",
-      "50"},
+     {"min-group-views", "N", "views for a template to become a group", "50"},
      {"min-path-support", "N", "sessions a path rule needs", "30"},
      {"min-path-lift", "X", "help-rate lift a path rule needs", "2"},
      {"l2", "X", "L2 penalty of the model", "1"},
      {"name", "NAME", "the policy's name", "beckon-trained"},
      {"text-out", "FILE", "also write the policy as protobuf text", ""},
-     kLenient, kQuiet}};
+     kLenient,
+     kQuiet}};
 
 absl::Status Train(const Args& args) {
   absl::StatusOr<std::string> out = args.Required("out");
@@ -365,6 +369,8 @@ absl::Status Train(const Args& args) {
       args.Number("target-offer-rate", o.target_offer_rate, 1e-4, 0.9);
   absl::StatusOr<double> per_day =
       args.Number("offers-per-day", 0, 0, 1e9);
+  absl::StatusOr<double> headroom =
+      args.Number("offer-cap-headroom", o.offer_cap_headroom, 0, 100);
   absl::StatusOr<double> vf =
       args.Number("validation-fraction", o.validation_fraction, 0.05, 0.5);
   absl::StatusOr<double> q =
@@ -377,12 +383,13 @@ absl::Status Train(const Args& args) {
       args.Number("min-path-lift", o.min_path_lift, 1, 1e9);
   absl::StatusOr<double> l2 = args.Number("l2", o.l2, 0, 1e9);
   for (const absl::Status& s :
-       {rate.status(), per_day.status(), vf.status(), q.status(),
-        mgv.status(), mps.status(), lift.status(), l2.status()}) {
+       {rate.status(), per_day.status(), headroom.status(), vf.status(),
+        q.status(), mgv.status(), mps.status(), lift.status(), l2.status()}) {
     if (!s.ok()) return s;
   }
   o.target_offer_rate = *rate;
   o.offers_per_day = *per_day;
+  o.offer_cap_headroom = *headroom;
   o.validation_fraction = *vf;
   o.dwell_rule = args.Get("dwell-rule", o.dwell_rule);
   o.dwell_quantile = *q;

@@ -745,7 +745,7 @@ def _skip(on_error: str) -> bool:
 
 def train(events: Events, *, base: Optional[Policy] = None,
           target_offer_rate: float = 0.05, offers_per_day: float = 0,
-          validation_fraction: float = 0.2, dwell_rule: str = "quantile",
+          offer_cap_headroom: float = 1.5, validation_fraction: float = 0.2, dwell_rule: str = "quantile",
           dwell_quantile: float = 0.6, l2: float = 1.0,
           name: str = "beckon-trained", **options: Any) -> Policy:
     """Learns a policy from an event log (a DataFrame or a CSV path).
@@ -754,7 +754,10 @@ def train(events: Events, *, base: Optional[Policy] = None,
     dwell thresholds, path rules, the logistic model over the engine's own
     features, and the decision threshold calibrated on the latest
     `validation_fraction` of the log (by time) to `target_offer_rate` of
-    sessions, or to `offers_per_day` when that is > 0. Other TrainOptions
+    sessions, or to `offers_per_day` when that is > 0. The policy's
+    offer-rate cap (``gates.max_offer_share``, reason ``offer_rate_cap``)
+    is set to ``min(1, target x offer_cap_headroom)``; 0 keeps the base
+    policy's. Other TrainOptions
     fields (``min_group_views``, ``max_groups``, ``help_rate_prior_views``,
     ``min_dwell_contacts``, ``min_dwell_threshold_s``,
     ``max_dwell_threshold_s``, ``max_path_length``, ``min_path_support``,
@@ -766,6 +769,7 @@ def train(events: Events, *, base: Optional[Policy] = None,
     """
     opts = dict(options, target_offer_rate=target_offer_rate,
                 offers_per_day=offers_per_day,
+                offer_cap_headroom=offer_cap_headroom,
                 validation_fraction=validation_fraction,
                 dwell_rule=dwell_rule, dwell_quantile=dwell_quantile, l2=l2,
                 name=name)
