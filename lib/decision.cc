@@ -12,7 +12,7 @@ constexpr std::array<std::string_view, kReasonCount> kReasonNames = {
     "score",    "no_session", "dwell",       "below_threshold",
     "declined", "ignored",    "engaged",     "session_cap",
     "min_gap",  "holdout",    "no_agents",   "rate_cap",
-    "store_unavailable"};
+    "store_unavailable", "offer_rate_cap"};
 }  // namespace
 
 std::string_view ActionName(Action action) {

@@ -688,16 +688,37 @@ absl::Status EngineImpl::DecideFor(const Installed& p,
     finish(Action::kSuppress, Reason::kNoAgents);
     return absl::OkStatus();
   }
-  if (agents > 0) {
-    const int64_t cap = internal::RateCapFor(cp, agents);
+  // The two site-wide caps count the same window of offers: the agents'
+  // (when agents are reported) and the policy's share of sessions started
+  // (when gates.max_offer_share is on); the smaller binds and names itself.
+  const bool share_on = cp.gates().max_offer_share > 0;
+  if (agents > 0 || share_on) {
+    int64_t cap = agents > 0 ? internal::RateCapFor(cp, agents)
+                             : std::numeric_limits<int64_t>::max();
+    int64_t sessions = 0;
+    bool share_binds = false;
+    if (share_on) {
+      absl::StatusOr<int64_t> started = rate.SessionsInWindow(now);
+      if (!started.ok()) return started.status();
+      sessions = *started;
+      const int64_t share_cap = internal::OfferShareCapFor(cp, sessions);
+      if (share_cap < cap) {
+        cap = share_cap;
+        share_binds = true;
+      }
+    }
     absl::StatusOr<internal::RateCheck> rc = rate.Admit(now, cap);
     if (!rc.ok()) return rc.status();
     if (!rc->admitted) {
-      finish(Action::kSuppress, Reason::kRateCap);
+      finish(Action::kSuppress,
+             share_binds ? Reason::kOfferRateCap : Reason::kRateCap);
       x.in_window = rc->in_window;
       x.free_agents = agents;
       x.rate_cap = cap;
-      if (rc->time_below <= r->last_event_ms + timeout_ms_) {
+      x.sessions_in_window = sessions;
+      // A cap of 0 (no session started in the window) lifts only when
+      // sessions start, another event: no recheck.
+      if (cap > 0 && rc->time_below <= r->last_event_ms + timeout_ms_) {
         d.recheck_at_ms =
             internal::ReadyTime(cp, score, rc->time_below, d.threshold);
       }

@@ -109,7 +109,8 @@ class MemoryStore final : public VisitorStore, private RateGate {
                      options.shards),
         per_memory_((options.max_memory_records + options.shards - 1) /
                     options.shards),
-        rate_(rate_window_ms) {
+        rate_(rate_window_ms),
+        sessions_(rate_window_ms) {
     const uint64_t n = options.shards;
     for (uint64_t i = 0; i < n; ++i) {
       shards_.push_back(
@@ -137,6 +138,10 @@ class MemoryStore final : public VisitorStore, private RateGate {
     if (v.write_memory) {
       PutMemory(s.memory, key, v.memory, v.delta.memory_evicted,
                 v.delta.declines_evicted);
+    }
+    if (v.session_started_ms >= 0) {
+      Locked rate_lock(&rate_mu_);
+      sessions_.Add(v.session_started_ms);
     }
     s.counters.Add(v.delta);
     return absl::OkStatus();
@@ -305,6 +310,11 @@ class MemoryStore final : public VisitorStore, private RateGate {
     return c;
   }
 
+  absl::StatusOr<int64_t> SessionsInWindow(int64_t now_ms) override {
+    Locked lock(&rate_mu_);
+    return sessions_.Count(now_ms);
+  }
+
   // Slots the expiry sweep looks at per call, at most.
   static constexpr uint64_t kExpireScan = 16;
 
@@ -350,6 +360,8 @@ class MemoryStore final : public VisitorStore, private RateGate {
   int64_t agents_ts_ms_ ABSL_GUARDED_BY(agents_mu_) = -1;
   Lock rate_mu_;
   RateWindow rate_ ABSL_GUARDED_BY(rate_mu_);
+  // Sessions started, for the offer-share cap (same window as rate_).
+  RateWindow sessions_ ABSL_GUARDED_BY(rate_mu_);
 };
 
 }  // namespace

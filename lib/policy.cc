@@ -431,6 +431,11 @@ absl::Status ValidatePolicy(const proto::Policy& p) {
   if (g.rate_window_s() < 1 || g.rate_window_s() > 86400) {
     return Invalid("gates.rate_window_s", "must be in [1, 86400]");
   }
+  if (!(g.max_offer_share() >= 0 && g.max_offer_share() <= 1)) {
+    return Invalid("gates.max_offer_share",
+                   absl::StrCat("must be in [0, 1] (0: off), got ",
+                                g.max_offer_share()));
+  }
   if (g.plenty_agents() < 1) {
     return Invalid("gates.plenty_agents", "must be >= 1");
   }

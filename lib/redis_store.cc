@@ -5,6 +5,9 @@
 // and the site-wide state under its own tag:
 //   <prefix>{site}:agents   "<ts_ms> <free agents>"
 //   <prefix>{site}:rate     hash: rate-window bucket index -> offers
+//   <prefix>{site}:sessions hash: rate-window bucket index -> sessions
+//                           started (kept only while a policy's
+//                           gates.max_offer_share is on)
 //   <prefix>{site}:layout:<16 hex digits of a layout>
 //                           what the group indices of sessions written
 //                           under that layout mean (its layout text)
@@ -249,6 +252,7 @@ class RedisStore final : public VisitorStore {
         rate_window_ms_(rate_window_ms),
         agents_key_(absl::StrCat(prefix_, "{site}:agents")),
         rate_key_(absl::StrCat(prefix_, "{site}:rate")),
+        sessions_key_(absl::StrCat(prefix_, "{site}:sessions")),
         session_pattern_(absl::StrCat(GlobEscape(prefix_), "{*}:s")),
         memory_pattern_(absl::StrCat(GlobEscape(prefix_), "{*}:m")),
         rng_(Seed()) {}
@@ -348,6 +352,7 @@ class RedisStore final : public VisitorStore {
       if (publish && (*cas)[1].type != RedisReply::kError) {
         MarkPublished(written_layout);
       }
+      if (v.session_started_ms >= 0) CountSession(v.session_started_ms);
       Count(v.delta);
       return absl::OkStatus();
     }
@@ -600,6 +605,10 @@ class RedisStore final : public VisitorStore {
           "redis: the rate window changed on every try; no offer");
     }
 
+    absl::StatusOr<int64_t> SessionsInWindow(int64_t now_ms) override {
+      return store_->SessionsInWindow(now_ms);
+    }
+
     // Gives a reserved slot back (best effort: if that fails the window
     // overcounts one offer, which only makes the cap stricter).
     void Release() {
@@ -615,6 +624,44 @@ class RedisStore final : public VisitorStore {
     bool reserved_ = false;
     int64_t bucket_ = 0;
   };
+
+  // One more session started at `ts_ms` in the shared session window, once
+  // its visitor's update has committed. Best effort: a failure undercounts
+  // one session, which only makes the offer-share cap stricter.
+  void CountSession(int64_t ts_ms) {
+    const RateWindow window(rate_window_ms_);
+    (void)client_->Exec(
+        {{{"HINCRBY", sessions_key_, absl::StrCat(window.BucketOf(ts_ms)), "1"},
+          sessions_key_},
+         {{"PEXPIRE", sessions_key_, absl::StrCat(2 * rate_window_ms_ + 60'000)},
+          sessions_key_}});
+  }
+
+  // Sessions started in the window ending at `now_ms`, all processes'.
+  absl::StatusOr<int64_t> SessionsInWindow(int64_t now_ms) {
+    absl::StatusOr<std::vector<RedisReply>> r =
+        client_->Exec({{{"HGETALL", sessions_key_}, sessions_key_}});
+    if (!r.ok()) return r.status();
+    const RedisReply& reply = (*r)[0];
+    if (reply.type == RedisReply::kError) return ReplyError("HGETALL", reply);
+    RateWindow window(rate_window_ms_);
+    std::vector<std::string> stale;
+    const int64_t oldest = window.BucketOf(now_ms) - 2 * RateWindow::kBuckets;
+    for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+      int64_t index, count;
+      if (absl::SimpleAtoi(reply.elements[i].str, &index) &&
+          absl::SimpleAtoi(reply.elements[i + 1].str, &count) && count > 0) {
+        window.AddToBucket(index, count);
+        if (index < oldest) stale.push_back(reply.elements[i].str);
+      }
+    }
+    if (!stale.empty()) {  // Trim buckets two windows old (best effort).
+      RedisCommand del{{"HDEL", sessions_key_}, sessions_key_};
+      for (std::string& f : stale) del.args.push_back(std::move(f));
+      (void)client_->Exec({del});
+    }
+    return window.Count(now_ms);
+  }
 
   // A layout this store has seen: its own (published or not yet), or one
   // read from Redis.
@@ -771,6 +818,7 @@ class RedisStore final : public VisitorStore {
   const int64_t rate_window_ms_;
   const std::string agents_key_;
   const std::string rate_key_;
+  const std::string sessions_key_;
   // SCAN patterns of every session ('s') and memory ('m') key.
   const std::string session_pattern_;
   const std::string memory_pattern_;

@@ -102,6 +102,10 @@ struct VisitorState {
   bool expire_some = false;    // Memory store: drop a few idle sessions.
   int64_t now_ms = 0;          // The call's time, for expiry of others.
   int64_t memory_ttl_ms = 0;   // How long the memory record matters; 0: ever.
+  // If >= 0: a session started at this time, counted in the site's session
+  // window when the update commits (set only while the policy's offer-share
+  // cap is on, so stores without it do no extra work).
+  int64_t session_started_ms = -1;
   StoreDelta delta;            // Counted if the update commits.
 };
 
@@ -118,6 +122,10 @@ class RateGate {
   // Counts offers in the window ending at `now_ms`; if fewer than `cap`,
   // counts one more at `now_ms` (committed with the visitor's update).
   virtual absl::StatusOr<RateCheck> Admit(int64_t now_ms, int64_t cap) = 0;
+  // Sessions started in the window ending at `now_ms` (counted by the store
+  // for updates that set VisitorState::session_started_ms), for the
+  // offer-share cap.
+  virtual absl::StatusOr<int64_t> SessionsInWindow(int64_t now_ms) = 0;
 };
 
 // Everything a snapshot holds.

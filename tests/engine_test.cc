@@ -504,6 +504,7 @@ TEST(Engine, NamesOfActionsReasonsEventsAndChannelsRoundTrip) {
   EXPECT_EQ(ActionName(Action::kSuppress), "suppress");
   EXPECT_EQ(ReasonName(Reason::kSessionCap), "session_cap");
   EXPECT_EQ(ReasonName(Reason::kRateCap), "rate_cap");
+  EXPECT_EQ(ReasonName(Reason::kOfferRateCap), "offer_rate_cap");
   for (int i = 0; i < kEventTypeCount; ++i) {
     const auto t = static_cast<EventType>(i);
     EXPECT_EQ(ParseEventType(EventTypeName(t)), t);

@@ -337,5 +337,140 @@ TEST(Gates, VisitorGatesComeBeforeTheScoreAndSiteGatesAfter) {
   EXPECT_EQ(MustDecide(*e, "v", kT0 + 3 * kSec).reason, Reason::kEngaged);
 }
 
+// Issue 13: the offer-share cap, which needs no agent counts. Ten sessions
+// start in the window and a quarter of them may be offered: ceil(2.5) = 3.
+TEST(Gates, OfferRateCapHoldsOffersToAShareOfSessionsStarted) {
+  auto e = MakeEngine(TestPolicy([](proto::Policy& p) {
+    p.mutable_gates()->set_max_offer_share(0.25);
+  }));
+  for (int i = 0; i < 10; ++i) {
+    StuckVisitor(*e, absl::StrCat("v", i), kT0 + i * kSec);
+  }
+  const int64_t t = kT0 + 9 * kSec + kStuckOfferAfter;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(MustDecide(*e, absl::StrCat("v", i), t).action, Action::kOffer)
+        << i;
+  }
+  const Decision d = MustDecide(*e, "v3", t);
+  EXPECT_EQ(d.action, Action::kSuppress);
+  EXPECT_EQ(d.reason, Reason::kOfferRateCap);
+  EXPECT_EQ(ReasonName(d.reason), "offer_rate_cap");
+  EXPECT_THAT(d.reasons()[0],
+              HasSubstr("3 offers in the last 300 s reach the cap 3 "
+                        "(25.0% of 10 sessions started)"));
+  ASSERT_TRUE(d.recheck_at_ms.has_value());
+  // Two more sessions start: ceil(0.25 * 12) = 3 still; a third makes 4.
+  StuckVisitor(*e, "w0", t);
+  StuckVisitor(*e, "w1", t);
+  EXPECT_EQ(MustDecide(*e, "v3", t + kSec).reason, Reason::kOfferRateCap);
+  StuckVisitor(*e, "w2", t + kSec);
+  EXPECT_EQ(MustDecide(*e, "v3", t + 2 * kSec).action, Action::kOffer);
+}
+
+TEST(Gates, OfferRateCapIsOffWhenUnset) {
+  auto e = MakeEngine(TestPolicy());
+  for (int i = 0; i < 10; ++i) {
+    StuckVisitor(*e, absl::StrCat("v", i), kT0);
+  }
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(MustDecide(*e, absl::StrCat("v", i), kT0 + kStuckOfferAfter)
+                  .action,
+              Action::kOffer)
+        << i;
+  }
+}
+
+TEST(Gates, OfferRateCapAndAgentRateCapTheSmallerBinds) {
+  // One agent, half accepted: agent cap 2; share 0.5 of 10 sessions: 5.
+  auto e = MakeEngine(TestPolicy([](proto::Policy& p) {
+    p.mutable_gates()->set_expected_accept_rate(0.5);
+    p.mutable_gates()->set_threshold_at_one_agent(0.5);
+    p.mutable_gates()->set_max_offer_share(0.5);
+  }));
+  MustObserve(*e, Event::Agents(kT0, 1));
+  for (int i = 0; i < 10; ++i) {
+    StuckVisitor(*e, absl::StrCat("v", i), kT0);
+  }
+  const int64_t t = kT0 + kStuckOfferAfter;
+  EXPECT_EQ(MustDecide(*e, "v0", t).action, Action::kOffer);
+  EXPECT_EQ(MustDecide(*e, "v1", t).action, Action::kOffer);
+  EXPECT_EQ(MustDecide(*e, "v2", t).reason, Reason::kRateCap);
+}
+
+TEST(Gates, OfferRateCapCountsOnlySessionsInTheWindow) {
+  auto e = MakeEngine(TestPolicy([](proto::Policy& p) {
+    p.mutable_gates()->set_max_offer_share(0.1);
+  }));
+  // Forty sessions long before: outside the 300 s window, they allow none.
+  for (int i = 0; i < 40; ++i) StuckVisitor(*e, absl::StrCat("old", i), kT0);
+  // Ten minutes on, no session has started in the window: the cap is 0,
+  // and only new sessions lift it (no recheck).
+  const Decision none = MustDecide(*e, "old0", kT0 + 10 * kMin);
+  EXPECT_EQ(none.reason, Reason::kOfferRateCap);
+  EXPECT_EQ(none.detail.rate_cap, 0);
+  EXPECT_EQ(none.detail.sessions_in_window, 0);
+  EXPECT_FALSE(none.recheck_at_ms.has_value());
+  StuckVisitor(*e, "a", kT0 + 20 * kMin);
+  StuckVisitor(*e, "b", kT0 + 20 * kMin);
+  const int64_t t = kT0 + 20 * kMin + kStuckOfferAfter;
+  // Two sessions in the window: ceil(0.2) = 1 offer.
+  EXPECT_EQ(MustDecide(*e, "a", t).action, Action::kOffer);
+  EXPECT_EQ(MustDecide(*e, "b", t).reason, Reason::kOfferRateCap);
+}
+
+TEST(Gates, OfferRateCapShareZeroIsOff) {
+  auto e = MakeEngine(TestPolicy(
+      [](proto::Policy& p) { p.mutable_gates()->set_max_offer_share(0); }));
+  StuckVisitor(*e, "a", kT0);
+  StuckVisitor(*e, "b", kT0);
+  EXPECT_EQ(MustDecide(*e, "a", kT0 + kStuckOfferAfter).action, Action::kOffer);
+  EXPECT_EQ(MustDecide(*e, "b", kT0 + kStuckOfferAfter).action, Action::kOffer);
+}
+
+TEST(Gates, OfferRateCapBindsWhenSmallerThanTheAgentsCap) {
+  // Ten free agents, half accepted: agent cap 20; share 0.2 of 10: 2.
+  auto e = MakeEngine(TestPolicy([](proto::Policy& p) {
+    p.mutable_gates()->set_expected_accept_rate(0.5);
+    p.mutable_gates()->set_max_offer_share(0.2);
+  }));
+  MustObserve(*e, Event::Agents(kT0, 10));
+  for (int i = 0; i < 10; ++i) StuckVisitor(*e, absl::StrCat("v", i), kT0);
+  const int64_t t = kT0 + kStuckOfferAfter;
+  EXPECT_EQ(MustDecide(*e, "v0", t).action, Action::kOffer);
+  EXPECT_EQ(MustDecide(*e, "v1", t).action, Action::kOffer);
+  const Decision d = MustDecide(*e, "v2", t);
+  EXPECT_EQ(d.reason, Reason::kOfferRateCap);
+  EXPECT_EQ(d.detail.rate_cap, 2);
+  EXPECT_EQ(d.detail.sessions_in_window, 10);
+}
+
+// The window slides: offers and sessions older than rate_window_s count no
+// more, so a later window has its own cap from its own sessions.
+TEST(Gates, OfferRateCapWindowSlides) {
+  auto e = MakeEngine(TestPolicy(
+      [](proto::Policy& p) { p.mutable_gates()->set_max_offer_share(0.5); }));
+  for (int i = 0; i < 4; ++i) StuckVisitor(*e, absl::StrCat("a", i), kT0);
+  const int64_t t1 = kT0 + kStuckOfferAfter;
+  EXPECT_EQ(MustDecide(*e, "a0", t1).action, Action::kOffer);
+  EXPECT_EQ(MustDecide(*e, "a1", t1).action, Action::kOffer);
+  const Decision d = MustDecide(*e, "a2", t1);
+  EXPECT_EQ(d.reason, Reason::kOfferRateCap);
+  // It may change when the window has slid past the first offers.
+  ASSERT_TRUE(d.recheck_at_ms.has_value());
+  EXPECT_GT(*d.recheck_at_ms, t1 + 290 * kSec);
+  EXPECT_LE(*d.recheck_at_ms, t1 + 306 * kSec);
+  // Ten minutes on, four other sessions start: the first window's offers
+  // and sessions are out of it, and the new window allows ceil(0.5 x 4) = 2.
+  const int64_t t2 = kT0 + 10 * kMin;
+  for (int i = 0; i < 4; ++i) StuckVisitor(*e, absl::StrCat("b", i), t2);
+  const int64_t t3 = t2 + kStuckOfferAfter;
+  EXPECT_EQ(MustDecide(*e, "b0", t3).action, Action::kOffer);
+  EXPECT_EQ(MustDecide(*e, "b1", t3).action, Action::kOffer);
+  const Decision d2 = MustDecide(*e, "b2", t3);
+  EXPECT_EQ(d2.reason, Reason::kOfferRateCap);
+  EXPECT_EQ(d2.detail.sessions_in_window, 4);
+  EXPECT_EQ(d2.detail.in_window, 2);
+}
+
 }  // namespace
 }  // namespace beckon::testing

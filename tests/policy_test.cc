@@ -302,8 +302,11 @@ TEST(Policy, BytesWithAnUnknownFieldAreRejectedNamingItsNumber) {
   const std::string base = Policy::Default().ToBytes();
   const std::vector<std::pair<std::string, std::string>> cases = {
       {std::string("\xa8\x06\x07", 3), "101: unknown field number 101"},
-      {Field(0x4a, std::string("\x68\x01", 2)), "gates.13: unknown field number 13"},
-      {Field(0x32, std::string("\x30\x09", 2)), "unlisted.6: unknown field number 6"},
+      // Gates' next free field (13 is max_offer_share).
+      {Field(0x4a, std::string("\x70\x01", 2)),
+       "gates.14: unknown field number 14"},
+      {Field(0x32, std::string("\x30\x09", 2)),
+       "unlisted.6: unknown field number 6"},
       {Field(0x42, Field(0x12, std::string("\x18\x01", 2))),
        "model.weights[" +
            std::to_string(DefaultMessage().model().weights_size()) +
@@ -338,10 +341,12 @@ TEST(Policy, UnknownFieldsInProvenanceAreDroppedSoTextLoadsBack) {
 
 TEST(Policy, FromProtoRejectsUnknownFieldsAndDropsProvenanceOnes) {
   proto::Policy m = DefaultMessage();
-  m.mutable_gates()->GetReflection()->MutableUnknownFields(m.mutable_gates())
-      ->AddVarint(13, 1);
+  m.mutable_gates()
+      ->GetReflection()
+      ->MutableUnknownFields(m.mutable_gates())
+      ->AddVarint(14, 1);  // Gates' next free field number.
   absl::Status s = ValidatePolicy(m);
-  EXPECT_THAT(Msg(s), StartsWith("invalid policy: gates.13: unknown field"));
+  EXPECT_THAT(Msg(s), StartsWith("invalid policy: gates.14: unknown field"));
   EXPECT_FALSE(internal::PolicyInternal::FromProto(m).ok());
 
   proto::Policy q = DefaultMessage();
@@ -842,6 +847,15 @@ const std::vector<Case>& Invalid() {
        "gates.rate_window_s"},
       {"PlentyAgents0", [](P& p) { p.mutable_gates()->set_plenty_agents(0); },
        "gates.plenty_agents"},
+      {"MaxOfferShareNegative",
+       [](P& p) { p.mutable_gates()->set_max_offer_share(-0.1); },
+       "gates.max_offer_share"},
+      {"MaxOfferShareAboveOne",
+       [](P& p) { p.mutable_gates()->set_max_offer_share(1.5); },
+       "gates.max_offer_share"},
+      {"MaxOfferShareNaN",
+       [](P& p) { p.mutable_gates()->set_max_offer_share(kNaN); },
+       "gates.max_offer_share"},
       {"ThresholdAtOneAgentBelowDecisionThreshold",
        [](P& p) {
          p.mutable_model()->set_decision_threshold(0.8);
@@ -875,6 +889,8 @@ const std::vector<Case>& Valid() {
   using P = proto::Policy;
   static const auto* const kCases = new std::vector<Case>{
       {"MaxGroups", [](P& p) { SetGroupCount(p, 65534); }, ""},
+      {"MaxOfferShareOne",
+       [](P& p) { p.mutable_gates()->set_max_offer_share(1); }, ""},
       {"NoGroupsNoRules",
        [](P& p) {
          p.clear_groups();
@@ -1031,6 +1047,16 @@ TEST(Policy, ErrorMessageShowsTheOffendingValue) {
   m.mutable_gates()->set_holdout_fraction(1);
   EXPECT_EQ(Msg(ValidatePolicy(m)),
             "invalid policy: gates.holdout_fraction: must be in [0, 1), got 1");
+
+  m = DefaultMessage();
+  m.mutable_gates()->set_max_offer_share(1.5);
+  EXPECT_EQ(Msg(ValidatePolicy(m)),
+            "invalid policy: gates.max_offer_share: must be in [0, 1] (0: "
+            "off), got 1.5");
+  m.mutable_gates()->set_max_offer_share(std::nan(""));
+  EXPECT_EQ(Msg(ValidatePolicy(m)),
+            "invalid policy: gates.max_offer_share: must be in [0, 1] (0: "
+            "off), got nan");
 }
 
 TEST(Policy, FirstOffendingFieldIsReported) {

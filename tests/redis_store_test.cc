@@ -1268,6 +1268,82 @@ TEST_F(RedisStore, TheRateCapHoldsWhenProcessesOfferAtOnce) {
   EXPECT_GE(reasons["score"], 1) << ::testing::PrintToString(reasons);
 }
 
+// Issue 13: the offer-rate cap over Redis. Two engines each see half of the
+// sessions started; the cap is a share of all of them, and the offers of
+// both count against it, as one in-memory engine with every session would.
+TEST_F(RedisStore, TwoEnginesShareTheSessionCountAndTheOfferRateCap) {
+  const Policy policy = TestPolicy(
+      [](proto::Policy& p) { p.mutable_gates()->set_max_offer_share(0.25); });
+  const Engine::Options o = Options();
+  auto a = MakeEngine(policy, o);
+  auto b = MakeEngine(policy, o);
+  ASSERT_TRUE(a && b);
+  // Eight sessions, four through each engine: the cap is ceil(0.25 x 8) = 2.
+  for (int i = 0; i < 4; ++i) {
+    StuckVisitor(*a, absl::StrCat("a", i), kT0);
+    StuckVisitor(*b, absl::StrCat("b", i), kT0);
+  }
+  const int64_t t = kT0 + kStuckOfferAfter;
+  EXPECT_EQ(Describe(MustDecide(*a, "a0", t)).substr(0, 11), "offer/score");
+  EXPECT_EQ(Describe(MustDecide(*b, "b0", t)).substr(0, 11), "offer/score");
+  // Each engine alone would allow ceil(0.25 x 4) = 1 more; together, none.
+  for (Engine* e : {a.get(), b.get()}) {
+    const Decision d = MustDecide(*e, e == a.get() ? "a1" : "b1", t);
+    EXPECT_EQ(d.reason, Reason::kOfferRateCap) << Describe(d);
+    EXPECT_EQ(d.detail.sessions_in_window, 8) << Describe(d);
+    EXPECT_EQ(d.detail.in_window, 2) << Describe(d);
+    EXPECT_EQ(d.detail.rate_cap, 2) << Describe(d);
+  }
+  // The count is in Redis, under the site's tag.
+  auto c = Client();
+  ASSERT_NE(c, nullptr);
+  absl::StatusOr<Reply> type =
+      c->MustCommand({"TYPE", "beckon:{site}:sessions"});
+  ASSERT_TRUE(type.ok()) << type.status();
+  EXPECT_EQ(type->str, "hash");
+  // A ninth session, through b, raises the cap to ceil(2.25) = 3 for a too.
+  StuckVisitor(*b, "b4", kT0 + kSec);
+  EXPECT_EQ(MustDecide(*a, "a1", t + kSec).action, Action::kOffer);
+  EXPECT_EQ(MustDecide(*b, "b1", t + kSec).reason, Reason::kOfferRateCap);
+  // A third engine, started later, reads the same window.
+  auto late = MakeEngine(policy, o);
+  ASSERT_NE(late, nullptr);
+  const Decision d = MustDecide(*late, "a2", t + 2 * kSec);
+  EXPECT_EQ(d.reason, Reason::kOfferRateCap) << Describe(d);
+  EXPECT_EQ(d.detail.sessions_in_window, 9) << Describe(d);
+}
+
+TEST_F(RedisStore, TheOfferRateCapHoldsWhenProcessesOfferAtOnce) {
+  // No agent counts at all; share 0.25 of eight sessions: two offers. Eight
+  // processes deciding for the eight stuck visitors at once make at most
+  // two between them.
+  const Policy policy = TestPolicy(
+      [](proto::Policy& p) { p.mutable_gates()->set_max_offer_share(0.25); });
+  const Engine::Options o = Options();
+  auto e = MakeEngine(policy, o);
+  ASSERT_NE(e, nullptr);
+  constexpr int kProcs = 8;
+  for (int i = 0; i < kProcs; ++i) StuckVisitor(*e, absl::StrCat("r", i), kT0);
+  Children kids;
+  ASSERT_TRUE(kids.Start(kProcs, [&](int i, Children& self) -> std::string {
+    auto engine = Engine::Create(policy, o);
+    if (!engine.ok()) return "ERROR: " + engine.status().ToString();
+    self.WaitForGo();
+    absl::StatusOr<Decision> d =
+        (*engine)->Decide(absl::StrCat("r", i), kT0 + kStuckOfferAfter);
+    if (!d.ok()) return "ERROR: " + d.status().ToString();
+    return std::string(ReasonName(d->reason));
+  }));
+  kids.Go();
+  std::map<std::string, int> reasons;
+  for (const std::string& r : kids.Join()) ++reasons[r];
+  EXPECT_EQ(reasons["score"] + reasons["offer_rate_cap"], kProcs)
+      << ::testing::PrintToString(reasons);
+  EXPECT_LE(reasons["score"], 2)
+      << "offers beyond the cap of 2: " << ::testing::PrintToString(reasons);
+  EXPECT_GE(reasons["score"], 1) << ::testing::PrintToString(reasons);
+}
+
 TEST_F(RedisStore, DeclineForeverMemoryNeverExpires) {
   const Engine::Options o = Options();
   auto e = MakeEngine(TestPolicy([](proto::Policy& p) {

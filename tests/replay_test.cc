@@ -448,6 +448,35 @@ TEST(ReplayDecisions, BadDecisionLogLinesNameTheFileAndLine) {
             std::string::npos);
 }
 
+// Issue 13: on a log where every session is stuck (uncapped, nearly all are
+// offered), the offer-rate cap holds the policy's offer rate near its share,
+// with no agent counts in the log: the case of a policy taken to a site
+// whose visitors score higher than those it was trained on.
+TEST(Replay, TheOfferRateCapHoldsTheOfferRateNearItsShare) {
+  Log log;
+  // 600 stuck sessions, one every 2 s for 20 minutes, each leaving after
+  // 400 s: about 150 sessions start in any 300 s window.
+  for (int i = 0; i < 600; ++i) {
+    const std::string v = "s" + std::to_string(i);
+    const int64_t t = kT0 + i * 2 * kSec;
+    log.Stuck(v, t);
+    log.Add(Event::PageView(t + 400 * kSec, v, "/"));
+  }
+  const ReplayMetrics open = MustReplay(TestPolicy(), log);
+  EXPECT_GT(open.offer_rate, 0.9);
+  std::vector<Traced> trace;
+  const ReplayMetrics capped =
+      MustReplay(TestPolicy([](proto::Policy& p) {
+                   p.mutable_gates()->set_max_offer_share(0.1);
+                 }),
+                 log, Tracing(trace));
+  EXPECT_EQ(capped.sessions, open.sessions);
+  EXPECT_NEAR(capped.offer_rate, 0.1, 0.025);
+  uint64_t held = 0;
+  for (const Traced& t : trace) held += t.reason == Reason::kOfferRateCap;
+  EXPECT_GT(held, 100u);
+}
+
 TEST(FixedDwell, OffersOnceAfterTSecondsOnAnyPage) {
   absl::StatusOr<Policy> p = FixedDwellPolicy(TestPolicy(), 30);
   ASSERT_TRUE(p.ok()) << p.status();

@@ -136,6 +136,9 @@ TEST(Calibration, TrainedThresholdMatchesReplayPerStep) {
         base.model().decision_threshold());
     unscaled.mutable_gates()->set_threshold_at_one_agent(
         base.gates().threshold_at_one_agent());
+    // Calibrated without the offer-rate cap the trainer sets afterwards.
+    EXPECT_GT(unscaled.gates().max_offer_share(), 0);
+    unscaled.mutable_gates()->set_max_offer_share(0);
     absl::StatusOr<Policy> policy =
         internal::PolicyInternal::FromProto(unscaled);
     ASSERT_TRUE(policy.ok()) << policy.status();

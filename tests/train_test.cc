@@ -243,6 +243,33 @@ TEST(Train, IsDeterministicAndRecordsProvenance) {
     EXPECT_TRUE(prov.validation().count(k)) << k;
   }
   EXPECT_EQ(prov.options().at("dwell_rule"), "quantile");
+  // Issue 13: the offer-rate cap at the target (0.05) times the headroom
+  // chosen (1.5 x a step of the ladder), recorded in the provenance, with
+  // the validation offer rate it keeps (at least 98% of the uncapped).
+  const double share =
+      internal::PolicyInternal::Message(a->policy).gates().max_offer_share();
+  const double headroom = prov.validation().at("offer_cap_headroom");
+  EXPECT_DOUBLE_EQ(share, std::min(1.0, 0.05 * headroom));
+  bool on_ladder = false;
+  for (double m : {1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0}) {
+    on_ladder = on_ladder || std::fabs(headroom - 1.5 * m) < 1e-12;
+  }
+  EXPECT_TRUE(on_ladder) << headroom;
+  EXPECT_EQ(prov.options().at("offer_cap_headroom"), "1.5");
+  EXPECT_DOUBLE_EQ(prov.validation().at("max_offer_share"), share);
+  EXPECT_GE(prov.validation().at("capped_offer_rate"),
+            0.98 * prov.validation().at("offer_rate"));
+  // Replayed on the validation part, the capped policy offers what the
+  // provenance says.
+  const double split = prov.validation().at("split_ms");
+  std::vector<LogEvent> val;
+  for (const LogEvent& e : log) {
+    if (e.ts_ms >= split) val.push_back(e);
+  }
+  absl::StatusOr<ReplayMetrics> replayed = Replay(a->policy, val);
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  EXPECT_NEAR(replayed->offer_rate, prov.validation().at("capped_offer_rate"),
+              0.01);
   EXPECT_LT(prov.data_start_ms(), prov.validation().at("split_ms"));
   EXPECT_LT(prov.validation().at("split_ms"), prov.data_end_ms());
   EXPECT_GT(a->validation_auc, 0.6);
@@ -348,6 +375,67 @@ TEST(Train, OfferRateTargetAndCapacityAreMet) {
   EXPECT_NEAR(c->validation.offered_sessions / days, 60, 8);
 }
 
+// The offer-rate cap follows the target actually used (the capacity one
+// when offers_per_day is set), never exceeds 1, and headroom 0 keeps the
+// base policy's cap.
+TEST(Train, SetsTheOfferRateCapFromTheTargetWithHeadroom) {
+  SimulatorOptions o = SimulatorOptions::Default();
+  o.days = 3;
+  o.visitors_per_day = 2000;
+  const std::vector<LogEvent> log = Simulated(o);
+  proto::Policy base = internal::PolicyInternal::Message(Policy::Default());
+  base.mutable_gates()->set_max_offer_share(0.3);
+  absl::StatusOr<Policy> capped = internal::PolicyInternal::FromProto(base);
+  ASSERT_TRUE(capped.ok()) << capped.status();
+  auto share_of = [](const TrainResult& r) {
+    return internal::PolicyInternal::Message(r.policy)
+        .gates()
+        .max_offer_share();
+  };
+  TrainOptions keep;
+  keep.base = *capped;
+  keep.offer_cap_headroom = 0;
+  absl::StatusOr<TrainResult> k = Train(log, keep);
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_DOUBLE_EQ(share_of(*k), 0.3);
+  TrainOptions wide;
+  wide.base = *capped;
+  wide.target_offer_rate = 0.5;
+  wide.offer_cap_headroom = 3;
+  absl::StatusOr<TrainResult> w = Train(log, wide);
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_DOUBLE_EQ(share_of(*w), 1.0);  // min(1, 0.5 x 3)
+  TrainOptions capacity;
+  capacity.offers_per_day = 40;
+  capacity.offer_cap_headroom = 2;
+  absl::StatusOr<TrainResult> c = Train(log, capacity);
+  ASSERT_TRUE(c.ok()) << c.status();
+  const double target =
+      internal::PolicyInternal::Message(c->policy).provenance().validation().at(
+          "target_offer_rate");
+  EXPECT_NE(target, 0.05);
+  // The capacity-derived target times a headroom of 2 x a ladder step.
+  const double h =
+      internal::PolicyInternal::Message(c->policy).provenance().validation().at(
+          "offer_cap_headroom");
+  EXPECT_GE(h, 2.0);
+  EXPECT_DOUBLE_EQ(share_of(*c), std::min(1.0, h * target));
+  // When the cap may cost up to half the offers, the first step holds:
+  // the share is the target times the headroom asked for.
+  TrainOptions tight;
+  tight.offer_cap_headroom = 1.5;
+  tight.max_offer_cap_cost = 0.5;
+  absl::StatusOr<TrainResult> t = Train(log, tight);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_DOUBLE_EQ(share_of(*t), 0.075);
+  TrainOptions bad;
+  bad.max_offer_cap_cost = 0.9;
+  absl::StatusOr<TrainResult> b = Train(log, bad);
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(std::string(b.status().message()).find("max_offer_cap_cost"),
+            std::string::npos);
+}
+
 TEST(Train, RejectsALogWithoutHelpContacts) {
   SimulatorOptions o = SimulatorOptions::Default();
   o.days = 2;
@@ -373,6 +461,10 @@ TEST(Train, RejectsBadOptionsNamingThem) {
       {[](TrainOptions& o) { o.l2 = std::nan(""); }, "l2"},
       {[](TrainOptions& o) { o.max_path_length = 1; }, "max_path_length"},
       {[](TrainOptions& o) { o.max_path_rules = 40; }, "max_path_rules"},
+      {[](TrainOptions& o) { o.offer_cap_headroom = 0.5; },
+       "offer_cap_headroom"},
+      {[](TrainOptions& o) { o.offer_cap_headroom = std::nan(""); },
+       "offer_cap_headroom"},
   };
   for (const auto& [edit, name] : cases) {
     TrainOptions o;

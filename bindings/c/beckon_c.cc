@@ -98,7 +98,9 @@ static_assert(
         static_cast<int>(beckon::Reason::kRateCap) == BECKON_REASON_RATE_CAP &&
         static_cast<int>(beckon::Reason::kStoreUnavailable) ==
             BECKON_REASON_STORE_UNAVAILABLE &&
-        BECKON_REASON_STORE_UNAVAILABLE == BECKON_REASON_COUNT - 1,
+        static_cast<int>(beckon::Reason::kOfferRateCap) ==
+            BECKON_REASON_OFFER_RATE_CAP &&
+        BECKON_REASON_OFFER_RATE_CAP == BECKON_REASON_COUNT - 1,
     "beckon_reason");
 static_assert(static_cast<int>(beckon::Channel::kChat) == BECKON_CHANNEL_CHAT &&
                   static_cast<int>(beckon::Channel::kForm) ==

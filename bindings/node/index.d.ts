@@ -24,7 +24,8 @@ export type Reason =
   | 'holdout'
   | 'no_agents'
   | 'rate_cap'
-  | 'store_unavailable';
+  | 'store_unavailable'
+  | 'offer_rate_cap';
 
 /** A help channel, by name or by its beckon_channel number. */
 export type Channel = 'unspecified' | 'chat' | 'call' | 'email' | 'form' | number;

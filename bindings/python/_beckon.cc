@@ -870,6 +870,8 @@ py::tuple TrainPolicy(py::handle events, py::handle base, py::dict given) {
   TakeOption(opts, "offers_per_day", o.offers_per_day);
   TakeOption(opts, "labels", o.labels);
   TakeOption(opts, "min_offer_outcomes", o.min_offer_outcomes);
+  TakeOption(opts, "offer_cap_headroom", o.offer_cap_headroom);
+  TakeOption(opts, "max_offer_cap_cost", o.max_offer_cap_cost);
   TakeOption(opts, "name", o.name);
   TakeOption(opts, "min_validation_auc", o.min_validation_auc);
   TakeOption(opts, "min_help_sessions", o.min_help_sessions);

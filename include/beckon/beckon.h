@@ -123,7 +123,10 @@ typedef enum beckon_reason {
   BECKON_REASON_RATE_CAP = 11,
   /* The visitor store (Redis) could not be read or written: never an offer
    * (suppress), so a decline that cannot be checked is never overridden. */
-  BECKON_REASON_STORE_UNAVAILABLE = 12
+  BECKON_REASON_STORE_UNAVAILABLE = 12,
+  /* Site-wide offers at the policy's share of sessions started in the rate
+   * window (gates.max_offer_share); needs no agent counts. */
+  BECKON_REASON_OFFER_RATE_CAP = 13
 } beckon_reason;
 
 /* Help channels of help_contact and offer_* events (beckon::Channel). */
@@ -137,7 +140,7 @@ typedef enum beckon_channel {
 
 /* The number of actions and reasons this version of the library knows. */
 #define BECKON_ACTION_COUNT 3
-#define BECKON_REASON_COUNT 13
+#define BECKON_REASON_COUNT 14
 
 /* Capacity of the per-action and per-reason arrays of beckon_stats_t. Larger
  * than the counts above so that new codes fit without a layout change. */

@@ -26,7 +26,8 @@ inline constexpr int kActionCount = 3;
 
 // Why. Checked in this order (docs/concepts.md): no_session; the visitor
 // gates declined, ignored, engaged, session_cap, min_gap; the score (dwell,
-// below_threshold); the site gates holdout, no_agents, rate_cap; else score.
+// below_threshold); the site gates holdout, no_agents, then rate_cap and
+// offer_rate_cap together (the smaller cap binds); else score.
 // store_unavailable comes before all of them: when the visitor store cannot
 // be read (Redis down), nothing else can be checked and nobody is offered.
 enum class Reason : uint8_t {
@@ -44,9 +45,11 @@ enum class Reason : uint8_t {
   kRateCap = 11,         // Gate: site-wide offers above agent capacity.
   kStoreUnavailable = 12,  // kSuppress: the visitor store could not be read
                            // or written (e.g. Redis down); never an offer.
+  kOfferRateCap = 13,    // Gate: site-wide offers above the policy's share
+                         // of sessions (gates.max_offer_share).
 };
 
-inline constexpr int kReasonCount = 13;
+inline constexpr int kReasonCount = 14;
 
 // Returns "offer", "wait" or "suppress".
 std::string_view ActionName(Action action);
@@ -85,6 +88,9 @@ struct DecisionDetail {
   int64_t in_window = 0;
   int64_t free_agents = 0;
   int64_t rate_cap = 0;
+  // For offer_rate_cap: sessions started in the window (the cap is
+  // ceil(gates.max_offer_share * that); in_window and rate_cap as above).
+  int64_t sessions_in_window = 0;
   float cart_value = 0;          // The session's cart value.
   uint16_t group = 0;            // The current page group (policy index).
   uint16_t help_hits = 0, searches = 0, zero_result_searches = 0;
@@ -108,7 +114,8 @@ class Decision {
   bool would_offer = false;
   // If nothing else happens: for kWait, the earliest time (ms) at which
   // deciding again gives an offer (or a site gate's suppress); for a
-  // suppress by a gate that lapses (declined, ignored, min_gap, rate_cap),
+  // suppress by a gate that lapses (declined, ignored, min_gap, rate_cap,
+  // offer_rate_cap),
   // the earliest time the visitor could be offered once it has lapsed.
   // nullopt if there is none within the session, or the gate only lifts
   // with a new session or another event (engaged, session_cap, holdout,

@@ -118,6 +118,19 @@ struct TrainOptions {
   // If > 0, calibrate to the agents' capacity instead: this many offers a
   // day (turned into an offer rate by the validation sessions per day).
   double offers_per_day = 0;
+  // The offer-rate cap (gates.max_offer_share, reason offer_rate_cap), so
+  // that the policy cannot offer far beyond its target on a site it was not
+  // trained on: set to min(1, target x headroom), the target being the one
+  // calibrated to (target_offer_rate, or the offers_per_day one). The cap
+  // holds in every rate window, so on a site with few sessions per window
+  // it also cuts offers bunched in a window of the site it was trained on:
+  // the headroom is the smallest of offer_cap_headroom x {1, 1.5, 2, 3, 5,
+  // 8, 13, 20} whose replay of the validation part keeps at least
+  // (1 - max_offer_cap_cost) of the uncapped policy's offer rate there.
+  // offer_cap_headroom 0: keep the base policy's max_offer_share. In {0} or
+  // [1, 100]; max_offer_cap_cost in [0, 0.5]. Defaults: 1.5, 0.02.
+  double offer_cap_headroom = 1.5;
+  double max_offer_cap_cost = 0.02;
 
   // What a positive outcome is: "help_contact", "offer_outcomes" or
   // "both" (see the top of this file). Default: "help_contact".

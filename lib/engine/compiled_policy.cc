@@ -79,6 +79,7 @@ CompiledPolicy::CompiledPolicy(const proto::Policy& p)
   gates_.rate_window_s = g.rate_window_s();
   gates_.expected_accept_rate = g.expected_accept_rate();
   gates_.plenty_agents = g.plenty_agents();
+  gates_.max_offer_share = g.max_offer_share();
   gates_.threshold_at_one_agent = g.threshold_at_one_agent();
   base_logit_ = std::log(base_threshold_ / (1.0 - base_threshold_));
 

@@ -52,6 +52,7 @@ struct CompiledGates {
   double expected_accept_rate;
   int64_t plenty_agents;
   double threshold_at_one_agent;
+  double max_offer_share;  // 0: the offer-share cap is off.
 };
 
 // The fingerprint of a layout text (CompiledPolicy::layout_text()).

@@ -122,6 +122,12 @@ std::string Explainer::MainReason(const Decision& d,
       return absl::StrCat(x.in_window, " offers in the last ", g.rate_window_s,
                           " s; ", x.free_agents, " free agents answer about ",
                           x.rate_cap);
+    case Reason::kOfferRateCap:
+      return absl::StrFormat(
+          "%d offers in the last %d s reach the cap %d (%.1f%% of %d sessions "
+          "started)",
+          x.in_window, g.rate_window_s, x.rate_cap,
+          100.0 * g.max_offer_share, x.sessions_in_window);
     case Reason::kScore:
       return absl::StrFormat("probability %.2f reached threshold %.2f",
                              d.probability, d.threshold);

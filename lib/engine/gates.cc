@@ -80,4 +80,11 @@ int64_t RateCapFor(const CompiledPolicy& p, int64_t free_agents) {
                                          p.gates().expected_accept_rate));
 }
 
+int64_t OfferShareCapFor(const CompiledPolicy& p, int64_t sessions) {
+  // A little below the exact product first, so that a share like 0.1 of 30
+  // sessions is 3, not 4 by a rounding error.
+  return static_cast<int64_t>(std::ceil(
+      p.gates().max_offer_share * static_cast<double>(sessions) - 1e-9));
+}
+
 }  // namespace beckon::internal

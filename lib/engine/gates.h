@@ -2,7 +2,7 @@
 // function; the engine runs them in the documented order (docs/concepts.md):
 // the visitor gates from kVisitorGates (declined, ignored, engaged,
 // session_cap, min_gap), then the score, then the site gates (holdout,
-// no_agents, rate_cap).
+// no_agents, rate_cap, offer_rate_cap).
 #ifndef BECKON_LIB_ENGINE_GATES_H_
 #define BECKON_LIB_ENGINE_GATES_H_
 
@@ -61,6 +61,10 @@ inline constexpr std::array<VisitorGate, 5> kVisitorGates = {{
 bool HoldoutGate(const CompiledPolicy& p, std::string_view visitor);
 // rate_cap: offers allowed in any rate window with `free_agents` (> 0) free.
 int64_t RateCapFor(const CompiledPolicy& p, int64_t free_agents);
+
+// offer_rate_cap: offers allowed in any rate window in which `sessions`
+// sessions started, ceil(gates.max_offer_share * sessions) (share > 0).
+int64_t OfferShareCapFor(const CompiledPolicy& p, int64_t sessions);
 
 }  // namespace beckon::internal
 

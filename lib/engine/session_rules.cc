@@ -180,10 +180,12 @@ absl::Status ApplyEvent(const CompiledPolicy& p, VisitorState& v,
     v.has_session = true;
     StartSession(*r, e.ts_ms);
     ++v.delta.sessions_started;
+    if (p.gates().max_offer_share > 0) v.session_started_ms = e.ts_ms;
   } else if (e.ts_ms - r->last_event_ms > p.timeout_ms()) {
     StartSession(*r, e.ts_ms);
     ++v.delta.sessions_expired;
     ++v.delta.sessions_started;
+    if (p.gates().max_offer_share > 0) v.session_started_ms = e.ts_ms;
   }
   ++v.delta.events_observed;
   r->last_event_ms = e.ts_ms;

@@ -121,6 +121,16 @@ absl::Status CheckOptions(const TrainOptions& o) {
     return Bad(absl::StrCat("min_offer_outcomes must be in [1, 1e9], got ",
                             o.min_offer_outcomes));
   }
+  if (!in(o.max_offer_cap_cost, 0, 0.5)) {
+    return Bad(absl::StrCat("max_offer_cap_cost must be in [0, 0.5], got ",
+                            o.max_offer_cap_cost));
+  }
+  if (!(o.offer_cap_headroom == 0 || in(o.offer_cap_headroom, 1, 100))) {
+    return Bad(absl::StrCat(
+        "offer_cap_headroom must be 0 (keep the base policy's cap) or in "
+        "[1, 100], got ",
+        o.offer_cap_headroom));
+  }
   if (o.name.empty()) return Bad("name is empty");
   if (!in(o.min_validation_auc, 0, 1)) {
     return Bad(absl::StrCat("min_validation_auc must be in [0, 1], got ",
@@ -1107,6 +1117,11 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   // --- 1. Groups -------------------------------------------------------------
   proto::Policy shape = base;
   shape.clear_path_rules();
+  // Learned and calibrated without the offer-rate cap the trainer sets at
+  // the end (a base policy's own cap stays when offer_cap_headroom is 0).
+  if (options.offer_cap_headroom > 0) {
+    shape.mutable_gates()->set_max_offer_share(0);
+  }
   {
     const internal::PageMatcher base_matcher(base);
     // Views per template (a node map: counter_of points into it), and per
@@ -1461,6 +1476,36 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
                    ": offer rate ", best.offer_rate, " (target ", target,
                    "), precision ", best.precision, ", recall ",
                    best.recall));
+  // The offer-rate cap, set after calibrating (which it would only disturb
+  // at its headroom), so that the threshold is the uncapped policy's.
+  // The cap holds in every window: where few sessions start per window it
+  // also cuts offers that bunch in one, on this very site. So the headroom
+  // is raised until the validation replay keeps its offers.
+  double capped_offer_rate = best.offer_rate;
+  double chosen_headroom = 0;
+  if (options.offer_cap_headroom > 0) {
+    for (const double m : {1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0}) {
+      chosen_headroom = options.offer_cap_headroom * m;
+      const double share = std::min(1.0, target * chosen_headroom);
+      shape.mutable_gates()->set_max_offer_share(share);
+      absl::StatusOr<Policy> capped =
+          internal::PolicyInternal::FromProto(shape);
+      if (!capped.ok()) return capped.status();
+      absl::StatusOr<ReplayMetrics> m_capped =
+          internal::RunReplay(*capped, val, ro);
+      if (!m_capped.ok()) return m_capped.status();
+      capped_offer_rate = m_capped->offer_rate;
+      if (share >= 1 || capped_offer_rate >= (1 - options.max_offer_cap_cost) *
+                                                 best.offer_rate) {
+        break;
+      }
+    }
+    say(absl::StrCat(
+        "offer-rate cap: ", shape.gates().max_offer_share(),
+        " of the sessions started in any ", shape.gates().rate_window_s(),
+        " s (headroom ", chosen_headroom, "; validation offer rate ",
+        capped_offer_rate, " capped, ", best.offer_rate, " uncapped)"));
+  }
 
   // --- Provenance -------------------------------------------------------------
   shape.set_name(options.name);
@@ -1502,6 +1547,8 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   if (labels != Labels::kHelpContact) {
     opt["min_offer_outcomes"] = absl::StrCat(options.min_offer_outcomes);
   }
+  opt["offer_cap_headroom"] = absl::StrCat(options.offer_cap_headroom);
+  opt["max_offer_cap_cost"] = absl::StrCat(options.max_offer_cap_cost);
   prov->set_data_start_ms(t_min);
   prov->set_data_end_ms(t_max);
   auto& v = *prov->mutable_validation();
@@ -1514,6 +1561,11 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   v["offer_rate"] = best.offer_rate;
   v["median_lead_s"] = best.median_lead_s;
   v["target_offer_rate"] = target;
+  v["max_offer_share"] = shape.gates().max_offer_share();
+  if (options.offer_cap_headroom > 0) {
+    v["offer_cap_headroom"] = chosen_headroom;
+    v["capped_offer_rate"] = capped_offer_rate;
+  }
   v["train_auc"] = result.train_auc;
   v["validation_auc"] = result.validation_auc;
   v["split_ms"] = static_cast<double>(split);

@@ -69,7 +69,7 @@ def near(a, b, frac):
 calls, batch = runs["beckon_calls"], runs["beckon_batch"]
 check(near(batch["offers"], calls["offers"], 0.05),
       f"beckon batch {batch['offers']} offers vs calls {calls['offers']} (5%)")
-touched = {"score", "rate_cap", "holdout", "no_agents", "session_cap",
+touched = {"score", "rate_cap", "offer_rate_cap", "holdout", "no_agents", "session_cap",
            "min_gap", "dwell", "below_threshold"}
 for reason in set(calls["reasons"]) | set(batch["reasons"]):
     if reason not in touched:

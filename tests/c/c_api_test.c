@@ -222,7 +222,10 @@ static void TestVersionAndNames(void) {
   CHECK(strcmp(beckon_reason_name(BECKON_REASON_RATE_CAP), "rate_cap") == 0);
   CHECK(strcmp(beckon_reason_name(BECKON_REASON_STORE_UNAVAILABLE),
                "store_unavailable") == 0);
-  CHECK(BECKON_REASON_STORE_UNAVAILABLE == 12 && BECKON_REASON_COUNT == 13);
+  CHECK(strcmp(beckon_reason_name(BECKON_REASON_OFFER_RATE_CAP),
+               "offer_rate_cap") == 0);
+  CHECK(BECKON_REASON_STORE_UNAVAILABLE == 12 &&
+        BECKON_REASON_OFFER_RATE_CAP == 13 && BECKON_REASON_COUNT == 14);
   CHECK(beckon_reason_name(BECKON_REASON_COUNT - 1) != NULL);
   CHECK(beckon_reason_name(BECKON_REASON_COUNT) == NULL);
   CHECK(beckon_reason_name(-7) == NULL);

@@ -53,6 +53,18 @@ expect_exit 0 "$beckon" train --events a.csv --days 1-2 --out p.policy \
 grep -q "precision" out || fail "train prints validation figures"
 [ -s p.policy ] || fail "no policy written"
 grep -q 'created_by: "beckon train' p.txtpb || fail "text policy provenance"
+# The offer-rate cap: the target (0.05) times the default headroom 1.5.
+grep -q 'max_offer_share: 0.075' p.txtpb || fail "trained offer-rate cap"
+expect_exit 0 "$beckon" train --events a.csv --days 1-2 --out q.policy \
+  --text-out q.txtpb --target-offer-rate 0.1 --offer-cap-headroom 2 --quiet
+grep -q 'max_offer_share: 0.2$' q.txtpb || fail "--offer-cap-headroom 2"
+grep -q 'key: "offer_cap_headroom"' q.txtpb || fail "headroom in provenance"
+expect_exit 1 "$beckon" train --events a.csv --out x.policy \
+  --offer-cap-headroom 101
+grep -q "offer-cap-headroom" err || fail "bad --offer-cap-headroom is named"
+expect_exit 1 "$beckon" train --events a.csv --out x.policy \
+  --offer-cap-headroom 0.5
+grep -q "offer_cap_headroom" err || fail "headroom 0.5 is refused, named"
 expect_exit 0 "$beckon" inspect p.policy
 grep -q "dwell_threshold_s" out || fail "inspect prints text format"
 expect_exit 0 "$beckon" inspect p.policy --json

@@ -278,10 +278,12 @@ def test_constants_match_the_documented_names():
     assert set(beckon.REASONS) == {
         "score", "dwell", "below_threshold", "no_session", "declined",
         "ignored", "engaged", "session_cap", "min_gap", "holdout",
-        "no_agents", "rate_cap", "store_unavailable"}
+        "no_agents", "rate_cap", "store_unavailable", "offer_rate_cap"}
     # Reason numbers are those of the C ABI (beckon_reason).
     assert beckon.REASONS.index("rate_cap") == 11
     assert beckon.REASONS.index("store_unavailable") == 12
+    assert beckon.REASONS.index("offer_rate_cap") == 13
+    assert len(beckon.REASONS) == 14
     for c in (beckon.EVENT_TYPES, beckon.ACTIONS, beckon.REASONS):
         assert isinstance(c, tuple)
 

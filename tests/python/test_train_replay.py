@@ -99,16 +99,23 @@ def test_train_options_take_effect(week_split):
     options = p.to_dict()["provenance"]["options"]
     assert options["max_groups"] == "14"
     assert float(options["target_offer_rate"]) == 0.1
+    # The offer-rate cap: the target times the default headroom, 1.5.
+    assert float(options["offer_cap_headroom"]) == 1.5
+    assert p.to_dict()["gates"]["max_offer_share"] == pytest.approx(0.15)
 
 
 def test_train_keeps_the_base_gates(week_split):
     # docs/trainer.md: the trainer does not learn gates; they come from the
-    # base policy.
+    # base policy, but for the offer-rate cap it sets from its target.
     text = beckon.Policy.default().to_text()
     base = beckon.Policy.from_text(text.replace("min_gap_s: 300",
                                                 "min_gap_s: 777"))
-    p = beckon.train(week_split[0], base=base)
-    assert p.to_dict()["gates"]["min_gap_s"] == "777"
+    p = beckon.train(week_split[0], base=base, offer_cap_headroom=2)
+    gates = p.to_dict()["gates"]
+    assert gates["min_gap_s"] == "777"
+    assert gates["max_offer_share"] == pytest.approx(0.1)  # 0.05 x 2
+    assert (p.to_dict()["provenance"]["validation"]["max_offer_share"]
+            == pytest.approx(0.1))
 
 
 def test_train_rejects_bad_options(week_split):
@@ -124,6 +131,9 @@ def test_train_rejects_bad_options(week_split):
         beckon.train(small, validation_fraction=0.9)
     with pytest.raises(beckon.InvalidArgumentError, match="l2"):
         beckon.train(small, l2="strong")
+    with pytest.raises(beckon.InvalidArgumentError,
+                       match="offer_cap_headroom"):
+        beckon.train(small, offer_cap_headroom=0.5)
 
 
 def test_train_without_help_contacts_says_why(week_split):

@@ -346,6 +346,8 @@ const Command kTrain{
       "default"},
      {"target-offer-rate", "R", "share of sessions to offer to", "0.05"},
      {"offers-per-day", "N", "calibrate to agent capacity instead", ""},
+     {"offer-cap-headroom", "X",
+      "offer-rate cap = min(1, target x X); 0 keeps the base policy's", "1.5"},
      {"validation-fraction", "F", "latest share of the time span held out",
       "0.2"},
      {"dwell-rule", "RULE", "quantile | separation", "quantile"},
@@ -380,6 +382,8 @@ absl::Status Train(const Args& args) {
       args.Number("target-offer-rate", o.target_offer_rate, 1e-4, 0.9);
   absl::StatusOr<double> per_day =
       args.Number("offers-per-day", 0, 0, 1e9);
+  absl::StatusOr<double> headroom =
+      args.Number("offer-cap-headroom", o.offer_cap_headroom, 0, 100);
   absl::StatusOr<double> vf =
       args.Number("validation-fraction", o.validation_fraction, 0.05, 0.5);
   absl::StatusOr<double> q =
@@ -394,12 +398,14 @@ absl::Status Train(const Args& args) {
   absl::StatusOr<int64_t> moo = args.Integer(
       "min-offer-outcomes", o.min_offer_outcomes, 1, 1'000'000'000);
   for (const absl::Status& s :
-       {rate.status(), per_day.status(), vf.status(), q.status(), mgv.status(),
-        mps.status(), lift.status(), l2.status(), moo.status()}) {
+       {rate.status(), per_day.status(), headroom.status(), vf.status(),
+        q.status(), mgv.status(), mps.status(), lift.status(), l2.status(),
+        moo.status()}) {
     if (!s.ok()) return s;
   }
   o.target_offer_rate = *rate;
   o.offers_per_day = *per_day;
+  o.offer_cap_headroom = *headroom;
   o.validation_fraction = *vf;
   o.dwell_rule = args.Get("dwell-rule", o.dwell_rule);
   o.dwell_quantile = *q;

@@ -27,10 +27,11 @@ test('the library reports the version of include/beckon/version.h', () => {
 
 test('actions, reasons, channels and event types are the C ABI\'s', () => {
   assert.deepEqual(beckon.ACTIONS, ['offer', 'wait', 'suppress']);
-  assert.equal(beckon.REASONS.length, 13);
+  assert.equal(beckon.REASONS.length, 14);
   assert.equal(beckon.REASONS[0], 'score');
   assert.equal(beckon.REASONS[4], 'declined');
   assert.equal(beckon.REASONS[12], 'store_unavailable');
+  assert.equal(beckon.REASONS[13], 'offer_rate_cap');
   assert.deepEqual(beckon.CHANNELS,
                    ['unspecified', 'chat', 'call', 'email', 'form']);
   assert.equal(beckon.EVENT_TYPES.length, 10);

@@ -48,7 +48,8 @@ typedef enum beckon_reason {
   BECKON_REASON_HOLDOUT = 9,
   BECKON_REASON_NO_AGENTS = 10,
   BECKON_REASON_RATE_CAP = 11,
-  BECKON_REASON_STORE_UNAVAILABLE = 12
+  BECKON_REASON_STORE_UNAVAILABLE = 12,
+  BECKON_REASON_OFFER_RATE_CAP = 13
 } beckon_reason;
 
 typedef enum beckon_channel {

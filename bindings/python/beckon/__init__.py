@@ -762,7 +762,8 @@ def _skip(on_error: str) -> bool:
 
 def train(events: Events, *, base: Optional[Policy] = None,
           target_offer_rate: float = 0.05, offers_per_day: float = 0,
-          validation_fraction: float = 0.2, dwell_rule: str = "quantile",
+          offer_cap_headroom: float = 1.5, validation_fraction: float = 0.2,
+          dwell_rule: str = "quantile",
           dwell_quantile: float = 0.6, l2: float = 1.0,
           labels: str = "help_contact",
           name: str = "beckon-trained", allow_small_epoch: bool = False,
@@ -773,7 +774,10 @@ def train(events: Events, *, base: Optional[Policy] = None,
     dwell thresholds, path rules, the logistic model over the engine's own
     features, and the decision threshold calibrated on the latest
     `validation_fraction` of the log (by time) to `target_offer_rate` of
-    sessions, or to `offers_per_day` when that is > 0.
+    sessions, or to `offers_per_day` when that is > 0. The policy's
+    offer-rate cap (``gates.max_offer_share``, reason ``offer_rate_cap``)
+    is set to ``min(1, target x offer_cap_headroom)``; 0 keeps the base
+    policy's.
 
     `labels` says what a positive outcome is: ``"help_contact"`` (the help
     contacts of the log), ``"offer_outcomes"`` (offers already made:
@@ -801,6 +805,7 @@ def train(events: Events, *, base: Optional[Policy] = None,
     """
     opts = dict(options, target_offer_rate=target_offer_rate,
                 offers_per_day=offers_per_day,
+                offer_cap_headroom=offer_cap_headroom,
                 validation_fraction=validation_fraction,
                 dwell_rule=dwell_rule, dwell_quantile=dwell_quantile, l2=l2,
                 labels=labels, name=name)
