@@ -1233,6 +1233,27 @@ TEST_F(RedisStore, RoundTripsPerCallAreFewAndCounted) {
   }
 }
 
+// `procs` child processes, each with its own engine over the same Redis,
+// decide at once for stuck visitors "r0".."r<procs-1>" (observed before) at
+// the moment they are due an offer; returns how many got each reason.
+std::map<std::string, int> RacingReasons(const Policy& policy,
+                                         const Engine::Options& o, int procs) {
+  Children kids;
+  EXPECT_TRUE(kids.Start(procs, [&](int i, Children& self) -> std::string {
+    auto engine = Engine::Create(policy, o);
+    if (!engine.ok()) return "ERROR: " + engine.status().ToString();
+    self.WaitForGo();
+    absl::StatusOr<Decision> d =
+        (*engine)->Decide(absl::StrCat("r", i), kT0 + kStuckOfferAfter);
+    if (!d.ok()) return "ERROR: " + d.status().ToString();
+    return std::string(ReasonName(d->reason));
+  }));
+  kids.Go();
+  std::map<std::string, int> reasons;
+  for (const std::string& r : kids.Join()) ++reasons[r];
+  return reasons;
+}
+
 TEST_F(RedisStore, TheRateCapHoldsWhenProcessesOfferAtOnce) {
   // Two free agents answer two offers per window (expected_accept_rate 1):
   // eight processes deciding for eight stuck visitors at once must make at
@@ -1248,19 +1269,8 @@ TEST_F(RedisStore, TheRateCapHoldsWhenProcessesOfferAtOnce) {
   MustObserve(*e, Event::Agents(kT0, 2));
   constexpr int kProcs = 8;
   for (int i = 0; i < kProcs; ++i) StuckVisitor(*e, absl::StrCat("r", i), kT0);
-  Children kids;
-  ASSERT_TRUE(kids.Start(kProcs, [&](int i, Children& self) -> std::string {
-    auto engine = Engine::Create(policy, o);
-    if (!engine.ok()) return "ERROR: " + engine.status().ToString();
-    self.WaitForGo();
-    absl::StatusOr<Decision> d =
-        (*engine)->Decide(absl::StrCat("r", i), kT0 + kStuckOfferAfter);
-    if (!d.ok()) return "ERROR: " + d.status().ToString();
-    return std::string(ReasonName(d->reason));
-  }));
-  kids.Go();
   std::map<std::string, int> reasons;
-  for (const std::string& r : kids.Join()) ++reasons[r];
+  ASSERT_NO_FATAL_FAILURE(reasons = RacingReasons(policy, o, kProcs));
   EXPECT_EQ(reasons["score"] + reasons["rate_cap"], kProcs)
       << ::testing::PrintToString(reasons);
   EXPECT_LE(reasons["score"], 2) << "offers beyond the cap of 2: "
@@ -1324,19 +1334,8 @@ TEST_F(RedisStore, TheOfferRateCapHoldsWhenProcessesOfferAtOnce) {
   ASSERT_NE(e, nullptr);
   constexpr int kProcs = 8;
   for (int i = 0; i < kProcs; ++i) StuckVisitor(*e, absl::StrCat("r", i), kT0);
-  Children kids;
-  ASSERT_TRUE(kids.Start(kProcs, [&](int i, Children& self) -> std::string {
-    auto engine = Engine::Create(policy, o);
-    if (!engine.ok()) return "ERROR: " + engine.status().ToString();
-    self.WaitForGo();
-    absl::StatusOr<Decision> d =
-        (*engine)->Decide(absl::StrCat("r", i), kT0 + kStuckOfferAfter);
-    if (!d.ok()) return "ERROR: " + d.status().ToString();
-    return std::string(ReasonName(d->reason));
-  }));
-  kids.Go();
   std::map<std::string, int> reasons;
-  for (const std::string& r : kids.Join()) ++reasons[r];
+  ASSERT_NO_FATAL_FAILURE(reasons = RacingReasons(policy, o, kProcs));
   EXPECT_EQ(reasons["score"] + reasons["offer_rate_cap"], kProcs)
       << ::testing::PrintToString(reasons);
   EXPECT_LE(reasons["score"], 2)

@@ -53,10 +53,13 @@ expect_exit 0 "$beckon" train --events a.csv --days 1-2 --out p.policy \
 grep -q "precision" out || fail "train prints validation figures"
 [ -s p.policy ] || fail "no policy written"
 grep -q 'created_by: "beckon train' p.txtpb || fail "text policy provenance"
-# The offer-rate cap: the target (0.05) times the default headroom 1.5.
-grep -q 'max_offer_share: 0.075' p.txtpb || fail "trained offer-rate cap"
+# The offer-rate cap: the target (0.05) times a headroom of at least the
+# default 1.5, chosen on validation and recorded.
+grep -q 'max_offer_share: ' p.txtpb || fail "trained offer-rate cap"
+grep -q 'key: "capped_offer_rate"' p.txtpb || fail "capped rate in provenance"
 expect_exit 0 "$beckon" train --events a.csv --days 1-2 --out q.policy \
-  --text-out q.txtpb --target-offer-rate 0.1 --offer-cap-headroom 2 --quiet
+  --text-out q.txtpb --target-offer-rate 0.1 --offer-cap-headroom 2 \
+  --max-offer-cap-cost 0.5 --quiet
 grep -q 'max_offer_share: 0.2$' q.txtpb || fail "--offer-cap-headroom 2"
 grep -q 'key: "offer_cap_headroom"' q.txtpb || fail "headroom in provenance"
 expect_exit 1 "$beckon" train --events a.csv --out x.policy \

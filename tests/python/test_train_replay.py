@@ -99,9 +99,15 @@ def test_train_options_take_effect(week_split):
     options = p.to_dict()["provenance"]["options"]
     assert options["max_groups"] == "14"
     assert float(options["target_offer_rate"]) == 0.1
-    # The offer-rate cap: the target times the default headroom, 1.5.
+    # The offer-rate cap: the target times the headroom chosen on
+    # validation (at least the default 1.5; recorded), which keeps at least
+    # 98% of the uncapped validation offers.
     assert float(options["offer_cap_headroom"]) == 1.5
-    assert p.to_dict()["gates"]["max_offer_share"] == pytest.approx(0.15)
+    validation = p.to_dict()["provenance"]["validation"]
+    h = validation["offer_cap_headroom"]
+    assert h >= 1.5
+    assert p.to_dict()["gates"]["max_offer_share"] == pytest.approx(min(1, 0.1 * h))
+    assert validation["capped_offer_rate"] >= 0.98 * validation["offer_rate"]
 
 
 def test_train_keeps_the_base_gates(week_split):
@@ -110,7 +116,9 @@ def test_train_keeps_the_base_gates(week_split):
     text = beckon.Policy.default().to_text()
     base = beckon.Policy.from_text(text.replace("min_gap_s: 300",
                                                 "min_gap_s: 777"))
-    p = beckon.train(week_split[0], base=base, offer_cap_headroom=2)
+    # max_offer_cap_cost=0.5: the first step of the headroom ladder holds.
+    p = beckon.train(week_split[0], base=base, offer_cap_headroom=2,
+                     max_offer_cap_cost=0.5)
     gates = p.to_dict()["gates"]
     assert gates["min_gap_s"] == "777"
     assert gates["max_offer_share"] == pytest.approx(0.1)  # 0.05 x 2

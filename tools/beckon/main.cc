@@ -347,7 +347,11 @@ const Command kTrain{
      {"target-offer-rate", "R", "share of sessions to offer to", "0.05"},
      {"offers-per-day", "N", "calibrate to agent capacity instead", ""},
      {"offer-cap-headroom", "X",
-      "offer-rate cap = min(1, target x X); 0 keeps the base policy's", "1.5"},
+      "offer-rate cap = min(1, target x headroom), headroom >= X raised on "
+      "validation; 0 keeps the base policy's",
+      "1.5"},
+     {"max-offer-cap-cost", "C",
+      "share of the validation offers the cap may cost", "0.02"},
      {"validation-fraction", "F", "latest share of the time span held out",
       "0.2"},
      {"dwell-rule", "RULE", "quantile | separation", "quantile"},
@@ -384,6 +388,8 @@ absl::Status Train(const Args& args) {
       args.Number("offers-per-day", 0, 0, 1e9);
   absl::StatusOr<double> headroom =
       args.Number("offer-cap-headroom", o.offer_cap_headroom, 0, 100);
+  absl::StatusOr<double> cap_cost =
+      args.Number("max-offer-cap-cost", o.max_offer_cap_cost, 0, 0.5);
   absl::StatusOr<double> vf =
       args.Number("validation-fraction", o.validation_fraction, 0.05, 0.5);
   absl::StatusOr<double> q =
@@ -398,14 +404,15 @@ absl::Status Train(const Args& args) {
   absl::StatusOr<int64_t> moo = args.Integer(
       "min-offer-outcomes", o.min_offer_outcomes, 1, 1'000'000'000);
   for (const absl::Status& s :
-       {rate.status(), per_day.status(), headroom.status(), vf.status(),
-        q.status(), mgv.status(), mps.status(), lift.status(), l2.status(),
-        moo.status()}) {
+       {rate.status(), per_day.status(), headroom.status(), cap_cost.status(),
+        vf.status(), q.status(), mgv.status(), mps.status(), lift.status(),
+        l2.status(), moo.status()}) {
     if (!s.ok()) return s;
   }
   o.target_offer_rate = *rate;
   o.offers_per_day = *per_day;
   o.offer_cap_headroom = *headroom;
+  o.max_offer_cap_cost = *cap_cost;
   o.validation_fraction = *vf;
   o.dwell_rule = args.Get("dwell-rule", o.dwell_rule);
   o.dwell_quantile = *q;
