@@ -62,6 +62,9 @@ struct OfferRateCurve {
   //  "reachable":..., "decision_threshold":..., "policy": {metrics},
   //  "baseline_seconds":..., "baseline": {metrics}}, ...]}
   std::string ToJson() const;
+  // Its parts: the "points" list and the "unoffered_by_reason" object.
+  std::string PointsJson() const;
+  std::string ReasonsJson() const;
 };
 
 // Draws the curve of `policy` on `events` at `rates` (each in (0, 1);

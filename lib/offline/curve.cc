@@ -11,6 +11,7 @@
 #include "beckon/decision.h"
 #include "beckon/policy.pb.h"
 #include "lib/json.h"
+#include "lib/offline/replay_internal.h"
 #include "policy_internal.h"
 
 namespace beckon {
@@ -84,7 +85,10 @@ absl::StatusOr<OfferRateCurve> ComputeOfferRateCurve(
     s.reason = t.decision->reason;
     s.offered = s.offered || t.decision->action == Action::kOffer;
   };
-  absl::StatusOr<ReplayMetrics> most = Replay(*lowest, events, ro);
+  // One sorted log for every replay (the baseline keeps the policy's
+  // session settings, so the same session timeout).
+  const internal::PreparedLog log(events, timeout_ms);
+  absl::StatusOr<ReplayMetrics> most = internal::RunReplay(*lowest, log, ro);
   if (!most.ok()) return most.status();
   for (const auto& [visitor, s] : open) close(s);
   curve.max_offer_rate = most->offer_rate;
@@ -101,12 +105,12 @@ absl::StatusOr<OfferRateCurve> ComputeOfferRateCurve(
   double x_max = 0;
   for (double rate : rates) {
     absl::StatusOr<Calibration> l =
-        CalibrateDecisionThreshold(policy, events, rate, plain);
+        internal::CalibrateThreshold(policy, log, rate, plain);
     if (!l.ok()) return l.status();
     const double reached =
         l->metrics.offer_rate > 0 ? l->metrics.offer_rate : rate;
     absl::StatusOr<Calibration> b =
-        CalibrateFixedDwell(policy, events, reached, plain);
+        internal::CalibrateDwell(policy, log, reached, plain);
     if (!b.ok()) return b.status();
     CurvePoint p{rate,
                  rate <= curve.max_offer_rate + std::max(0.001, 0.05 * rate),
@@ -121,9 +125,13 @@ absl::StatusOr<OfferRateCurve> ComputeOfferRateCurve(
   return curve;
 }
 
-std::string OfferRateCurve::ToJson() const {
+std::string OfferRateCurve::ReasonsJson() const {
   internal::JsonObject reasons;
   for (const auto& [reason, n] : unoffered_by_reason) reasons.UInt(reason, n);
+  return reasons.Finish();
+}
+
+std::string OfferRateCurve::PointsJson() const {
   std::string pts = "[";
   for (size_t i = 0; i < points.size(); ++i) {
     const CurvePoint& p = points[i];
@@ -138,12 +146,16 @@ std::string OfferRateCurve::ToJson() const {
     pts += o.Finish();
   }
   pts.push_back(']');
+  return pts;
+}
+
+std::string OfferRateCurve::ToJson() const {
   internal::JsonObject o;
   o.Num("max_offer_rate", max_offer_rate)
       .Num("recall_area", recall_area)
       .Num("baseline_recall_area", baseline_recall_area)
-      .Raw("unoffered_by_reason", reasons.Finish())
-      .Raw("points", pts);
+      .Raw("unoffered_by_reason", ReasonsJson())
+      .Raw("points", PointsJson());
   return o.Finish();
 }
 

@@ -638,15 +638,12 @@ const Command kCompare{
      kAllowSmallEpoch,
      kQuiet}};
 
-std::string PairJson(double rate, const Calibration* learned,
-                     const ReplayMetrics& lm, const Calibration& base,
-                     bool reachable = true) {
+// The policy as it is and the baseline matched to it (the sweep's points
+// are OfferRateCurve::PointsJson, with the same keys and a threshold).
+std::string PairJson(double rate, const ReplayMetrics& lm,
+                     const Calibration& base) {
   internal::JsonObject o;
   o.Num("target_offer_rate", rate);
-  if (learned != nullptr) {
-    o.Num("decision_threshold", learned->setting);
-    o.Bool("reachable", reachable);
-  }
   o.Raw("policy", lm.ToJson());
   o.Num("baseline_seconds", base.setting);
   o.Raw("baseline", base.metrics.ToJson());
@@ -704,23 +701,11 @@ absl::Status Compare(const Args& args) {
       ComputeOfferRateCurve(*policy, *events, rates);
   if (!curve.ok()) return curve.status();
   if (args.Has("json")) {
-    std::string sweep = "[";
-    for (size_t i = 0; i < curve->points.size(); ++i) {
-      const CurvePoint& p = curve->points[i];
-      if (i > 0) sweep.push_back(',');
-      sweep += PairJson(p.target_offer_rate, &p.policy, p.policy.metrics,
-                        p.baseline, p.reachable);
-    }
-    sweep.push_back(']');
-    internal::JsonObject reasons;
-    for (const auto& [reason, n] : curve->unoffered_by_reason) {
-      reasons.UInt(reason, n);
-    }
     internal::JsonObject o;
-    o.Raw("matched", PairJson(own->offer_rate, nullptr, *own, *matched));
-    o.Raw("sweep", sweep);
+    o.Raw("matched", PairJson(own->offer_rate, *own, *matched));
+    o.Raw("sweep", curve->PointsJson());
     o.Num("max_offer_rate", curve->max_offer_rate);
-    o.Raw("unoffered_by_reason", reasons.Finish());
+    o.Raw("unoffered_by_reason", curve->ReasonsJson());
     o.Num("recall_area", curve->recall_area);
     o.Num("baseline_recall_area", curve->baseline_recall_area);
     std::cout << o.Finish() << "\n";
