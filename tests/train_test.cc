@@ -226,6 +226,58 @@ TEST(Train, LearnedPolicyBeatsTheFixedDwellBaseline) {
   EXPECT_GT(zero_agents, 0u);
 }
 
+// Issue 13, waiting times chosen by what they achieve: on held-out days
+// of seeds other than the demo's, the policy whose timing rule validation
+// chose finds more of the visitors who will ask than the one fixed rule
+// the trainer used before (quantile 0.6 floored, no early offers), at the
+// same offer rate; and it can reach a 20% offer rate, which the fixed rule
+// could not (it waits for thresholds most sessions never reach).
+TEST(Train, ChosenTimingBeatsTheFixedRuleAndReachesTwentyPercent) {
+  for (uint64_t seed : {2, 3}) {
+    SCOPED_TRACE(seed);
+    SimulatorOptions o = SimulatorOptions::Default();
+    o.days = 7;
+    o.seed = seed;
+    const std::vector<LogEvent> log = Simulated(o);
+    const std::vector<LogEvent> days = Days(log, o.start_ms, 1, 6);
+    const std::vector<LogEvent> day7 = Days(log, o.start_ms, 7, 7);
+    TrainOptions fixed;
+    fixed.dwell_rule = "quantile";
+    fixed.early_offers = "no";
+    absl::StatusOr<TrainResult> a = Train(days, TrainOptions{});
+    absl::StatusOr<TrainResult> f = Train(days, fixed);
+    ASSERT_TRUE(a.ok() && f.ok()) << a.status() << f.status();
+    ASSERT_EQ(f->timing_candidates.size(), 1u);
+    EXPECT_EQ(f->timing_candidates[0].name, "quantile 0.60");
+    // At a matched 5% on day 7 (each recalibrated there, as compare does).
+    absl::StatusOr<Calibration> ca =
+        CalibrateDecisionThreshold(a->policy, day7, 0.05);
+    absl::StatusOr<Calibration> cf =
+        CalibrateDecisionThreshold(f->policy, day7, 0.05);
+    ASSERT_TRUE(ca.ok() && cf.ok()) << ca.status() << cf.status();
+    std::cout << "seed " << seed << ": chosen timing recall "
+              << ca->metrics.recall << " at offer rate "
+              << ca->metrics.offer_rate << "; fixed rule recall "
+              << cf->metrics.recall << " at " << cf->metrics.offer_rate << "\n";
+    EXPECT_NEAR(ca->metrics.offer_rate, cf->metrics.offer_rate, 0.003);
+    EXPECT_GE(ca->metrics.recall, 1.15 * cf->metrics.recall);
+    // 20%: reachable with the chosen timing, not with the fixed rule.
+    TrainOptions wide;
+    wide.target_offer_rate = 0.2;
+    absl::StatusOr<TrainResult> w = Train(days, wide);
+    ASSERT_TRUE(w.ok()) << w.status();
+    // Reached (the counted calibration of an early-offer policy can land
+    // above its target at high rates: 0.218 for seed 3, see
+    // docs/trainer.md "Waiting times").
+    EXPECT_GE(w->validation.offer_rate, 0.195);
+    EXPECT_LE(w->validation.offer_rate, 0.23);
+    absl::StatusOr<Calibration> cw =
+        CalibrateDecisionThreshold(f->policy, day7, 0.2);
+    ASSERT_TRUE(cw.ok()) << cw.status();
+    EXPECT_LT(cw->metrics.offer_rate, 0.18);
+  }
+}
+
 TEST(Train, IsDeterministicAndRecordsProvenance) {
   SimulatorOptions o = SimulatorOptions::Default();
   o.days = 3;
@@ -242,7 +294,34 @@ TEST(Train, IsDeterministicAndRecordsProvenance) {
                         "validation_auc", "split_ms"}) {
     EXPECT_TRUE(prov.validation().count(k)) << k;
   }
-  EXPECT_EQ(prov.options().at("dwell_rule"), "quantile");
+  EXPECT_EQ(prov.options().at("dwell_rule"), "auto");
+  EXPECT_EQ(prov.options().at("early_offers"), "auto");
+  // Issue 13: the timing rules tried, each with its validation figures,
+  // and the one kept is the one with the most hits.
+  ASSERT_EQ(prov.timing_candidates_size(), 14);
+  ASSERT_EQ(a->timing_candidates.size(), 14u);
+  int chosen = -1;
+  uint64_t most = 0;
+  for (int i = 0; i < prov.timing_candidates_size(); ++i) {
+    const proto::TimingCandidate& c = prov.timing_candidates(i);
+    EXPECT_EQ(c.name(), a->timing_candidates[i].name);
+    EXPECT_EQ(c.hits(), a->timing_candidates[i].validation.hits);
+    EXPECT_TRUE(c.error().empty()) << c.name() << ": " << c.error();
+    EXPECT_NEAR(c.offer_rate(), 0.05, 0.005) << c.name();
+    most = std::max<uint64_t>(most, c.hits());
+    if (c.chosen()) {
+      EXPECT_EQ(chosen, -1) << "two chosen";
+      chosen = i;
+    }
+  }
+  ASSERT_GE(chosen, 0);
+  EXPECT_EQ(prov.timing_candidates(chosen).hits(), most);
+  EXPECT_EQ(prov.validation().at("hits"),
+            static_cast<double>(prov.timing_candidates(chosen).hits()));
+  EXPECT_EQ(internal::PolicyInternal::Message(a->policy)
+                .model()
+                .allow_before_dwell_threshold(),
+            prov.timing_candidates(chosen).allow_before_dwell_threshold());
   // Issue 13: the offer-rate cap at the target (0.05) times the headroom
   // chosen (1.5 x a step of the ladder), recorded in the provenance, with
   // the validation offer rate it keeps (at least 98% of the uncapped).

@@ -858,6 +858,7 @@ py::tuple TrainPolicy(py::handle events, py::handle base, py::dict given) {
   TakeOption(opts, "help_rate_prior_views", o.help_rate_prior_views);
   TakeOption(opts, "dwell_rule", o.dwell_rule);
   TakeOption(opts, "dwell_quantile", o.dwell_quantile);
+  TakeOption(opts, "early_offers", o.early_offers);
   TakeOption(opts, "min_dwell_contacts", o.min_dwell_contacts);
   TakeOption(opts, "min_dwell_threshold_s", o.min_dwell_threshold_s);
   TakeOption(opts, "max_dwell_threshold_s", o.max_dwell_threshold_s);
@@ -903,6 +904,22 @@ py::tuple TrainPolicy(py::handle events, py::handle base, py::dict given) {
   report["validation_offer_outcomes"] = result.validation_offer_outcomes;
   report["validation_accepted_offers"] = result.validation_accepted_offers;
   report["validation"] = result.validation.ToJson();
+  py::list timings;
+  for (const TimingCandidate& c : result.timing_candidates) {
+    py::dict t;
+    t["name"] = c.name;
+    t["early_offers"] = c.allow_before_dwell_threshold;
+    t["chosen"] = c.chosen;
+    t["hits"] = c.validation.hits;
+    t["offer_rate"] = c.validation.offer_rate;
+    t["precision"] = c.validation.precision;
+    t["recall"] = c.validation.recall;
+    t["median_lead_s"] = c.validation.median_lead_s;
+    t["validation_auc"] = c.validation_auc;
+    t["error"] = c.error;
+    timings.append(t);
+  }
+  report["timing_candidates"] = timings;
   return py::make_tuple(result.policy, report);
 }
 

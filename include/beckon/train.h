@@ -12,10 +12,11 @@
 //  1. page groups: the base policy's groups, plus the automatic templates
 //     ("/p/*") with enough views;
 //  2. per group, the help rate (smoothed toward the site's rate) and the
-//     dwell threshold (by default a quantile of dwell before a help
-//     contact, never below the median dwell of visitors who never asked;
-//     groups with too little data fall back to their role's, then the
-//     site's value);
+//     dwell threshold (a quantile of dwell before a help contact, or the
+//     separation rule; groups with too little data fall back to their
+//     role's, then the site's value); by default several timing rules are
+//     tried, with and without early offers, each through steps 4 and 5,
+//     and the one with the most validation hits is kept;
 //  3. path rules: short runs of groups or roles after which help contacts
 //     are far more likely than on average, with their support;
 //  4. the model: L2-regularized logistic regression over the engine's own
@@ -86,13 +87,28 @@ struct TrainOptions {
   // this many more views at that rate. Default: 50.
   double help_rate_prior_views = 50;
 
-  // Dwell thresholds. "quantile" (default): the `dwell_quantile` of dwell
-  // before a help contact on the group's pages, but never below the median
-  // dwell there of visitors who never asked. "separation": the dwell that
-  // best separates the two (the largest difference of their survival
-  // curves). Default quantile: 0.6.
-  std::string dwell_rule = "quantile";
+  // Dwell thresholds (the waiting time per page group). "auto" (default):
+  // chosen by what they achieve: each timing rule of the list below is
+  // fitted on the training part (thresholds, then the model) and
+  // calibrated on the validation part to the target offer rate, and the
+  // one with the most hits there (offers made before the visitor asked)
+  // is kept; every rule's validation figures go into the result
+  // (timing_candidates) and the policy's provenance. The rules: the 0.3,
+  // 0.45, 0.6 and 0.75 quantiles of dwell before a help contact, never
+  // below the median dwell of visitors who never asked; the 0.3 and 0.6
+  // quantiles without that floor; and the separation rule. "quantile":
+  // only the `dwell_quantile` rule (with the floor). "separation": only
+  // the dwell that best separates the two (the largest difference of their
+  // survival curves). Default quantile: 0.6.
+  std::string dwell_rule = "auto";
   double dwell_quantile = 0.6;
+  // May the model offer before a group's dwell threshold when its evidence
+  // is strong (model.allow_before_dwell_threshold)? "auto" (default): each
+  // timing rule is tried both ways and validation chooses; "no": never
+  // before the threshold; "yes": always allowed. With early offers the
+  // model is also trained on decision points before the threshold (at
+  // 0.25, 0.5 and 0.75 of it).
+  std::string early_offers = "auto";
   // A group needs this many help contacts made from its pages to get its
   // own threshold; else its role's, else the site's. Default: 20.
   uint64_t min_dwell_contacts = 20;
@@ -165,6 +181,19 @@ struct TrainOptions {
   std::function<bool()> interrupted;
 };
 
+// A timing rule the trainer tried (TrainOptions::dwell_rule "auto"), with
+// its validation replay at the target offer rate.
+struct TimingCandidate {
+  // "quantile 0.45", "quantile 0.30 unfloored", "separation"; with
+  // " + early" when the model could offer before the threshold.
+  std::string name;
+  bool allow_before_dwell_threshold = false;
+  bool chosen = false;  // The one kept (the most validation hits).
+  ReplayMetrics validation;
+  double validation_auc = 0;
+  std::string error;  // Why it could not be fitted; empty if it was.
+};
+
 struct TrainResult {
   Policy policy;
   // The validation replay at the calibrated threshold.
@@ -187,6 +216,9 @@ struct TrainResult {
   uint64_t train_accepted_offers = 0;
   uint64_t validation_offer_outcomes = 0;
   uint64_t validation_accepted_offers = 0;
+  // Every timing rule tried, in the order tried (one if dwell_rule and
+  // early_offers name a single rule).
+  std::vector<TimingCandidate> timing_candidates;
 };
 
 // Learns a policy from `events` (any order). Fails with a clear error when

@@ -24,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/types/span.h"
 #include "beckon/engine.h"
 #include "beckon/policy.pb.h"
 #include "beckon/version.h"
@@ -45,8 +46,11 @@ using internal::kUnlistedGroup;
 using internal::PreparedLog;
 
 // Decision points per dwell, as multiples of the page's dwell threshold:
-// where the engine, which waits for the threshold, would decide.
+// where the engine, which waits for the threshold, would decide; and with
+// early offers allowed (model.allow_before_dwell_threshold), points before
+// it too, so that the model learns what an early moment says.
 constexpr double kDwellMultiples[] = {1.0, 1.5, 2.0, 3.0};
+constexpr double kEarlyDwellMultiples[] = {0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0};
 
 absl::Status Bad(std::string_view what) {
   return absl::InvalidArgumentError(
@@ -77,10 +81,18 @@ absl::Status CheckOptions(const TrainOptions& o) {
   if (!in(o.help_rate_prior_views, 0, 1e9)) {
     return Bad("help_rate_prior_views must be finite and >= 0");
   }
-  if (o.dwell_rule != "separation" && o.dwell_rule != "quantile") {
-    return Bad(absl::StrCat("dwell_rule must be \"separation\" or "
-                            "\"quantile\", got \"",
-                            o.dwell_rule, "\""));
+  if (o.dwell_rule != "auto" && o.dwell_rule != "separation" &&
+      o.dwell_rule != "quantile") {
+    return Bad(
+        absl::StrCat("dwell_rule must be \"auto\", \"separation\" or "
+                     "\"quantile\", got \"",
+                     o.dwell_rule, "\""));
+  }
+  if (o.early_offers != "auto" && o.early_offers != "no" &&
+      o.early_offers != "yes") {
+    return Bad(
+        absl::StrCat("early_offers must be \"auto\", \"no\" or \"yes\", got \"",
+                     o.early_offers, "\""));
   }
   if (!in(o.dwell_quantile, 0.01, 0.99)) {
     return Bad(absl::StrCat("dwell_quantile must be in [0.01, 0.99], got ",
@@ -404,6 +416,9 @@ void CollectShard(const proto::Policy& shape, const PreparedLog& log,
   std::vector<int8_t> holdout;  // Per visitor: -1 unknown, 0, 1.
   const Holdout holdout_test(shape.gates());
   const bool dwell_gate = !shape.model().allow_before_dwell_threshold();
+  const absl::Span<const double> multiples =
+      dwell_gate ? absl::Span<const double>(kDwellMultiples)
+                 : absl::Span<const double>(kEarlyDwellMultiples);
   if (points != nullptr) {
     for (size_t i = 0; i < n; ++i) {
       const LogEvent& e = *log.order[i];
@@ -511,7 +526,7 @@ void CollectShard(const proto::Policy& shape, const PreparedLog& log,
         EventType::kOfferShown;
     const int64_t end = shown_next ? next : next - 1;
     window_end = end;
-    for (double m : kDwellMultiples) {
+    for (double m : multiples) {
       const int64_t t = e.ts_ms + static_cast<int64_t>(std::ceil(m * theta));
       if (t > end) break;
       const bool sample = t < next;
@@ -951,6 +966,16 @@ std::vector<Candidate> MinePaths(const PreparedLog& log, const RowFacts& f,
   return chosen;
 }
 
+// A timing rule: how a group's dwell threshold comes from its dwell
+// samples (TrainOptions::dwell_rule), and whether the model may offer
+// before it.
+struct TimingRule {
+  double quantile = 0.6;
+  bool floored = true;      // Never below the non-askers' median dwell.
+  bool separation = false;  // The separation rule instead of a quantile.
+  bool early = false;       // model.allow_before_dwell_threshold.
+  std::string name;
+};
 
 // The decision threshold for `target`, as CalibrateThreshold's bisection
 // finds it (the same steps over the log-odds, the same stopping rule), but
@@ -1291,14 +1316,16 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   }
   const double site_view_rate =
       all_views ? static_cast<double>(all_helped) / all_views : 0.0;
-  auto threshold_of = [&](const DwellSamples& d) {
+  auto threshold_of = [&](const DwellSamples& d, const TimingRule& rule) {
     double t;
-    if (options.dwell_rule == "separation" && !d.neg.empty()) {
+    if (rule.separation && !d.neg.empty()) {
       t = SeparationThreshold(d.pos, d.neg);
     } else {
-      // Never below the dwell of a typical visitor who did not ask.
-      t = internal::Quantile(d.pos, options.dwell_quantile);
-      if (!d.neg.empty()) t = std::max(t, internal::Quantile(d.neg, 0.5));
+      t = internal::Quantile(d.pos, rule.quantile);
+      // Floored: never below the dwell of a typical visitor who did not ask.
+      if (rule.floored && !d.neg.empty()) {
+        t = std::max(t, internal::Quantile(d.neg, 0.5));
+      }
     }
     return std::clamp(t, options.min_dwell_threshold_s,
                       options.max_dwell_threshold_s);
@@ -1325,16 +1352,27 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
     const double rate =
         (n_g + k) > 0 ? (k_g + k * site_view_rate) / (n_g + k) : site_view_rate;
     pg->set_help_rate(std::clamp(rate, 0.0, 1.0));
-    const DwellSamples& own = dwell[g];
-    const DwellSamples& role = by_role[pg->role()];
-    if (own.pos.size() >= need) {
-      pg->set_dwell_threshold_s(threshold_of(own));
-    } else if (role.pos.size() >= need) {
-      pg->set_dwell_threshold_s(threshold_of(role));
-    } else if (site.pos.size() >= need) {
-      pg->set_dwell_threshold_s(threshold_of(site));
-    }  // Else the base policy's value stays.
   }
+  // A timing rule's thresholds, into `p` (a copy of `shape`, whose groups
+  // it shares): from the group's own dwell samples, else its role's, else
+  // the site's; else the base policy's value stays.
+  auto set_thresholds = [&](proto::Policy& p, const TimingRule& rule) {
+    for (size_t g = 0; g <= unlisted_slot; ++g) {
+      proto::PageGroup* pg = g == unlisted_slot
+                                 ? p.mutable_unlisted()
+                                 : p.mutable_groups(static_cast<int>(g));
+      const DwellSamples& own = dwell[g];
+      const DwellSamples& role = by_role[pg->role()];
+      if (own.pos.size() >= need) {
+        pg->set_dwell_threshold_s(threshold_of(own, rule));
+      } else if (role.pos.size() >= need) {
+        pg->set_dwell_threshold_s(threshold_of(role, rule));
+      } else if (site.pos.size() >= need) {
+        pg->set_dwell_threshold_s(threshold_of(site, rule));
+      }
+    }
+    p.mutable_model()->set_allow_before_dwell_threshold(rule.early);
+  };
   if (labels == Labels::kHelpContact) {
     say(absl::StrCat("groups: ", n_groups, " (+ unlisted), ", all_views,
                      " page views, ", site.pos.size(),
@@ -1391,68 +1429,41 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   }
   say(absl::StrCat("path rules: ", shape.path_rules_size()));
 
-  // --- 4. Features and the model -------------------------------------------
-  proto::Model* model = shape.mutable_model();
-  model->Clear();
-  model->set_bias(-30);  // Collecting features: never offer.
-  // The base's threshold, so that calibration keeps the base's raise for
-  // scarce agents in proportion (WithDecisionThreshold).
-  model->set_decision_threshold(base.model().decision_threshold());
-  absl::StatusOr<Samples> samples = CollectSamples(shape, train, facts, options);
-  if (!samples.ok()) return samples.status();
-  const RowFacts val_facts = Facts(val, matcher, labels);
-  std::vector<OfferPoint> offer_points;
-  absl::StatusOr<Samples> val_samples =
-      CollectSamples(shape, val, val_facts, options, &offer_points);
-  if (!val_samples.ok()) return val_samples.status();
-  say(absl::StrCat("features: ", samples->rows(), " training samples, ",
-                   val_samples->rows(), " validation"));
-  uint64_t positives = 0;
-  for (double y : samples->y) positives += y > 0.5;
-  if (positives == 0 || positives == samples->rows()) {
-    return Bad(labels == Labels::kHelpContact
-                   ? "all training samples have the same label: need "
-                     "decision points both before help contacts and in "
-                     "sessions without"
-                   : "all training samples have the same label: need "
-                     "decision points both before positives (help contacts "
-                     "or accepted offers) and without");
-  }
-  LogisticOptions lo;
-  lo.l2 = options.l2;
-  lo.interrupted = options.interrupted;
-  absl::StatusOr<LogisticModel> fit =
-      FitLogistic(samples->x, kFeatureCount, samples->y, {}, lo);
-  if (!fit.ok()) return fit.status();
-  model->set_bias(fit->bias);
-  for (int j = 0; j < kFeatureCount; ++j) {
-    proto::FeatureWeight* w = model->add_weights();
-    w->set_feature(std::string(internal::FeatureName(j)));
-    w->set_weight(fit->weights[j]);
-  }
-  auto auc_of = [&](const Samples& s) {
-    std::vector<double> scores(s.rows());
-    for (size_t i = 0; i < s.rows(); ++i) {
-      scores[i] = fit->Predict(&s.x[i * kFeatureCount]);
+  // The timing rules to try (dwell_rule, early_offers).
+  std::vector<TimingRule> rules;
+  {
+    auto Rule = [](double q, bool floored, bool separation = false) {
+      TimingRule r;
+      r.quantile = q;
+      r.floored = floored;
+      r.separation = separation;
+      return r;
+    };
+    std::vector<TimingRule> dwell_rules;
+    if (options.dwell_rule == "auto") {
+      dwell_rules = {Rule(0.6, true),      Rule(0.3, true),  Rule(0.45, true),
+                     Rule(0.75, true),     Rule(0.3, false), Rule(0.6, false),
+                     Rule(0.6, true, true)};
+    } else if (options.dwell_rule == "separation") {
+      dwell_rules = {Rule(options.dwell_quantile, true, true)};
+    } else {
+      dwell_rules = {Rule(options.dwell_quantile, true)};
     }
-    return RocAuc(scores, s.y);
-  };
-  TrainResult result{options.base, {}, 0, 0, 0, 0, 0, 0, 0, {}};
-  result.train_auc = auc_of(*samples);
-  result.validation_auc = auc_of(*val_samples);
-  result.train_samples = samples->rows();
-  result.train_sessions = train.sessions;
-  result.validation_sessions = val.sessions;
-  result.train_help_sessions = help_sessions;
-  result.train_offer_outcomes = facts.offer_outcomes;
-  result.train_accepted_offers = facts.accepted_offers;
-  result.validation_offer_outcomes = val_facts.offer_outcomes;
-  result.validation_accepted_offers = val_facts.accepted_offers;
-  say(absl::StrCat("model: ", fit->iterations, " Newton steps, AUC ",
-                   result.train_auc, " (train), ", result.validation_auc,
-                   " (validation)"));
+    for (TimingRule r : dwell_rules) {
+      for (const bool early : {false, true}) {
+        if (options.early_offers == (early ? "no" : "yes")) continue;
+        r.early = early;
+        r.name = r.separation ? std::string("separation")
+                              : absl::StrFormat("quantile %.2f%s", r.quantile,
+                                                r.floored ? "" : " unfloored");
+        if (early) r.name += " + early";
+        rules.push_back(r);
+      }
+    }
+  }
 
-  // --- 5. The decision threshold, by replaying validation ------------------
+  // --- 4 and 5, per timing rule: the model, then the decision threshold ----
+  const RowFacts val_facts = Facts(val, matcher, labels);
   double target = options.target_offer_rate;
   if (options.offers_per_day > 0) {
     const double days =
@@ -1461,17 +1472,132 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
                             (static_cast<double>(val.sessions) / days),
                         1e-4, 0.9);
   }
-  absl::StatusOr<Policy> unscaled = internal::PolicyInternal::FromProto(shape);
-  if (!unscaled.ok()) return unscaled.status();
   ReplayOptions ro;
   ro.interrupted = options.interrupted;
-  const OfferRates rates(offer_points, *fit, val.sessions);
-  std::vector<OfferPoint>().swap(offer_points);
-  absl::StatusOr<Calibration> cal =
-      FastCalibrateThreshold(*unscaled, val, rates, target, ro, say);
-  if (!cal.ok()) return cal.status();
-  shape = internal::PolicyInternal::Message(cal->policy);
-  const ReplayMetrics& best = cal->metrics;
+  struct Fitted {
+    proto::Policy shape;
+    ReplayMetrics metrics;
+    double train_auc = 0, validation_auc = 0;
+    uint64_t train_samples = 0, validation_samples = 0;
+    int iterations = 0;
+  };
+  // The calibration's own messages only when one rule is tried.
+  std::function<void(const std::string&)> cal_say = [](const std::string&) {};
+  if (rules.size() == 1) cal_say = say;
+  auto fit_rule = [&](const TimingRule& rule) -> absl::StatusOr<Fitted> {
+    Fitted out;
+    out.shape = shape;
+    proto::Policy& p = out.shape;
+    proto::Model* model = p.mutable_model();
+    model->Clear();
+    model->set_bias(-30);  // Collecting features: never offer.
+    // The base's threshold, so that calibration keeps the base's raise for
+    // scarce agents in proportion (WithDecisionThreshold).
+    model->set_decision_threshold(base.model().decision_threshold());
+    set_thresholds(p, rule);
+    absl::StatusOr<Samples> samples = CollectSamples(p, train, facts, options);
+    if (!samples.ok()) return samples.status();
+    std::vector<OfferPoint> offer_points;
+    absl::StatusOr<Samples> val_samples =
+        CollectSamples(p, val, val_facts, options, &offer_points);
+    if (!val_samples.ok()) return val_samples.status();
+    uint64_t positives = 0;
+    for (double y : samples->y) positives += y > 0.5;
+    if (positives == 0 || positives == samples->rows()) {
+      return Bad(labels == Labels::kHelpContact
+                     ? "all training samples have the same label: need "
+                       "decision points both before help contacts and in "
+                       "sessions without"
+                     : "all training samples have the same label: need "
+                       "decision points both before positives (help "
+                       "contacts or accepted offers) and without");
+    }
+    LogisticOptions lo;
+    lo.l2 = options.l2;
+    lo.interrupted = options.interrupted;
+    absl::StatusOr<LogisticModel> fit =
+        FitLogistic(samples->x, kFeatureCount, samples->y, {}, lo);
+    if (!fit.ok()) return fit.status();
+    model->set_bias(fit->bias);
+    for (int j = 0; j < kFeatureCount; ++j) {
+      proto::FeatureWeight* w = model->add_weights();
+      w->set_feature(std::string(internal::FeatureName(j)));
+      w->set_weight(fit->weights[j]);
+    }
+    auto auc_of = [&](const Samples& s) {
+      std::vector<double> scores(s.rows());
+      for (size_t i = 0; i < s.rows(); ++i) {
+        scores[i] = fit->Predict(&s.x[i * kFeatureCount]);
+      }
+      return RocAuc(scores, s.y);
+    };
+    out.train_auc = auc_of(*samples);
+    out.validation_auc = auc_of(*val_samples);
+    out.train_samples = samples->rows();
+    out.validation_samples = val_samples->rows();
+    out.iterations = fit->iterations;
+    // --- 5. The decision threshold, by replaying validation
+    absl::StatusOr<Policy> unscaled = internal::PolicyInternal::FromProto(p);
+    if (!unscaled.ok()) return unscaled.status();
+    const OfferRates rates(offer_points, *fit, val.sessions);
+    std::vector<OfferPoint>().swap(offer_points);
+    absl::StatusOr<Calibration> cal =
+        FastCalibrateThreshold(*unscaled, val, rates, target, ro, cal_say);
+    if (!cal.ok()) return cal.status();
+    out.shape = internal::PolicyInternal::Message(cal->policy);
+    out.metrics = cal->metrics;
+    return out;
+  };
+  std::optional<Fitted> chosen;
+  std::vector<TimingCandidate> candidates;
+  absl::Status first_error;
+  for (const TimingRule& rule : rules) {
+    TimingCandidate& c = candidates.emplace_back();
+    c.name = rule.name;
+    c.allow_before_dwell_threshold = rule.early;
+    absl::StatusOr<Fitted> f = fit_rule(rule);
+    if (!f.ok()) {
+      if (!absl::IsInvalidArgument(f.status())) return f.status();
+      if (first_error.ok()) first_error = f.status();
+      c.error = std::string(f.status().message());
+      say(absl::StrCat("timing ", rule.name, ": ", c.error));
+      continue;
+    }
+    c.validation = f->metrics;
+    c.validation_auc = f->validation_auc;
+    say(absl::StrCat("timing ", rule.name, ": ", f->train_samples,
+                     " training samples, ", f->iterations,
+                     " Newton steps, AUC ", f->train_auc, " (train), ",
+                     f->validation_auc, " (validation); validation hits ",
+                     f->metrics.hits, " at offer rate ", f->metrics.offer_rate,
+                     ", precision ", f->metrics.precision));
+    // The most hits; on a tie, the rule tried first.
+    if (!chosen || f->metrics.hits > chosen->metrics.hits) {
+      for (TimingCandidate& o : candidates) o.chosen = false;
+      c.chosen = true;
+      chosen = *std::move(f);
+    }
+  }
+  if (!chosen) return first_error;
+  shape = std::move(chosen->shape);
+  const ReplayMetrics best = chosen->metrics;
+  TrainResult result{options.base, {}, 0, 0, 0, 0, 0, 0, 0, {}, 0, 0, 0, 0, {}};
+  result.train_auc = chosen->train_auc;
+  result.validation_auc = chosen->validation_auc;
+  result.train_samples = chosen->train_samples;
+  result.train_sessions = train.sessions;
+  result.validation_sessions = val.sessions;
+  result.train_help_sessions = help_sessions;
+  result.train_offer_outcomes = facts.offer_outcomes;
+  result.train_accepted_offers = facts.accepted_offers;
+  result.validation_offer_outcomes = val_facts.offer_outcomes;
+  result.validation_accepted_offers = val_facts.accepted_offers;
+  for (const TimingCandidate& c : candidates) {
+    if (c.chosen) {
+      say(absl::StrCat("timing chosen: ", c.name, " (of ", candidates.size(),
+                       ")"));
+    }
+  }
   say(absl::StrCat("threshold ", shape.model().decision_threshold(),
                    ": offer rate ", best.offer_rate, " (target ", target,
                    "), precision ", best.precision, ", recall ",
@@ -1533,6 +1659,20 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   opt["help_rate_prior_views"] = absl::StrCat(options.help_rate_prior_views);
   opt["dwell_rule"] = options.dwell_rule;
   opt["dwell_quantile"] = absl::StrCat(options.dwell_quantile);
+  opt["early_offers"] = options.early_offers;
+  for (const TimingCandidate& c : candidates) {
+    proto::TimingCandidate* t = prov->add_timing_candidates();
+    t->set_name(c.name);
+    t->set_allow_before_dwell_threshold(c.allow_before_dwell_threshold);
+    t->set_chosen(c.chosen);
+    t->set_hits(c.validation.hits);
+    t->set_precision(c.validation.precision);
+    t->set_recall(c.validation.recall);
+    t->set_offer_rate(c.validation.offer_rate);
+    t->set_median_lead_s(c.validation.median_lead_s);
+    t->set_validation_auc(c.validation_auc);
+    t->set_error(c.error);
+  }
   opt["min_dwell_contacts"] = absl::StrCat(options.min_dwell_contacts);
   opt["max_path_length"] = absl::StrCat(options.max_path_length);
   opt["min_path_support"] = absl::StrCat(options.min_path_support);
@@ -1610,6 +1750,7 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   if (!final_policy.ok()) return final_policy.status();
   result.policy = *final_policy;
   result.validation = best;
+  result.timing_candidates = std::move(candidates);
   return result;
 }
 

@@ -51,6 +51,10 @@ grep -q "days" err || fail "bad --days names the option"
 expect_exit 0 "$beckon" train --events a.csv --days 1-2 --out p.policy \
   --text-out p.txtpb --quiet
 grep -q "precision" out || fail "train prints validation figures"
+# Waiting times chosen by validation: the table of timing rules, one kept,
+# in the output and the provenance; a pinned rule prints no table.
+grep -q "timing rules on validation" out || fail "train prints timing rules"
+[ "$(grep -c '^  \* ' out)" = 1 ] || fail "exactly one timing rule is kept"
 [ -s p.policy ] || fail "no policy written"
 grep -q 'created_by: "beckon train' p.txtpb || fail "text policy provenance"
 # The offer-rate cap: the target (0.05) times a headroom of at least the
@@ -68,6 +72,16 @@ grep -q "offer-cap-headroom" err || fail "bad --offer-cap-headroom is named"
 expect_exit 1 "$beckon" train --events a.csv --out x.policy \
   --offer-cap-headroom 0.5
 grep -q "offer_cap_headroom" err || fail "headroom 0.5 is refused, named"
+grep -q 'timing_candidates {' p.txtpb || fail "timing rules in provenance"
+grep -q 'chosen: true' p.txtpb || fail "the kept timing rule is marked"
+expect_exit 0 "$beckon" train --events a.csv --days 1-2 --out r.policy \
+  --dwell-rule separation --early-offers yes --text-out r.txtpb --quiet
+grep -q "timing rules on validation" out && fail "a pinned rule has no table"
+grep -q 'name: "separation + early"' r.txtpb || fail "--dwell-rule/--early-offers"
+grep -q 'allow_before_dwell_threshold: true' r.txtpb || fail "--early-offers yes"
+expect_exit 1 "$beckon" train --events a.csv --out x.policy \
+  --early-offers sometimes
+grep -q "early_offers" err || fail "bad --early-offers is named"
 expect_exit 0 "$beckon" inspect p.policy
 grep -q "dwell_threshold_s" out || fail "inspect prints text format"
 expect_exit 0 "$beckon" inspect p.policy --json

@@ -34,7 +34,7 @@ def test_train_report(trained, week_split):
                            "warnings", "validation", "labels",
                            "train_offer_outcomes", "train_accepted_offers",
                            "validation_offer_outcomes",
-                           "validation_accepted_offers"}
+                           "validation_accepted_offers", "timing_candidates"}
     # A sound model on a week of simulated traffic: above every trust floor.
     assert report["warnings"] == []
     assert report["train_help_sessions"] >= 100
@@ -133,6 +133,8 @@ def test_train_rejects_bad_options(week_split):
         beckon.train(small, colour="red")
     with pytest.raises(beckon.InvalidArgumentError, match="dwell_rule"):
         beckon.train(small, dwell_rule="median")
+    with pytest.raises(beckon.InvalidArgumentError, match="early_offers"):
+        beckon.train(small, early_offers="sometimes")
     with pytest.raises(beckon.InvalidArgumentError, match="target_offer_rate"):
         beckon.train(small, target_offer_rate=2.0)
     with pytest.raises(beckon.InvalidArgumentError, match="validation_fraction"):
@@ -529,3 +531,25 @@ def test_train_warns_below_the_trust_floors(week_split):
     assert q.training["warnings"] == []
     with pytest.raises(beckon.InvalidArgumentError, match="min_validation_auc"):
         beckon.train(two_days, min_validation_auc=1.5)
+
+
+def test_train_reports_the_timing_rules_it_tried(week_split):
+    """Issue 13: waiting times chosen by validation hits; every rule tried
+    is in the report, as in the policy's provenance."""
+    train = week_split[0]
+    auto = beckon.train(train)
+    t = pd.DataFrame(auto.training["timing_candidates"])
+    assert len(t) == 14
+    assert list(t.columns[:4]) == ["name", "early_offers", "chosen", "hits"]
+    assert t["chosen"].sum() == 1
+    kept = t[t["chosen"]].iloc[0]
+    assert kept["hits"] == t["hits"].max()
+    assert kept["hits"] == auto.training["validation"]["hits"]
+    prov = auto.to_dict()["provenance"]
+    assert [c["name"] for c in prov["timing_candidates"]] == list(t["name"])
+    model = auto.to_dict()["model"]
+    assert bool(model["allow_before_dwell_threshold"]) == bool(
+        kept["early_offers"])
+    pinned = beckon.train(train, dwell_rule="separation", early_offers="no")
+    p = pd.DataFrame(pinned.training["timing_candidates"])
+    assert list(p["name"]) == ["separation"] and bool(p["chosen"][0])

@@ -354,8 +354,15 @@ const Command kTrain{
       "share of the validation offers the cap may cost", "0.02"},
      {"validation-fraction", "F", "latest share of the time span held out",
       "0.2"},
-     {"dwell-rule", "RULE", "quantile | separation", "quantile"},
+     {"dwell-rule", "RULE",
+      "auto (timing rules chosen by validation hits) | quantile | "
+      "separation",
+      "auto"},
      {"dwell-quantile", "Q", "quantile for --dwell-rule quantile", "0.6"},
+     {"early-offers", "WHEN",
+      "may the model offer before a group's dwell threshold: auto "
+      "(chosen by validation) | no | yes",
+      "auto"},
      {"min-group-views", "N", "views for a template to become a group", "50"},
      {"min-path-support", "N", "sessions a path rule needs", "30"},
      {"min-path-lift", "X", "help-rate lift a path rule needs", "2"},
@@ -416,6 +423,7 @@ absl::Status Train(const Args& args) {
   o.validation_fraction = *vf;
   o.dwell_rule = args.Get("dwell-rule", o.dwell_rule);
   o.dwell_quantile = *q;
+  o.early_offers = args.Get("early-offers", o.early_offers);
   o.min_group_views = static_cast<uint64_t>(*mgv);
   o.min_path_support = static_cast<uint64_t>(*mps);
   o.min_path_lift = *lift;
@@ -457,6 +465,21 @@ absl::Status Train(const Args& args) {
       "%.3f, median lead %.0f s; model AUC %.3f\n",
       v.sessions, v.offer_rate, v.precision, v.recall, v.median_lead_s,
       r->validation_auc);
+  if (r->timing_candidates.size() > 1) {
+    std::cout << "timing rules on validation (hits at the target offer "
+                 "rate; * kept):\n";
+    for (const TimingCandidate& c : r->timing_candidates) {
+      if (!c.error.empty()) {
+        std::cout << absl::StrFormat("    %-32s %s\n", c.name, c.error);
+        continue;
+      }
+      std::cout << absl::StrFormat(
+          "  %s %-32s hits %5d, offer rate %.4f, precision %.3f, recall "
+          "%.3f\n",
+          c.chosen ? "*" : " ", c.name, c.validation.hits,
+          c.validation.offer_rate, c.validation.precision, c.validation.recall);
+    }
+  }
   if (o.labels != "help_contact") {
     std::cout << absl::StrFormat(
         "offer outcomes: %d answered offers (%d accepted) for training, %d "

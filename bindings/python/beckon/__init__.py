@@ -763,8 +763,9 @@ def _skip(on_error: str) -> bool:
 def train(events: Events, *, base: Optional[Policy] = None,
           target_offer_rate: float = 0.05, offers_per_day: float = 0,
           offer_cap_headroom: float = 1.5, validation_fraction: float = 0.2,
-          dwell_rule: str = "quantile",
-          dwell_quantile: float = 0.6, l2: float = 1.0,
+          dwell_rule: str = "auto",
+          dwell_quantile: float = 0.6, early_offers: str = "auto",
+          l2: float = 1.0,
           labels: str = "help_contact",
           name: str = "beckon-trained", allow_small_epoch: bool = False,
           **options: Any) -> Policy:
@@ -778,6 +779,18 @@ def train(events: Events, *, base: Optional[Policy] = None,
     offer-rate cap (``gates.max_offer_share``, reason ``offer_rate_cap``)
     is set to ``min(1, target x offer_cap_headroom)``; 0 keeps the base
     policy's.
+
+    Waiting times are chosen by what they achieve: with ``dwell_rule="auto"``
+    each timing rule (dwell quantiles 0.3-0.75 with and without the
+    non-askers' floor, the separation rule; each with and without
+    ``early_offers``, offers before a group's threshold when the model's
+    evidence is strong) is fitted and calibrated, and the one with the most
+    validation hits is kept. ``dwell_rule="quantile"`` or ``"separation"``
+    and ``early_offers="no"`` or ``"yes"`` pin one rule. Every rule tried
+    is in ``policy.training["timing_candidates"]``, a list of dicts (name,
+    early_offers, chosen, hits, offer_rate, precision, recall,
+    median_lead_s, validation_auc, error; ``pandas.DataFrame(...)`` makes
+    it a table).
 
     `labels` says what a positive outcome is: ``"help_contact"`` (the help
     contacts of the log), ``"offer_outcomes"`` (offers already made:
@@ -807,7 +820,8 @@ def train(events: Events, *, base: Optional[Policy] = None,
                 offers_per_day=offers_per_day,
                 offer_cap_headroom=offer_cap_headroom,
                 validation_fraction=validation_fraction,
-                dwell_rule=dwell_rule, dwell_quantile=dwell_quantile, l2=l2,
+                dwell_rule=dwell_rule, dwell_quantile=dwell_quantile,
+                early_offers=early_offers, l2=l2,
                 labels=labels, name=name)
     base = base if base is not None else Policy.default()
     impl, report = _beckon.train(_events_arg(events, allow_small_epoch),
@@ -817,6 +831,8 @@ def train(events: Events, *, base: Optional[Policy] = None,
     report = dict(report)
     report["validation"] = json.loads(report["validation"])
     report["warnings"] = list(report["warnings"])
+    report["timing_candidates"] = [dict(c)
+                                   for c in report["timing_candidates"]]
     policy.training = report
     import warnings
     for w in report["warnings"]:
