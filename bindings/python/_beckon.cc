@@ -789,7 +789,14 @@ void RejectUnknown(const py::dict& opts, const char* what) {
 
 py::tuple SimulateToColumns(py::dict given) {
   py::dict opts = given.attr("copy")();
-  SimulatorOptions o = SimulatorOptions::Default();
+  std::string shop = "default";
+  TakeOption(opts, "shop", shop);
+  if (shop != "default" && shop != "varied") {
+    ThrowInvalid(absl::StrCat("shop must be \"default\" or \"varied\", got \"",
+                              shop, "\""));
+  }
+  SimulatorOptions o = shop == "varied" ? SimulatorOptions::VariedShop()
+                                        : SimulatorOptions::Default();
   TakeOption(opts, "seed", o.seed);
   TakeOption(opts, "days", o.days);
   TakeOption(opts, "start_ms", o.start_ms);
@@ -859,6 +866,8 @@ py::tuple TrainPolicy(py::handle events, py::handle base, py::dict given) {
   TakeOption(opts, "dwell_rule", o.dwell_rule);
   TakeOption(opts, "dwell_quantile", o.dwell_quantile);
   TakeOption(opts, "early_offers", o.early_offers);
+  TakeOption(opts, "split_groups", o.split_groups);
+  TakeOption(opts, "min_split_z", o.min_split_z);
   TakeOption(opts, "min_dwell_contacts", o.min_dwell_contacts);
   TakeOption(opts, "min_dwell_threshold_s", o.min_dwell_threshold_s);
   TakeOption(opts, "max_dwell_threshold_s", o.max_dwell_threshold_s);
@@ -920,6 +929,24 @@ py::tuple TrainPolicy(py::handle events, py::handle base, py::dict given) {
     timings.append(t);
   }
   report["timing_candidates"] = timings;
+  py::list changes;
+  for (const GroupChange& c : result.group_changes) {
+    py::dict g;
+    g["kind"] = c.kind;
+    g["pattern"] = c.pattern;
+    g["from"] = c.from;
+    g["views"] = c.views;
+    g["from_views"] = c.from_views;
+    g["help_rate"] = c.help_rate;
+    g["from_help_rate"] = c.from_help_rate;
+    g["contact_dwell_s"] = c.contact_dwell_s;
+    g["from_contact_dwell_s"] = c.from_contact_dwell_s;
+    g["normal_dwell_s"] = c.normal_dwell_s;
+    g["from_normal_dwell_s"] = c.from_normal_dwell_s;
+    g["reason"] = c.reason;
+    changes.append(g);
+  }
+  report["group_changes"] = changes;
   return py::make_tuple(result.policy, report);
 }
 

@@ -72,6 +72,15 @@ struct SimulatedGroup {
   // Relative weight of this group when a stuck visitor picks where to get
   // stuck (0: nobody gets stuck here).
   double stuck_weight = 0;
+  // Pages that behave unlike their group (a shop's /checkout/ steps: an
+  // address form read slowly, a payment form where visitors get stuck).
+  // Each is empty (every page as the group) or has one entry per page, in
+  // page order: the page's normal dwell, its stuck dwell, and its relative
+  // weight when a visitor stuck on this group picks the page (checkout:
+  // the step; the last step, the confirmation, is never picked).
+  std::vector<LogNormalSeconds> page_normal_dwell;
+  std::vector<LogNormalSeconds> page_stuck_dwell;
+  std::vector<double> page_stuck_weight;
 };
 
 struct SimulatorOptions {
@@ -135,6 +144,15 @@ struct SimulatorOptions {
   // "/help/shipping", "/help/returns", "/contact", "/cart", "/checkout/*",
   // "/account/*").
   static SimulatorOptions Default();
+
+  // A shop built otherwise, whose page groups do not coincide with the
+  // default policy's URL rules: five checkout steps under /checkout/ that
+  // behave unlike each other (an address form read slowly, a payment step
+  // where visitors get stuck), help pages under two prefixes (/help/ and
+  // /service/), categories under /shop/, product pages read at length
+  // (normal dwell that overlaps stuck dwell elsewhere), and an account
+  // area under /my/. `beckon simulate --shop varied`; docs/simulator.md.
+  static SimulatorOptions VariedShop();
 
   // Returns OK, or an InvalidArgument error naming the first bad option.
   absl::Status Validate() const;

@@ -83,6 +83,18 @@ struct TrainOptions {
   // At most this many groups (base groups first, then templates by views).
   // Default: 200.
   int max_groups = 200;
+  // Split base groups by the data: "yes": a sub-template of a
+  // base group's pages (its automatic template, "/checkout/payment" under
+  // "/checkout/*") with at least min_group_views views, as has the rest of
+  // the group, becomes a group of its own (with a GLOB URL rule ahead of the
+  // base's rules) when its help rate, its dwell before a help contact or its
+  // dwell without one differs from the rest's by a ratio of at least 1.5
+  // and beyond noise: |z| >= min_split_z (a two-proportion z test, a
+  // Mann-Whitney test). Each split is reported (group_changes). "no"
+  // (default): the base's groups stay as they are (docs/trainer.md says
+  // why it is not yet the default). Default min_split_z: 4.
+  std::string split_groups = "no";
+  double min_split_z = 4;
   // Help rates are smoothed toward the site's rate as if each group had
   // this many more views at that rate. Default: 50.
   double help_rate_prior_views = 50;
@@ -181,6 +193,22 @@ struct TrainOptions {
   std::function<bool()> interrupted;
 };
 
+// A change the trainer made to the base policy's page groups
+// (docs/trainer.md "Page groups from the data"): a sub-template split out of
+// a base group because its help rate or dwell differs beyond noise, or a
+// group too thin to estimate alone whose dwell threshold comes from its role
+// or the whole site.
+struct GroupChange {
+  std::string kind;     // "split" or "pooled".
+  std::string pattern;  // The new group, or the thin one.
+  std::string from;     // The base group, or "role <name>" / "site".
+  uint64_t views = 0, from_views = 0;
+  double help_rate = 0, from_help_rate = 0;
+  double contact_dwell_s = 0, from_contact_dwell_s = 0;
+  double normal_dwell_s = 0, from_normal_dwell_s = 0;
+  std::string reason;
+};
+
 // A timing rule the trainer tried (TrainOptions::dwell_rule "auto"), with
 // its validation replay at the target offer rate.
 struct TimingCandidate {
@@ -219,6 +247,8 @@ struct TrainResult {
   // Every timing rule tried, in the order tried (one if dwell_rule and
   // early_offers name a single rule).
   std::vector<TimingCandidate> timing_candidates;
+  // The page groups split out of base groups, and those pooled.
+  std::vector<GroupChange> group_changes;
 };
 
 // Learns a policy from `events` (any order). Fails with a clear error when

@@ -535,7 +535,12 @@ class Simulation {
         View(RandomGroup(SimulatedKind::kCart), 0);
         Stay(NormalDwell());
         const int n = static_cast<int>(pages_[g].size());
-        const int stuck_step = n == 1 ? 0 : rng_.Below(n - 1);
+        const std::vector<double>& w = o_.groups[g].page_stuck_weight;
+        const int stuck_step =
+            n == 1 ? 0
+            : w.empty()
+                ? rng_.Below(n - 1)
+                : rng_.Pick(std::vector<double>(w.begin(), w.end() - 1));
         for (int k = 0; k < stuck_step; ++k) {
           View(g, k);
           Stay(NormalDwell());
@@ -547,7 +552,9 @@ class Simulation {
     } else if (kind == SimulatedKind::kSearch) {
       SearchOn(g, /*count=*/ResultCount(/*allow_zero=*/false));
     } else {
-      const int p = PopularPage(g);
+      const int p = o_.groups[g].page_stuck_weight.empty()
+                        ? PopularPage(g)
+                        : rng_.Pick(o_.groups[g].page_stuck_weight);
       View(g, p);
       if (pages_[g].size() >= 2 && rng_.Chance(kBackAndForth)) {
         int q = PopularPage(g);
@@ -594,16 +601,15 @@ class Simulation {
   // Stuck on the current page: give up after the stuck dwell, or ask after
   // the stuck (or quick) dwell, unless the widget's offer helps first.
   void StuckHere() {
-    const SimulatedGroup& group = o_.groups[cur_];
     if (engaged_) {  // Already chatting (an offer accepted earlier): they
                      // ask there, so no help_contact.
-      Stay(rng_.LogNormal(group.stuck_dwell));
+      Stay(rng_.LogNormal(StuckDwell()));
       ++stats.stuck_helped_by_offer;
       After();
       return;
     }
     if (rng_.Chance(o_.give_up_share)) {
-      if (Stay(rng_.LogNormal(group.stuck_dwell))) {
+      if (Stay(rng_.LogNormal(StuckDwell()))) {
         ++stats.stuck_helped_by_offer;
         After();
         return;
@@ -621,7 +627,7 @@ class Simulation {
     }
     const bool quick = rng_.Chance(o_.quick_ask_share);
     const double dwell =
-        rng_.LogNormal(quick ? o_.quick_ask_dwell : group.stuck_dwell);
+        rng_.LogNormal(quick ? o_.quick_ask_dwell : StuckDwell());
     if (Stay(dwell)) {
       ++stats.stuck_helped_by_offer;
     } else {
@@ -834,7 +840,18 @@ class Simulation {
     return ms > kMaxDwellMs ? kMaxDwellMs : static_cast<int64_t>(ms);
   }
 
-  double NormalDwell() { return rng_.LogNormal(o_.groups[cur_].normal_dwell); }
+  double NormalDwell() {
+    const SimulatedGroup& g = o_.groups[cur_];
+    return rng_.LogNormal(g.page_normal_dwell.empty()
+                              ? g.normal_dwell
+                              : g.page_normal_dwell[cur_page_]);
+  }
+  // The stuck dwell of the current page.
+  const LogNormalSeconds& StuckDwell() const {
+    const SimulatedGroup& g = o_.groups[cur_];
+    return g.page_stuck_dwell.empty() ? g.stuck_dwell
+                                      : g.page_stuck_dwell[cur_page_];
+  }
 
   // The visitor stays `dwell_s` on the current page: t_ moves to their next
   // event. The legacy widget may offer on the way; returns true if the
@@ -998,6 +1015,52 @@ SimulatorOptions SimulatorOptions::Default() {
   return o;
 }
 
+SimulatorOptions SimulatorOptions::VariedShop() {
+  using SK = SimulatedKind;
+  SimulatorOptions o;
+  // Stuck visitors here mostly ask (a shop with a visible contact route).
+  o.give_up_share = 0.15;
+  SimulatedGroup checkout =
+      Group("/checkout/*", SK::kCheckout, "/checkout/", 0,
+            {"address", "delivery", "payment", "review", "done"}, {30, 0.7},
+            {90, 0.5}, 3);
+  // The address form is typed slowly and rarely a problem; delivery and
+  // review are glanced at; the payment step is where visitors get stuck,
+  // after a dwell that would be ordinary on the address form.
+  checkout.page_normal_dwell = {
+      {80, 0.5}, {12, 0.5}, {20, 0.45}, {15, 0.5}, {10, 0.6}};
+  checkout.page_stuck_dwell = {
+      {200, 0.35}, {50, 0.4}, {75, 0.4}, {55, 0.4}, {40, 0.5}};
+  checkout.page_stuck_weight = {0.3, 1, 4, 1, 0};
+  o.groups = {
+      Group("/", SK::kLanding, "/", 1, {}, {12, 0.8}, {60, 0.5}, 0.3),
+      Group("/shop/*", SK::kCategory, "/shop/", 0,
+            {"women", "men", "kids", "shoes", "bags", "outdoor", "home",
+             "beauty", "sport", "sale", "new-in", "gifts"},
+            {25, 0.8}, {70, 0.5}, 0.5),
+      // Product pages read at length: their normal dwell reaches well into
+      // the stuck dwell of every other page.
+      Group("/item/*", SK::kProduct, "/item/", 2000, {}, {70, 1.0}, {120, 0.5},
+            0.5),
+      Group("/search", SK::kSearch, "/search?q=", 500, {}, {15, 0.7}, {45, 0.5},
+            0.5),
+      Group("/help/*", SK::kHelp, "/help/", 0,
+            {"faq", "sizes", "payment", "vouchers", "order-status", "warranty"},
+            {40, 0.6}, {110, 0.4}, 1),
+      Group("/service/*", SK::kHelp, "/service/", 0,
+            {"shipping", "returns", "refunds", "exchange", "delivery-times"},
+            {30, 0.6}, {90, 0.4}, 1),
+      Group("/contact", SK::kContact, "/contact", 1, {}, {25, 0.7}, {40, 0.5},
+            0.3),
+      Group("/cart", SK::kCart, "/basket", 1, {}, {25, 0.7}, {70, 0.5}, 1),
+      std::move(checkout),
+      Group("/my/*", SK::kAccount, "/my/", 0,
+            {"login", "orders", "addresses", "wallet", "settings"}, {30, 0.8},
+            {95, 0.5}, 0.5),
+  };
+  return o;
+}
+
 absl::Status SimulatorOptions::Validate() const {
   absl::Status s;
   if (!(s = CheckInt("days", days, 1, 3650)).ok()) return s;
@@ -1054,6 +1117,50 @@ absl::Status SimulatorOptions::Validate() const {
     }
     if (!(s = CheckDwell(f + ".normal_dwell", g.normal_dwell)).ok()) return s;
     if (!(s = CheckDwell(f + ".stuck_dwell", g.stuck_dwell)).ok()) return s;
+    const size_t pages = static_cast<size_t>(g.distinct_pages);
+    for (const auto& [name, size] :
+         {std::pair<const char*, size_t>{"page_normal_dwell",
+                                         g.page_normal_dwell.size()},
+          {"page_stuck_dwell", g.page_stuck_dwell.size()},
+          {"page_stuck_weight", g.page_stuck_weight.size()}}) {
+      if (size != 0 && size != pages) {
+        return Bad(f + "." + name,
+                   absl::StrCat("be empty or hold distinct_pages (", pages,
+                                ") entries"),
+                   absl::StrCat(size));
+      }
+    }
+    for (size_t k = 0; k < g.page_normal_dwell.size(); ++k) {
+      s = CheckDwell(absl::StrCat(f, ".page_normal_dwell[", k, "]"),
+                     g.page_normal_dwell[k]);
+      if (!s.ok()) return s;
+    }
+    for (size_t k = 0; k < g.page_stuck_dwell.size(); ++k) {
+      s = CheckDwell(absl::StrCat(f, ".page_stuck_dwell[", k, "]"),
+                     g.page_stuck_dwell[k]);
+      if (!s.ok()) return s;
+    }
+    if (!g.page_stuck_weight.empty()) {
+      double sum = 0;
+      for (size_t k = 0; k < pages; ++k) {
+        const double w = g.page_stuck_weight[k];
+        if (!(w >= 0 && w <= 1e6)) {
+          return Bad(absl::StrCat(f, ".page_stuck_weight[", k, "]"),
+                     "be in [0, 1e6]", absl::StrCat(w));
+        }
+        // A checkout's last step (the confirmation) is never picked.
+        if (g.kind != SimulatedKind::kCheckout || k + 1 < pages || pages == 1) {
+          sum += w;
+        }
+      }
+      if (sum <= 0) {
+        return Bad(f + ".page_stuck_weight",
+                   g.kind == SimulatedKind::kCheckout
+                       ? "be positive for some step before the last"
+                       : "be positive for some page",
+                   "all 0");
+      }
+    }
     if (!(g.stuck_weight >= 0 && g.stuck_weight <= 1e6)) {
       return Bad(f + ".stuck_weight", "be in [0, 1e6]",
                  absl::StrCat(g.stuck_weight));

@@ -94,6 +94,14 @@ absl::Status CheckOptions(const TrainOptions& o) {
         absl::StrCat("early_offers must be \"auto\", \"no\" or \"yes\", got \"",
                      o.early_offers, "\""));
   }
+  if (o.split_groups != "yes" && o.split_groups != "no") {
+    return Bad(absl::StrCat("split_groups must be \"yes\" or \"no\", got \"",
+                            o.split_groups, "\""));
+  }
+  if (!in(o.min_split_z, 1, 100)) {
+    return Bad(
+        absl::StrCat("min_split_z must be in [1, 100], got ", o.min_split_z));
+  }
   if (!in(o.dwell_quantile, 0.01, 0.99)) {
     return Bad(absl::StrCat("dwell_quantile must be in [0.01, 0.99], got ",
                             o.dwell_quantile));
@@ -222,6 +230,41 @@ struct DwellSamples {
   std::vector<double> pos;  // Dwell (s) on a page left by a help contact.
   std::vector<double> neg;  // Dwell (s) in sessions with no help contact.
 };
+
+// The Mann-Whitney U statistic of `a` against `b` as a z score (normal
+// approximation, ties given their mean rank): > 0 when `a` tends larger.
+double MannWhitneyZ(const std::vector<double>& a,
+                    const std::vector<double>& b) {
+  const double n1 = static_cast<double>(a.size());
+  const double n2 = static_cast<double>(b.size());
+  if (n1 == 0 || n2 == 0) return 0;
+  std::vector<std::pair<double, bool>> all;
+  all.reserve(a.size() + b.size());
+  for (double v : a) all.emplace_back(v, true);
+  for (double v : b) all.emplace_back(v, false);
+  std::sort(all.begin(), all.end());
+  double rank_sum = 0;
+  for (size_t i = 0; i < all.size();) {
+    size_t j = i;
+    while (j < all.size() && all[j].first == all[i].first) ++j;
+    const double mean_rank = (static_cast<double>(i + j) + 1) / 2;
+    for (size_t k = i; k < j; ++k) {
+      if (all[k].second) rank_sum += mean_rank;
+    }
+    i = j;
+  }
+  const double u = rank_sum - n1 * (n1 + 1) / 2;
+  const double sd = std::sqrt(n1 * n2 * (n1 + n2 + 1) / 12);
+  return sd > 0 ? (u - n1 * n2 / 2) / sd : 0;
+}
+
+// The two-proportion z score of k1/n1 against k2/n2 (pooled variance).
+double ProportionZ(double k1, double n1, double k2, double n2) {
+  if (n1 <= 0 || n2 <= 0) return 0;
+  const double p = (k1 + k2) / (n1 + n2);
+  const double var = p * (1 - p) * (1 / n1 + 1 / n2);
+  return var > 0 ? (k1 / n1 - k2 / n2) / std::sqrt(var) : 0;
+}
 
 // Per row of a prepared log: facts the trainer needs.
 struct RowFacts {
@@ -1192,6 +1235,157 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
       g->set_help_rate(shape.unlisted().help_rate());
     }
   }
+  // Sub-templates of a base group that behave unlike the rest of it
+  // (docs/trainer.md "Page groups from the data") become groups of their
+  // own, with a URL rule ahead of the base's rules.
+  const Labels labels = LabelsOf(options);
+  std::vector<GroupChange> group_changes;
+  if (options.split_groups == "yes" && base.groups_size() > 0) {
+    const internal::PageMatcher pre(shape);
+    const RowFacts pre_facts = Facts(train, pre, labels);
+    struct Stats {
+      uint64_t views = 0, helped = 0;
+      DwellSamples dwell;
+    };
+    // Per base group, per automatic template of its pages.
+    std::vector<std::map<std::string, Stats>> of(
+        static_cast<size_t>(base.groups_size()));
+    absl::flat_hash_map<std::string_view, std::string> template_of;
+    for (size_t i = 0; i < train.order.size(); ++i) {
+      const LogEvent& e = *train.order[i];
+      if ((e.type != EventType::kPageView && e.type != EventType::kSearch) ||
+          train.visitor[i] == kNoVisitor) {
+        continue;
+      }
+      const uint16_t g = pre_facts.group[i];
+      if (g == kUnlistedGroup || g >= base.groups_size()) continue;
+      auto it = template_of.find(e.page);
+      if (it == template_of.end()) {
+        if (template_of.size() >= (size_t{1} << 16)) continue;
+        it = template_of.emplace(e.page, internal::TemplateOf(e.page)).first;
+      }
+      if (of[g].size() >= 256 && !of[g].count(it->second)) continue;
+      Stats& st = of[g][it->second];
+      const int64_t help = pre_facts.first_help[train.session[i]];
+      ++st.views;
+      if (help > e.ts_ms) ++st.helped;
+      const int64_t next = train.next_row[i];
+      if (next < 0) continue;
+      const LogEvent& after = *train.order[static_cast<size_t>(next)];
+      const double d = (after.ts_ms - e.ts_ms) / 1000.0;
+      if (after.type == EventType::kHelpContact &&
+          labels != Labels::kOfferOutcomes) {
+        st.dwell.pos.push_back(d);
+      } else if (help < 0) {
+        st.dwell.neg.push_back(d);
+      }
+    }
+    absl::flat_hash_set<std::string> patterns;
+    for (const proto::PageGroup& pg : shape.groups()) {
+      patterns.insert(pg.pattern());
+    }
+    std::vector<proto::UrlRule> new_rules;
+    const uint64_t need = std::max<uint64_t>(options.min_dwell_contacts, 1);
+    const double z_min = options.min_split_z;
+    for (int g = 0; g < base.groups_size(); ++g) {
+      if (of[g].size() < 2) continue;
+      const std::string& parent = base.groups(g).pattern();
+      Stats total;
+      for (const auto& [t, st] : of[g]) {
+        total.views += st.views;
+        total.helped += st.helped;
+      }
+      for (const auto& [t, st] : of[g]) {
+        if (shape.groups_size() >= options.max_groups) break;
+        if (t == parent || patterns.count(t) || !PrintableAscii(t)) continue;
+        const uint64_t rest_views = total.views - st.views;
+        if (st.views < options.min_group_views ||
+            rest_views < options.min_group_views) {
+          continue;
+        }
+        Stats rest;
+        rest.views = rest_views;
+        rest.helped = total.helped - st.helped;
+        for (const auto& [u, other] : of[g]) {
+          if (u == t) continue;
+          const DwellSamples& d = other.dwell;
+          rest.dwell.pos.insert(rest.dwell.pos.end(), d.pos.begin(),
+                                d.pos.end());
+          rest.dwell.neg.insert(rest.dwell.neg.end(), d.neg.begin(),
+                                d.neg.end());
+        }
+        GroupChange c;
+        c.kind = "split";
+        c.pattern = t;
+        c.from = parent;
+        c.views = st.views;
+        c.from_views = rest.views;
+        c.help_rate = static_cast<double>(st.helped) / st.views;
+        c.from_help_rate = static_cast<double>(rest.helped) / rest.views;
+        auto median = [](const std::vector<double>& v) {
+          return v.empty() ? 0.0 : internal::Quantile(v, 0.5);
+        };
+        c.contact_dwell_s = median(st.dwell.pos);
+        c.from_contact_dwell_s = median(rest.dwell.pos);
+        c.normal_dwell_s = median(st.dwell.neg);
+        c.from_normal_dwell_s = median(rest.dwell.neg);
+        // A difference counts when it is beyond noise (|z| >= min_split_z)
+        // and large enough to matter (a ratio of at least 1.5).
+        auto ratio = [](double a, double b) {
+          return std::max(a, b) / std::max(std::min(a, b), 1e-12);
+        };
+        std::vector<std::string> why;
+        const double zh = ProportionZ(
+            static_cast<double>(st.helped), static_cast<double>(st.views),
+            static_cast<double>(rest.helped), static_cast<double>(rest.views));
+        if (std::abs(zh) >= z_min &&
+            ratio(c.help_rate, c.from_help_rate) >= 1.5) {
+          why.push_back(absl::StrFormat("help rate %.4f vs %.4f (z %.1f)",
+                                        c.help_rate, c.from_help_rate, zh));
+        }
+        if (st.dwell.pos.size() >= need && rest.dwell.pos.size() >= need) {
+          const double z = MannWhitneyZ(st.dwell.pos, rest.dwell.pos);
+          if (std::abs(z) >= z_min &&
+              ratio(c.contact_dwell_s, c.from_contact_dwell_s) >= 1.5) {
+            why.push_back(absl::StrFormat(
+                "dwell before contact %.0f s vs %.0f s (z %.1f)",
+                c.contact_dwell_s, c.from_contact_dwell_s, z));
+          }
+        }
+        if (st.dwell.neg.size() >= options.min_group_views &&
+            rest.dwell.neg.size() >= options.min_group_views) {
+          const double z = MannWhitneyZ(st.dwell.neg, rest.dwell.neg);
+          if (std::abs(z) >= z_min &&
+              ratio(c.normal_dwell_s, c.from_normal_dwell_s) >= 1.5) {
+            why.push_back(
+                absl::StrFormat("normal dwell %.0f s vs %.0f s (z %.1f)",
+                                c.normal_dwell_s, c.from_normal_dwell_s, z));
+          }
+        }
+        if (why.empty()) continue;
+        c.reason = absl::StrJoin(why, "; ");
+        proto::PageGroup* ng = shape.add_groups();
+        *ng = base.groups(g);
+        ng->set_pattern(t);
+        ng->set_views(0);
+        patterns.insert(t);
+        proto::UrlRule& r = new_rules.emplace_back();
+        r.set_kind(proto::UrlRule::GLOB);
+        r.set_match(t);
+        r.set_group(t);
+        say(absl::StrCat("group split: ", t, " out of ", parent, " (", st.views,
+                         " views vs ", rest.views, "): ", c.reason));
+        group_changes.push_back(std::move(c));
+      }
+    }
+    if (!new_rules.empty()) {
+      // Ahead of the base's rules: the first match wins.
+      google::protobuf::RepeatedPtrField<proto::UrlRule> rules;
+      for (proto::UrlRule& r : new_rules) *rules.Add() = std::move(r);
+      for (const proto::UrlRule& r : shape.url_rules()) *rules.Add() = r;
+      shape.mutable_url_rules()->Swap(&rules);
+    }
+  }
   const int n_groups = shape.groups_size();
   const size_t unlisted_slot = static_cast<size_t>(n_groups);
   auto slot = [&](uint16_t g) -> size_t {
@@ -1202,7 +1396,6 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
                               : shape.mutable_groups(static_cast<int>(s));
   };
   const internal::PageMatcher matcher(shape);
-  const Labels labels = LabelsOf(options);
   const RowFacts facts = Facts(train, matcher, labels);
 
   // --- 2. Help rates and dwell thresholds -------------------------------------
@@ -1339,6 +1532,24 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
     for (double v : dwell[g].neg) r.neg.push_back(v), site.neg.push_back(v);
   }
   const uint64_t need = std::max<uint64_t>(options.min_dwell_contacts, 1);
+  for (size_t g = 0; g <= unlisted_slot; ++g) {
+    const proto::PageGroup* pg = group_at(g);
+    if (views[g] == 0 || dwell[g].pos.size() >= need) continue;
+    GroupChange c;
+    c.kind = "pooled";
+    c.pattern = g == unlisted_slot ? "(unlisted)" : pg->pattern();
+    c.views = views[g];
+    c.help_rate = static_cast<double>(helped[g]) / views[g];
+    const bool role_ok = by_role[pg->role()].pos.size() >= need;
+    if (!role_ok && site.pos.size() < need) continue;  // The base's stays.
+    c.from = role_ok ? "role " + RoleName(pg->role()) : "site";
+    c.reason = absl::StrCat(dwell[g].pos.size(),
+                            " help contacts from its pages, fewer than "
+                            "min_dwell_contacts (",
+                            need, "): its dwell threshold is its ",
+                            role_ok ? "role's" : "site's");
+    group_changes.push_back(std::move(c));
+  }
   for (size_t g = 0; g <= unlisted_slot; ++g) {
     proto::PageGroup* pg = group_at(g);
     pg->set_views(views[g]);
@@ -1581,7 +1792,8 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   if (!chosen) return first_error;
   shape = std::move(chosen->shape);
   const ReplayMetrics best = chosen->metrics;
-  TrainResult result{options.base, {}, 0, 0, 0, 0, 0, 0, 0, {}, 0, 0, 0, 0, {}};
+  TrainResult result{options.base, {}, 0, 0, 0, 0,  0, 0, 0,
+                     {},           0,  0, 0, 0, {}, {}};
   result.train_auc = chosen->train_auc;
   result.validation_auc = chosen->validation_auc;
   result.train_samples = chosen->train_samples;
@@ -1660,6 +1872,8 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   opt["dwell_rule"] = options.dwell_rule;
   opt["dwell_quantile"] = absl::StrCat(options.dwell_quantile);
   opt["early_offers"] = options.early_offers;
+  opt["split_groups"] = options.split_groups;
+  opt["min_split_z"] = absl::StrCat(options.min_split_z);
   for (const TimingCandidate& c : candidates) {
     proto::TimingCandidate* t = prov->add_timing_candidates();
     t->set_name(c.name);
@@ -1672,6 +1886,21 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
     t->set_median_lead_s(c.validation.median_lead_s);
     t->set_validation_auc(c.validation_auc);
     t->set_error(c.error);
+  }
+  for (const GroupChange& c : group_changes) {
+    proto::GroupChange* g = prov->add_group_changes();
+    g->set_kind(c.kind);
+    g->set_pattern(c.pattern);
+    g->set_from(c.from);
+    g->set_views(c.views);
+    g->set_from_views(c.from_views);
+    g->set_help_rate(c.help_rate);
+    g->set_from_help_rate(c.from_help_rate);
+    g->set_contact_dwell_s(c.contact_dwell_s);
+    g->set_from_contact_dwell_s(c.from_contact_dwell_s);
+    g->set_normal_dwell_s(c.normal_dwell_s);
+    g->set_from_normal_dwell_s(c.from_normal_dwell_s);
+    g->set_reason(c.reason);
   }
   opt["min_dwell_contacts"] = absl::StrCat(options.min_dwell_contacts);
   opt["max_path_length"] = absl::StrCat(options.max_path_length);
@@ -1751,6 +1980,7 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   result.policy = *final_policy;
   result.validation = best;
   result.timing_candidates = std::move(candidates);
+  result.group_changes = std::move(group_changes);
   return result;
 }
 

@@ -281,11 +281,17 @@ absl::StatusOr<std::vector<LogEvent>> LoadEvents(const Args& args,
 
 const Command kSimulate{
     "simulate",
-    "[--days N] [--visitors-per-day N] [--seed N] --out FILE",
-    "Writes a synthetic event log with known ground truth (docs/simulator.md):\n"
+    "[--shop default|varied] [--days N] [--visitors-per-day N] [--seed N] "
+    "--out FILE",
+    "Writes a synthetic event log with known ground truth "
+    "(docs/simulator.md):\n"
     "page groups with their own dwell, visitors who get stuck and ask for\n"
     "help, visitors who decline offers, free agents over the day.",
     {{"out", "FILE", "where to write the log (\"-\": stdout)", ""},
+     {"shop", "NAME",
+      "default (the groups of the built-in policy) or varied (a shop whose "
+      "groups the default URL rules do not match)",
+      "default"},
      {"days", "N", "days of traffic", "7"},
      {"visitors-per-day", "N", "sessions a day, on average", "4000"},
      {"seed", "N", "random seed (the same seed, the same log)", "1"},
@@ -295,7 +301,13 @@ const Command kSimulate{
 absl::Status Simulate(const Args& args) {
   absl::StatusOr<std::string> out = args.Required("out");
   if (!out.ok()) return out.status();
-  SimulatorOptions o = SimulatorOptions::Default();
+  const std::string shop = args.Get("shop", "default");
+  if (shop != "default" && shop != "varied") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--shop must be default or varied, got \"", shop, "\""));
+  }
+  SimulatorOptions o = shop == "varied" ? SimulatorOptions::VariedShop()
+                                        : SimulatorOptions::Default();
   absl::StatusOr<int64_t> days = args.Integer("days", o.days, 1, 3650);
   absl::StatusOr<int64_t> vpd =
       args.Integer("visitors-per-day", o.visitors_per_day, 1, 200'000);
@@ -363,6 +375,10 @@ const Command kTrain{
       "may the model offer before a group's dwell threshold: auto "
       "(chosen by validation) | no | yes",
       "auto"},
+     {"split-groups", "WHEN",
+      "split a base group's sub-templates whose help rate or dwell differ "
+      "(no | yes)",
+      "no"},
      {"min-group-views", "N", "views for a template to become a group", "50"},
      {"min-path-support", "N", "sessions a path rule needs", "30"},
      {"min-path-lift", "X", "help-rate lift a path rule needs", "2"},
@@ -424,6 +440,7 @@ absl::Status Train(const Args& args) {
   o.dwell_rule = args.Get("dwell-rule", o.dwell_rule);
   o.dwell_quantile = *q;
   o.early_offers = args.Get("early-offers", o.early_offers);
+  o.split_groups = args.Get("split-groups", o.split_groups);
   o.min_group_views = static_cast<uint64_t>(*mgv);
   o.min_path_support = static_cast<uint64_t>(*mps);
   o.min_path_lift = *lift;
@@ -479,6 +496,22 @@ absl::Status Train(const Args& args) {
           c.chosen ? "*" : " ", c.name, c.validation.hits,
           c.validation.offer_rate, c.validation.precision, c.validation.recall);
     }
+  }
+  int pooled = 0;
+  for (const GroupChange& c : r->group_changes) {
+    if (c.kind == "pooled") {
+      ++pooled;
+      continue;
+    }
+    std::cout << absl::StrFormat(
+        "group split: %s out of %s (%d views vs %d): %s\n", c.pattern, c.from,
+        c.views, c.from_views, c.reason);
+  }
+  if (pooled > 0) {
+    std::cout << absl::StrFormat(
+        "groups pooled: %d too thin for their own dwell threshold (their "
+        "role's or the site's; beckon inspect --json lists them)\n",
+        pooled);
   }
   if (o.labels != "help_contact") {
     std::cout << absl::StrFormat(

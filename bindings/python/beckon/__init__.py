@@ -369,9 +369,15 @@ def label(events: PathLike, contacts: PathLike, *,
 
 
 def simulate(days: int = 7, *, seed: int = 1, visitors_per_day: int = 4000,
-             path: Optional[PathLike] = None, **options: Any):
+             path: Optional[PathLike] = None, shop: str = "default",
+             **options: Any):
     """Simulates a shop's event log (docs/simulator.md) and returns it as a
     DataFrame, in time order. The same options give the same rows.
+
+    `shop` is ``"default"`` (page groups of the built-in policy) or
+    ``"varied"``: a shop whose groups the default URL rules do not match
+    (checkout steps that behave unlike each other under one prefix, help
+    pages under two prefixes, long-read product pages).
 
     Any other option of the simulator (``start_ms``, ``returning_share``,
     ``stuck_on_page_share``, ``give_up_share``, ``legacy_offer_share``,
@@ -381,7 +387,7 @@ def simulate(days: int = 7, *, seed: int = 1, visitors_per_day: int = 4000,
     ground-truth counts (stuck sessions, legacy offers and outcomes, ...).
     """
     opts = dict(options, days=days, seed=seed,
-                visitors_per_day=visitors_per_day)
+                visitors_per_day=visitors_per_day, shop=shop)
     cols, stats = _beckon.simulate(opts)
     df = _frame(cols)
     df.attrs["stats"] = dict(stats)
@@ -765,7 +771,7 @@ def train(events: Events, *, base: Optional[Policy] = None,
           offer_cap_headroom: float = 1.5, validation_fraction: float = 0.2,
           dwell_rule: str = "auto",
           dwell_quantile: float = 0.6, early_offers: str = "auto",
-          l2: float = 1.0,
+          split_groups: str = "no", l2: float = 1.0,
           labels: str = "help_contact",
           name: str = "beckon-trained", allow_small_epoch: bool = False,
           **options: Any) -> Policy:
@@ -791,6 +797,17 @@ def train(events: Events, *, base: Optional[Policy] = None,
     early_offers, chosen, hits, offer_rate, precision, recall,
     median_lead_s, validation_auc, error; ``pandas.DataFrame(...)`` makes
     it a table).
+
+    Page groups follow the data: with ``split_groups="yes"`` a sub-template
+    of a base group (``/checkout/payment`` under ``/checkout/*``) whose help
+    rate or dwell differs from the rest of its group beyond noise
+    (``min_split_z``, default 4) and by a ratio of at least 1.5 becomes a
+    group of its own, with a URL rule the engine matches. Each split, and
+    each group too thin for its own dwell threshold (``"pooled"`` with its
+    role or the site), is in ``policy.training["group_changes"]`` (dicts:
+    kind, pattern, from, views, from_views, help_rate, from_help_rate,
+    contact_dwell_s, from_contact_dwell_s, normal_dwell_s,
+    from_normal_dwell_s, reason).
 
     `labels` says what a positive outcome is: ``"help_contact"`` (the help
     contacts of the log), ``"offer_outcomes"`` (offers already made:
@@ -821,7 +838,7 @@ def train(events: Events, *, base: Optional[Policy] = None,
                 offer_cap_headroom=offer_cap_headroom,
                 validation_fraction=validation_fraction,
                 dwell_rule=dwell_rule, dwell_quantile=dwell_quantile,
-                early_offers=early_offers, l2=l2,
+                early_offers=early_offers, split_groups=split_groups, l2=l2,
                 labels=labels, name=name)
     base = base if base is not None else Policy.default()
     impl, report = _beckon.train(_events_arg(events, allow_small_epoch),
@@ -833,6 +850,7 @@ def train(events: Events, *, base: Optional[Policy] = None,
     report["warnings"] = list(report["warnings"])
     report["timing_candidates"] = [dict(c)
                                    for c in report["timing_candidates"]]
+    report["group_changes"] = [dict(c) for c in report["group_changes"]]
     policy.training = report
     import warnings
     for w in report["warnings"]:
