@@ -5,9 +5,18 @@
 namespace beckon::internal {
 namespace {
 constexpr std::array<std::string_view, kFeatureCount> kNames = {
-    "dwell_ratio", "help_hits",          "searches",     "zero_result_searches",
-    "loops",       "back_and_forth",     "path",         "checkout_stall_min",
-    "pages_viewed", "cart_value",        "group_help_rate"};
+    "dwell_ratio",
+    "help_hits",
+    "searches",
+    "zero_result_searches",
+    "loops",
+    "back_and_forth",
+    "path",
+    "checkout_stall_min",
+    "pages_viewed",
+    "cart_value",
+    "group_help_rate",
+    "dwell_x_help_rate"};
 }  // namespace
 
 std::string_view FeatureName(int feature) {

@@ -19,7 +19,9 @@ enum Feature : int {
   kPagesViewed = 8,         // log(1 + pages viewed).
   kCartValue = 9,           // log(1 + cart value).
   kGroupHelpRate = 10,      // The current page group's help rate.
-  kFeatureCount = 11,
+  kDwellHelpRate = 11,      // kDwellRatio x kGroupHelpRate: dwell counts
+                            // for more on pages that lead to help.
+  kFeatureCount = 12,
 };
 
 // Caps: features saturate here so one runaway signal cannot dominate.

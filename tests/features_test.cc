@@ -163,10 +163,23 @@ TEST_F(Features, GroupHelpRateIsTheCurrentGroupsRate) {
   EXPECT_DOUBLE_EQ(At(kT0 + kSec, "group_help_rate"), 0.03);
 }
 
+// Feature 11: the dwell ratio times the current group's help rate, moving
+// with time as the dwell ratio does and saturating with it.
+TEST_F(Features, DwellTimesHelpRateIsTheDwellRatioScaledByTheGroupsRate) {
+  View(kT0, "/contact");  // Group /contact: threshold 20 s, help rate 0.30.
+  EXPECT_DOUBLE_EQ(At(kT0, "dwell_x_help_rate"), 0.0);
+  EXPECT_DOUBLE_EQ(At(kT0 + 10 * kSec, "dwell_x_help_rate"),
+                   At(kT0 + 10 * kSec, "dwell_ratio") * 0.30);
+  EXPECT_DOUBLE_EQ(At(kT0 + 10 * kSec, "dwell_x_help_rate"), 0.5 * 0.30);
+  EXPECT_DOUBLE_EQ(At(kT0 + 1000 * kSec, "dwell_x_help_rate"), 4.0 * 0.30);
+  View(kT0 + 1001 * kSec, "/no/such/section");  // Unlisted: rate 0.03.
+  EXPECT_DOUBLE_EQ(At(kT0 + 1001 * kSec, "dwell_x_help_rate"), 0.0);
+}
+
 TEST_F(Features, ContributionIsWeightTimesValue) {
   View(kT0, "/help/returns");
   const Decision d = MustDecide(*engine_, "v", kT0 + 90 * kSec);
-  ASSERT_EQ(d.contributions().size(), 11u);
+  ASSERT_EQ(d.contributions().size(), 12u);
   for (const Contribution& c : d.contributions()) {
     if (c.feature == "dwell_ratio") {
       EXPECT_DOUBLE_EQ(c.contribution, 0.9 * 2);

@@ -282,6 +282,56 @@ TEST(SimulateTest, StuckDwellBeforeHelpContactFollowsEachGroupsStuckDwell) {
   EXPECT_GE(checked, 3);
 }
 
+// The varied shop's checkout steps: visitors get stuck where
+// page_stuck_weight puts them (most on the payment step, none on the
+// confirmation) and wait each step's own stuck dwell before asking.
+TEST(SimulateTest, VariedShopCheckoutStepsFollowTheirOwnDwellAndWeights) {
+  SimulatorOptions o = SimulatorOptions::VariedShop();
+  ASSERT_TRUE(o.Validate().ok()) << o.Validate();
+  o.seed = 9;
+  o.days = 14;
+  o.quick_ask_share = 0;
+  o.casual_contact_share = 0;
+  o.legacy_offer_share = 0;
+  std::map<std::string, std::vector<double>> dwell;  // Per page.
+  std::map<std::string, std::vector<double>> normal;
+  const std::vector<LogEvent> rows = SimulateAll(o);
+  for (const Session& s : Sessionize(rows)) {
+    const LogEvent* page = nullptr;
+    bool asks = false;
+    for (const LogEvent* e : s.rows) asks |= e->type == EventType::kHelpContact;
+    for (const LogEvent* e : s.rows) {
+      if (!asks && page != nullptr) {
+        normal[page->page].push_back((e->ts_ms - page->ts_ms) / 1000.0);
+      }
+      if (IsPage(*e)) page = e;
+      if (e->type == EventType::kHelpContact && page != nullptr) {
+        dwell[page->page].push_back((e->ts_ms - page->ts_ms) / 1000.0);
+      }
+    }
+  }
+  const SimulatedGroup& checkout = GroupNamed(o, "/checkout/*");
+  ASSERT_EQ(checkout.page_names.size(), 5u);
+  EXPECT_EQ(dwell.count("/checkout/done"), 0u);  // Weight 0.
+  const size_t pay = dwell["/checkout/payment"].size();
+  EXPECT_GT(pay, 2 * dwell["/checkout/delivery"].size());
+  EXPECT_GT(pay, 2 * dwell["/checkout/review"].size());
+  EXPECT_GT(pay, 5 * dwell["/checkout/address"].size());
+  for (int k : {1, 2, 3}) {
+    const std::string url = "/checkout/" + checkout.page_names[k];
+    SCOPED_TRACE(url);
+    ASSERT_GE(dwell[url].size(), 40u);
+    const double truth = checkout.page_stuck_dwell[k].median_s;
+    EXPECT_NEAR(Median(dwell[url]), truth, 0.2 * truth);
+  }
+  // Normal dwell (sessions without a contact) differs per step too: the
+  // address form is read for about 80 s, the delivery step for 12 s.
+  ASSERT_GE(normal["/checkout/address"].size(), 300u);
+  ASSERT_GE(normal["/checkout/delivery"].size(), 300u);
+  EXPECT_NEAR(Median(normal["/checkout/address"]), 80, 12);
+  EXPECT_NEAR(Median(normal["/checkout/delivery"]), 12, 3);
+}
+
 TEST(SimulateTest, QuickAskersAskBeforeTheStuckDwellInTheirShare) {
   SimulatorOptions o = SimulatorOptions::Default();
   o.seed = 10;
@@ -495,6 +545,30 @@ TEST(SimulateTest, ValidateRejectsBadOptionsNamingTheField) {
        "groups[9].page_names"},
       {[](SimulatorOptions& o) { o.groups[0].stuck_weight = -1; },
        "groups[0].stuck_weight"},
+      {[](SimulatorOptions& o) {
+         o.groups[9].page_stuck_weight = {1, 2};
+       },
+       "groups[9].page_stuck_weight must be empty or hold distinct_pages (4) "
+       "entries, got 2"},
+      {[](SimulatorOptions& o) {
+         o.groups[9].page_normal_dwell.assign(4, {30, 0.5});
+         o.groups[9].page_normal_dwell[2].median_s = 0;
+       },
+       "groups[9].page_normal_dwell[2].median_s must be in (0, 3600]"},
+      {[](SimulatorOptions& o) { o.groups[9].page_stuck_dwell.assign(3, {}); },
+       "groups[9].page_stuck_dwell must be empty or hold"},
+      {[](SimulatorOptions& o) {
+         o.groups[9].page_stuck_weight = {0, 0, 0, 5};
+       },
+       "groups[9].page_stuck_weight must be positive for some step before "
+       "the last"},
+      {[](SimulatorOptions& o) { o.groups[4].page_stuck_weight.assign(30, 0); },
+       "groups[4].page_stuck_weight must be positive for some page"},
+      {[](SimulatorOptions& o) {
+         o.groups[4].page_stuck_weight.assign(30, 1);
+         o.groups[4].page_stuck_weight[7] = NAN;
+       },
+       "groups[4].page_stuck_weight[7] must be in [0, 1e6]"},
       {[](SimulatorOptions& o) {
          for (SimulatedGroup& g : o.groups) g.stuck_weight = 0;
        },

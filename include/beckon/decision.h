@@ -65,7 +65,7 @@ struct Contribution {
 };
 
 // The number of features the model scores (docs/concepts.md lists them).
-inline constexpr int kDecisionFeatureCount = 11;
+inline constexpr int kDecisionFeatureCount = 12;
 
 namespace internal {
 class Explainer;

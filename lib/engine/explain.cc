@@ -168,6 +168,15 @@ std::string Explainer::FeatureReason(const DecisionDetail& x,
       return absl::StrFormat("%s leads to help requests in %.0f%% of views",
                              Page(x.group), 100.0 * help_rates_[g]);
     }
+    case kDwellHelpRate: {
+      const size_t g =
+          x.group == kUnlistedGroup ? help_rates_.size() - 1 : x.group;
+      return absl::StrFormat(
+          "dwell %.0f s on %s (threshold %.0f s), where %.0f%% of views lead "
+          "to help requests",
+          x.dwell_s, Page(x.group), x.dwell_threshold_s,
+          100.0 * help_rates_[g]);
+    }
   }
   return std::string(FeatureName(feature));
 }

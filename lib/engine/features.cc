@@ -28,6 +28,7 @@ SessionScore::SessionScore(const CompiledPolicy& p, const SessionRecord& r)
   x_[kPagesViewed] = std::log1p(static_cast<double>(r.pages_viewed));
   x_[kCartValue] = std::log1p(static_cast<double>(r.cart_value));
   x_[kGroupHelpRate] = g_.help_rate;
+  x_[kDwellHelpRate] = 0;
 }
 
 double SessionScore::Dwell(int64_t t) const {
@@ -49,6 +50,7 @@ double SessionScore::Sum(double dwell_ratio, double stall_min) const {
   for (int i = 0; i < kFeatureCount; ++i) {
     const double x = i == kDwellRatio         ? dwell_ratio
                      : i == kCheckoutStallMin ? stall_min
+                     : i == kDwellHelpRate    ? dwell_ratio * g_.help_rate
                                               : x_[i];
     z += w[i] * x;
   }
@@ -61,6 +63,7 @@ void SessionScore::Evaluate(int64_t t, Evaluation& ev) const {
   ev.dwell_threshold_s = g_.dwell_threshold_s;
   ev.x[kDwellRatio] = Clamp(ev.dwell_s / g_.dwell_threshold_s, kMaxDwellRatio);
   ev.x[kCheckoutStallMin] = Stall(t);
+  ev.x[kDwellHelpRate] = ev.x[kDwellRatio] * g_.help_rate;
   ev.logit = Sum(ev.x[kDwellRatio], ev.x[kCheckoutStallMin]);
   ev.probability = Sigmoid(ev.logit);
 }

@@ -82,6 +82,24 @@ grep -q 'allow_before_dwell_threshold: true' r.txtpb || fail "--early-offers yes
 expect_exit 1 "$beckon" train --events a.csv --out x.policy \
   --early-offers sometimes
 grep -q "early_offers" err || fail "bad --early-offers is named"
+# Learned granularity: the varied shop, its checkout split by the data.
+expect_exit 0 "$beckon" simulate --shop varied --days 3 --visitors-per-day 3000 \
+  --seed 4 --out v.csv --quiet
+grep -q ",/checkout/payment," v.csv || fail "the varied shop has a payment step"
+grep -q ",/item/" v.csv || fail "the varied shop's product pages are /item/"
+expect_exit 1 "$beckon" simulate --shop nope --out x.csv
+grep -q -- "--shop must be default or varied" err || fail "bad --shop is named"
+expect_exit 0 "$beckon" train --events v.csv --out v.policy --split-groups yes \
+  --dwell-rule quantile --early-offers no --text-out v.txtpb
+grep -q "^group split: /checkout/address out of /checkout/\*" out ||
+  fail "train reports the address form split out of /checkout/*"
+grep -q 'match: "/checkout/address"' v.txtpb || fail "the split's URL rule"
+grep -q 'kind: "split"' v.txtpb || fail "the split in the provenance"
+expect_exit 0 "$beckon" train --events v.csv --out w.policy --text-out w.txtpb \
+  --dwell-rule quantile --early-offers no --quiet
+grep -q 'match: "/checkout/address"' w.txtpb && fail "splits are opt-in"
+expect_exit 1 "$beckon" train --events v.csv --out x.policy --split-groups maybe
+grep -q "split_groups" err || fail "bad --split-groups is named"
 expect_exit 0 "$beckon" inspect p.policy
 grep -q "dwell_threshold_s" out || fail "inspect prints text format"
 expect_exit 0 "$beckon" inspect p.policy --json

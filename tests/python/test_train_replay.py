@@ -553,3 +553,34 @@ def test_train_reports_the_timing_rules_it_tried(week_split):
     pinned = beckon.train(train, dwell_rule="separation", early_offers="no")
     p = pd.DataFrame(pinned.training["timing_candidates"])
     assert list(p["name"]) == ["separation"] and bool(p["chosen"][0])
+
+
+def test_varied_shop_and_split_groups():
+    """Issue 13: the varied shop (groups the default rules do not match)
+    and the trainer's opt-in group splits, reported per change."""
+    df = beckon.simulate(days=3, seed=4, visitors_per_day=3000, shop="varied")
+    pages = set(df["page"])
+    assert "/checkout/payment" in pages and "/service/returns" in pages
+    assert not any(p.startswith("/p/") for p in pages)
+    assert df.equals(beckon.simulate(days=3, seed=4, visitors_per_day=3000,
+                                     shop="varied"))
+    with pytest.raises(beckon.InvalidArgumentError, match="shop"):
+        beckon.simulate(days=1, shop="nope")
+    fast = dict(dwell_rule="quantile", early_offers="no")
+    split = beckon.train(df, split_groups="yes", **fast)
+    changes = pd.DataFrame(split.training["group_changes"])
+    splits = changes[changes["kind"] == "split"]
+    assert "/checkout/address" in set(splits["pattern"])
+    assert set(splits["from"]) == {"/checkout/*"}
+    assert (splits["views"] >= 50).all() and (splits["from_views"] >= 50).all()
+    address = splits[splits["pattern"] == "/checkout/address"].iloc[0]
+    assert address["normal_dwell_s"] > 1.5 * address["from_normal_dwell_s"]
+    assert "normal dwell" in address["reason"]
+    d = split.to_dict()
+    assert d["url_rules"][0]["match"] in set(splits["pattern"])
+    assert len(d["provenance"]["group_changes"]) == len(changes)
+    kept = beckon.train(df, **fast)
+    assert not any(c["kind"] == "split"
+                   for c in kept.training["group_changes"])
+    with pytest.raises(beckon.InvalidArgumentError, match="split_groups"):
+        beckon.train(df, split_groups="maybe")
