@@ -1003,7 +1003,7 @@ static void TestDecide(void) {
   offered_at = PlayStuckVisitor(engine, decision, "anna");
   info = Info(decision);
   CHECK(info.reason_count >= 2);
-  CHECK(info.contribution_count == 11);
+  CHECK(info.contribution_count == 12);
   EXPECT_OK(beckon_decision_get_reason(decision, 0, &text, &err));
   CHECK(text != NULL && strstr(text, "reached threshold") != NULL);
   for (i = 0; i < info.reason_count; ++i) {
@@ -1028,9 +1028,9 @@ static void TestDecide(void) {
       beckon_decision_get_reason(decision, info.reason_count, &text, &err),
       BECKON_OUT_OF_RANGE, "past the end");
   CHECK(text == NULL);
-  EXPECT_ERROR(beckon_decision_get_contribution(decision, 11, &feature, &value,
+  EXPECT_ERROR(beckon_decision_get_contribution(decision, 12, &feature, &value,
                                                 &contribution, &err),
-               BECKON_OUT_OF_RANGE, "has 11 contributions");
+               BECKON_OUT_OF_RANGE, "has 12 contributions");
   CHECK(feature == NULL);
   EXPECT_ERROR(beckon_decision_get_reason(decision, 0xffffffffu, &text, &err),
                BECKON_OUT_OF_RANGE, "index 4294967295");
@@ -1106,7 +1106,7 @@ static void TestDecide(void) {
     bigger.info.struct_size = (uint32_t)sizeof(bigger);
     EXPECT_OK(beckon_decision_get_info(decision, &bigger.info, &err));
     CHECK(bigger.info.action == BECKON_ACTION_OFFER);
-    CHECK(bigger.info.contribution_count == 11);
+    CHECK(bigger.info.contribution_count == 12);
     for (k = 0; k < sizeof(bigger.later); ++k) CHECK(bigger.later[k] == 0xab);
   }
 

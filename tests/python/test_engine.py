@@ -86,10 +86,14 @@ def test_decision_fields(policy, t0):
     c = d.contributions
     assert isinstance(c, dict) and c
     model = policy.to_dict()["model"]
-    assert set(c) == {w["feature"] for w in model["weights"]}
+    # Every feature the engine scores; the default model weighs all but
+    # dwell_x_help_rate (feature 11), whose weight is then 0.
+    assert len(c) == 12 and "dwell_x_help_rate" in c
+    assert {w["feature"] for w in model["weights"]} == set(c) - {
+        "dwell_x_help_rate"}
     weights = {w["feature"]: w["weight"] for w in model["weights"]}
     for feature, (value, contribution) in c.items():
-        assert contribution == pytest.approx(value * weights[feature])
+        assert contribution == pytest.approx(value * weights.get(feature, 0))
     z = model["bias"] + sum(v[1] for v in c.values())
     assert d.probability == pytest.approx(1 / (1 + math.exp(-z)), rel=1e-9)
     assert c["zero_result_searches"][0] == 1  # one search found nothing

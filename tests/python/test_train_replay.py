@@ -34,7 +34,8 @@ def test_train_report(trained, week_split):
                            "warnings", "validation", "labels",
                            "train_offer_outcomes", "train_accepted_offers",
                            "validation_offer_outcomes",
-                           "validation_accepted_offers", "timing_candidates"}
+                           "validation_accepted_offers", "timing_candidates",
+                           "group_changes"}
     # A sound model on a week of simulated traffic: above every trust floor.
     assert report["warnings"] == []
     assert report["train_help_sessions"] >= 100
