@@ -191,7 +191,7 @@ absl::Status ApplyEvent(const CompiledPolicy& p, VisitorState& v,
   r->last_event_ms = e.ts_ms;
   // Dwell runs from the visitor's own last event: an offer shown is not
   // the visitor's doing.
-  if (e.type != EventType::kOfferShown) r->last_activity_ms = e.ts_ms;
+  if (RestartsDwell(e.type)) r->last_activity_ms = e.ts_ms;
 
   switch (e.type) {
     case EventType::kPageView: {

@@ -30,6 +30,11 @@ struct PageFacts {
 // (nothing for other events). The caller checks their lengths first.
 PageFacts ClassifyEventPage(const CompiledPolicy& p, const Event& e);
 
+// Whether an event restarts the visitor's dwell: every event the visitor
+// made, so all but kOfferShown (an offer shown is the host's doing). The
+// trainer measures dwell with the same rule (internal::PageDwells).
+inline bool RestartsDwell(EventType t) { return t != EventType::kOfferShown; }
+
 // Starts a new session at `ts`.
 void StartSession(SessionRecord& r, int64_t ts);
 

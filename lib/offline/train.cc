@@ -28,6 +28,7 @@
 #include "beckon/engine.h"
 #include "beckon/policy.pb.h"
 #include "beckon/version.h"
+#include "lib/engine/session_rules.h"
 #include "lib/model_features.h"
 #include "lib/offline/replay_internal.h"
 #include "lib/offline/train_internal.h"
@@ -1146,6 +1147,26 @@ absl::StatusOr<Calibration> CalibrateFromDecisionPoints(
 
 }  // namespace internal
 
+namespace internal {
+
+PageDwell PageDwellOf(const PreparedLog& log, size_t i) {
+  PageDwell d;
+  for (int64_t j = log.next_row[i]; j >= 0;
+       j = log.next_row[static_cast<size_t>(j)]) {
+    const LogEvent& e = *log.order[static_cast<size_t>(j)];
+    if (!RestartsDwell(e.type)) {
+      d.offer_shown |= e.type == EventType::kOfferShown;
+      continue;
+    }
+    d.next = j;
+    d.dwell_s = static_cast<double>(e.ts_ms - log.order[i]->ts_ms) / 1000.0;
+    break;
+  }
+  return d;
+}
+
+}  // namespace internal
+
 absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
                                   const TrainOptions& options) {
   if (absl::Status s = CheckOptions(options); !s.ok()) return s;
@@ -1269,15 +1290,14 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
       const int64_t help = pre_facts.first_help[train.session[i]];
       ++st.views;
       if (help > e.ts_ms) ++st.helped;
-      const int64_t next = train.next_row[i];
-      if (next < 0) continue;
-      const LogEvent& after = *train.order[static_cast<size_t>(next)];
-      const double d = (after.ts_ms - e.ts_ms) / 1000.0;
+      const internal::PageDwell pd = internal::PageDwellOf(train, i);
+      if (pd.next < 0) continue;
+      const LogEvent& after = *train.order[static_cast<size_t>(pd.next)];
       if (after.type == EventType::kHelpContact &&
           labels != Labels::kOfferOutcomes) {
-        st.dwell.pos.push_back(d);
-      } else if (help < 0) {
-        st.dwell.neg.push_back(d);
+        st.dwell.pos.push_back(pd.dwell_s);
+      } else if (help < 0 && !pd.offer_shown) {
+        st.dwell.neg.push_back(pd.dwell_s);
       }
     }
     absl::flat_hash_set<std::string> patterns;
@@ -1456,15 +1476,16 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
     const int64_t help = facts.first_help[train.session[i]];
     ++views[g];
     if (help > e.ts_ms) ++helped[g];
-    const int64_t next = train.next_row[i];
-    if (next < 0) continue;
-    const LogEvent& after = *train.order[static_cast<size_t>(next)];
-    const double d = (after.ts_ms - e.ts_ms) / 1000.0;
+    // Dwell as the engine measures it: an offer_shown in the middle of it
+    // does not end it (but a dwell with an offer in it is no normal one).
+    const internal::PageDwell pd = internal::PageDwellOf(train, i);
+    if (pd.next < 0) continue;
+    const LogEvent& after = *train.order[static_cast<size_t>(pd.next)];
     if (after.type == EventType::kHelpContact &&
         labels != Labels::kOfferOutcomes) {
-      dwell[g].pos.push_back(d);
-    } else if (help < 0) {
-      dwell[g].neg.push_back(d);
+      dwell[g].pos.push_back(pd.dwell_s);
+    } else if (help < 0 && !pd.offer_shown) {
+      dwell[g].neg.push_back(pd.dwell_s);
     }
   }
   // Answered offers, on the group of the page the visitor was on: the dwell
