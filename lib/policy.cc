@@ -516,6 +516,20 @@ absl::StatusOr<Policy> Policy::FromText(std::string_view text) {
   return Policy(std::move(message));
 }
 
+absl::StatusOr<Policy> Policy::FromJson(std::string_view json) {
+  auto message = std::make_shared<proto::Policy>();
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  const auto status = google::protobuf::util::JsonStringToMessage(
+      std::string(json), message.get(), options);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid policy JSON: ", status.message().ToString()));
+  }
+  if (absl::Status s = ValidatePolicy(*message); !s.ok()) return s;
+  return Policy(std::move(message));
+}
+
 absl::StatusOr<Policy> Policy::FromFile(const std::string& path) {
   absl::StatusOr<std::string> read = internal::ReadFile(path);
   if (!read.ok()) return read.status();

@@ -161,6 +161,34 @@ TEST(Policy, DefaultRoundTripsThroughText) {
   EXPECT_EQ(q->ToText(), text);
 }
 
+// FromJson reads what ToJson writes, validates it like the other forms,
+// and names what it cannot read.
+TEST(Policy, JsonRoundTripsAndBadJsonNamesTheProblem) {
+  const Policy p = Policy::Default();
+  absl::StatusOr<std::string> json = p.ToJson();
+  ASSERT_TRUE(json.ok()) << json.status();
+  absl::StatusOr<Policy> q = Policy::FromJson(*json);
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->ToBytes(), p.ToBytes());
+  const struct {
+    const char* json;
+    const char* message;
+  } bad[] = {
+      {"{\"nope\": 1}", "invalid policy JSON: nope"},
+      {"{\"gates\": {\"holdout_fraction\": \"x\"}}", "gates.holdout_fraction"},
+      {"{\"format_version\": 1", "invalid policy JSON"},
+      {"", "invalid policy JSON"},
+      {"{\"format_version\": 2}", "version 1, got 2"},
+  };
+  for (const auto& b : bad) {
+    absl::StatusOr<Policy> r = Policy::FromJson(b.json);
+    ASSERT_FALSE(r.ok()) << b.json;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr(b.message))
+        << b.json;
+  }
+}
+
 // The JSON form (`beckon inspect --json`, Python's Policy.to_dict): proto
 // field names, every field printed even at its default, enums by name.
 TEST(Policy, ToJsonPrintsEveryFieldByItsProtoName) {

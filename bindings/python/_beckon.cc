@@ -1232,6 +1232,10 @@ PYBIND11_MODULE(_beckon, m) {
                   [](const std::string& text) {
                     return Unwrap(Policy::FromText(text));
                   })
+      .def_static("from_json",
+                  [](const std::string& json) {
+                    return Unwrap(Policy::FromJson(json));
+                  })
       .def_static("load",
                   [](const std::string& path) {
                     absl::StatusOr<Policy> p;

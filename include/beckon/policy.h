@@ -47,6 +47,11 @@ class Policy {
   // Parses protobuf text format and validates it.
   static absl::StatusOr<Policy> FromText(std::string_view text);
 
+  // Parses the protobuf JSON form (as ToJson writes it; field names as in
+  // the .proto or in lowerCamelCase, enums by name or number) and validates
+  // it. An unknown field is an error naming it.
+  static absl::StatusOr<Policy> FromJson(std::string_view json);
+
   // Reads a file: binary protobuf, or text format if the file is not valid
   // binary (text policies are usually named *.txtpb).
   static absl::StatusOr<Policy> FromFile(const std::string& path);

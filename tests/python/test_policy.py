@@ -306,3 +306,29 @@ def test_all_names_exist():
     assert issubclass(beckon.UnavailableError, ConnectionError)
     assert beckon.UnavailableError.code == "unavailable"
     assert beckon.AbortedError.code == "aborted"
+
+
+def test_from_dict_reads_what_to_dict_writes(default):
+    """Policy.from_dict: the dict of to_dict, edited, back to a policy;
+    bad dicts raise naming the problem."""
+    assert beckon.Policy.from_dict(default.to_dict()) == default
+    d = default.to_dict()
+    d["groups"][0]["dwell_threshold_s"] = 12.5
+    edited = beckon.Policy.from_dict(d)
+    assert edited != default
+    assert edited.to_dict()["groups"][0]["dwell_threshold_s"] == 12.5
+    trained = beckon.train(beckon.simulate(days=3, seed=2,
+                                           visitors_per_day=1500),
+                           dwell_rule="quantile", early_offers="no")
+    assert beckon.Policy.from_dict(trained.to_dict()) == trained
+    with pytest.raises(beckon.InvalidArgumentError, match="nope"):
+        beckon.Policy.from_dict({"nope": 1})
+    bad = default.to_dict()
+    bad["groups"][0]["help_rate"] = 2
+    with pytest.raises(beckon.InvalidArgumentError, match="help_rate"):
+        beckon.Policy.from_dict(bad)
+    bad["groups"][0]["help_rate"] = float("nan")
+    with pytest.raises(ValueError):
+        beckon.Policy.from_dict(bad)
+    with pytest.raises(TypeError, match="dict"):
+        beckon.Policy.from_dict("{}")

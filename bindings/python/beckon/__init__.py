@@ -152,6 +152,18 @@ class Policy:
         """Returns protobuf text format (readable, diffable)."""
         return self._impl.to_text()
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "Policy":
+        """Builds a policy from a dict in the form :meth:`to_dict` returns
+        (proto field names; absent fields take their defaults) and
+        validates it: ``Policy.from_dict(p.to_dict()) == p``. An unknown
+        field or a bad value raises :class:`InvalidArgumentError` naming
+        it."""
+        import json
+        if not isinstance(d, dict):
+            raise TypeError(f"from_dict takes a dict, got {type(d).__name__}")
+        return cls(_beckon.Policy.from_json(json.dumps(d, allow_nan=False)))
+
     def to_dict(self) -> dict:
         """Returns the policy as a dict (the JSON of `beckon inspect --json`:
         proto field names, every field present)."""
