@@ -740,5 +740,70 @@ TEST(Train, InterruptStopsWithCancelled) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled) << r.status();
 }
 
+// --- Dividing a log in time
+// ----------------------------------------------------
+
+LogEvent Row(int64_t ts_ms, const std::string& visitor,
+             EventType type = EventType::kPageView) {
+  LogEvent e;
+  e.ts_ms = ts_ms;
+  e.type = visitor.empty() ? EventType::kAgents : type;
+  e.visitor = visitor;
+  e.page = "/";
+  return e;
+}
+
+TEST(TimeSplit, WholeSessionsGoToOneSideAndTheAgentsCountCarriesOver) {
+  constexpr int64_t kMin = 60'000, kSplit = 100 * kMin, kTimeout = 30 * kMin;
+  // Out of time order on purpose: the split sorts (stably) as the trainer.
+  const std::vector<LogEvent> log = {
+      Row(kSplit + 5 * kMin, "a"),   // 0: a's first session, after split.
+      Row(kSplit - 10 * kMin, "a"),  // 1: a's first session starts here.
+      Row(kSplit - 20 * kMin, ""),   // 2: agents, before the split.
+      Row(kSplit - 30 * kMin, ""),   // 3: agents, earlier still.
+      Row(kSplit + 40 * kMin, "a"),  // 4: a's second session (35 min gap).
+      Row(kSplit, "b"),              // 5: b starts at the split: later.
+      Row(kSplit + 1 * kMin, ""),    // 6: agents, after the split.
+      Row(kSplit - 1, "c"),          // 7: c starts just before: earlier.
+      Row(kSplit - 1, "c", EventType::kSearch),  // 8: same time, after 7.
+  };
+  const TimeSplit s = SplitBySessionStart(log, kSplit, kTimeout);
+  EXPECT_EQ(s.earlier, (std::vector<size_t>{3, 2, 1, 7, 8, 0}));
+  // The later part begins with the agents row in force at the split.
+  EXPECT_EQ(s.later, (std::vector<size_t>{2, 5, 6, 4}));
+  // With a timeout over 35 minutes a's return is the same session.
+  const TimeSplit longer = SplitBySessionStart(log, kSplit, 40 * kMin);
+  EXPECT_EQ(longer.later, (std::vector<size_t>{2, 5, 6}));
+  EXPECT_EQ(LatestSessionStart(log, kTimeout), kSplit + 40 * kMin);
+  EXPECT_EQ(LatestSessionStart(log, 40 * kMin), kSplit);
+  // Empty and agents-only logs.
+  EXPECT_TRUE(SplitBySessionStart({}, kSplit, kTimeout).earlier.empty());
+  EXPECT_EQ(LatestSessionStart({}, kTimeout), -1);
+  EXPECT_EQ(LatestSessionStart({Row(5, "")}, kTimeout), -1);
+}
+
+TEST(TimeSplit, IsTheTrainersOwnSplit) {
+  // The trainer's validation part is the later part of this split, at the
+  // split time its provenance records.
+  SimulatorOptions so = SimulatorOptions::Default();
+  so.days = 3;
+  so.visitors_per_day = 1500;
+  so.seed = 7;
+  const std::vector<LogEvent> log = Simulated(so);
+  absl::StatusOr<TrainResult> r = Train(log, OneRule());
+  ASSERT_TRUE(r.ok()) << r.status();
+  const proto::Policy& p = internal::PolicyInternal::Message(r->policy);
+  const int64_t split =
+      static_cast<int64_t>(p.provenance().validation().at("split_ms"));
+  const int64_t timeout_ms = p.session().timeout_s() * 1000;
+  const TimeSplit s = SplitBySessionStart(log, split, timeout_ms);
+  std::vector<const LogEvent*> later;
+  for (size_t i : s.later) later.push_back(&log[i]);
+  const internal::PreparedLog later_log(std::move(later), timeout_ms);
+  EXPECT_EQ(later_log.sessions, r->validation_sessions);
+  // Every row is on one side, the carried agents row on both.
+  EXPECT_EQ(s.earlier.size() + s.later.size(), log.size() + 1);
+}
+
 }  // namespace
 }  // namespace beckon

@@ -1518,6 +1518,28 @@ PYBIND11_MODULE(_beckon, m) {
     return py::make_tuple(EventsToColumns(rows), d);
   });
   m.def("simulate", &SimulateToColumns);
+  m.def("time_split",
+        [](py::handle events, int64_t split_ms, int64_t timeout_ms) {
+          std::vector<LogEvent> log = LoadEvents(events);
+          TimeSplit split;
+          {
+            py::gil_scoped_release nogil;
+            split = SplitBySessionStart(log, split_ms, timeout_ms);
+          }
+          auto indices = [](const std::vector<size_t>& v) {
+            py::array_t<int64_t> a(static_cast<py::ssize_t>(v.size()));
+            int64_t* out = a.mutable_data();
+            for (size_t i = 0; i < v.size(); ++i)
+              out[i] = static_cast<int64_t>(v[i]);
+            return a;
+          };
+          return py::make_tuple(indices(split.earlier), indices(split.later));
+        });
+  m.def("latest_session_start", [](py::handle events, int64_t timeout_ms) {
+    std::vector<LogEvent> log = LoadEvents(events);
+    py::gil_scoped_release nogil;
+    return LatestSessionStart(log, timeout_ms);
+  });
   m.def("train", &TrainPolicy);
   m.def("replay", &ReplayPolicy, py::arg("policy"), py::arg("events"),
         py::arg("trace"), py::arg("load_state"), py::arg("save_state"),

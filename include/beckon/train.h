@@ -258,6 +258,30 @@ struct TrainResult {
 absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
                                   const TrainOptions& options = {});
 
+// A log divided in time, as the trainer divides it into its training and
+// validation parts: whole sessions go to one side or the other.
+struct TimeSplit {
+  std::vector<size_t> earlier;  // Indices into the events, in time order.
+  std::vector<size_t> later;
+};
+
+// Divides `events` (any order) at `split_ms`: a visitor's row goes to the
+// later part when its session (cut after `session_timeout_ms` without an
+// event, as the engine cuts them) starts at or after `split_ms`, so no
+// session is cut in two; an agents row goes by its own time, and the later
+// part also begins with the agents row last before `split_ms` (the count
+// that held at the split), which is then in both parts. Rows of equal time
+// keep their input order. REQUIRES: session_timeout_ms > 0.
+TimeSplit SplitBySessionStart(const std::vector<LogEvent>& events,
+                              int64_t split_ms, int64_t session_timeout_ms);
+
+// The latest time a visitor session starts in `events` (sessions cut as
+// SplitBySessionStart cuts them), or -1 if the log has no visitor rows: a
+// split by whole days goes by the day of this, not of the last row, which
+// may belong to a session running past midnight.
+int64_t LatestSessionStart(const std::vector<LogEvent>& events,
+                           int64_t session_timeout_ms);
+
 // L2-regularized logistic regression, fitted by Newton's method: the
 // trainer's model fitting, for any numeric features.
 struct LogisticOptions {

@@ -1167,6 +1167,30 @@ PageDwell PageDwellOf(const PreparedLog& log, size_t i) {
 
 }  // namespace internal
 
+TimeSplit SplitBySessionStart(const std::vector<LogEvent>& events,
+                              int64_t split_ms, int64_t session_timeout_ms) {
+  TimeSplit out;
+  if (events.empty()) return out;
+  const PreparedLog log(events, std::max<int64_t>(session_timeout_ms, 1));
+  std::vector<const LogEvent*> earlier, later;
+  SplitRows(log, split_ms, earlier, later);
+  const LogEvent* first = events.data();
+  for (const LogEvent* e : earlier) out.earlier.push_back(e - first);
+  for (const LogEvent* e : later) out.later.push_back(e - first);
+  return out;
+}
+
+int64_t LatestSessionStart(const std::vector<LogEvent>& events,
+                           int64_t session_timeout_ms) {
+  if (events.empty()) return -1;
+  const PreparedLog log(events, std::max<int64_t>(session_timeout_ms, 1));
+  int64_t latest = -1;
+  for (uint32_t s = 0; s < log.sessions; ++s) {
+    latest = std::max(latest, log.session_start[s]);
+  }
+  return latest;
+}
+
 absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
                                   const TrainOptions& options) {
   if (absl::Status s = CheckOptions(options); !s.ok()) return s;

@@ -423,8 +423,11 @@ def test_options_are_checked(outcome):
         cls, message = outcome(lambda: beckon.Engine(**kwargs))
         assert cls is beckon.InvalidArgumentError, (kwargs, cls, message)
         assert name in message
-    cls, message = outcome(lambda: beckon.Engine("default"))
-    assert cls is TypeError and "beckon.Policy" in message
+    cls, message = outcome(lambda: beckon.Engine(42))
+    assert cls is TypeError and "beckon.Policy or the path" in message
+    # A str is a policy file's path: one that is not there says so.
+    cls, message = outcome(lambda: beckon.Engine("no-such.policy"))
+    assert cls is beckon.NotFoundError and "no-such.policy" in message
 
 
 def test_capacity_evicts_oldest_sessions(policy, t0):
@@ -507,4 +510,7 @@ def test_set_policy_keeps_the_visitors(policy, t0):
         engine.set_policy(bad)
     assert engine.policy.name == "hot"
     with pytest.raises(TypeError):
-        engine.set_policy("default")
+        engine.set_policy(b"default")
+    with pytest.raises(beckon.NotFoundError, match="no-such.policy"):
+        engine.set_policy("no-such.policy")
+    assert engine.policy.name == "hot"

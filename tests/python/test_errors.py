@@ -223,12 +223,18 @@ def test_policy_arguments_must_be_policies(week_split):
     day = week_split[1].iloc[:200]
     # The functions that take a policy say what they wanted, as the
     # Engine does, instead of failing on a missing attribute.
-    for call in (lambda: beckon.replay("default", day),
-                 lambda: beckon.sweep("default", day),
-                 lambda: beckon.calibrate("default", day, 0.05),
-                 lambda: beckon.train(day, base="default"),
-                 lambda: beckon.fixed_dwell_policy(60, base="default")):
-        with pytest.raises(TypeError, match="Policy"):
+    for call in (lambda: beckon.replay(42, day),
+                 lambda: beckon.sweep(None, day),
+                 lambda: beckon.calibrate(b"x", day, 0.05),
+                 lambda: beckon.train(day, base=1.5),
+                 lambda: beckon.fixed_dwell_policy(60, base=[])):
+        with pytest.raises(TypeError, match="Policy or the path"):
+            call()
+    # A str or PathLike is a policy file: a missing one is named.
+    for call in (lambda: beckon.replay("missing.policy", day),
+                 lambda: beckon.offer_rate_curve("missing.policy", day),
+                 lambda: beckon.train(day, base="missing.policy")):
+        with pytest.raises(beckon.NotFoundError, match="missing.policy"):
             call()
 
 

@@ -57,7 +57,12 @@ def test_groups_frame_lists_the_policy_groups_in_order(default):
     assert len(set(g["pattern"])) == len(g)  # patterns are unique
     assert (g["dwell_threshold_s"] > 0).all()
     assert g["help_rate"].between(0, 1).all()
-    assert g["role"].str.startswith("ROLE_").all()
+    # Roles are plain names, the policy's enum without its prefix.
+    assert list(g["role"]) == [x["role"][len("ROLE_"):].lower()
+                               for x in listed]
+    assert set(g["role"]) <= {"landing", "category", "product", "search",
+                              "help", "cart", "checkout", "account", "other"}
+    assert g.set_index("pattern").loc["/checkout/*", "role"] == "checkout"
 
 
 def test_to_dict_has_every_top_level_field(default):

@@ -16,6 +16,13 @@ GROUP_KEYS = ("pattern", "sessions", "offered_sessions", "offers",
               "median_lead_s")
 
 
+def assert_same_report(a: dict, b: dict):
+    """Two training reports are equal (their per-group frames too)."""
+    a, b = dict(a), dict(b)
+    pd.testing.assert_frame_equal(a.pop("groups"), b.pop("groups"))
+    assert a == b
+
+
 @pytest.fixture(scope="module")
 def day7_replay(trained, week_split):
     return beckon.replay(trained, week_split[1])
@@ -35,7 +42,7 @@ def test_train_report(trained, week_split):
                            "train_offer_outcomes", "train_accepted_offers",
                            "validation_offer_outcomes",
                            "validation_accepted_offers", "timing_candidates",
-                           "group_changes"}
+                           "group_changes", "groups"}
     # A sound model on a week of simulated traffic: above every trust floor.
     assert report["warnings"] == []
     assert report["train_help_sessions"] >= 100
@@ -60,19 +67,107 @@ def test_train_report(trained, week_split):
     assert (trained.groups["views"].astype(int) > 0).any()
 
 
+def test_train_report_per_group_frame(trained):
+    """The training report's per-group figures, as a DataFrame: the
+    policy's groups in order, how each came to be, and the validation
+    replay's counts on it."""
+    g = trained.training["groups"]
+    assert isinstance(g, pd.DataFrame)
+    assert list(g["pattern"]) == list(trained.groups["pattern"])
+    assert list(g.columns[:5]) == ["pattern", "role", "dwell_threshold_s",
+                                   "help_rate", "views"]
+    val = {x["pattern"]: x for x in trained.training["validation"]["groups"]}
+    for _, row in g.iterrows():
+        v = val.get(row["pattern"])
+        if v is None:  # Not seen in the validation part: zero counts.
+            assert row["validation_sessions"] == 0
+            continue
+        assert row["validation_sessions"] == v["sessions"]
+        assert row["validation_offers"] == v["offers"]
+        assert row["validation_hits"] == v["hits"]
+        assert row["validation_precision"] == pytest.approx(v["precision"])
+    # The frame's offers add up to the validation replay's, less those made
+    # on unlisted pages (no group row).
+    unlisted = val.get("(unlisted)", {}).get("offers", 0)
+    assert g["validation_offers"].sum() + unlisted == \
+        trained.training["validation"]["offers"]
+    pooled = {c["pattern"]: c["from"]
+              for c in trained.training["group_changes"]
+              if c["kind"] == "pooled"}
+    for _, row in g.iterrows():
+        assert row["change"] == ("pooled" if row["pattern"] in pooled else "")
+        assert row["change_from"] == pooled.get(row["pattern"], "")
+    assert g["validation_hits"].dtype == np.int64
+
+
+def test_policy_paths_are_accepted_where_a_policy_is(trained, week_split,
+                                                     tmp_path):
+    path = tmp_path / "shop.policy"
+    trained.save(path)
+    day = week_split[1]
+    by_policy = beckon.replay(trained, day, trace=False).metrics
+    assert beckon.replay(path, day, trace=False).metrics == by_policy
+    assert beckon.replay(str(path), day, trace=False).metrics == by_policy
+    assert beckon.calibrate(str(path), day, 0.05)[1] == \
+        beckon.calibrate(trained, day, 0.05)[1]
+    engine = beckon.Engine(path)
+    assert engine.policy == trained
+    engine.set_policy(str(path))
+    assert engine.policy == trained
+    text = tmp_path / "shop.txtpb"
+    text.write_text(trained.to_text())
+    assert beckon.fixed_dwell_policy(60, base=text) == \
+        beckon.fixed_dwell_policy(60, base=trained)
+
+
+def test_time_split(week, week_csv):
+    day = 86_400_000
+    train, test = beckon.time_split(week, test_days=1)
+    visitors = test[test["visitor"] != ""]
+    # The split is at the last day's midnight: the test part's sessions all
+    # start on day 7 (the first day's rows are the earlier part's).
+    assert visitors["ts_ms"].min() // day == week["ts_ms"].min() // day + 6
+    assert train["ts_ms"].is_monotonic_increasing
+    assert test["ts_ms"].is_monotonic_increasing
+    # No session is cut in two, one agents row is in both parts.
+    assert len(train) + len(test) == len(week) + 1
+    assert test.iloc[0]["event"] == "agents"
+    assert not set(train["visitor"]) - {""} >= set(visitors["visitor"])
+    # By fraction: as the trainer splits its validation part.
+    a, b = beckon.time_split(week, test_fraction=0.2)
+    assert 0.15 < (len(b) / len(week)) < 0.25
+    # A path gives the same parts as the frame.
+    p_train, p_test = beckon.time_split(week_csv, test_days=1)
+    pd.testing.assert_frame_equal(p_test, test)
+    assert len(p_train) == len(train)
+    two, one = beckon.time_split(week, test_days=2)
+    assert len(one) > len(test)
+    for bad, match in ((dict(), "one of"),
+                       (dict(test_days=1, test_fraction=0.2), "one of"),
+                       (dict(test_days=0), "test_days"),
+                       (dict(test_days=1.5), "test_days"),
+                       (dict(test_fraction=1.0), "test_fraction"),
+                       (dict(at_ms=0, session_timeout_s=0),
+                        "session_timeout_s")):
+        with pytest.raises(beckon.InvalidArgumentError, match=match):
+            beckon.time_split(week, **bad)
+    early, late = beckon.time_split(week, at_ms=0)
+    assert len(early) == 0 and len(late) == len(week)
+
+
 def test_train_from_path_equals_train_from_frame(trained, week_split,
                                                  tmp_path):
     path = tmp_path / "days1-6.csv"
     beckon.write_events(week_split[0], path)
     from_path = beckon.train(str(path))
     assert from_path.to_bytes() == trained.to_bytes()
-    assert from_path.training == trained.training
+    assert_same_report(from_path.training, trained.training)
 
 
 def test_train_is_deterministic(trained, week_split):
     again = beckon.train(week_split[0])
     assert again.to_bytes() == trained.to_bytes()
-    assert again.training == trained.training
+    assert_same_report(again.training, trained.training)
 
 
 def test_train_options_take_effect(week_split):

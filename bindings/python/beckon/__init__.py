@@ -59,7 +59,7 @@ __all__ = [
     "fixed_dwell_policy", "label", "read_decision_log", "read_events",
     "replay",
     "roc_auc", "simulate",
-    "sweep", "train", "write_events",
+    "sweep", "time_split", "train", "write_events",
 ]
 
 class TrainingWarning(UserWarning):
@@ -78,14 +78,26 @@ REASONS: tuple = tuple(_beckon.REASONS)
 
 PathLike = Union[str, "os.PathLike[str]"]
 Events = Any  # A pandas DataFrame with EVENT_COLUMNS, or a path to a CSV log.
+#: Wherever a function takes a policy it takes a :class:`Policy` or the
+#: path of a policy file (binary, or text format ``*.txtpb``).
+PolicyLike = Union["Policy", str, "os.PathLike[str]"]
+
+
+def _policy_arg(policy, name: str = "policy") -> "Policy":
+    """A policy argument as a beckon.Policy: a Policy itself, or the path
+    of a policy file (str or os.PathLike), loaded as :meth:`Policy.load`
+    does. Anything else raises TypeError naming the argument."""
+    if isinstance(policy, Policy):
+        return policy
+    if isinstance(policy, (str, os.PathLike)):
+        return Policy.load(policy)
+    raise TypeError(f"{name} must be a beckon.Policy or the path of a policy "
+                    f"file, got {type(policy).__name__}")
 
 
 def _impl_of(policy, name: str = "policy"):
-    """The C++ policy of a beckon.Policy argument (TypeError otherwise)."""
-    if not isinstance(policy, Policy):
-        raise TypeError(f"{name} must be a beckon.Policy, got "
-                        f"{type(policy).__name__}")
-    return policy._impl
+    """The C++ policy of a policy argument (see _policy_arg)."""
+    return _policy_arg(policy, name)._impl
 
 
 def _pd():
@@ -96,6 +108,11 @@ def _pd():
 # --- Policies -----------------------------------------------------------------
 
 _GROUP_COLUMNS = ["pattern", "role", "dwell_threshold_s", "help_rate", "views"]
+
+
+def _role_name(role: str) -> str:
+    """ "ROLE_CHECKOUT" -> "checkout" (a policy's role, as the CLI names it)."""
+    return role[len("ROLE_"):].lower() if role.startswith("ROLE_") else role
 
 
 class Policy:
@@ -115,8 +132,10 @@ class Policy:
         self._impl = impl if impl is not None else _beckon.Policy.default()
         #: For a policy returned by :func:`train`: the training report (a
         #: dict with ``train_auc``, ``validation_auc``, ``train_samples``,
-        #: ``train_sessions``, ``validation_sessions`` and ``validation``,
-        #: the metrics of the validation replay). None otherwise; it is not
+        #: ``train_sessions``, ``validation_sessions``, ``validation``,
+        #: the metrics of the validation replay, ``timing_candidates``,
+        #: ``group_changes``, ``warnings``, and ``groups``, the per-group
+        #: figures as a DataFrame). None otherwise; it is not
         #: saved or pickled (the policy's provenance keeps the essentials).
         self.training: Optional[dict] = None
 
@@ -178,13 +197,16 @@ class Policy:
     @property
     def groups(self):
         """The page groups as a DataFrame (pattern, role, dwell_threshold_s,
-        help_rate, ...), one row per group, in policy order."""
+        help_rate, views), one row per group, in policy order. ``role`` is
+        the plain name ("checkout", "help", ...: the policy's ROLE_CHECKOUT
+        without its prefix, lower case)."""
         pd = _pd()
         frame = pd.DataFrame(self.to_dict().get("groups", []),
                              columns=_GROUP_COLUMNS)
+        frame["role"] = [_role_name(r) for r in frame["role"]]
         # Protobuf's JSON writes 64-bit integers as strings.
         return frame.astype({"views": "int64", "dwell_threshold_s": "float64",
-                             "help_rate": "float64"})
+                             "help_rate": "float64", "role": object})
 
     @property
     def decision_threshold(self) -> float:
@@ -219,7 +241,8 @@ class Policy:
         return self._impl.summary()
 
 
-def fixed_dwell_policy(seconds: float, base: Optional[Policy] = None) -> Policy:
+def fixed_dwell_policy(seconds: float,
+                       base: Optional[PolicyLike] = None) -> Policy:
     """Returns the fixed-rule baseline: offer once per session after
     `seconds` on any page, under `base`'s gates (default: the default
     policy's), so both are replayed by the same engine."""
@@ -380,6 +403,71 @@ def label(events: PathLike, contacts: PathLike, *,
     return df
 
 
+_DAY_MS = 86_400_000
+
+
+def time_split(events: Events, *, test_days: Optional[int] = None,
+               test_fraction: Optional[float] = None,
+               at_ms: Optional[int] = None, session_timeout_s: float = 1800,
+               allow_small_epoch: bool = False):
+    """Divides an event log (a DataFrame or a CSV path) in time into
+    (earlier, later) DataFrames, e.g. to train on the first days and replay
+    the last: ``train, test = beckon.time_split(events, test_days=1)``.
+
+    Give one of: `test_days`, the last that many UTC days of the log (the
+    split is at a midnight UTC, counted back from the day its last session
+    starts on); `test_fraction`, the latest share of the
+    log's time span (as the trainer's ``validation_fraction`` divides it);
+    or `at_ms`, the split time itself. Whole sessions go to one side: a
+    visitor's rows go to the later part when their session (cut after
+    `session_timeout_s` without an event, as the engine cuts them) starts
+    at or after the split time. An ``agents`` row goes by its time, and the
+    later part also begins with the agents row last before the split (the
+    count that held then). Both parts are in time order, re-indexed from 0;
+    either may be empty. The trainer's own split (C++
+    ``beckon::SplitBySessionStart``) does the dividing."""
+    given = [x is not None for x in (test_days, test_fraction, at_ms)]
+    if sum(given) != 1:
+        raise InvalidArgumentError(
+            "time_split takes one of test_days, test_fraction or at_ms")
+    if not 0 < float(session_timeout_s) <= 86400:
+        raise InvalidArgumentError(
+            f"session_timeout_s must be in (0, 86400], got {session_timeout_s}")
+    if isinstance(events, (str, os.PathLike)):
+        events = read_events(events, allow_small_epoch=allow_small_epoch)
+    cols = _columns(events)
+    arg = (tuple(cols), bool(allow_small_epoch))
+    timeout_ms = int(round(float(session_timeout_s) * 1000))
+    ts, visitor = cols[0], cols[1]
+    on_visitor = np.asarray([v != "" for v in visitor], dtype=bool)
+    if at_ms is not None:
+        split = int(at_ms)
+    else:
+        if not on_visitor.any():
+            raise InvalidArgumentError("the log has no visitor events")
+        t_min, t_max = int(ts[on_visitor].min()), int(ts[on_visitor].max())
+        if test_days is not None:
+            if isinstance(test_days, bool) or int(test_days) != test_days \
+                    or test_days < 1:
+                raise InvalidArgumentError(
+                    f"test_days must be a whole number >= 1, got {test_days!r}")
+            # By the day the last session starts on: a session running past
+            # midnight does not make a day of its own.
+            last = _beckon.latest_session_start(arg, timeout_ms)
+            split = (last // _DAY_MS - (int(test_days) - 1)) * _DAY_MS
+        else:
+            f = float(test_fraction)
+            if not 0 < f < 1:
+                raise InvalidArgumentError(
+                    f"test_fraction must be in (0, 1), got {test_fraction!r}")
+            split = t_min + round((1 - f) * (t_max - t_min))
+    earlier, later = _beckon.time_split(arg, split, timeout_ms)
+    frame = events if hasattr(events, "iloc") else _pd().DataFrame(
+        dict(zip(EVENT_COLUMNS, cols)))
+    return (frame.iloc[earlier].reset_index(drop=True),
+            frame.iloc[later].reset_index(drop=True))
+
+
 def simulate(days: int = 7, *, seed: int = 1, visitors_per_day: int = 4000,
              path: Optional[PathLike] = None, shop: str = "default",
              **options: Any):
@@ -516,7 +604,7 @@ class Engine(_beckon.Engine):
     copy connects to the same Redis and shares the same visitors).
     """
 
-    def __init__(self, policy: Optional[Policy] = None, *,
+    def __init__(self, policy: Optional[PolicyLike] = None, *,
                  max_sessions: int = 1_000_000,
                  max_memory_records: int = 4_000_000, shards: int = 64,
                  visitor_key: Optional[Sequence[int]] = None,
@@ -526,8 +614,8 @@ class Engine(_beckon.Engine):
                  max_referrer_bytes: int = 8192,
                  decision_log: Optional[PathLike] = None,
                  event_log: Optional[PathLike] = None):
-        """Creates an engine deciding by `policy` (default: the built-in
-        default policy). Options are those of the C++ Engine::Options
+        """Creates an engine deciding by `policy` (a :class:`Policy` or the
+        path of a policy file; default: the built-in default policy). Options are those of the C++ Engine::Options
         (docs/concepts.md); `visitor_key` is the 2 x 64-bit key of the hash
         that replaces visitor ids, which snapshots are tied to. Without
         `visitor_key` or `visitor_key_file` (a file holding the key, created
@@ -561,10 +649,8 @@ class Engine(_beckon.Engine):
         is appended to as a row of the event log (read it with
         :func:`read_events`): together, a production log to train on. A
         file that cannot be opened raises :class:`InvalidArgumentError`."""
-        policy = policy if policy is not None else Policy.default()
-        if not isinstance(policy, Policy):
-            raise TypeError(f"policy must be a beckon.Policy, got "
-                            f"{type(policy).__name__}")
+        policy = (_policy_arg(policy) if policy is not None
+                  else Policy.default())
         if store is not None and not isinstance(store, str):
             raise TypeError(f"store must be None or a Redis URL (a str), got "
                             f"{type(store).__name__}")
@@ -605,8 +691,9 @@ class Engine(_beckon.Engine):
         """The policy this engine decides by (the current one)."""
         return Policy(self._policy())
 
-    def set_policy(self, policy: Policy) -> None:
-        """Replaces the live engine's policy, keeping every visitor's state
+    def set_policy(self, policy: PolicyLike) -> None:
+        """Replaces the live engine's policy (a Policy or a policy file's
+        path), keeping every visitor's state
         (sessions mapped onto the new page groups by pattern), the decline
         memory, the counters and the rate window; other threads' calls go on
         meanwhile, each under the old or the new policy (decisions say which:
@@ -614,10 +701,7 @@ class Engine(_beckon.Engine):
         :class:`FailedPreconditionError`, changing nothing, if the new
         policy's session timeout or rate window differ from the engine's,
         or, with Redis, its page groups or path rules."""
-        if not isinstance(policy, Policy):
-            raise TypeError(f"policy must be a beckon.Policy, got "
-                            f"{type(policy).__name__}")
-        self._set_policy(policy._impl)
+        self._set_policy(_impl_of(policy))
 
     @property
     def store(self) -> Optional[str]:
@@ -778,7 +862,7 @@ def _skip(on_error: str) -> bool:
 
 # --- Training and replay --------------------------------------------------------
 
-def train(events: Events, *, base: Optional[Policy] = None,
+def train(events: Events, *, base: Optional[PolicyLike] = None,
           target_offer_rate: float = 0.05, offers_per_day: float = 0,
           offer_cap_headroom: float = 1.5, validation_fraction: float = 0.2,
           dwell_rule: str = "auto",
@@ -863,11 +947,41 @@ def train(events: Events, *, base: Optional[Policy] = None,
     report["timing_candidates"] = [dict(c)
                                    for c in report["timing_candidates"]]
     report["group_changes"] = [dict(c) for c in report["group_changes"]]
+    report["groups"] = _training_groups(policy, report)
     policy.training = report
     import warnings
     for w in report["warnings"]:
         warnings.warn(w, TrainingWarning, stacklevel=2)
     return policy
+
+
+def _training_groups(policy: Policy, report: dict):
+    """The training report's per-group figures, one row per page group of
+    `policy` in policy order: what was learned (role, views, help_rate,
+    dwell_threshold_s), how the group came to be (``change``: "split",
+    "pooled" or ""; ``change_from``: the base group split, or the pool whose
+    dwell threshold it took) and the validation replay's counts on it
+    (validation_sessions, validation_offers, validation_help_sessions,
+    validation_hits, validation_precision, validation_recall)."""
+    pd = _pd()
+    frame = policy.groups
+    changes = {c["pattern"]: c for c in report["group_changes"]}
+    frame["change"] = [changes.get(p, {}).get("kind", "")
+                       for p in frame["pattern"]]
+    frame["change_from"] = [changes.get(p, {}).get("from", "")
+                            for p in frame["pattern"]]
+    val = pd.DataFrame(report["validation"].get("groups", []),
+                       columns=_REPLAY_GROUP_COLUMNS)
+    val = val[["pattern", "sessions", "offers", "help_sessions", "hits",
+               "precision", "recall"]].rename(
+                   columns=lambda c: c if c == "pattern" else "validation_" + c)
+    frame = frame.merge(val, on="pattern", how="left")
+    counts = ["validation_sessions", "validation_offers",
+              "validation_help_sessions", "validation_hits"]
+    frame[counts] = frame[counts].fillna(0).astype("int64")
+    rates = ["validation_precision", "validation_recall"]
+    frame[rates] = frame[rates].fillna(0.0).astype("float64")
+    return frame
 
 
 _REPLAY_GROUP_COLUMNS = [
@@ -908,7 +1022,7 @@ class ReplayResult:
                 f"precision={m['precision']:.4f} recall={m['recall']:.4f}>")
 
 
-def replay(policy: Policy, events: Events, *, trace: bool = True,
+def replay(policy: PolicyLike, events: Events, *, trace: bool = True,
            load_state: Optional[PathLike] = None,
            save_state: Optional[PathLike] = None,
            decisions: Optional[PathLike] = None,
@@ -1015,7 +1129,7 @@ class OfferRateCurve:
 CURVE_RATES = (0.01, 0.02, 0.05, 0.10, 0.20)
 
 
-def offer_rate_curve(policy: Policy, events: Events,
+def offer_rate_curve(policy: PolicyLike, events: Events,
                      rates: Optional[Iterable[float]] = None, *,
                      allow_small_epoch: bool = False) -> OfferRateCurve:
     """The policy and the fixed-rule baseline at each offer rate in `rates`
@@ -1030,7 +1144,7 @@ def offer_rate_curve(policy: Policy, events: Events,
         _impl_of(policy), _events_arg(events, allow_small_epoch), r)))
 
 
-def sweep(policy: Policy, events: Events,
+def sweep(policy: PolicyLike, events: Events,
           thresholds: Optional[Iterable[float]] = None, *,
           rates: Optional[Iterable[float]] = None,
           allow_small_epoch: bool = False):
@@ -1077,7 +1191,7 @@ def sweep(policy: Policy, events: Events,
              "hits": "int64", "sessions": "int64"})
 
 
-def calibrate(policy: Policy, events: Events, target_offer_rate: float, *,
+def calibrate(policy: PolicyLike, events: Events, target_offer_rate: float, *,
               fixed_dwell: bool = False, allow_small_epoch: bool = False):
     """Tunes `policy`'s decision threshold so that replaying `events` offers
     to `target_offer_rate` of sessions (bisection; docs/replay.md). With
