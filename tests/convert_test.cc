@@ -425,6 +425,126 @@ TEST(EshopConvert, RejectsBadOptionsAndHeaders) {
   EXPECT_THAT(stats.status().message(), HasSubstr(nasa + ": line 1: "));
 }
 
+// ---- Access logs (Common and Combined Log Format)
+
+TEST(AccessLogPageUrl, PagesHaveNoExtensionOrAPageOne) {
+  for (const char* url :
+       {"/", "/p/12", "/checkout/payment", "/index.php", "/a.HTML",
+        "/search?q=a.b", "/cart#x", "/v1.2/", "/cgi-bin/x.cgi"}) {
+    EXPECT_TRUE(IsAccessLogPageUrl(url)) << url;
+  }
+  for (const char* url : {"", "/app.js", "/logo.PNG", "/favicon.ico",
+                          "/robots.txt", "/s/site.css?v=3", "/f.woff2"}) {
+    EXPECT_FALSE(IsAccessLogPageUrl(url)) << url;
+  }
+  EXPECT_TRUE(IsCrawlerAgent("Mozilla/5.0 (compatible; Googlebot/2.1)"));
+  EXPECT_TRUE(IsCrawlerAgent("Baiduspider"));
+  EXPECT_TRUE(IsCrawlerAgent("Yahoo! Slurp"));
+  EXPECT_FALSE(IsCrawlerAgent("Mozilla/5.0 (X11; Linux x86_64) Firefox/118"));
+  EXPECT_FALSE(IsCrawlerAgent(""));
+}
+
+constexpr char kAccessLog[] =
+    // Combined format, two zones: 10:00:05 UTC and 12:00:07+02:00 = 10:00:07.
+    "10.0.0.1 - - [01/Apr/2008:10:00:05 +0000] \"GET /p/12 HTTP/1.1\" 200 "
+    "512 \"https://www.google.com/search?q=x\" \"Mozilla/5.0\"\n"
+    "10.0.0.1 - - [01/Apr/2008:10:00:06 +0000] \"GET /s/site.css HTTP/1.1\" "
+    "200 99 \"-\" \"Mozilla/5.0\"\n"
+    "10.0.0.2 - bob [01/Apr/2008:12:00:07 +0200] \"GET /cart?x=\\\"1\\\" "
+    "HTTP/1.1\" 304 - \"-\" \"Mozilla/5.0 \\\"quoted\\\"\"\n"
+    "10.0.0.3 - - [01/Apr/2008:10:00:08 +0000] \"POST /cart HTTP/1.1\" 200 "
+    "10 \"-\" \"Mozilla/5.0\"\n"
+    "10.0.0.3 - - [01/Apr/2008:10:00:09 +0000] \"GET /gone HTTP/1.1\" 404 10 "
+    "\"-\" \"Mozilla/5.0\"\n"
+    "66.249.66.1 - - [01/Apr/2008:10:00:10 +0000] \"GET /p/13 HTTP/1.1\" 200 "
+    "10 \"-\" \"Googlebot/2.1\"\n"
+    "\n"
+    // Common format (no referer, no agent) and an absolute URL, at
+    // 23:59:59 -0100, which is 00:59:59 UTC the next day.
+    "10.0.0.4 - - [31/Mar/2008:23:59:59 -0100] \"GET http://shop.example/c/"
+    "x?page=2 HTTP/1.0\" 200 7\n";
+
+TEST(AccessLogConvert, KeepsPageRequestsAndMapsFields) {
+  const std::string path = WriteTemp("access.log", kAccessLog);
+  Collector got;
+  absl::StatusOr<AccessLogStats> stats =
+      ConvertAccessLog(path, AccessLogOptions{}, got.sink());
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->rows_read, 7u);
+  EXPECT_EQ(stats->page_views, 3u);
+  EXPECT_EQ(stats->skipped_not_page, 1u);
+  EXPECT_EQ(stats->skipped_method, 1u);
+  EXPECT_EQ(stats->skipped_status, 1u);
+  EXPECT_EQ(stats->skipped_crawlers, 1u);
+  EXPECT_EQ(stats->malformed, 0u);
+  EXPECT_EQ(stats->out_of_order, 1u);  // The last line is the earliest.
+  ASSERT_EQ(got.rows.size(), 3u);
+  EXPECT_THAT(Pages(got.rows),
+              ElementsAre("/c/x?page=2", "/p/12", "/cart?x=\"1\""));
+  const int64_t t = 1207044005000;  // 2008-04-01T10:00:05Z.
+  EXPECT_EQ(got.rows[0].ts_ms, t - (9 * 3600 + 6) * 1000);
+  EXPECT_EQ(got.rows[0].visitor, "10.0.0.4");
+  EXPECT_EQ(got.rows[0].detail, "");
+  EXPECT_EQ(got.rows[0].line, 8u);
+  EXPECT_EQ(got.rows[1].ts_ms, t);
+  EXPECT_EQ(got.rows[1].visitor, "10.0.0.1");
+  EXPECT_EQ(got.rows[1].detail, "https://www.google.com/search?q=x");
+  EXPECT_EQ(got.rows[1].line, 1u);
+  EXPECT_EQ(got.rows[2].ts_ms, t + 2000);
+  EXPECT_EQ(got.rows[2].visitor, "10.0.0.2");
+  EXPECT_EQ(got.rows[2].detail, "");
+  for (const LogEvent& e : got.rows) EXPECT_EQ(e.type, EventType::kPageView);
+  // Crawlers kept when asked.
+  AccessLogOptions keep;
+  keep.skip_crawlers = false;
+  Collector all;
+  stats = ConvertAccessLog(path, keep, all.sink());
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->page_views, 4u);
+  EXPECT_EQ(stats->skipped_crawlers, 0u);
+}
+
+TEST(AccessLogConvert, StrictModeNamesTheLineLenientModeCountsIt) {
+  const std::string ok =
+      "10.0.0.1 - - [01/Apr/2008:10:00:05 +0000] \"GET / HTTP/1.1\" 200 5\n";
+  const std::string head = "10.0.0.1 - - [01/Apr/2008:10:00:05 +0000] ";
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"10.0.0.1 - - [01/Apr/2008:10:00:05] \"GET / HTTP/1.1\" 200 5",
+       "time is not"},
+      {"10.0.0.1 - - [31/Feb/2008:10:00:05 +0000] \"GET / HTTP/1.1\" 200 5",
+       "time is not"},
+      {head + "GET / 200 5", "not quoted"},
+      {head + "\"GET\" 200 5", "METHOD URL"},
+      {head + "\"GET / HTTP/1.1\" OK 5", "status"},
+      {head + "\"GET / HTTP/1.1\" 200", "status and size"},
+      {head + "\"GET / HTTP/1.1\" 200 -5", "size"},
+      {head + "\"GET / HTTP/1.1\" 200 5 \"-", "referer"},
+      {"just some text", "expected host"},
+  };
+  for (const auto& [line, problem] : bad) {
+    const std::string path = WriteTemp("access_bad.log", ok + line + "\n" + ok);
+    Collector got;
+    absl::StatusOr<AccessLogStats> stats =
+        ConvertAccessLog(path, AccessLogOptions{}, got.sink());
+    ASSERT_FALSE(stats.ok()) << line;
+    EXPECT_EQ(stats.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(stats.status().message(), HasSubstr(path + ": line 2: "));
+    EXPECT_THAT(stats.status().message(), HasSubstr(problem)) << line;
+    EXPECT_TRUE(got.rows.empty());  // Nothing is sent before the error.
+    AccessLogOptions lenient;
+    lenient.lenient = true;
+    stats = ConvertAccessLog(path, lenient, got.sink());
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    EXPECT_EQ(stats->malformed, 1u);
+    EXPECT_EQ(stats->page_views, 2u);
+    ASSERT_EQ(stats->errors.size(), 1u);
+    EXPECT_THAT(stats->errors[0], HasSubstr("line 2"));
+  }
+  absl::StatusOr<AccessLogStats> missing = ConvertAccessLog(
+      "/no/such/access.log", AccessLogOptions{}, Collector().sink());
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+}
+
 // ---- The real files (skipped where ../shared/data is absent)
 
 std::string DataDir() {

@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "beckon/beckon.hpp"
+#include "beckon/convert.h"
 #include "beckon/curve.h"
 #include "beckon/event_log.h"
 #include "beckon/label.h"
@@ -1515,6 +1516,68 @@ PYBIND11_MODULE(_beckon, m) {
     }
     d["unmatched_contacts"] = unmatched;
     d["errors"] = st.errors;
+    return py::make_tuple(EventsToColumns(rows), d);
+  });
+  m.def("convert", [](const std::string& kind, const std::string& path,
+                      bool lenient, bool keep_crawlers, double click_gap_s) {
+    std::vector<LogEvent> rows;
+    const LogSink sink = [&](const LogEvent& e) {
+      rows.push_back(e);
+      return absl::OkStatus();
+    };
+    py::dict d;
+    auto run = [&](auto convert) {
+      decltype(convert()) st;
+      {
+        py::gil_scoped_release nogil;
+        st = convert();
+      }
+      return Unwrap(std::move(st));
+    };
+    if (kind == "nasa") {
+      NasaLogOptions o;
+      o.lenient = lenient;
+      NasaLogStats st = run([&] { return ConvertNasaLog(path, o, sink); });
+      d["rows_read"] = st.rows_read;
+      d["page_views"] = st.page_views;
+      d["skipped_method"] = st.skipped_method;
+      d["skipped_status"] = st.skipped_status;
+      d["skipped_not_page"] = st.skipped_not_page;
+      d["malformed"] = st.malformed;
+      d["search_requests"] = st.search_requests;
+      d["hashed_hosts"] = st.hashed_hosts;
+      d["out_of_order"] = st.out_of_order;
+      d["errors"] = st.errors;
+    } else if (kind == "eshop") {
+      EshopOptions o;
+      o.lenient = lenient;
+      o.click_gap_ms = static_cast<int64_t>(std::llround(click_gap_s * 1000));
+      EshopStats st =
+          run([&] { return ConvertEshopClickstream(path, o, sink); });
+      d["rows_read"] = st.rows_read;
+      d["page_views"] = st.page_views;
+      d["malformed"] = st.malformed;
+      d["sessions"] = st.sessions;
+      d["days"] = st.days;
+      d["errors"] = st.errors;
+    } else if (kind == "access") {
+      AccessLogOptions o;
+      o.lenient = lenient;
+      o.skip_crawlers = !keep_crawlers;
+      AccessLogStats st = run([&] { return ConvertAccessLog(path, o, sink); });
+      d["rows_read"] = st.rows_read;
+      d["page_views"] = st.page_views;
+      d["skipped_method"] = st.skipped_method;
+      d["skipped_status"] = st.skipped_status;
+      d["skipped_not_page"] = st.skipped_not_page;
+      d["skipped_crawlers"] = st.skipped_crawlers;
+      d["malformed"] = st.malformed;
+      d["hashed_hosts"] = st.hashed_hosts;
+      d["out_of_order"] = st.out_of_order;
+      d["errors"] = st.errors;
+    } else {
+      throw py::value_error("unreachable: kind is checked in Python");
+    }
     return py::make_tuple(EventsToColumns(rows), d);
   });
   m.def("simulate", &SimulateToColumns);

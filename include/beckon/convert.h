@@ -7,7 +7,7 @@
 //       [&](const beckon::LogEvent& e) { return (*writer)->Write(e); });
 //   // stats->page_views rows were written, in time order.
 //
-// Two sources are supported:
+// Three sources are supported:
 //
 // - The NASA Kennedy Space Center access log (tab-separated: host, logname,
 //   time, method, url, response, bytes, referer, useragent). Page requests
@@ -19,14 +19,17 @@
 //   gives only the day and the click order, so each session is placed at a
 //   deterministic second of its day and its clicks are a fixed gap apart.
 //   Dwell times from this set measure nothing; its paths are real.
+// - A web server's own access log in the Common or Combined Log Format
+//   (Apache httpd, nginx): page requests become page_view rows, as for
+//   the NASA log.
 //
-// Neither source has help labels: no help_contact (or any other) rows are
-// made up. Both converters read the whole input, sort the kept rows by time
+// No source has help labels: no help_contact (or any other) rows are
+// made up. Every converter reads the whole input, sort the kept rows by time
 // (stable: file order for ties) and only then call the sink, so a strict-mode
 // error leaves the sink untouched. Memory is O(kept rows); the input itself
 // is read a line at a time.
 //
-// Errors name the file, the line (1-based; the header is line 1) and the
+// Errors name the file, the line (1-based; a header is line 1) and the
 // problem: "nasa.tsv: line 17: time is not an integer: \"x\"".
 //
 // Thread safety: the functions share no state; each call may run on its own
@@ -159,6 +162,67 @@ int64_t EshopSessionOffsetS(std::string_view session_id);
 absl::StatusOr<EshopStats> ConvertEshopClickstream(const std::string& path,
                                                    const EshopOptions& options,
                                                    const LogSink& sink);
+
+// ---- Web server access logs: the Common and Combined Log Formats
+
+// One line per request, as Apache httpd and nginx write them:
+//   host ident authuser [10/Oct/2000:13:55:36 -0700] "GET /p/1 HTTP/1.1"
+//   200 2326 "https://www.google.com/" "Mozilla/5.0 ..."
+// (the referer and user-agent fields are the Combined format's; the
+// Common format stops after the size). No header line.
+struct AccessLogOptions {
+  // As NasaLogOptions::lenient: malformed lines (a missing field, a bad
+  // time, request or status) are skipped and counted instead of failing.
+  // Default: false (strict).
+  bool lenient = false;
+  size_t max_errors_kept = 10;  // Default: 10.
+  // Skip requests whose user agent names a crawler (IsCrawlerAgent).
+  // Default: true.
+  bool skip_crawlers = true;
+};
+
+// Every non-blank line is counted in exactly one of page_views,
+// skipped_method, skipped_status, skipped_not_page, skipped_crawlers and
+// malformed.
+struct AccessLogStats {
+  uint64_t rows_read = 0;           // Non-blank lines read.
+  uint64_t page_views = 0;          // page_view rows passed to the sink.
+  uint64_t skipped_method = 0;      // Not GET.
+  uint64_t skipped_status = 0;      // GET with a status other than 200/304.
+  uint64_t skipped_not_page = 0;    // Assets: images, scripts, styles, fonts.
+  uint64_t skipped_crawlers = 0;    // A crawler's user agent.
+  uint64_t malformed = 0;           // Bad lines skipped (lenient mode).
+  uint64_t hashed_hosts = 0;        // Of page_views: the visitor is a hash.
+  uint64_t out_of_order = 0;        // Kept rows earlier than one before them.
+  std::vector<std::string> errors;  // The first malformed lines' errors.
+};
+
+// True if `url` (path and optional query) names a page, not an asset: its
+// last path segment has no extension, or one of .html, .htm, .php, .asp,
+// .aspx, .jsp, .cgi (ASCII case-insensitive). "/", "/p/12",
+// "/search?q=a.b" and "/index.php" are pages; "/app.js", "/logo.png",
+// "/favicon.ico" and "/robots.txt" are not.
+bool IsAccessLogPageUrl(std::string_view url);
+
+// True if a user agent names a crawler: it contains "bot", "crawl",
+// "spider" or "slurp" (ASCII case-insensitive).
+bool IsCrawlerAgent(std::string_view user_agent);
+
+// Converts the access log at `path` into page_view rows, delivered to
+// `sink` in time order:
+//   ts_ms   = the bracketed time, converted to UTC (whole seconds) * 1000
+//   visitor = NasaVisitorId(host): the host, or a hash of a long one
+//   page    = the request's URL (path with query; an absolute URL's path)
+//   detail  = the referer ("" when absent or "-")
+// Kept: method GET, status 200 or 304, IsAccessLogPageUrl, and (with
+// skip_crawlers) not a crawler. The visitor is the host alone: visitors
+// behind one proxy address are one visitor. Returns the counts, an
+// InvalidArgument error naming file, line and problem (a malformed line in
+// strict mode), NotFound if the file cannot be opened, or the sink's first
+// error.
+absl::StatusOr<AccessLogStats> ConvertAccessLog(const std::string& path,
+                                                const AccessLogOptions& options,
+                                                const LogSink& sink);
 
 }  // namespace beckon
 

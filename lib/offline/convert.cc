@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -418,6 +419,242 @@ absl::StatusOr<EshopStats> ConvertEshopClickstream(const std::string& path,
   stats.page_views = rows.size();
   stats.sessions = sessions.size();
   stats.days = days.size();
+  if (absl::Status s = SortAndDeliver(rows, sink); !s.ok()) return s;
+  return stats;
+}
+
+// ---- Access logs (Common and Combined Log Format)
+
+bool IsAccessLogPageUrl(std::string_view url) {
+  std::string_view path = url.substr(0, url.find_first_of("?#"));
+  if (path.empty()) return false;
+  const size_t slash = path.rfind('/');
+  const std::string_view last =
+      slash == std::string_view::npos ? path : path.substr(slash + 1);
+  const size_t dot = last.rfind('.');
+  if (dot == std::string_view::npos) return true;
+  const std::string_view ext = last.substr(dot);
+  for (std::string_view page :
+       {".html", ".htm", ".php", ".asp", ".aspx", ".jsp", ".cgi"}) {
+    if (absl::EqualsIgnoreCase(AbslView(ext), AbslView(page))) return true;
+  }
+  return false;
+}
+
+bool IsCrawlerAgent(std::string_view user_agent) {
+  const std::string lower = absl::AsciiStrToLower(AbslView(user_agent));
+  for (std::string_view word : {"bot", "crawl", "spider", "slurp"}) {
+    if (lower.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+namespace {
+
+// The fields of one access log line.
+struct AccessLine {
+  std::string_view host;
+  int64_t time_s = 0;
+  std::string method, target;  // Of the request, unescaped.
+  int status = 0;
+  std::string referer, agent;  // Unescaped; "" when absent or "-".
+};
+
+// Reads a double-quoted field at `s[pos]` (backslash escapes \" and \\),
+// into `out`; advances `pos` past the closing quote. False if malformed.
+bool QuotedField(std::string_view s, size_t& pos, std::string& out) {
+  out.clear();
+  if (pos >= s.size() || s[pos] != '"') return false;
+  for (size_t i = pos + 1; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '\\' && i + 1 < s.size()) {
+      out.push_back(s[++i]);
+    } else if (c == '"') {
+      pos = i + 1;
+      return true;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return false;
+}
+
+// "10/Oct/2000:13:55:36 -0700" -> Unix seconds (UTC).
+bool ParseClfTime(std::string_view t, int64_t& out) {
+  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr",
+                                                 "May", "Jun", "Jul", "Aug",
+                                                 "Sep", "Oct", "Nov", "Dec"};
+  if (t.size() != 26 || t[2] != '/' || t[6] != '/' || t[11] != ':' ||
+      t[14] != ':' || t[17] != ':' || t[20] != ' ' ||
+      (t[21] != '+' && t[21] != '-')) {
+    return false;
+  }
+  auto num = [&](size_t at, size_t len, int64_t& v) {
+    v = 0;
+    for (size_t i = at; i < at + len; ++i) {
+      if (!absl::ascii_isdigit(static_cast<unsigned char>(t[i]))) return false;
+      v = v * 10 + (t[i] - '0');
+    }
+    return true;
+  };
+  int64_t d, y, hh, mm, ss, zh, zm, m = 0;
+  for (int i = 0; i < 12; ++i) {
+    if (t.substr(3, 3) == kMonths[i]) m = i + 1;
+  }
+  if (m == 0 || !num(0, 2, d) || !num(7, 4, y) || !num(12, 2, hh) ||
+      !num(15, 2, mm) || !num(18, 2, ss) || !num(22, 2, zh) ||
+      !num(24, 2, zm) || !ValidDate(y, m, d) || hh > 23 || mm > 59 || ss > 60 ||
+      zh > 23 || zm > 59) {
+    return false;
+  }
+  const int64_t zone = (t[21] == '-' ? -1 : 1) * (zh * 3600 + zm * 60);
+  out = DaysFromCivil(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss - zone;
+  return out >= 0 && out <= kMaxUnixSeconds;
+}
+
+// Parses one line; on failure returns the problem.
+std::optional<std::string> ParseAccessLine(std::string_view s, AccessLine& a) {
+  // host ident authuser
+  size_t pos = 0;
+  std::string_view tok[3];
+  for (std::string_view& t : tok) {
+    const size_t end = s.find(' ', pos);
+    if (end == std::string_view::npos) {
+      return "expected host, ident, authuser, [time], \"request\", status and "
+             "size";
+    }
+    t = s.substr(pos, end - pos);
+    pos = end + 1;
+  }
+  a.host = tok[0];
+  if (a.host.empty()) return "host is empty";
+  if (pos >= s.size() || s[pos] != '[') return "expected [time] after authuser";
+  const size_t close = s.find(']', pos);
+  if (close == std::string_view::npos) return "the [time] is not closed";
+  const std::string_view time = s.substr(pos + 1, close - pos - 1);
+  if (!ParseClfTime(time, a.time_s)) {
+    return absl::StrCat(
+        "time is not dd/Mon/yyyy:HH:MM:SS +zzzz (a valid date from 1970): ",
+        Quoted(time));
+  }
+  pos = close + 1;
+  if (pos >= s.size() || s[pos] != ' ') return "expected a space after [time]";
+  ++pos;
+  std::string request;
+  if (!QuotedField(s, pos, request)) return "the \"request\" is not quoted";
+  {
+    std::vector<absl::string_view> parts =
+        absl::StrSplit(request, ' ', absl::SkipEmpty());
+    if (parts.size() < 2 || parts.size() > 3) {
+      return absl::StrCat("the request is not \"METHOD URL [PROTOCOL]\": ",
+                          Quoted(request));
+    }
+    a.method.assign(parts[0].data(), parts[0].size());
+    a.target.assign(parts[1].data(), parts[1].size());
+  }
+  std::vector<absl::string_view> rest =
+      absl::StrSplit(AbslView(s.substr(pos)), ' ', absl::SkipEmpty());
+  if (rest.size() < 2) return "expected status and size after the request";
+  int status;
+  if (!absl::SimpleAtoi(rest[0], &status) || status < 100 || status > 999) {
+    return absl::StrCat("status is not an HTTP status code: ",
+                        Quoted(StdView(rest[0])));
+  }
+  a.status = status;
+  int64_t bytes;
+  if (rest[1] != "-" && (!absl::SimpleAtoi(rest[1], &bytes) || bytes < 0)) {
+    return absl::StrCat("size is not a byte count or \"-\": ",
+                        Quoted(StdView(rest[1])));
+  }
+  a.referer.clear();
+  a.agent.clear();
+  // The Combined format's "referer" "user-agent", if present: after the
+  // status and size, each followed by spaces.
+  size_t q = pos;
+  for (int field = 0; field < 2; ++field) {
+    q = s.find_first_not_of(' ', q);
+    q = s.find(' ', q);
+  }
+  q = q == std::string_view::npos ? q : s.find_first_not_of(' ', q);
+  if (q != std::string_view::npos) {
+    if (!QuotedField(s, q, a.referer)) return "the referer is not quoted";
+    q = s.find_first_not_of(' ', q);
+    if (q != std::string_view::npos && !QuotedField(s, q, a.agent)) {
+      return "the user agent is not quoted";
+    }
+  }
+  if (a.referer == "-") a.referer.clear();
+  if (a.agent == "-") a.agent.clear();
+  return std::nullopt;
+}
+
+// The path and query of a request target ("http://h/p?q" -> "/p?q").
+std::string_view TargetPath(std::string_view target) {
+  const size_t scheme = target.find("://");
+  if (scheme != std::string_view::npos && target[0] != '/') {
+    const size_t slash = target.find('/', scheme + 3);
+    return slash == std::string_view::npos ? std::string_view("/")
+                                           : target.substr(slash);
+  }
+  return target;
+}
+
+}  // namespace
+
+absl::StatusOr<AccessLogStats> ConvertAccessLog(const std::string& path,
+                                                const AccessLogOptions& options,
+                                                const LogSink& sink) {
+  absl::StatusOr<LineReader> opened = LineReader::Open(path, "access log");
+  if (!opened.ok()) return opened.status();
+  LineReader& in = *opened;
+  AccessLogStats stats;
+  std::string line;
+  std::vector<LogEvent> rows;
+  int64_t latest_ms = INT64_MIN;
+  AccessLine a;
+  while (true) {
+    absl::StatusOr<bool> got = in.Next(line);
+    if (!got.ok()) return got.status();
+    if (!*got) break;
+    if (line.empty()) continue;
+    ++stats.rows_read;
+    if (std::optional<std::string> problem = ParseAccessLine(line, a)) {
+      absl::Status s =
+          Malformed(in.Error(*problem), options.lenient,
+                    options.max_errors_kept, stats.malformed, stats.errors);
+      if (!s.ok()) return s;
+      continue;
+    }
+    if (a.method != "GET") {
+      ++stats.skipped_method;
+      continue;
+    }
+    if (a.status != 200 && a.status != 304) {
+      ++stats.skipped_status;
+      continue;
+    }
+    const std::string_view url = TargetPath(a.target);
+    if (url.empty() || url[0] != '/' || !IsAccessLogPageUrl(url)) {
+      ++stats.skipped_not_page;
+      continue;
+    }
+    if (options.skip_crawlers && IsCrawlerAgent(a.agent)) {
+      ++stats.skipped_crawlers;
+      continue;
+    }
+    LogEvent e;
+    e.ts_ms = a.time_s * 1000;
+    e.type = EventType::kPageView;
+    e.visitor = NasaVisitorId(a.host);
+    if (e.visitor.size() != a.host.size()) ++stats.hashed_hosts;
+    e.page = std::string(url);
+    e.detail = a.referer;
+    e.line = in.line();
+    if (e.ts_ms < latest_ms) ++stats.out_of_order;
+    latest_ms = std::max(latest_ms, e.ts_ms);
+    rows.push_back(std::move(e));
+  }
+  stats.page_views = rows.size();
   if (absl::Status s = SortAndDeliver(rows, sink); !s.ok()) return s;
   return stats;
 }

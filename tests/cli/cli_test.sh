@@ -226,6 +226,29 @@ grep -q "recall averaged over offer rates" out || fail "no recall area"
 expect_exit 2 "$beckon" compare --policy p.policy --events a.csv --rates
 expect_exit 1 "$beckon" compare --policy p.policy --events a.csv --rates 2
 
+# --- convert access: a web server's own log -----------------------------------
+cat > access.log <<'LOG'
+10.0.0.1 - - [01/Apr/2008:10:00:05 +0000] "GET /p/12 HTTP/1.1" 200 512 "https://www.bing.com/" "Mozilla/5.0"
+10.0.0.1 - - [01/Apr/2008:10:00:06 +0000] "GET /site.css HTTP/1.1" 200 99 "-" "Mozilla/5.0"
+66.249.66.1 - - [01/Apr/2008:10:00:10 +0000] "GET /p/13 HTTP/1.1" 200 10 "-" "Googlebot/2.1"
+10.0.0.2 - - [01/Apr/2008:10:00:11 +0000] "GET /cart HTTP/1.0" 200 7
+LOG
+expect_exit 0 "$beckon" convert access --in access.log --out access.csv
+grep -q "4 lines: 2 page views" err || fail "convert access counts: $(cat err)"
+grep -q "1 crawlers" err || fail "convert access counts crawlers"
+[ "$(sed -n 2p access.csv)" = "1207044005000,10.0.0.1,page_view,/p/12,https://www.bing.com/" ] \
+  || fail "convert access row: $(sed -n 2p access.csv)"
+expect_exit 0 "$beckon" convert access --in access.log --out all.csv \
+  --keep-crawlers --quiet
+[ "$(wc -l < all.csv)" = 4 ] || fail "--keep-crawlers keeps the crawler"
+echo 'bad line' >> access.log
+expect_exit 1 "$beckon" convert access --in access.log --out x.csv
+grep -q "access.log: line 5: expected host" err || fail "bad access line: $(cat err)"
+expect_exit 1 "$beckon" convert nasa --in access.log --out x.csv --keep-crawlers
+grep -q "for access logs only" err || fail "--keep-crawlers on nasa"
+expect_exit 1 "$beckon" convert apache --in access.log --out x.csv
+grep -q "nasa, eshop or access" err || fail "unknown kind of log"
+
 if [ "$failures" -ne 0 ]; then
   echo "$failures check(s) failed" >&2
   exit 1

@@ -849,20 +849,31 @@ absl::Status Inspect(const Args& args) {
 
 const Command kConvert{
     "convert",
-    "nasa|eshop --in FILE --out FILE",
-    "Converts a public real-traffic log to the event log (docs/real-logs.md):\n"
+    "nasa|eshop|access --in FILE --out FILE",
+    "Converts a real-traffic log to the event log (docs/real-logs.md):\n"
     "nasa: the NASA Kennedy Space Center access log (tab-separated);\n"
     "eshop: the UCI clothing e-shop clickstream (';'-separated; its timing is\n"
-    "synthetic: the data has day and click order only).",
+    "synthetic: the data has day and click order only);\n"
+    "access: a web server's access log in the Common or Combined Log Format\n"
+    "(Apache httpd, nginx): GET requests of pages answered 200 or 304, not\n"
+    "by crawlers, become page_view rows; the visitor is the host.",
     {{"in", "FILE", "the source file", ""},
      {"out", "FILE", "the event log to write (\"-\": stdout)", ""},
-     kLenient, kQuiet}};
+     {"keep-crawlers", "",
+      "access: keep requests whose user agent names a crawler", ""},
+     kLenient,
+     kQuiet}};
 
 absl::Status Convert(const Args& args) {
   if (args.positional().size() != 1 ||
-      (args.positional()[0] != "nasa" && args.positional()[0] != "eshop")) {
+      (args.positional()[0] != "nasa" && args.positional()[0] != "eshop" &&
+       args.positional()[0] != "access")) {
     return absl::InvalidArgumentError(
-        "convert takes the kind of log: nasa or eshop");
+        "convert takes the kind of log: nasa, eshop or access");
+  }
+  if (args.Has("keep-crawlers") && args.positional()[0] != "access") {
+    return absl::InvalidArgumentError(
+        "--keep-crawlers is for access logs only");
   }
   absl::StatusOr<std::string> in = args.Required("in");
   if (!in.ok()) return in.status();
@@ -885,6 +896,18 @@ absl::Status Convert(const Args& args) {
         st->rows_read, st->page_views, st->search_requests,
         st->skipped_method, st->skipped_status, st->skipped_not_page,
         st->malformed));
+    errors = st->errors;
+  } else if (args.positional()[0] == "access") {
+    AccessLogOptions o;
+    o.lenient = args.Has("lenient");
+    o.skip_crawlers = !args.Has("keep-crawlers");
+    absl::StatusOr<AccessLogStats> st = ConvertAccessLog(*in, o, sink);
+    if (!st.ok()) return st.status();
+    progress.Note(absl::StrFormat(
+        "%d lines: %d page views; skipped %d not GET, %d by status, %d not "
+        "pages, %d crawlers, %d malformed",
+        st->rows_read, st->page_views, st->skipped_method, st->skipped_status,
+        st->skipped_not_page, st->skipped_crawlers, st->malformed));
     errors = st->errors;
   } else {
     EshopOptions o;

@@ -54,7 +54,8 @@ __all__ = [
     "LogisticModel", "NotFoundError", "PermissionDeniedError", "Policy",
     "ReplayResult", "ResourceExhaustedError", "TrainingWarning",
     "UnavailableError",
-    "CURVE_RATES", "OfferRateCurve", "calibrate", "fit_logistic",
+    "CONVERT_KINDS", "CURVE_RATES", "OfferRateCurve", "calibrate", "convert",
+    "fit_logistic",
     "offer_rate_curve",
     "fixed_dwell_policy", "label", "read_decision_log", "read_events",
     "replay",
@@ -400,6 +401,53 @@ def label(events: PathLike, contacts: PathLike, *,
                       stacklevel=2)
     if path is not None:
         write_events(df, path)
+    return df
+
+
+#: The kinds of log :func:`convert` reads.
+CONVERT_KINDS = ("nasa", "eshop", "access")
+
+
+def convert(kind: str, path: PathLike, *, out: Optional[PathLike] = None,
+            lenient: bool = False, keep_crawlers: bool = False,
+            click_gap_s: float = 30):
+    """Converts a real-traffic log into an event log DataFrame in time
+    order, as ``beckon convert`` does (docs/real-logs.md):
+
+    - ``"nasa"``: the NASA Kennedy Space Center access log (tab-separated,
+      with its header): page requests become page_view rows;
+    - ``"eshop"``: the UCI clothing e-shop clickstream. ITS TIMING IS
+      SYNTHETIC (the data has the day and the click order only): each
+      session starts at a fixed second of its day and its clicks are
+      `click_gap_s` apart, so dwell times from it measure nothing;
+    - ``"access"``: a web server's own access log in the Common or Combined
+      Log Format (Apache httpd, nginx): GET requests of pages (not assets)
+      answered 200 or 304 become page_view rows, the visitor being the
+      host; crawlers' requests are skipped unless ``keep_crawlers=True``.
+
+    No source has help labels: join a helpdesk export with :func:`label`.
+    ``df.attrs["convert"]`` holds the counts (rows_read, page_views, what
+    was skipped and why, errors). A malformed line raises
+    :class:`InvalidArgumentError` naming the file and line, unless
+    ``lenient=True`` (skipped and counted). With `out`, the log is also
+    written there."""
+    if kind not in CONVERT_KINDS:
+        raise InvalidArgumentError(
+            f"kind must be one of {', '.join(CONVERT_KINDS)}, got {kind!r}")
+    if keep_crawlers and kind != "access":
+        raise InvalidArgumentError("keep_crawlers is for access logs only")
+    gap = float(click_gap_s)
+    if not 0 <= gap <= 1800:
+        raise InvalidArgumentError(
+            f"click_gap_s must be in [0, 1800], got {click_gap_s!r}")
+    cols, stats = _beckon.convert(kind, os.fspath(path), bool(lenient),
+                                  bool(keep_crawlers), gap)
+    df = _frame(cols)
+    stats = dict(stats)
+    stats["errors"] = list(stats["errors"])
+    df.attrs["convert"] = stats
+    if out is not None:
+        write_events(df, out)
     return df
 
 
