@@ -54,9 +54,9 @@ if [ -f "$build_dir/CMakeCache.txt" ] &&
   exit 1
 fi
 
-targets=(policy_bytes policy_text restore event_log engine_ops)
+targets=(policy_bytes policy_text restore event_log engine_ops access_log)
 declare -A max_len=([policy_bytes]=8192 [policy_text]=16384 [restore]=8192
-                    [event_log]=4096 [engine_ops]=2048)
+                    [event_log]=4096 [engine_ops]=2048 [access_log]=4096)
 
 start=$(date +%s)
 mkdir -p "$build_dir"

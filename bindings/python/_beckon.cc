@@ -856,8 +856,39 @@ py::tuple SimulateToColumns(py::dict given) {
   return py::make_tuple(EventsToColumns(events), s);
 }
 
+// Forwards progress from C++ (any thread, GIL released) to a Python
+// callable, taking the GIL; the callable's first exception is kept and
+// raised once the C++ call has returned, and silences it meanwhile.
+class ProgressForward {
+ public:
+  explicit ProgressForward(py::object callback)
+      : callback_(std::move(callback)) {}
+  bool on() const { return !callback_.is_none(); }
+  template <typename... Args>
+  void operator()(Args&&... args) {
+    if (error_) return;
+    py::gil_scoped_acquire gil;
+    try {
+      callback_(std::forward<Args>(args)...);
+    } catch (py::error_already_set& e) {
+      error_ = std::make_unique<py::error_already_set>(std::move(e));
+    }
+  }
+  void RethrowIfRaised() {
+    if (error_) {
+      std::unique_ptr<py::error_already_set> e = std::move(error_);
+      throw *e;
+    }
+  }
+
+ private:
+  py::object callback_;
+  std::unique_ptr<py::error_already_set> error_;
+};
+
 py::tuple TrainPolicy(py::handle events, py::handle base, py::dict given) {
   py::dict opts = given.attr("copy")();
+  ProgressForward progress(opts.attr("pop")("progress", py::none()));
   TrainOptions o;
   o.base = AsPolicy(base);
   TakeOption(opts, "validation_fraction", o.validation_fraction);
@@ -892,12 +923,16 @@ py::tuple TrainPolicy(py::handle events, py::handle base, py::dict given) {
   std::vector<LogEvent> log = LoadEvents(events);
   SignalPoll poll;
   o.interrupted = poll.Callback();
+  if (progress.on()) {
+    o.progress = [&progress](const std::string& m) { progress(m); };
+  }
   absl::StatusOr<TrainResult> r;
   {
     py::gil_scoped_release nogil;
     r = Train(log, o);
   }
   poll.RethrowIfRaised();
+  progress.RethrowIfRaised();
   TrainResult result = Unwrap(std::move(r));
   py::dict report;
   report["train_auc"] = result.train_auc;
@@ -995,8 +1030,10 @@ py::tuple ReplayPolicy(py::handle policy_object, py::handle events, bool trace,
                        const std::string& save_state,
                        const std::string& decisions,
                        std::pair<uint64_t, uint64_t> visitor_key,
-                       const std::string& visitor_key_file) {
+                       const std::string& visitor_key_file,
+                       py::object progress_callback) {
   const Policy& policy = AsPolicy(policy_object);
+  ProgressForward progress(std::move(progress_callback));
   std::vector<LogEvent> log = LoadEvents(events);
   ReplayOptions o;
   o.load_state_path = load_state;
@@ -1012,12 +1049,18 @@ py::tuple ReplayPolicy(py::handle policy_object, py::handle events, bool trace,
   if (trace) o.trace = [&cols](const TraceRecord& t) { cols.Add(t); };
   SignalPoll poll;
   o.interrupted = poll.Callback();
+  if (progress.on()) {
+    o.progress = [&progress](uint64_t done, uint64_t total) {
+      progress(done, total);
+    };
+  }
   absl::StatusOr<ReplayMetrics> m;
   {
     py::gil_scoped_release nogil;
     m = Replay(policy, log, o);
   }
   poll.RethrowIfRaised();
+  progress.RethrowIfRaised();
   ReplayMetrics metrics = Unwrap(std::move(m));
   return py::make_tuple(metrics.ToJson(),
                         trace ? py::object(cols.ToPython()) : py::none());
@@ -1608,7 +1651,7 @@ PYBIND11_MODULE(_beckon, m) {
         py::arg("trace"), py::arg("load_state"), py::arg("save_state"),
         py::arg("decisions") = "",
         py::arg("visitor_key") = std::pair<uint64_t, uint64_t>(0, 0),
-        py::arg("visitor_key_file") = "");
+        py::arg("visitor_key_file") = "", py::arg("progress") = py::none());
   m.def("sweep", &Sweep);
   m.def("calibrate", &CalibratePolicy);
   m.def("offer_rate_curve", &OfferRateCurveJson);

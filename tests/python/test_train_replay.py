@@ -680,3 +680,35 @@ def test_varied_shop_and_split_groups():
                    for c in kept.training["group_changes"])
     with pytest.raises(beckon.InvalidArgumentError, match="split_groups"):
         beckon.train(df, split_groups="maybe")
+
+
+# One day is too little for the trust floors; the warnings are not the point.
+@pytest.mark.filterwarnings("ignore::beckon.TrainingWarning")
+def test_progress_on_stderr_or_to_a_callable(week_split, capsys):
+    day = week_split[1]
+    fast = dict(dwell_rule="quantile", early_offers="no")
+    policy = beckon.train(day, progress=True, **fast)
+    err = capsys.readouterr().err
+    # One line per stage, with the time so far.
+    assert "beckon.train [" in err and "split at" in err
+    assert "timing chosen: quantile 0.60" in err
+    lines = []
+    again = beckon.train(day, progress=lines.append, **fast)
+    assert again == policy  # Progress changes nothing learned.
+    assert any("path rules:" in x for x in lines)
+    assert capsys.readouterr().err == ""  # The callable got them instead.
+    result = beckon.replay(policy, day, trace=False, progress=True)
+    err = capsys.readouterr().err
+    n = result.metrics["events"]
+    assert f"beckon.replay: 100.0% ({n}/{n} events)" in err
+    assert err.endswith("\n")
+    # A callable's exception stops nothing in C++ but is raised after.
+    def fail(_):
+        raise RuntimeError("progress failed")
+    with pytest.raises(RuntimeError, match="progress failed"):
+        beckon.replay(policy, day, progress=fail)
+    with pytest.raises(TypeError, match="progress must be a bool"):
+        beckon.train(day, progress="yes")
+    # Without progress nothing is written.
+    beckon.replay(policy, day, trace=False)
+    assert capsys.readouterr().err == ""

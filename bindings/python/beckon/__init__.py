@@ -101,6 +101,57 @@ def _impl_of(policy, name: str = "policy"):
     return _policy_arg(policy, name)._impl
 
 
+class _Progress:
+    """Progress of a long call on stderr, tqdm-like (``progress=True``):
+    the trainer's stages as lines with the time so far, a replay's share of
+    events on one line redrawn at most every 0.2 s. Given a callable
+    instead, passes it each line of text."""
+
+    def __init__(self, what: str, sink=None):
+        import time
+        self._clock = time.monotonic
+        self._what = what
+        self._t0 = self._clock()
+        self._last = -1.0
+        self._sink = sink
+        self._open = False
+
+    def _write(self, text: str, end: str) -> None:
+        if self._sink is not None:
+            self._sink(text)
+            return
+        import sys
+        sys.stderr.write(("\r" if end == "" or self._open else "") + text + end)
+        sys.stderr.flush()
+        self._open = end == ""
+
+    def message(self, text: str) -> None:
+        self._write(f"{self._what} [{self._clock() - self._t0:6.1f} s] {text}",
+                    "\n")
+
+    def count(self, done: int, total: int) -> None:
+        now = self._clock()
+        if done < total and now - self._last < 0.2:
+            return
+        self._last = now
+        pct = 100.0 * done / total if total else 100.0
+        self._write(f"{self._what}: {pct:5.1f}% ({done}/{total} events) "
+                    f"[{now - self._t0:.1f} s]", "\n" if done >= total else "")
+
+
+def _progress_of(progress, what: str) -> Optional[_Progress]:
+    """The reporter for a `progress` argument: None for False/None, stderr
+    for True, the callable itself (given lines of text) otherwise."""
+    if progress is None or progress is False:
+        return None
+    if progress is True:
+        return _Progress(what)
+    if callable(progress):
+        return _Progress(what, progress)
+    raise TypeError(f"progress must be a bool or a callable, got "
+                    f"{type(progress).__name__}")
+
+
 def _pd():
     import pandas  # Imported lazily: the engine alone does not need pandas.
     return pandas
@@ -918,7 +969,7 @@ def train(events: Events, *, base: Optional[PolicyLike] = None,
           split_groups: str = "no", l2: float = 1.0,
           labels: str = "help_contact",
           name: str = "beckon-trained", allow_small_epoch: bool = False,
-          **options: Any) -> Policy:
+          progress: Any = False, **options: Any) -> Policy:
     """Learns a policy from an event log (a DataFrame or a CSV path).
 
     The trainer of docs/trainer.md: page groups, per-group help rates and
@@ -975,8 +1026,13 @@ def train(events: Events, *, base: Optional[PolicyLike] = None,
     Releases the GIL; Ctrl-C stops it with KeyboardInterrupt. The returned
     policy's ``training`` attribute holds the training report. Times that
     look like epoch seconds raise, as in :func:`read_events`, unless
-    ``allow_small_epoch=True``.
+    ``allow_small_epoch=True``. ``progress=True`` prints each stage (the
+    split, the groups, every timing rule tried, the calibration) on stderr
+    with the time so far; a callable is given those lines instead.
     """
+    reporter = _progress_of(progress, "beckon.train")
+    if reporter is not None:
+        options = dict(options, progress=reporter.message)
     opts = dict(options, target_offer_rate=target_offer_rate,
                 offers_per_day=offers_per_day,
                 offer_cap_headroom=offer_cap_headroom,
@@ -1076,7 +1132,8 @@ def replay(policy: PolicyLike, events: Events, *, trace: bool = True,
            decisions: Optional[PathLike] = None,
            visitor_key: Optional[Sequence[int]] = None,
            visitor_key_file: Optional[PathLike] = None,
-           allow_small_epoch: bool = False) -> ReplayResult:
+           allow_small_epoch: bool = False,
+           progress: Any = False) -> ReplayResult:
     """Replays `events` (a DataFrame or a CSV path; any order, sorted by
     time stably) through one engine deciding by `policy`, as beckon replay
     does (docs/replay.md), and returns a :class:`ReplayResult`.
@@ -1092,8 +1149,11 @@ def replay(policy: PolicyLike, events: Events, *, trace: bool = True,
     be the production engine's (given to its ``Engine(visitor_key=...)``).
 
     Releases the GIL; Ctrl-C stops it with KeyboardInterrupt.
+    ``progress=True`` shows the share of events replayed on stderr (a
+    callable is given the lines instead).
     """
     import json
+    reporter = _progress_of(progress, "beckon.replay")
     key = (0, 0) if visitor_key is None else tuple(int(k) for k in visitor_key)
     if len(key) != 2 or not all(0 <= k < 2**64 for k in key):
         raise InvalidArgumentError(
@@ -1103,7 +1163,8 @@ def replay(policy: PolicyLike, events: Events, *, trace: bool = True,
         os.fspath(load_state) if load_state is not None else "",
         os.fspath(save_state) if save_state is not None else "",
         os.fspath(decisions) if decisions is not None else "", key,
-        os.fspath(visitor_key_file) if visitor_key_file is not None else "")
+        os.fspath(visitor_key_file) if visitor_key_file is not None else "",
+        reporter.count if reporter is not None else None)
     metrics = json.loads(metrics_json)
     frame = None
     if trace:
