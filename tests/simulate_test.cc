@@ -282,6 +282,21 @@ TEST(SimulateTest, StuckDwellBeforeHelpContactFollowsEachGroupsStuckDwell) {
   EXPECT_GE(checked, 3);
 }
 
+TEST(SimulateTest, ForShopNamesTheBuiltInShops) {
+  absl::StatusOr<SimulatorOptions> d = SimulatorOptions::ForShop("default");
+  absl::StatusOr<SimulatorOptions> v = SimulatorOptions::ForShop("varied");
+  ASSERT_TRUE(d.ok() && v.ok());
+  EXPECT_EQ(d->groups.size(), SimulatorOptions::Default().groups.size());
+  EXPECT_EQ(v->groups.size(), SimulatorOptions::VariedShop().groups.size());
+  EXPECT_EQ(v->give_up_share, SimulatorOptions::VariedShop().give_up_share);
+  EXPECT_NE(d->groups[1].pattern, v->groups[1].pattern);
+  absl::StatusOr<SimulatorOptions> bad = SimulatorOptions::ForShop("Varied");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.status().message(),
+            "shop must be \"default\" or \"varied\", got \"Varied\"");
+}
+
 // The varied shop's checkout steps: visitors get stuck where
 // page_stuck_weight puts them (most on the payment step, none on the
 // confirmation) and wait each step's own stuck dwell before asking.

@@ -740,6 +740,39 @@ TEST(Train, InterruptStopsWithCancelled) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled) << r.status();
 }
 
+TEST(PooledSamples, AnswersAsTheDirectComputationToTheLastBit) {
+  // Parts with ties inside and across them, an empty part and a lone one.
+  std::mt19937 rng(5);
+  std::vector<std::vector<double>> parts(6);
+  for (size_t t = 0; t < parts.size(); ++t) {
+    const int n = t == 2 ? 0 : t == 3 ? 1 : 40 + 17 * static_cast<int>(t);
+    for (int i = 0; i < n; ++i) {
+      parts[t].push_back(std::round(std::lognormal_distribution<double>(
+          3 + 0.2 * static_cast<double>(t), 0.6)(rng)));
+    }
+  }
+  std::vector<const std::vector<double>*> ptrs;
+  for (const auto& p : parts) ptrs.push_back(&p);
+  const internal::PooledSamples pool(ptrs);
+  for (size_t t = 0; t < parts.size(); ++t) {
+    std::vector<double> rest;
+    for (size_t u = 0; u < parts.size(); ++u) {
+      if (u != t) rest.insert(rest.end(), parts[u].begin(), parts[u].end());
+    }
+    EXPECT_EQ(pool.RestSize(t), rest.size());
+    EXPECT_EQ(pool.ZOf(t), internal::MannWhitneyZ(parts[t], rest)) << t;
+    EXPECT_EQ(pool.RestMedian(t), internal::Quantile(rest, 0.5)) << t;
+  }
+  // A larger part scores above the rest; the empty part scores 0.
+  EXPECT_GT(pool.ZOf(5), 2);
+  EXPECT_EQ(pool.ZOf(2), 0);
+  const internal::PooledSamples none({});
+  const std::vector<double> one = {3};
+  const internal::PooledSamples alone({&one});
+  EXPECT_EQ(alone.ZOf(0), 0);
+  EXPECT_EQ(alone.RestMedian(0), 0);
+}
+
 // --- Dividing a log in time
 // ----------------------------------------------------
 

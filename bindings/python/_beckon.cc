@@ -792,12 +792,7 @@ py::tuple SimulateToColumns(py::dict given) {
   py::dict opts = given.attr("copy")();
   std::string shop = "default";
   TakeOption(opts, "shop", shop);
-  if (shop != "default" && shop != "varied") {
-    ThrowInvalid(absl::StrCat("shop must be \"default\" or \"varied\", got \"",
-                              shop, "\""));
-  }
-  SimulatorOptions o = shop == "varied" ? SimulatorOptions::VariedShop()
-                                        : SimulatorOptions::Default();
+  SimulatorOptions o = Unwrap(SimulatorOptions::ForShop(shop));
   TakeOption(opts, "seed", o.seed);
   TakeOption(opts, "days", o.days);
   TakeOption(opts, "start_ms", o.start_ms);

@@ -24,9 +24,11 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "beckon/event_log.h"
 
 namespace beckon {
@@ -153,6 +155,11 @@ struct SimulatorOptions {
   // (normal dwell that overlaps stuck dwell elsewhere), and an account
   // area under /my/. `beckon simulate --shop varied`; docs/simulator.md.
   static SimulatorOptions VariedShop();
+
+  // The options of a built-in shop by name: "default" (Default()) or
+  // "varied" (VariedShop()); an InvalidArgument error naming the names
+  // otherwise.
+  static absl::StatusOr<SimulatorOptions> ForShop(std::string_view name);
 
   // Returns OK, or an InvalidArgument error naming the first bad option.
   absl::Status Validate() const;

@@ -1061,6 +1061,15 @@ SimulatorOptions SimulatorOptions::VariedShop() {
   return o;
 }
 
+absl::StatusOr<SimulatorOptions> SimulatorOptions::ForShop(
+    std::string_view name) {
+  if (name == "default") return Default();
+  if (name == "varied") return VariedShop();
+  return absl::InvalidArgumentError(
+      absl::StrCat("shop must be \"default\" or \"varied\", got \"",
+                   absl::string_view(name.data(), name.size()), "\""));
+}
+
 absl::Status SimulatorOptions::Validate() const {
   absl::Status s;
   if (!(s = CheckInt("days", days, 1, 3650)).ok()) return s;

@@ -232,31 +232,27 @@ struct DwellSamples {
   std::vector<double> neg;  // Dwell (s) in sessions with no help contact.
 };
 
-// The Mann-Whitney U statistic of `a` against `b` as a z score (normal
-// approximation, ties given their mean rank): > 0 when `a` tends larger.
-double MannWhitneyZ(const std::vector<double>& a,
-                    const std::vector<double>& b) {
-  const double n1 = static_cast<double>(a.size());
-  const double n2 = static_cast<double>(b.size());
-  if (n1 == 0 || n2 == 0) return 0;
-  std::vector<std::pair<double, bool>> all;
-  all.reserve(a.size() + b.size());
-  for (double v : a) all.emplace_back(v, true);
-  for (double v : b) all.emplace_back(v, false);
-  std::sort(all.begin(), all.end());
-  double rank_sum = 0;
-  for (size_t i = 0; i < all.size();) {
-    size_t j = i;
-    while (j < all.size() && all[j].first == all[i].first) ++j;
-    const double mean_rank = (static_cast<double>(i + j) + 1) / 2;
-    for (size_t k = i; k < j; ++k) {
-      if (all[k].second) rank_sum += mean_rank;
-    }
-    i = j;
+// Counts a view (row `i`, a visitor's page_view or search; `pd` its dwell
+// as the engine measures it, `help` its session's first positive or -1)
+// into `views`, into `helped` if the session's first positive comes after
+// it, and into `dwell`: a positive sample when the visitor's next event
+// that restarts dwell is a help contact (with labels other than
+// "offer_outcomes"), a normal one when the session has no positive and no
+// offer was shown during the dwell (an offer_shown in the middle of a
+// dwell does not end it, but a dwell with an offer in it is no normal one).
+void CountView(const PreparedLog& log, size_t i, const internal::PageDwell& pd,
+               int64_t help, Labels labels, uint64_t& views, uint64_t& helped,
+               DwellSamples& dwell) {
+  ++views;
+  if (help > log.order[i]->ts_ms) ++helped;
+  if (pd.next < 0) return;
+  const LogEvent& after = *log.order[static_cast<size_t>(pd.next)];
+  if (after.type == EventType::kHelpContact &&
+      labels != Labels::kOfferOutcomes) {
+    dwell.pos.push_back(pd.dwell_s);
+  } else if (help < 0 && !pd.offer_shown) {
+    dwell.neg.push_back(pd.dwell_s);
   }
-  const double u = rank_sum - n1 * (n1 + 1) / 2;
-  const double sd = std::sqrt(n1 * n2 * (n1 + n2 + 1) / 12);
-  return sd > 0 ? (u - n1 * n2 / 2) / sd : 0;
 }
 
 // The two-proportion z score of k1/n1 against k2/n2 (pooled variance).
@@ -296,34 +292,48 @@ bool IsOutcome(EventType t) {
          t == EventType::kOfferIgnored;
 }
 
+// Fills the group and page hash of every visitor's page row of `f` as
+// `matcher` classifies them: the only facts that depend on the page groups.
+void ClassifyPages(const PreparedLog& log, const internal::PageMatcher& matcher,
+                   RowFacts& f) {
+  const size_t n = log.order.size();
+  f.group.assign(n, kUnlistedGroup);
+  f.page_hash.assign(n, 0);
+  // Pages repeat: each distinct one is classified once (up to 64k of them).
+  absl::flat_hash_map<std::string_view, internal::PageMatcher::Match> cache;
+  for (size_t i = 0; i < n; ++i) {
+    const LogEvent& e = *log.order[i];
+    if (log.visitor[i] == kNoVisitor ||
+        (e.type != EventType::kPageView && e.type != EventType::kSearch)) {
+      continue;
+    }
+    auto it = cache.find(e.page);
+    const internal::PageMatcher::Match m =
+        it != cache.end() ? it->second : matcher.Classify(e.page);
+    if (it == cache.end() && cache.size() < (size_t{1} << 16)) {
+      cache.emplace(e.page, m);
+    }
+    f.group[i] = m.group;
+    f.page_hash[i] = m.page_hash;
+  }
+}
+
 RowFacts Facts(const PreparedLog& log, const internal::PageMatcher& matcher,
                Labels labels = Labels::kHelpContact) {
   RowFacts f;
   const size_t n = log.order.size();
-  f.group.assign(n, kUnlistedGroup);
-  f.page_hash.assign(n, 0);
+  ClassifyPages(log, matcher, f);
   f.first_help.assign(log.sessions, -1);
   f.engaged.assign(log.sessions, -1);
   f.outcome.assign(n, -1);
   std::vector<int64_t> first_accept(log.sessions, -1);
   f.from_search_engine.assign(log.sessions, 0);
   std::vector<uint8_t> seen_view(log.sessions, 0);
-  // Pages repeat: each distinct one is classified once (up to 64k of them).
-  absl::flat_hash_map<std::string_view, internal::PageMatcher::Match> cache;
-  auto classify = [&](std::string_view page) {
-    if (auto it = cache.find(page); it != cache.end()) return it->second;
-    const internal::PageMatcher::Match m = matcher.Classify(page);
-    if (cache.size() < (size_t{1} << 16)) cache.emplace(page, m);
-    return m;
-  };
   for (size_t i = 0; i < n; ++i) {
     const LogEvent& e = *log.order[i];
     if (log.visitor[i] == kNoVisitor) continue;
     const uint32_t s = log.session[i];
     if (e.type == EventType::kPageView || e.type == EventType::kSearch) {
-      const internal::PageMatcher::Match m = classify(e.page);
-      f.group[i] = m.group;
-      f.page_hash[i] = m.page_hash;
       if (e.type == EventType::kPageView && !seen_view[s]) {
         seen_view[s] = 1;
         f.from_search_engine[s] = matcher.IsSearchEngine(e.detail) ? 1 : 0;
@@ -1145,9 +1155,78 @@ absl::StatusOr<Calibration> CalibrateFromDecisionPoints(
                                 [](const std::string&) {});
 }
 
-}  // namespace internal
+double MannWhitneyZ(const std::vector<double>& a,
+                    const std::vector<double>& b) {
+  const double n1 = static_cast<double>(a.size());
+  const double n2 = static_cast<double>(b.size());
+  if (n1 == 0 || n2 == 0) return 0;
+  std::vector<std::pair<double, bool>> all;
+  all.reserve(a.size() + b.size());
+  for (double v : a) all.emplace_back(v, true);
+  for (double v : b) all.emplace_back(v, false);
+  std::sort(all.begin(), all.end());
+  double rank_sum = 0;
+  for (size_t i = 0; i < all.size();) {
+    size_t j = i;
+    while (j < all.size() && all[j].first == all[i].first) ++j;
+    const double mean_rank = (static_cast<double>(i + j) + 1) / 2;
+    for (size_t k = i; k < j; ++k) {
+      if (all[k].second) rank_sum += mean_rank;
+    }
+    i = j;
+  }
+  const double u = rank_sum - n1 * (n1 + 1) / 2;
+  const double sd = std::sqrt(n1 * n2 * (n1 + n2 + 1) / 12);
+  return sd > 0 ? (u - n1 * n2 / 2) / sd : 0;
+}
 
-namespace internal {
+PooledSamples::PooledSamples(
+    const std::vector<const std::vector<double>*>& parts)
+    : rank_sum_(parts.size(), 0.0), n_(parts.size(), 0) {
+  for (uint32_t t = 0; t < parts.size(); ++t) {
+    for (double v : *parts[t]) sorted_.emplace_back(v, t);
+    n_[t] = parts[t]->size();
+  }
+  std::sort(sorted_.begin(), sorted_.end());
+  // Mean ranks (1-based, ties sharing theirs), summed per part in sorted
+  // order as MannWhitneyZ sums them.
+  for (size_t i = 0; i < sorted_.size();) {
+    size_t j = i;
+    while (j < sorted_.size() && sorted_[j].first == sorted_[i].first) ++j;
+    const double mean_rank = (static_cast<double>(i + j) + 1) / 2;
+    for (size_t k = i; k < j; ++k) rank_sum_[sorted_[k].second] += mean_rank;
+    i = j;
+  }
+}
+
+double PooledSamples::ZOf(size_t t) const {
+  const double n1 = static_cast<double>(n_[t]);
+  const double n2 = static_cast<double>(RestSize(t));
+  if (n1 == 0 || n2 == 0) return 0;
+  const double u = rank_sum_[t] - n1 * (n1 + 1) / 2;
+  const double sd = std::sqrt(n1 * n2 * (n1 + n2 + 1) / 12);
+  return sd > 0 ? (u - n1 * n2 / 2) / sd : 0;
+}
+
+double PooledSamples::RestMedian(size_t t) const {
+  const size_t n = RestSize(t);
+  if (n == 0) return 0;
+  const double pos = 0.5 * static_cast<double>(n - 1);
+  const size_t lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(lo + 1, n - 1);
+  double at_lo = 0, at_hi = 0;
+  size_t rank = 0;
+  for (const auto& [v, part] : sorted_) {
+    if (part == t) continue;
+    if (rank == lo) at_lo = v;
+    if (rank == hi) {
+      at_hi = v;
+      break;
+    }
+    ++rank;
+  }
+  return at_lo + (at_hi - at_lo) * (pos - static_cast<double>(lo));
+}
 
 PageDwell PageDwellOf(const PreparedLog& log, size_t i) {
   PageDwell d;
@@ -1285,9 +1364,18 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
   // own, with a URL rule ahead of the base's rules.
   const Labels labels = LabelsOf(options);
   std::vector<GroupChange> group_changes;
+  // Facts under the groups so far; splits below re-classify the pages only.
+  RowFacts facts = Facts(train, internal::PageMatcher(shape), labels);
+  // Each view's dwell, as the engine measures it (PageDwellOf), once.
+  std::vector<internal::PageDwell> page_dwell(train.order.size());
+  for (size_t i = 0; i < train.order.size(); ++i) {
+    const EventType t = train.order[i]->type;
+    if ((t == EventType::kPageView || t == EventType::kSearch) &&
+        train.visitor[i] != kNoVisitor) {
+      page_dwell[i] = internal::PageDwellOf(train, i);
+    }
+  }
   if (options.split_groups == "yes" && base.groups_size() > 0) {
-    const internal::PageMatcher pre(shape);
-    const RowFacts pre_facts = Facts(train, pre, labels);
     struct Stats {
       uint64_t views = 0, helped = 0;
       DwellSamples dwell;
@@ -1302,7 +1390,7 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
           train.visitor[i] == kNoVisitor) {
         continue;
       }
-      const uint16_t g = pre_facts.group[i];
+      const uint16_t g = facts.group[i];
       if (g == kUnlistedGroup || g >= base.groups_size()) continue;
       auto it = template_of.find(e.page);
       if (it == template_of.end()) {
@@ -1311,18 +1399,8 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
       }
       if (of[g].size() >= 256 && !of[g].count(it->second)) continue;
       Stats& st = of[g][it->second];
-      const int64_t help = pre_facts.first_help[train.session[i]];
-      ++st.views;
-      if (help > e.ts_ms) ++st.helped;
-      const internal::PageDwell pd = internal::PageDwellOf(train, i);
-      if (pd.next < 0) continue;
-      const LogEvent& after = *train.order[static_cast<size_t>(pd.next)];
-      if (after.type == EventType::kHelpContact &&
-          labels != Labels::kOfferOutcomes) {
-        st.dwell.pos.push_back(pd.dwell_s);
-      } else if (help < 0 && !pd.offer_shown) {
-        st.dwell.neg.push_back(pd.dwell_s);
-      }
+      CountView(train, i, page_dwell[i], facts.first_help[train.session[i]],
+                labels, st.views, st.helped, st.dwell);
     }
     absl::flat_hash_set<std::string> patterns;
     for (const proto::PageGroup& pg : shape.groups()) {
@@ -1335,11 +1413,19 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
       if (of[g].size() < 2) continue;
       const std::string& parent = base.groups(g).pattern();
       Stats total;
+      std::vector<const std::vector<double>*> pos_parts, neg_parts;
       for (const auto& [t, st] : of[g]) {
         total.views += st.views;
         total.helped += st.helped;
+        pos_parts.push_back(&st.dwell.pos);
+        neg_parts.push_back(&st.dwell.neg);
       }
-      for (const auto& [t, st] : of[g]) {
+      // Each template against the rest of its group.
+      const internal::PooledSamples pos_pool(pos_parts), neg_pool(neg_parts);
+      size_t part = 0;
+      for (auto it = of[g].begin(); it != of[g].end(); ++it, ++part) {
+        const std::string& t = it->first;
+        const Stats& st = it->second;
         if (shape.groups_size() >= options.max_groups) break;
         if (t == parent || patterns.count(t) || !PrintableAscii(t)) continue;
         const uint64_t rest_views = total.views - st.views;
@@ -1350,14 +1436,6 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
         Stats rest;
         rest.views = rest_views;
         rest.helped = total.helped - st.helped;
-        for (const auto& [u, other] : of[g]) {
-          if (u == t) continue;
-          const DwellSamples& d = other.dwell;
-          rest.dwell.pos.insert(rest.dwell.pos.end(), d.pos.begin(),
-                                d.pos.end());
-          rest.dwell.neg.insert(rest.dwell.neg.end(), d.neg.begin(),
-                                d.neg.end());
-        }
         GroupChange c;
         c.kind = "split";
         c.pattern = t;
@@ -1370,9 +1448,9 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
           return v.empty() ? 0.0 : internal::Quantile(v, 0.5);
         };
         c.contact_dwell_s = median(st.dwell.pos);
-        c.from_contact_dwell_s = median(rest.dwell.pos);
+        c.from_contact_dwell_s = pos_pool.RestMedian(part);
         c.normal_dwell_s = median(st.dwell.neg);
-        c.from_normal_dwell_s = median(rest.dwell.neg);
+        c.from_normal_dwell_s = neg_pool.RestMedian(part);
         // A difference counts when it is beyond noise (|z| >= min_split_z)
         // and large enough to matter (a ratio of at least 1.5).
         auto ratio = [](double a, double b) {
@@ -1387,8 +1465,8 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
           why.push_back(absl::StrFormat("help rate %.4f vs %.4f (z %.1f)",
                                         c.help_rate, c.from_help_rate, zh));
         }
-        if (st.dwell.pos.size() >= need && rest.dwell.pos.size() >= need) {
-          const double z = MannWhitneyZ(st.dwell.pos, rest.dwell.pos);
+        if (st.dwell.pos.size() >= need && pos_pool.RestSize(part) >= need) {
+          const double z = pos_pool.ZOf(part);
           if (std::abs(z) >= z_min &&
               ratio(c.contact_dwell_s, c.from_contact_dwell_s) >= 1.5) {
             why.push_back(absl::StrFormat(
@@ -1397,8 +1475,8 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
           }
         }
         if (st.dwell.neg.size() >= options.min_group_views &&
-            rest.dwell.neg.size() >= options.min_group_views) {
-          const double z = MannWhitneyZ(st.dwell.neg, rest.dwell.neg);
+            neg_pool.RestSize(part) >= options.min_group_views) {
+          const double z = neg_pool.ZOf(part);
           if (std::abs(z) >= z_min &&
               ratio(c.normal_dwell_s, c.from_normal_dwell_s) >= 1.5) {
             why.push_back(
@@ -1440,7 +1518,7 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
                               : shape.mutable_groups(static_cast<int>(s));
   };
   const internal::PageMatcher matcher(shape);
-  const RowFacts facts = Facts(train, matcher, labels);
+  if (!group_changes.empty()) ClassifyPages(train, matcher, facts);
 
   // --- 2. Help rates and dwell thresholds -------------------------------------
   std::vector<uint64_t> views(unlisted_slot + 1, 0), helped(unlisted_slot + 1, 0);
@@ -1497,20 +1575,8 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
       continue;
     }
     const size_t g = slot(facts.group[i]);
-    const int64_t help = facts.first_help[train.session[i]];
-    ++views[g];
-    if (help > e.ts_ms) ++helped[g];
-    // Dwell as the engine measures it: an offer_shown in the middle of it
-    // does not end it (but a dwell with an offer in it is no normal one).
-    const internal::PageDwell pd = internal::PageDwellOf(train, i);
-    if (pd.next < 0) continue;
-    const LogEvent& after = *train.order[static_cast<size_t>(pd.next)];
-    if (after.type == EventType::kHelpContact &&
-        labels != Labels::kOfferOutcomes) {
-      dwell[g].pos.push_back(pd.dwell_s);
-    } else if (help < 0 && !pd.offer_shown) {
-      dwell[g].neg.push_back(pd.dwell_s);
-    }
+    CountView(train, i, page_dwell[i], facts.first_help[train.session[i]],
+              labels, views[g], helped[g], dwell[g]);
   }
   // Answered offers, on the group of the page the visitor was on: the dwell
   // there when an accepted offer was shown (a positive dwell sample), and
@@ -1577,22 +1643,31 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
     for (double v : dwell[g].neg) r.neg.push_back(v), site.neg.push_back(v);
   }
   const uint64_t need = std::max<uint64_t>(options.min_dwell_contacts, 1);
+  // The dwell samples a group's threshold comes from: its own if it has
+  // `need` positives, else its role's, else the site's; null if none has
+  // (the base policy's threshold stays).
+  enum class Pool { kOwn, kRole, kSite, kNone };
+  auto pool_of = [&](size_t g) {
+    if (dwell[g].pos.size() >= need) return Pool::kOwn;
+    if (by_role[group_at(g)->role()].pos.size() >= need) return Pool::kRole;
+    return site.pos.size() >= need ? Pool::kSite : Pool::kNone;
+  };
   for (size_t g = 0; g <= unlisted_slot; ++g) {
     const proto::PageGroup* pg = group_at(g);
-    if (views[g] == 0 || dwell[g].pos.size() >= need) continue;
+    const Pool pool = pool_of(g);
+    if (views[g] == 0 || pool == Pool::kOwn || pool == Pool::kNone) continue;
     GroupChange c;
     c.kind = "pooled";
     c.pattern = g == unlisted_slot ? "(unlisted)" : pg->pattern();
     c.views = views[g];
     c.help_rate = static_cast<double>(helped[g]) / views[g];
-    const bool role_ok = by_role[pg->role()].pos.size() >= need;
-    if (!role_ok && site.pos.size() < need) continue;  // The base's stays.
-    c.from = role_ok ? "role " + RoleName(pg->role()) : "site";
+    const bool by_role_pool = pool == Pool::kRole;
+    c.from = by_role_pool ? "role " + RoleName(pg->role()) : "site";
     c.reason = absl::StrCat(dwell[g].pos.size(),
                             " help contacts from its pages, fewer than "
                             "min_dwell_contacts (",
                             need, "): its dwell threshold is its ",
-                            role_ok ? "role's" : "site's");
+                            by_role_pool ? "role's" : "site's");
     group_changes.push_back(std::move(c));
   }
   for (size_t g = 0; g <= unlisted_slot; ++g) {
@@ -1617,14 +1692,18 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
       proto::PageGroup* pg = g == unlisted_slot
                                  ? p.mutable_unlisted()
                                  : p.mutable_groups(static_cast<int>(g));
-      const DwellSamples& own = dwell[g];
-      const DwellSamples& role = by_role[pg->role()];
-      if (own.pos.size() >= need) {
-        pg->set_dwell_threshold_s(threshold_of(own, rule));
-      } else if (role.pos.size() >= need) {
-        pg->set_dwell_threshold_s(threshold_of(role, rule));
-      } else if (site.pos.size() >= need) {
-        pg->set_dwell_threshold_s(threshold_of(site, rule));
+      switch (pool_of(g)) {
+        case Pool::kOwn:
+          pg->set_dwell_threshold_s(threshold_of(dwell[g], rule));
+          break;
+        case Pool::kRole:
+          pg->set_dwell_threshold_s(threshold_of(by_role[pg->role()], rule));
+          break;
+        case Pool::kSite:
+          pg->set_dwell_threshold_s(threshold_of(site, rule));
+          break;
+        case Pool::kNone:
+          break;
       }
     }
     p.mutable_model()->set_allow_before_dwell_threshold(rule.early);

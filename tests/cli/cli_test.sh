@@ -88,7 +88,7 @@ expect_exit 0 "$beckon" simulate --shop varied --days 3 --visitors-per-day 3000 
 grep -q ",/checkout/payment," v.csv || fail "the varied shop has a payment step"
 grep -q ",/item/" v.csv || fail "the varied shop's product pages are /item/"
 expect_exit 1 "$beckon" simulate --shop nope --out x.csv
-grep -q -- "--shop must be default or varied" err || fail "bad --shop is named"
+grep -q -- '--shop must be "default" or "varied", got "nope"' err || fail "bad --shop is named"
 expect_exit 0 "$beckon" train --events v.csv --out v.policy --split-groups yes \
   --dwell-rule quantile --early-offers no --text-out v.txtpb
 grep -q "^group split: /checkout/address out of /checkout/\*" out ||

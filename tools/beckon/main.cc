@@ -301,13 +301,13 @@ const Command kSimulate{
 absl::Status Simulate(const Args& args) {
   absl::StatusOr<std::string> out = args.Required("out");
   if (!out.ok()) return out.status();
-  const std::string shop = args.Get("shop", "default");
-  if (shop != "default" && shop != "varied") {
+  absl::StatusOr<SimulatorOptions> shop =
+      SimulatorOptions::ForShop(args.Get("shop", "default"));
+  if (!shop.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--shop must be default or varied, got \"", shop, "\""));
+        absl::StrCat("--", shop.status().message()));
   }
-  SimulatorOptions o = shop == "varied" ? SimulatorOptions::VariedShop()
-                                        : SimulatorOptions::Default();
+  SimulatorOptions o = *std::move(shop);
   absl::StatusOr<int64_t> days = args.Integer("days", o.days, 1, 3650);
   absl::StatusOr<int64_t> vpd =
       args.Integer("visitors-per-day", o.visitors_per_day, 1, 200'000);
