@@ -538,7 +538,7 @@ TEST(Train, RejectsBadOptionsNamingThem) {
        "validation_fraction"},
       {[](TrainOptions& o) { o.dwell_rule = "median"; }, "dwell_rule"},
       {[](TrainOptions& o) { o.split_groups = "maybe"; },
-       "split_groups must be \"yes\" or \"no\", got \"maybe\""},
+       "split_groups must be \"no\" or \"yes\", got \"maybe\""},
       {[](TrainOptions& o) { o.min_split_z = 0.5; }, "min_split_z"},
       {[](TrainOptions& o) { o.min_split_z = std::nan(""); }, "min_split_z"},
       {[](TrainOptions& o) { o.target_offer_rate = 0; }, "target_offer_rate"},

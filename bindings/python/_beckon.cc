@@ -36,6 +36,7 @@
 #include "beckon/simulate.h"
 #include "beckon/train.h"
 #include "lib/engine_internal.h"
+#include "lib/offline/train_spec.h"
 #include "lib/page_matcher.h"
 #include "lib/policy_internal.h"
 #include "lib/string_views.h"
@@ -886,34 +887,39 @@ py::tuple TrainPolicy(py::handle events, py::handle base, py::dict given) {
   ProgressForward progress(opts.attr("pop")("progress", py::none()));
   TrainOptions o;
   o.base = AsPolicy(base);
-  TakeOption(opts, "validation_fraction", o.validation_fraction);
-  TakeOption(opts, "min_group_views", o.min_group_views);
-  TakeOption(opts, "max_groups", o.max_groups);
-  TakeOption(opts, "help_rate_prior_views", o.help_rate_prior_views);
-  TakeOption(opts, "dwell_rule", o.dwell_rule);
-  TakeOption(opts, "dwell_quantile", o.dwell_quantile);
-  TakeOption(opts, "early_offers", o.early_offers);
-  TakeOption(opts, "split_groups", o.split_groups);
-  TakeOption(opts, "min_split_z", o.min_split_z);
-  TakeOption(opts, "min_dwell_contacts", o.min_dwell_contacts);
-  TakeOption(opts, "min_dwell_threshold_s", o.min_dwell_threshold_s);
-  TakeOption(opts, "max_dwell_threshold_s", o.max_dwell_threshold_s);
-  TakeOption(opts, "max_path_length", o.max_path_length);
-  TakeOption(opts, "min_path_support", o.min_path_support);
-  TakeOption(opts, "min_path_lift", o.min_path_lift);
-  TakeOption(opts, "max_path_rules", o.max_path_rules);
-  TakeOption(opts, "l2", o.l2);
-  TakeOption(opts, "target_offer_rate", o.target_offer_rate);
-  TakeOption(opts, "offers_per_day", o.offers_per_day);
-  TakeOption(opts, "labels", o.labels);
-  TakeOption(opts, "min_offer_outcomes", o.min_offer_outcomes);
-  TakeOption(opts, "offer_cap_headroom", o.offer_cap_headroom);
-  TakeOption(opts, "max_offer_cap_cost", o.max_offer_cap_cost);
-  TakeOption(opts, "name", o.name);
-  TakeOption(opts, "min_validation_auc", o.min_validation_auc);
-  TakeOption(opts, "min_help_sessions", o.min_help_sessions);
-  TakeOption(opts, "min_validation_help_sessions",
-             o.min_validation_help_sessions);
+  // The trainer's options, by TrainSpec's rules (lib/beckon/train_spec.proto).
+  proto::TrainSpec spec = internal::SpecOf(o);
+  for (const internal::TrainOptionInfo& info : internal::TrainOptionInfos()) {
+    const char* key = info.name.c_str();
+    if (!opts.contains(key)) continue;
+    py::object v = opts[key];
+    const internal::SpecKind kind = internal::SpecKindOf(info.name);
+    absl::Status st;
+    if (kind == internal::SpecKind::kText) {
+      if (!py::isinstance<py::str>(v)) {
+        ThrowInvalid(absl::StrCat("option ", key, ": expected a string, got ",
+                                  std::string(py::repr(v))));
+      }
+      st = internal::SetSpecField(spec, info.name, v.cast<std::string>());
+    } else if (PyBool_Check(v.ptr()) ||
+               !(py::isinstance<py::int_>(v) || py::isinstance<py::float_>(v) ||
+                 PyIndex_Check(v.ptr()))) {
+      ThrowInvalid(absl::StrCat(
+          "option ", key, ": expected a ",
+          kind == internal::SpecKind::kNumber ? "number" : "whole number",
+          ", got ", std::string(py::repr(v))));
+    } else if (kind == internal::SpecKind::kWholeNumber &&
+               !py::isinstance<py::float_>(v)) {
+      // Whole numbers as text: exact however large (out of range is named).
+      st = internal::SetSpecField(spec, info.name,
+                                  std::string(py::str(py::int_(v))));
+    } else {
+      st = internal::SetSpecNumber(spec, info.name, v.cast<double>());
+    }
+    if (!st.ok()) ThrowInvalid(absl::StrCat(st.message()));
+    PyDict_DelItemString(opts.ptr(), key);
+  }
+  Check(internal::ApplySpec(spec, o));
   RejectUnknown(opts, "train");
   std::vector<LogEvent> log = LoadEvents(events);
   SignalPoll poll;
@@ -1640,6 +1646,23 @@ PYBIND11_MODULE(_beckon, m) {
     std::vector<LogEvent> log = LoadEvents(events);
     py::gil_scoped_release nogil;
     return LatestSessionStart(log, timeout_ms);
+  });
+  m.def("train_options", [] {
+    py::list out;
+    for (const internal::TrainOptionInfo& i : internal::TrainOptionInfos()) {
+      py::dict d;
+      d["name"] = i.name;
+      d["default"] = i.default_text;
+      d["range"] = i.range;
+      d["help"] = i.help;
+      d["kind"] = internal::SpecKindOf(i.name) == internal::SpecKind::kText
+                      ? "text"
+                  : internal::SpecKindOf(i.name) == internal::SpecKind::kNumber
+                      ? "number"
+                      : "whole number";
+      out.append(d);
+    }
+    return out;
   });
   m.def("train", &TrainPolicy);
   m.def("replay", &ReplayPolicy, py::arg("policy"), py::arg("events"),

@@ -32,6 +32,7 @@
 #include "lib/model_features.h"
 #include "lib/offline/replay_internal.h"
 #include "lib/offline/train_internal.h"
+#include "lib/offline/train_spec.h"
 #include "lib/page_matcher.h"
 #include "lib/rate_window.h"
 #include "lib/siphash.h"
@@ -68,94 +69,14 @@ Labels LabelsOf(const TrainOptions& o) {
 }
 
 absl::Status CheckOptions(const TrainOptions& o) {
-  auto in = [](double v, double lo, double hi) {
-    return std::isfinite(v) && v >= lo && v <= hi;
-  };
-  if (!in(o.validation_fraction, 0.05, 0.5)) {
-    return Bad(absl::StrCat("validation_fraction must be in [0.05, 0.5], got ",
-                            o.validation_fraction));
+  // Each option's range or choices, as TrainSpec defines them.
+  if (absl::Status s = internal::CheckSpec(internal::SpecOf(o)); !s.ok()) {
+    return Bad(internal::StdView(s.message()));
   }
-  if (o.max_groups < 1 || o.max_groups > 10000) {
-    return Bad(absl::StrCat("max_groups must be in [1, 10000], got ",
-                            o.max_groups));
-  }
-  if (!in(o.help_rate_prior_views, 0, 1e9)) {
-    return Bad("help_rate_prior_views must be finite and >= 0");
-  }
-  if (o.dwell_rule != "auto" && o.dwell_rule != "separation" &&
-      o.dwell_rule != "quantile") {
-    return Bad(
-        absl::StrCat("dwell_rule must be \"auto\", \"separation\" or "
-                     "\"quantile\", got \"",
-                     o.dwell_rule, "\""));
-  }
-  if (o.early_offers != "auto" && o.early_offers != "no" &&
-      o.early_offers != "yes") {
-    return Bad(
-        absl::StrCat("early_offers must be \"auto\", \"no\" or \"yes\", got \"",
-                     o.early_offers, "\""));
-  }
-  if (o.split_groups != "yes" && o.split_groups != "no") {
-    return Bad(absl::StrCat("split_groups must be \"yes\" or \"no\", got \"",
-                            o.split_groups, "\""));
-  }
-  if (!in(o.min_split_z, 1, 100)) {
-    return Bad(
-        absl::StrCat("min_split_z must be in [1, 100], got ", o.min_split_z));
-  }
-  if (!in(o.dwell_quantile, 0.01, 0.99)) {
-    return Bad(absl::StrCat("dwell_quantile must be in [0.01, 0.99], got ",
-                            o.dwell_quantile));
-  }
-  if (!in(o.min_dwell_threshold_s, 0.001, 86400) ||
-      !in(o.max_dwell_threshold_s, o.min_dwell_threshold_s, 86400)) {
-    return Bad("dwell threshold bounds must satisfy 0 < min <= max <= 86400");
-  }
-  if (o.max_path_length < 2 || o.max_path_length > 8) {
-    return Bad(absl::StrCat("max_path_length must be in [2, 8], got ",
-                            o.max_path_length));
-  }
-  if (!in(o.min_path_lift, 1, 1e9)) {
-    return Bad(absl::StrCat("min_path_lift must be >= 1, got ",
-                            o.min_path_lift));
-  }
-  if (o.max_path_rules < 0 || o.max_path_rules > 32) {
-    return Bad(absl::StrCat("max_path_rules must be in [0, 32], got ",
-                            o.max_path_rules));
-  }
-  if (!in(o.l2, 0, 1e9)) return Bad("l2 must be finite and >= 0");
-  if (!in(o.target_offer_rate, 1e-4, 0.9)) {
-    return Bad(absl::StrCat("target_offer_rate must be in [0.0001, 0.9], got ",
-                            o.target_offer_rate));
-  }
-  if (!in(o.offers_per_day, 0, 1e9)) {
-    return Bad("offers_per_day must be finite and >= 0");
-  }
-  if (o.labels != "help_contact" && o.labels != "offer_outcomes" &&
-      o.labels != "both") {
-    return Bad(
-        absl::StrCat("labels must be \"help_contact\", "
-                     "\"offer_outcomes\" or \"both\", got \"",
-                     o.labels, "\""));
-  }
-  if (o.min_offer_outcomes < 1 || o.min_offer_outcomes > 1'000'000'000) {
-    return Bad(absl::StrCat("min_offer_outcomes must be in [1, 1e9], got ",
-                            o.min_offer_outcomes));
-  }
-  if (!in(o.max_offer_cap_cost, 0, 0.5)) {
-    return Bad(absl::StrCat("max_offer_cap_cost must be in [0, 0.5], got ",
-                            o.max_offer_cap_cost));
-  }
-  if (!(o.offer_cap_headroom == 0 || in(o.offer_cap_headroom, 1, 100))) {
-    return Bad(absl::StrCat(
-        "offer_cap_headroom must be 0 (keep the base policy's cap) or in "
-        "[1, 100], got ",
-        o.offer_cap_headroom));
-  }
-  if (o.name.empty()) return Bad("name is empty");
-  if (!in(o.min_validation_auc, 0, 1)) {
-    return Bad(absl::StrCat("min_validation_auc must be in [0, 1], got ",
-                            o.min_validation_auc));
+  if (o.max_dwell_threshold_s < o.min_dwell_threshold_s) {
+    return Bad(absl::StrCat("max_dwell_threshold_s (", o.max_dwell_threshold_s,
+                            ") must be at least min_dwell_threshold_s (",
+                            o.min_dwell_threshold_s, ")"));
   }
   if (o.threads < 0 || o.threads > 256) {
     return Bad(absl::StrCat("threads must be in [0, 256], got ", o.threads));
@@ -1988,16 +1909,14 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
                          facts.accepted_offers, " accepted)")
           : std::string("; labels: help contacts")));
   auto& opt = *prov->mutable_options();
+  // Every option, as TrainSpec holds them, and as text (but the name, which
+  // is the policy's).
+  *prov->mutable_train_spec() = internal::SpecOf(options);
   opt["base"] = base.name();
-  opt["validation_fraction"] = absl::StrCat(options.validation_fraction);
-  opt["min_group_views"] = absl::StrCat(options.min_group_views);
-  opt["max_groups"] = absl::StrCat(options.max_groups);
-  opt["help_rate_prior_views"] = absl::StrCat(options.help_rate_prior_views);
-  opt["dwell_rule"] = options.dwell_rule;
-  opt["dwell_quantile"] = absl::StrCat(options.dwell_quantile);
-  opt["early_offers"] = options.early_offers;
-  opt["split_groups"] = options.split_groups;
-  opt["min_split_z"] = absl::StrCat(options.min_split_z);
+  for (const internal::TrainOptionInfo& info : internal::TrainOptionInfos()) {
+    if (info.name == "name") continue;
+    opt[info.name] = internal::SpecFieldText(prov->train_spec(), info.name);
+  }
   for (const TimingCandidate& c : candidates) {
     proto::TimingCandidate* t = prov->add_timing_candidates();
     t->set_name(c.name);
@@ -2026,22 +1945,6 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
     g->set_from_normal_dwell_s(c.from_normal_dwell_s);
     g->set_reason(c.reason);
   }
-  opt["min_dwell_contacts"] = absl::StrCat(options.min_dwell_contacts);
-  opt["max_path_length"] = absl::StrCat(options.max_path_length);
-  opt["min_path_support"] = absl::StrCat(options.min_path_support);
-  opt["min_path_lift"] = absl::StrCat(options.min_path_lift);
-  opt["max_path_rules"] = absl::StrCat(options.max_path_rules);
-  opt["min_dwell_threshold_s"] = absl::StrCat(options.min_dwell_threshold_s);
-  opt["max_dwell_threshold_s"] = absl::StrCat(options.max_dwell_threshold_s);
-  opt["l2"] = absl::StrCat(options.l2);
-  opt["target_offer_rate"] = absl::StrCat(options.target_offer_rate);
-  opt["offers_per_day"] = absl::StrCat(options.offers_per_day);
-  opt["labels"] = options.labels;
-  if (labels != Labels::kHelpContact) {
-    opt["min_offer_outcomes"] = absl::StrCat(options.min_offer_outcomes);
-  }
-  opt["offer_cap_headroom"] = absl::StrCat(options.offer_cap_headroom);
-  opt["max_offer_cap_cost"] = absl::StrCat(options.max_offer_cap_cost);
   prov->set_data_start_ms(t_min);
   prov->set_data_end_ms(t_max);
   auto& v = *prov->mutable_validation();
@@ -2088,10 +1991,6 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
         "by; train on a longer log or raise validation_fraction"));
   }
   for (const std::string& w : result.warnings) prov->add_warnings(w);
-  opt["min_validation_auc"] = absl::StrCat(options.min_validation_auc);
-  opt["min_help_sessions"] = absl::StrCat(options.min_help_sessions);
-  opt["min_validation_help_sessions"] =
-      absl::StrCat(options.min_validation_help_sessions);
   if (labels != Labels::kHelpContact) {
     v["offer_outcomes"] = static_cast<double>(val_facts.offer_outcomes);
     v["accepted_offers"] = static_cast<double>(val_facts.accepted_offers);

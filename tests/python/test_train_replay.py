@@ -240,6 +240,45 @@ def test_train_rejects_bad_options(week_split):
     with pytest.raises(beckon.InvalidArgumentError,
                        match="offer_cap_headroom"):
         beckon.train(small, offer_cap_headroom=0.5)
+    # Every option is checked by the trainer's one option table
+    # (TrainSpec), with its range in the message.
+    for kwargs, message in (
+            (dict(max_groups=1.5), "max_groups must be a whole number in"),
+            (dict(max_groups=True), "max_groups: expected a whole number"),
+            (dict(min_group_views=2**70), "min_group_views must be"),
+            (dict(min_path_lift=0.5), r"min_path_lift must be in \[1, "),
+            (dict(split_groups=1), "split_groups: expected a string"),
+            (dict(labels="stars"), '"help_contact", "offer_outcomes" or '
+                                   '"both"'),
+            (dict(name=""), "name must be non-empty"),
+            (dict(min_dwell_threshold_s=60, max_dwell_threshold_s=30),
+             "max_dwell_threshold_s")):
+        with pytest.raises(beckon.InvalidArgumentError, match=message):
+            beckon.train(small, **kwargs)
+
+
+def test_every_trainer_option_is_a_keyword_recorded_in_the_provenance(
+        week_split):
+    """The keywords are TrainSpec's fields: each one given is what the
+    trained policy's provenance records (train_spec and the text map)."""
+    given = dict(min_group_views=60, max_groups=150, min_split_z=5.0,
+                 help_rate_prior_views=40.0, dwell_rule="quantile",
+                 dwell_quantile=0.5, early_offers="no",
+                 min_dwell_contacts=15, min_dwell_threshold_s=4.0,
+                 max_dwell_threshold_s=1200.0, max_path_length=2,
+                 min_path_support=25, min_path_lift=2.5, max_path_rules=10,
+                 l2=2.0, max_offer_cap_cost=0.05, min_offer_outcomes=90,
+                 min_validation_auc=0.55, min_help_sessions=50,
+                 min_validation_help_sessions=20)
+    p = beckon.train(week_split[0], **given)
+    prov = p.to_dict()["provenance"]
+    for key, value in given.items():
+        assert prov["options"][key] == (value if isinstance(value, str)
+                                        else f"{value:g}"), key
+        # (64-bit integers are strings in protobuf's JSON.)
+        spec = prov["train_spec"][key]
+        assert (spec == value if isinstance(value, str)
+                else float(spec) == value), key
 
 
 def test_train_without_help_contacts_says_why(week_split):
@@ -712,3 +751,25 @@ def test_progress_on_stderr_or_to_a_callable(week_split, capsys):
     # Without progress nothing is written.
     beckon.replay(policy, day, trace=False)
     assert capsys.readouterr().err == ""
+
+
+def test_the_options_table_in_the_docs_is_the_trainers(tmp_path):
+    """docs/trainer.md section 11 lists every option of the one option
+    table with its default, range and flag, as beckon.TRAIN_OPTIONS has
+    them."""
+    import pathlib
+    doc = (pathlib.Path(__file__).resolve().parents[2] / "docs" /
+           "trainer.md").read_text()
+    section = doc[doc.index("## 11. Options"):doc.index("## 12. Errors")]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 5 and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = cells
+    assert [o["name"] for o in beckon.TRAIN_OPTIONS] == list(rows)
+    for o in beckon.TRAIN_OPTIONS:
+        name, default, rng, flag, _ = rows[o["name"]]
+        assert default.strip('`"') == o["default"], name
+        assert rng == o["range"], name
+        assert flag == "`--" + o["name"].replace("_", "-") + "`", name
+

@@ -27,6 +27,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "beckon/beckon.hpp"
 #include "beckon/convert.h"
@@ -38,6 +39,7 @@
 #include "beckon/simulate.h"
 #include "beckon/train.h"
 #include "lib/json.h"
+#include "lib/offline/train_spec.h"
 #include "lib/string_views.h"
 
 namespace beckon::cli {
@@ -341,59 +343,37 @@ absl::Status Simulate(const Args& args) {
 
 // --- train --------------------------------------------------------------------
 
-const Command kTrain{
-    "train",
-    "--events FILE --out POLICY [options]",
-    "Learns a policy from an event log with help_contact labels (or the\n"
-    "outcomes of offers already made: --labels offer_outcomes)\n"
-    "(docs/trainer.md): page groups, dwell thresholds, help rates, path\n"
-    "rules, model weights, and a decision threshold calibrated on the\n"
-    "latest part of the log.",
-    {{"events", "FILE", "the event log", ""},
-     {"out", "POLICY", "where to write the policy (binary protobuf)", ""},
-     kDays,
-     {"base", "POLICY",
-      "policy whose URL rules, groups and gates to start "
-      "from",
-      "default"},
-     {"target-offer-rate", "R", "share of sessions to offer to", "0.05"},
-     {"offers-per-day", "N", "calibrate to agent capacity instead", ""},
-     {"offer-cap-headroom", "X",
-      "offer-rate cap = min(1, target x headroom), headroom >= X raised on "
-      "validation; 0 keeps the base policy's",
-      "1.5"},
-     {"max-offer-cap-cost", "C",
-      "share of the validation offers the cap may cost", "0.02"},
-     {"validation-fraction", "F", "latest share of the time span held out",
-      "0.2"},
-     {"dwell-rule", "RULE",
-      "auto (timing rules chosen by validation hits) | quantile | "
-      "separation",
-      "auto"},
-     {"dwell-quantile", "Q", "quantile for --dwell-rule quantile", "0.6"},
-     {"early-offers", "WHEN",
-      "may the model offer before a group's dwell threshold: auto "
-      "(chosen by validation) | no | yes",
-      "auto"},
-     {"split-groups", "WHEN",
-      "split a base group's sub-templates whose help rate or dwell differ "
-      "(no | yes)",
-      "no"},
-     {"min-group-views", "N", "views for a template to become a group", "50"},
-     {"min-path-support", "N", "sessions a path rule needs", "30"},
-     {"min-path-lift", "X", "help-rate lift a path rule needs", "2"},
-     {"l2", "X", "L2 penalty of the model", "1"},
-     {"labels", "WHAT",
-      "help_contact | offer_outcomes (accepted vs declined/ignored offers, "
-      "learned where offers were shown) | both",
-      "help_contact"},
-     {"min-offer-outcomes", "N",
-      "answered offers --labels offer_outcomes needs", "100"},
-     {"name", "NAME", "the policy's name", "beckon-trained"},
-     {"text-out", "FILE", "also write the policy as protobuf text", ""},
-     kLenient,
-     kAllowSmallEpoch,
-     kQuiet}};
+// The trainer's own flags, then one per trainer option of TrainSpec
+// (lib/beckon/train_spec.proto: --target-offer-rate for target_offer_rate),
+// with its help, range and default from there.
+Command MakeTrainCommand() {
+  Command c{
+      "train",
+      "--events FILE --out POLICY [options]",
+      "Learns a policy from an event log with help_contact labels (or the\n"
+      "outcomes of offers already made: --labels offer_outcomes)\n"
+      "(docs/trainer.md): page groups, dwell thresholds, help rates, path\n"
+      "rules, model weights, and a decision threshold calibrated on the\n"
+      "latest part of the log. The trainer's options follow --base; each is\n"
+      "an option of the trainer (docs/trainer.md \"Options\").",
+      {{"events", "FILE", "the event log", ""},
+       {"out", "POLICY", "where to write the policy (binary protobuf)", ""},
+       kDays,
+       {"text-out", "FILE", "also write the policy as protobuf text", ""},
+       kLenient,
+       kAllowSmallEpoch,
+       kQuiet,
+       {"base", "POLICY",
+        "policy whose URL rules, groups and gates to start from", "default"}}};
+  for (const internal::TrainOptionInfo& info : internal::TrainOptionInfos()) {
+    c.flags.push_back(
+        {absl::StrReplaceAll(info.name, {{"_", "-"}}), info.metavar,
+         absl::StrCat(info.help, " (", info.range, ")"), info.default_text});
+  }
+  return c;
+}
+
+const Command kTrain = MakeTrainCommand();
 
 absl::Status Train(const Args& args) {
   absl::StatusOr<std::string> out = args.Required("out");
@@ -405,49 +385,20 @@ absl::Status Train(const Args& args) {
     if (!base.ok()) return base.status();
     o.base = *base;
   }
-  absl::StatusOr<double> rate =
-      args.Number("target-offer-rate", o.target_offer_rate, 1e-4, 0.9);
-  absl::StatusOr<double> per_day =
-      args.Number("offers-per-day", 0, 0, 1e9);
-  absl::StatusOr<double> headroom =
-      args.Number("offer-cap-headroom", o.offer_cap_headroom, 0, 100);
-  absl::StatusOr<double> cap_cost =
-      args.Number("max-offer-cap-cost", o.max_offer_cap_cost, 0, 0.5);
-  absl::StatusOr<double> vf =
-      args.Number("validation-fraction", o.validation_fraction, 0.05, 0.5);
-  absl::StatusOr<double> q =
-      args.Number("dwell-quantile", o.dwell_quantile, 0.01, 0.99);
-  absl::StatusOr<int64_t> mgv =
-      args.Integer("min-group-views", o.min_group_views, 1, 1'000'000'000);
-  absl::StatusOr<int64_t> mps =
-      args.Integer("min-path-support", o.min_path_support, 1, 1'000'000'000);
-  absl::StatusOr<double> lift =
-      args.Number("min-path-lift", o.min_path_lift, 1, 1e9);
-  absl::StatusOr<double> l2 = args.Number("l2", o.l2, 0, 1e9);
-  absl::StatusOr<int64_t> moo = args.Integer(
-      "min-offer-outcomes", o.min_offer_outcomes, 1, 1'000'000'000);
-  for (const absl::Status& s :
-       {rate.status(), per_day.status(), headroom.status(), cap_cost.status(),
-        vf.status(), q.status(), mgv.status(), mps.status(), lift.status(),
-        l2.status(), moo.status()}) {
-    if (!s.ok()) return s;
+  // Every trainer option given, by TrainSpec's rules; the first bad one is
+  // named as its flag.
+  proto::TrainSpec spec = internal::SpecOf(o);
+  for (const internal::TrainOptionInfo& info : internal::TrainOptionInfos()) {
+    const std::string flag = absl::StrReplaceAll(info.name, {{"_", "-"}});
+    if (!args.Has(flag)) continue;
+    if (absl::Status s =
+            internal::SetSpecField(spec, info.name, args.Get(flag));
+        !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, ": ", s.message()));
+    }
   }
-  o.target_offer_rate = *rate;
-  o.offers_per_day = *per_day;
-  o.offer_cap_headroom = *headroom;
-  o.max_offer_cap_cost = *cap_cost;
-  o.validation_fraction = *vf;
-  o.dwell_rule = args.Get("dwell-rule", o.dwell_rule);
-  o.dwell_quantile = *q;
-  o.early_offers = args.Get("early-offers", o.early_offers);
-  o.split_groups = args.Get("split-groups", o.split_groups);
-  o.min_group_views = static_cast<uint64_t>(*mgv);
-  o.min_path_support = static_cast<uint64_t>(*mps);
-  o.min_path_lift = *lift;
-  o.l2 = *l2;
-  o.labels = args.Get("labels", o.labels);
-  o.min_offer_outcomes = static_cast<uint64_t>(*moo);
-  o.name = args.Get("name", o.name);
+  if (absl::Status s = internal::ApplySpec(spec, o); !s.ok()) return s;
   o.progress = [&](const std::string& line) { progress.Note(line); };
   absl::StatusOr<std::vector<LogEvent>> events = LoadEvents(args, progress);
   if (!events.ok()) return events.status();

@@ -54,7 +54,7 @@ __all__ = [
     "LogisticModel", "NotFoundError", "PermissionDeniedError", "Policy",
     "ReplayResult", "ResourceExhaustedError", "TrainingWarning",
     "UnavailableError",
-    "CONVERT_KINDS", "CURVE_RATES", "OfferRateCurve", "calibrate", "convert",
+    "CONVERT_KINDS", "CURVE_RATES", "TRAIN_OPTIONS", "OfferRateCurve", "calibrate", "convert",
     "fit_logistic",
     "offer_rate_curve",
     "fixed_dwell_policy", "label", "read_decision_log", "read_events",
@@ -454,6 +454,12 @@ def label(events: PathLike, contacts: PathLike, *,
         write_events(df, path)
     return df
 
+
+#: The trainer's options, each a keyword of :func:`train` and a flag of
+#: ``beckon train``: dicts with name, default (as text), range, kind
+#: ("number", "whole number" or "text") and help, from the one option table
+#: (TrainSpec, docs/trainer.md "Options").
+TRAIN_OPTIONS: tuple = tuple(dict(o) for o in _beckon.train_options())
 
 #: The kinds of log :func:`convert` reads.
 CONVERT_KINDS = ("nasa", "eshop", "access")
@@ -1009,13 +1015,12 @@ def train(events: Events, *, base: Optional[PolicyLike] = None,
     ``offer_accepted`` against ``offer_declined``/``offer_ignored``, learned
     at the ``offer_shown`` moments, so the probability means "an offer made
     now would be accepted"; needs ``min_offer_outcomes``, default 100,
-    answered offers in the training part) or ``"both"``. Other TrainOptions
-    fields (``min_group_views``, ``max_groups``, ``help_rate_prior_views``,
-    ``min_dwell_contacts``, ``min_dwell_threshold_s``,
-    ``max_dwell_threshold_s``, ``max_path_length``, ``min_path_support``,
-    ``min_path_lift``, ``max_path_rules``, and the trust floors
-    ``min_validation_auc``, ``min_help_sessions``,
-    ``min_validation_help_sessions``) may be given by name.
+    answered offers in the training part) or ``"both"``. Every other
+    trainer option (:data:`TRAIN_OPTIONS`: ``min_group_views``,
+    ``max_groups``, ``min_path_lift``, the trust floors
+    ``min_validation_auc``, ...) may be given by name, checked against its
+    range or choices, and is recorded in the policy's provenance
+    (``provenance.train_spec``).
 
     A model below a trust floor (validation AUC under 0.6, fewer than 100
     help sessions to learn from or 30 to validate on) is returned with a
