@@ -207,6 +207,125 @@ TEST(Train, DwellSamplesAreWhatTheEngineMeasures) {
   EXPECT_GT(crossed, 300);
 }
 
+// The path mining's steps (reloads skipped, each search a step, sessions cut
+// after the timeout, search-engine entry from the first page view's
+// referrer) are the engine's: a policy with path rules over those rules,
+// fed a log row by row, matches at every row the rule the trainer's steps
+// say matches.
+TEST(Train, PathStepsAreWhatTheEngineKeeps) {
+  SimulatorOptions o = SimulatorOptions::Default();
+  o.days = 1;
+  o.visitors_per_day = 1500;
+  o.search_engine_entry_share = 0.5;
+  std::vector<LogEvent> events = Simulated(o);
+  // Hand-made sessions for the corners: a reload, a search repeated on one
+  // results page, a return after the timeout, an entry from a search
+  // engine after a search.
+  const int64_t t0 = events.back().ts_ms + 60'000;
+  auto add = [&](int64_t dt_s, const std::string& v, EventType type,
+                 const std::string& page, const std::string& detail = "") {
+    LogEvent e;
+    e.ts_ms = t0 + dt_s * 1000;
+    e.type = type;
+    e.visitor = v;
+    e.page = page;
+    e.detail = detail;
+    if (type == EventType::kSearch) e.count = 3;
+    events.push_back(e);
+  };
+  using ET = EventType;
+  add(0, "x1", ET::kPageView, "/", "https://www.google.com/search?q=a");
+  add(10, "x1", ET::kPageView, "/");  // A reload: no step.
+  add(20, "x1", ET::kSearch, "/search?q=a");
+  add(30, "x1", ET::kSearch, "/search?q=a");  // A second step.
+  add(40, "x1", ET::kPageView, "/help/faq");
+  add(50, "x1", ET::kPageView, "/help/faq");  // A reload.
+  add(60, "x1", ET::kPageView, "/help/returns");
+  add(60 + 31 * 60, "x1", ET::kPageView, "/");  // A new session, no SE.
+  add(60 + 31 * 60 + 5, "x1", ET::kSearch, "/search?q=b");
+  add(0, "x2", ET::kSearch, "/search?q=c");  // A search before any view:
+  add(5, "x2", ET::kPageView, "/", "https://www.bing.com/");  // still entry.
+  add(9, "x2", ET::kSearch, "/search?q=c");
+  add(12, "x2", ET::kPageView, "/p/1");
+  add(14, "x2", ET::kPageView, "/p/1");  // A reload of a product.
+  add(16, "x2", ET::kPageView, "/p/2");
+  SortByTime(events);
+
+  proto::Policy pm = internal::PolicyInternal::Message(Policy::Default());
+  pm.clear_path_rules();
+  auto rule = [&](const std::string& name, bool se, double strength,
+                  std::vector<std::string> groups,
+                  std::vector<proto::Role> roles) {
+    proto::PathRule* r = pm.add_path_rules();
+    r->set_name(name);
+    r->set_from_search_engine(se);
+    r->set_strength(strength);
+    for (const std::string& g : groups) r->add_steps()->set_group(g);
+    for (proto::Role role : roles) r->add_steps()->set_role(role);
+  };
+  rule("se / > /search", true, 3, {"/", "/search"}, {});
+  rule("help > help", false, 2, {}, {proto::ROLE_HELP, proto::ROLE_HELP});
+  rule("/search > /search", false, 1.5, {"/search", "/search"}, {});
+  rule("product > product", false, 1, {"/p/*", "/p/*"}, {});
+  absl::StatusOr<Policy> policy = internal::PolicyInternal::FromProto(pm);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+
+  const internal::PreparedLog log(events, pm.session().timeout_s() * 1000);
+  const internal::SessionSteps steps = internal::StepsForPathRules(log, pm);
+  // The rule the trainer's steps match after row j of session s: the
+  // strongest whose steps end the steps so far.
+  auto expected = [&](uint32_t s, size_t j) {
+    const std::vector<internal::SessionStep>& all = steps.steps[s];
+    size_t n = 0;
+    while (n < all.size() && all[n].row <= j) ++n;
+    int found = 0;
+    double best = -1;
+    for (int i = 0; i < pm.path_rules_size(); ++i) {
+      const proto::PathRule& r = pm.path_rules(i);
+      const size_t len = static_cast<size_t>(r.steps_size());
+      if (len > n || r.strength() <= best) continue;
+      if (r.from_search_engine() && !steps.from_search_engine[s]) continue;
+      bool match = true;
+      for (size_t k = 0; k < len && match; ++k) {
+        const uint16_t g = all[n - len + k].group;
+        const proto::PageGroup& pg =
+            g == internal::kUnlistedGroup ? pm.unlisted() : pm.groups(g);
+        const proto::PathStep& st = r.steps(static_cast<int>(k));
+        match = st.group().empty() ? pg.role() == st.role()
+                                   : pg.pattern() == st.group();
+      }
+      if (match) {
+        best = r.strength();
+        found = i + 1;
+      }
+    }
+    return found;
+  };
+  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(*policy);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  std::vector<uint32_t> views(log.sessions, 0);
+  std::map<int, int> matched;
+  for (size_t j = 0; j < log.order.size(); ++j) {
+    const LogEvent& e = *log.order[j];
+    ASSERT_TRUE((*engine)->Observe(e.ToEvent()).ok()) << e.line;
+    if (log.visitor[j] == internal::kNoVisitor) continue;
+    const uint32_t s = log.session[j];
+    if (e.type == EventType::kPageView) ++views[s];
+    absl::StatusOr<Decision> d = (*engine)->Decide(e.visitor, e.ts_ms);
+    ASSERT_TRUE(d.ok()) << d.status();
+    ASSERT_TRUE(d->detail.has_session);
+    // The same session (cut at the same place) and the same path rule.
+    ASSERT_EQ(d->detail.pages_viewed, views[s]) << "row " << j;
+    ASSERT_EQ(d->detail.path_rule, expected(s, j))
+        << "row " << j << " visitor " << e.visitor;
+    ++matched[d->detail.path_rule];
+  }
+  // Every rule matched somewhere, so each corner was met.
+  for (int i = 1; i <= pm.path_rules_size(); ++i) {
+    EXPECT_GT(matched[i], 0) << pm.path_rules(i - 1).name();
+  }
+}
+
 TEST(Train, IsDeterministicAndRecordsProvenance) {
   SimulatorOptions o = SimulatorOptions::Default();
   o.days = 3;

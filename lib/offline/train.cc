@@ -818,16 +818,12 @@ struct Candidate {
   double score = 0;
 };
 
-std::vector<Candidate> MinePaths(const PreparedLog& log, const RowFacts& f,
-                                 const proto::Policy& shape,
-                                 const TrainOptions& options,
-                                 double site_rate) {
-  // Steps per session, as the engine keeps them: page views (not reloads)
-  // and searches, with their times.
-  struct Step {
-    uint16_t group;
-    int64_t ts;
-  };
+using Step = internal::SessionStep;
+
+// Steps per session, as the engine keeps them: page views (not reloads)
+// and searches (each one a step), with their rows.
+std::vector<std::vector<Step>> StepsOf(const PreparedLog& log,
+                                       const RowFacts& f) {
   std::vector<std::vector<Step>> steps(log.sessions);
   std::vector<uint32_t> last_hash(log.sessions, 0);
   std::vector<uint8_t> has_page(log.sessions, 0);
@@ -843,8 +839,16 @@ std::vector<Candidate> MinePaths(const PreparedLog& log, const RowFacts& f,
     has_page[s] = 1;
     last_hash[s] = f.page_hash[i];
     if (reload) continue;
-    steps[s].push_back(Step{f.group[i], e.ts_ms});
+    steps[s].push_back(Step{f.group[i], e.ts_ms, i});
   }
+  return steps;
+}
+
+std::vector<Candidate> MinePaths(const PreparedLog& log, const RowFacts& f,
+                                 const proto::Policy& shape,
+                                 const TrainOptions& options,
+                                 double site_rate) {
+  const std::vector<std::vector<Step>> steps = StepsOf(log, f);
   auto role_of = [&](uint16_t g) {
     return g == kUnlistedGroup ? shape.unlisted().role()
                                : shape.groups(g).role();
@@ -1147,6 +1151,15 @@ double PooledSamples::RestMedian(size_t t) const {
     ++rank;
   }
   return at_lo + (at_hi - at_lo) * (pos - static_cast<double>(lo));
+}
+
+SessionSteps StepsForPathRules(const PreparedLog& log,
+                               const proto::Policy& policy) {
+  const RowFacts f = Facts(log, PageMatcher(policy));
+  SessionSteps out;
+  out.steps = StepsOf(log, f);
+  out.from_search_engine = f.from_search_engine;
+  return out;
 }
 
 PageDwell PageDwellOf(const PreparedLog& log, size_t i) {

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "beckon/policy.h"
+#include "beckon/policy.pb.h"
 #include "beckon/replay.h"
 #include "lib/offline/replay_internal.h"
 
@@ -27,6 +28,24 @@ struct PageDwell {
 };
 // The dwell of row `i` of `log` (a page_view or search of a visitor).
 PageDwell PageDwellOf(const PreparedLog& log, size_t i);
+
+// A step of a session as the path mining counts it, and the engine keeps
+// it: a page view that is no reload (the same page as the visitor's last
+// view or search), or a search (each one a step).
+struct SessionStep {
+  uint16_t group;  // The page group (kUnlistedGroup for none).
+  int64_t ts;
+  size_t row;  // Its row in the log's order.
+};
+struct SessionSteps {
+  std::vector<std::vector<SessionStep>> steps;  // Per session, in order.
+  // Per session: its first page view came from a search engine.
+  std::vector<uint8_t> from_search_engine;
+};
+// The steps of every session of `log` under `policy`'s page groups, as the
+// trainer mines path rules from them.
+SessionSteps StepsForPathRules(const PreparedLog& log,
+                               const proto::Policy& policy);
 
 // The Mann-Whitney U statistic of `a` against `b` as a z score (normal
 // approximation, ties given their mean rank): > 0 when `a` tends larger.
