@@ -704,6 +704,13 @@ def test_varied_shop_and_split_groups():
     fast = dict(dwell_rule="quantile", early_offers="no")
     split = beckon.train(df, split_groups="yes", **fast)
     changes = pd.DataFrame(split.training["group_changes"])
+    # The per-group frame says how each group came to be, both ways for a
+    # group split out and then pooled.
+    frame = split.training["groups"].set_index("pattern")
+    for pattern, rows in changes.groupby("pattern"):
+        assert frame.loc[pattern, "change"] == "+".join(rows["kind"])
+        assert frame.loc[pattern, "change_from"] == "; ".join(rows["from"])
+    assert frame.loc["/checkout/address", "change"].startswith("split")
     splits = changes[changes["kind"] == "split"]
     assert "/checkout/address" in set(splits["pattern"])
     assert set(splits["from"]) == {"/checkout/*"}

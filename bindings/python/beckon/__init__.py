@@ -1068,16 +1068,18 @@ def _training_groups(policy: Policy, report: dict):
     """The training report's per-group figures, one row per page group of
     `policy` in policy order: what was learned (role, views, help_rate,
     dwell_threshold_s), how the group came to be (``change``: "split",
-    "pooled" or ""; ``change_from``: the base group split, or the pool whose
-    dwell threshold it took) and the validation replay's counts on it
+    "pooled", "split+pooled" or ""; ``change_from``: the base group split,
+    or the pool whose dwell threshold it took, "; "-separated for both) and the validation replay's counts on it
     (validation_sessions, validation_offers, validation_help_sessions,
     validation_hits, validation_precision, validation_recall)."""
     pd = _pd()
     frame = policy.groups
-    changes = {c["pattern"]: c for c in report["group_changes"]}
-    frame["change"] = [changes.get(p, {}).get("kind", "")
-                       for p in frame["pattern"]]
-    frame["change_from"] = [changes.get(p, {}).get("from", "")
+    kinds, froms = {}, {}
+    for c in report["group_changes"]:  # A split group may be pooled too.
+        kinds.setdefault(c["pattern"], []).append(c["kind"])
+        froms.setdefault(c["pattern"], []).append(c["from"])
+    frame["change"] = ["+".join(kinds.get(p, [])) for p in frame["pattern"]]
+    frame["change_from"] = ["; ".join(froms.get(p, []))
                             for p in frame["pattern"]]
     val = pd.DataFrame(report["validation"].get("groups", []),
                        columns=_REPLAY_GROUP_COLUMNS)
