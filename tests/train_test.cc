@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "beckon/engine.h"
 #include "beckon/policy.pb.h"
 #include "beckon/replay.h"
@@ -649,6 +650,40 @@ TEST(Train, SplitGroupsSplitsOnlyWhatDiffersAndReportsIt) {
             static_cast<int>(b->group_changes.size()));
   EXPECT_EQ(pb.provenance().options().at("split_groups"), "yes");
   EXPECT_EQ(pa.provenance().options().at("split_groups"), "no");
+  EXPECT_EQ(a->hits_with_splits + a->hits_without_splits, 0u);
+
+  // "auto": both ways, the one with more validation hits kept (without
+  // splits on a tie), the choice recorded.
+  TrainOptions choose = keep;
+  choose.split_groups = "auto";
+  std::vector<std::string> lines;
+  choose.progress = [&](const std::string& l) { lines.push_back(l); };
+  absl::StatusOr<TrainResult> c2 = Train(log, choose);
+  ASSERT_TRUE(c2.ok()) << c2.status();
+  EXPECT_EQ(c2->hits_without_splits, a->validation.hits);
+  EXPECT_EQ(c2->hits_with_splits, b->validation.hits);
+  const bool kept = b->validation.hits > a->validation.hits;
+  const proto::Policy& pc = internal::PolicyInternal::Message(c2->policy);
+  const proto::Policy& chosen = kept ? pb : pa;
+  EXPECT_EQ(pc.groups_size(), chosen.groups_size());
+  EXPECT_EQ(pc.model().SerializeAsString(), chosen.model().SerializeAsString());
+  EXPECT_EQ(c2->validation.hits,
+            std::max(a->validation.hits, b->validation.hits));
+  EXPECT_EQ(pc.provenance().options().at("split_groups"), "auto");
+  EXPECT_EQ(pc.provenance().train_spec().split_groups(), "auto");
+  EXPECT_EQ(pc.provenance().validation().at("hits_with_splits"),
+            static_cast<double>(b->validation.hits));
+  EXPECT_NE(
+      std::find(lines.begin(), lines.end(),
+                absl::StrCat("splits: ", b->validation.hits,
+                             " validation hits with, ", a->validation.hits,
+                             " without: ", kept ? "kept" : "not kept")),
+      lines.end());
+  EXPECT_NE(std::find_if(lines.begin(), lines.end(),
+                         [](const std::string& l) {
+                           return l.rfind("with splits: group split:", 0) == 0;
+                         }),
+            lines.end());
 }
 
 TEST(Train, RejectsBadOptionsNamingThem) {
@@ -657,7 +692,7 @@ TEST(Train, RejectsBadOptionsNamingThem) {
        "validation_fraction"},
       {[](TrainOptions& o) { o.dwell_rule = "median"; }, "dwell_rule"},
       {[](TrainOptions& o) { o.split_groups = "maybe"; },
-       "split_groups must be \"no\" or \"yes\", got \"maybe\""},
+       "split_groups must be \"no\", \"yes\" or \"auto\", got \"maybe\""},
       {[](TrainOptions& o) { o.min_split_z = 0.5; }, "min_split_z"},
       {[](TrainOptions& o) { o.min_split_z = std::nan(""); }, "min_split_z"},
       {[](TrainOptions& o) { o.target_offer_rate = 0; }, "target_offer_rate"},

@@ -950,6 +950,8 @@ py::tuple TrainPolicy(py::handle events, py::handle base, py::dict given) {
   report["validation_offer_outcomes"] = result.validation_offer_outcomes;
   report["validation_accepted_offers"] = result.validation_accepted_offers;
   report["validation"] = result.validation.ToJson();
+  report["hits_without_splits"] = result.hits_without_splits;
+  report["hits_with_splits"] = result.hits_with_splits;
   py::list timings;
   for (const TimingCandidate& c : result.timing_candidates) {
     py::dict t;

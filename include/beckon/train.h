@@ -92,7 +92,9 @@ struct TrainOptions {
   // and beyond noise: |z| >= min_split_z (a two-proportion z test, a
   // Mann-Whitney test). Each split is reported (group_changes). "no"
   // (default): the base's groups stay as they are (docs/trainer.md says
-  // why it is not yet the default). Default min_split_z: 4.
+  // why it is not yet the default). "auto": trains both ways and keeps the
+  // policy with more validation hits (without splits on a tie), which
+  // costs a second training. Default min_split_z: 4.
   std::string split_groups = "no";
   double min_split_z = 4;
   // Help rates are smoothed toward the site's rate as if each group had
@@ -249,6 +251,11 @@ struct TrainResult {
   std::vector<TimingCandidate> timing_candidates;
   // The page groups split out of base groups, and those pooled.
   std::vector<GroupChange> group_changes;
+  // With split_groups "auto": the validation hits trained without splits
+  // and with them (the policy is the one with more; without, on a tie).
+  // Both 0 otherwise.
+  uint64_t hits_without_splits = 0;
+  uint64_t hits_with_splits = 0;
 };
 
 // Learns a policy from `events` (any order). Fails with a clear error when

@@ -1204,9 +1204,58 @@ int64_t LatestSessionStart(const std::vector<LogEvent>& events,
   return latest;
 }
 
+namespace {
+
+// split_groups "auto": trained without splits and with them, the one with
+// more validation hits kept (without on a tie), its provenance saying
+// "auto" and both counts.
+absl::StatusOr<TrainResult> TrainWithSplitsIfTheyGain(
+    const std::vector<LogEvent>& events, const TrainOptions& options) {
+  TrainOptions without = options, with = options;
+  without.split_groups = "no";
+  with.split_groups = "yes";
+  auto prefixed = [&](const char* what) {
+    return [&options, what](const std::string& line) {
+      if (options.progress) options.progress(absl::StrCat(what, line));
+    };
+  };
+  without.progress = prefixed("without splits: ");
+  with.progress = prefixed("with splits: ");
+  absl::StatusOr<TrainResult> a = Train(events, without);
+  if (!a.ok()) return a.status();
+  absl::StatusOr<TrainResult> b = Train(events, with);
+  if (!b.ok()) return b.status();
+  const uint64_t hits_a = a->validation.hits, hits_b = b->validation.hits;
+  TrainResult r = hits_b > hits_a ? *std::move(b) : *std::move(a);
+  r.hits_without_splits = hits_a;
+  r.hits_with_splits = hits_b;
+  if (options.progress) {
+    options.progress(
+        absl::StrCat("splits: ", hits_b, " validation hits with, ", hits_a,
+                     " without: ", hits_b > hits_a ? "kept" : "not kept"));
+  }
+  proto::Policy p = internal::PolicyInternal::Message(r.policy);
+  proto::Provenance& prov = *p.mutable_provenance();
+  prov.mutable_train_spec()->set_split_groups("auto");
+  (*prov.mutable_options())["split_groups"] = "auto";
+  (*prov.mutable_validation())["hits_without_splits"] =
+      static_cast<double>(hits_a);
+  (*prov.mutable_validation())["hits_with_splits"] =
+      static_cast<double>(hits_b);
+  absl::StatusOr<Policy> policy = internal::PolicyInternal::FromProto(p);
+  if (!policy.ok()) return policy.status();
+  r.policy = *std::move(policy);
+  return r;
+}
+
+}  // namespace
+
 absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
                                   const TrainOptions& options) {
   if (absl::Status s = CheckOptions(options); !s.ok()) return s;
+  if (options.split_groups == "auto") {
+    return TrainWithSplitsIfTheyGain(events, options);
+  }
   auto say = [&](const std::string& what) {
     if (options.progress) options.progress(what);
   };

@@ -42,7 +42,8 @@ def test_train_report(trained, week_split):
                            "train_offer_outcomes", "train_accepted_offers",
                            "validation_offer_outcomes",
                            "validation_accepted_offers", "timing_candidates",
-                           "group_changes", "groups"}
+                           "group_changes", "groups", "hits_without_splits",
+                           "hits_with_splits"}
     # A sound model on a week of simulated traffic: above every trust floor.
     assert report["warnings"] == []
     assert report["train_help_sessions"] >= 100
@@ -726,6 +727,16 @@ def test_varied_shop_and_split_groups():
                    for c in kept.training["group_changes"])
     with pytest.raises(beckon.InvalidArgumentError, match="split_groups"):
         beckon.train(df, split_groups="maybe")
+    # "auto": both ways, the policy with more validation hits kept.
+    auto = beckon.train(df, split_groups="auto", **fast)
+    hits_with = split.training["validation"]["hits"]
+    hits_without = kept.training["validation"]["hits"]
+    assert auto.training["hits_with_splits"] == hits_with
+    assert auto.training["hits_without_splits"] == hits_without
+    assert auto.training["validation"]["hits"] == max(hits_with, hits_without)
+    assert list(auto.groups["pattern"]) == list(
+        (split if hits_with > hits_without else kept).groups["pattern"])
+    assert auto.to_dict()["provenance"]["options"]["split_groups"] == "auto"
 
 
 # One day is too little for the trust floors; the warnings are not the point.

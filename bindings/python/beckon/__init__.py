@@ -1008,7 +1008,9 @@ def train(events: Events, *, base: Optional[PolicyLike] = None,
     role or the site), is in ``policy.training["group_changes"]`` (dicts:
     kind, pattern, from, views, from_views, help_rate, from_help_rate,
     contact_dwell_s, from_contact_dwell_s, normal_dwell_s,
-    from_normal_dwell_s, reason).
+    from_normal_dwell_s, reason). ``split_groups="auto"`` trains both ways
+    and keeps the policy with more validation hits
+    (``training["hits_with_splits"]``, ``training["hits_without_splits"]``).
 
     `labels` says what a positive outcome is: ``"help_contact"`` (the help
     contacts of the log), ``"offer_outcomes"`` (offers already made:
