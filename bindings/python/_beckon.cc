@@ -1627,27 +1627,29 @@ PYBIND11_MODULE(_beckon, m) {
     return py::make_tuple(EventsToColumns(rows), d);
   });
   m.def("simulate", &SimulateToColumns);
-  m.def("time_split",
-        [](py::handle events, int64_t split_ms, int64_t timeout_ms) {
-          std::vector<LogEvent> log = LoadEvents(events);
-          TimeSplit split;
-          {
-            py::gil_scoped_release nogil;
-            split = SplitBySessionStart(log, split_ms, timeout_ms);
-          }
-          auto indices = [](const std::vector<size_t>& v) {
-            py::array_t<int64_t> a(static_cast<py::ssize_t>(v.size()));
-            int64_t* out = a.mutable_data();
-            for (size_t i = 0; i < v.size(); ++i)
-              out[i] = static_cast<int64_t>(v[i]);
-            return a;
-          };
-          return py::make_tuple(indices(split.earlier), indices(split.later));
-        });
-  m.def("latest_session_start", [](py::handle events, int64_t timeout_ms) {
+  // The log divided at `split_ms`, or, when `last_days` > 0, at the
+  // midnight UTC that leaves the last `last_days` days of session starts
+  // after it: the events are read once either way.
+  m.def("time_split", [](py::handle events, int64_t split_ms, int64_t last_days,
+                         int64_t timeout_ms) {
     std::vector<LogEvent> log = LoadEvents(events);
-    py::gil_scoped_release nogil;
-    return LatestSessionStart(log, timeout_ms);
+    TimeSplit split;
+    {
+      py::gil_scoped_release nogil;
+      if (last_days > 0) {
+        constexpr int64_t kDayMs = 86'400'000;
+        const int64_t last = LatestSessionStart(log, timeout_ms);
+        split_ms = (last / kDayMs - (last_days - 1)) * kDayMs;
+      }
+      split = SplitBySessionStart(log, split_ms, timeout_ms);
+    }
+    auto indices = [](const std::vector<size_t>& v) {
+      py::array_t<int64_t> a(static_cast<py::ssize_t>(v.size()));
+      int64_t* out = a.mutable_data();
+      for (size_t i = 0; i < v.size(); ++i) out[i] = static_cast<int64_t>(v[i]);
+      return a;
+    };
+    return py::make_tuple(indices(split.earlier), indices(split.later));
   });
   m.def("train_options", [] {
     py::list out;

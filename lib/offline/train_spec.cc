@@ -127,6 +127,43 @@ absl::Status CheckField(const proto::TrainSpec& s, const FieldDescriptor* f) {
       f->name(), " must be ", Requirement(f), ", got \"", v, "\""));
 }
 
+// Copies every TrainSpec field between `o` and `s`, through its TrainOptions
+// member: into `s` (kToSpec: `o` may be const) or into `o` (`s` may be).
+template <bool kToSpec, typename Options, typename Spec>
+void CopyFields(Options& o, Spec& s) {
+  const google::protobuf::Reflection* r = s.GetReflection();
+  const google::protobuf::Descriptor* d = s.GetDescriptor();
+  for (const auto& [name, member] : Members()) {
+    const FieldDescriptor* f = d->FindFieldByName(name);
+    std::visit(
+        [&](auto m) {
+          using T = std::decay_t<decltype(o.*m)>;
+          if constexpr (kToSpec) {
+            if constexpr (std::is_same_v<T, double>) {
+              r->SetDouble(&s, f, o.*m);
+            } else if constexpr (std::is_same_v<T, uint64_t>) {
+              r->SetUInt64(&s, f, o.*m);
+            } else if constexpr (std::is_same_v<T, int>) {
+              r->SetInt32(&s, f, o.*m);
+            } else {
+              r->SetString(&s, f, o.*m);
+            }
+          } else {
+            if constexpr (std::is_same_v<T, double>) {
+              o.*m = r->GetDouble(s, f);
+            } else if constexpr (std::is_same_v<T, uint64_t>) {
+              o.*m = r->GetUInt64(s, f);
+            } else if constexpr (std::is_same_v<T, int>) {
+              o.*m = r->GetInt32(s, f);
+            } else {
+              o.*m = r->GetString(s, f);
+            }
+          }
+        },
+        member);
+  }
+}
+
 }  // namespace
 
 const std::vector<TrainOptionInfo>& TrainOptionInfos() {
@@ -147,25 +184,7 @@ const std::vector<TrainOptionInfo>& TrainOptionInfos() {
 
 proto::TrainSpec SpecOf(const TrainOptions& o) {
   proto::TrainSpec s;
-  const google::protobuf::Reflection* r = s.GetReflection();
-  const google::protobuf::Descriptor* d = s.GetDescriptor();
-  for (const auto& [name, member] : Members()) {
-    const FieldDescriptor* f = d->FindFieldByName(name);
-    std::visit(
-        [&](auto m) {
-          using T = std::decay_t<decltype(o.*m)>;
-          if constexpr (std::is_same_v<T, double>) {
-            r->SetDouble(&s, f, o.*m);
-          } else if constexpr (std::is_same_v<T, uint64_t>) {
-            r->SetUInt64(&s, f, o.*m);
-          } else if constexpr (std::is_same_v<T, int>) {
-            r->SetInt32(&s, f, o.*m);
-          } else {
-            r->SetString(&s, f, o.*m);
-          }
-        },
-        member);
-  }
+  CopyFields</*kToSpec=*/true>(o, s);
   return s;
 }
 
@@ -179,25 +198,7 @@ absl::Status CheckSpec(const proto::TrainSpec& s) {
 
 absl::Status ApplySpec(const proto::TrainSpec& s, TrainOptions& o) {
   if (absl::Status st = CheckSpec(s); !st.ok()) return st;
-  const google::protobuf::Reflection* r = s.GetReflection();
-  const google::protobuf::Descriptor* d = s.GetDescriptor();
-  for (const auto& [name, member] : Members()) {
-    const FieldDescriptor* f = d->FindFieldByName(name);
-    std::visit(
-        [&](auto m) {
-          using T = std::decay_t<decltype(o.*m)>;
-          if constexpr (std::is_same_v<T, double>) {
-            o.*m = r->GetDouble(s, f);
-          } else if constexpr (std::is_same_v<T, uint64_t>) {
-            o.*m = r->GetUInt64(s, f);
-          } else if constexpr (std::is_same_v<T, int>) {
-            o.*m = r->GetInt32(s, f);
-          } else {
-            o.*m = r->GetString(s, f);
-          }
-        },
-        member);
-  }
+  CopyFields</*kToSpec=*/false>(o, s);
   return absl::OkStatus();
 }
 

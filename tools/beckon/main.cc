@@ -343,6 +343,12 @@ absl::Status Simulate(const Args& args) {
 
 // --- train --------------------------------------------------------------------
 
+// The flag of a trainer option: its name with dashes (target_offer_rate:
+// --target-offer-rate).
+std::string TrainFlag(const internal::TrainOptionInfo& info) {
+  return absl::StrReplaceAll(info.name, {{"_", "-"}});
+}
+
 // The trainer's own flags, then one per trainer option of TrainSpec
 // (lib/beckon/train_spec.proto: --target-offer-rate for target_offer_rate),
 // with its help, range and default from there.
@@ -389,7 +395,7 @@ absl::Status Train(const Args& args) {
   // named as its flag.
   proto::TrainSpec spec = internal::SpecOf(o);
   for (const internal::TrainOptionInfo& info : internal::TrainOptionInfos()) {
-    const std::string flag = absl::StrReplaceAll(info.name, {{"_", "-"}});
+    const std::string flag = TrainFlag(info);
     if (!args.Has(flag)) continue;
     if (absl::Status s =
             internal::SetSpecField(spec, info.name, args.Get(flag));

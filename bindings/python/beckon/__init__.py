@@ -508,9 +508,6 @@ def convert(kind: str, path: PathLike, *, out: Optional[PathLike] = None,
     return df
 
 
-_DAY_MS = 86_400_000
-
-
 def time_split(events: Events, *, test_days: Optional[int] = None,
                test_fraction: Optional[float] = None,
                at_ms: Optional[int] = None, session_timeout_s: float = 1800,
@@ -545,28 +542,28 @@ def time_split(events: Events, *, test_days: Optional[int] = None,
     timeout_ms = int(round(float(session_timeout_s) * 1000))
     ts, visitor = cols[0], cols[1]
     on_visitor = np.asarray([v != "" for v in visitor], dtype=bool)
+    split, last_days = 0, 0
     if at_ms is not None:
         split = int(at_ms)
     else:
         if not on_visitor.any():
             raise InvalidArgumentError("the log has no visitor events")
-        t_min, t_max = int(ts[on_visitor].min()), int(ts[on_visitor].max())
         if test_days is not None:
             if isinstance(test_days, bool) or int(test_days) != test_days \
                     or test_days < 1:
                 raise InvalidArgumentError(
                     f"test_days must be a whole number >= 1, got {test_days!r}")
-            # By the day the last session starts on: a session running past
-            # midnight does not make a day of its own.
-            last = _beckon.latest_session_start(arg, timeout_ms)
-            split = (last // _DAY_MS - (int(test_days) - 1)) * _DAY_MS
+            # By the day the last session starts on (worked out in C++): a
+            # session running past midnight does not make a day of its own.
+            last_days = int(test_days)
         else:
             f = float(test_fraction)
             if not 0 < f < 1:
                 raise InvalidArgumentError(
                     f"test_fraction must be in (0, 1), got {test_fraction!r}")
+            t_min, t_max = int(ts[on_visitor].min()), int(ts[on_visitor].max())
             split = t_min + round((1 - f) * (t_max - t_min))
-    earlier, later = _beckon.time_split(arg, split, timeout_ms)
+    earlier, later = _beckon.time_split(arg, split, last_days, timeout_ms)
     frame = events if hasattr(events, "iloc") else _pd().DataFrame(
         dict(zip(EVENT_COLUMNS, cols)))
     return (frame.iloc[earlier].reset_index(drop=True),
