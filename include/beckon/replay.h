@@ -158,6 +158,56 @@ struct GroupReplayCounts : ReplayCounts {
   std::string pattern;  // The page group ("(unlisted)" for the rest).
 };
 
+// The measured lift (docs/uplift.md). A visitor's first eligible moment in
+// the log is their first decision that got past the visitor gates and the
+// score: an offer, or a suppress by a site gate (holdout, no_agents,
+// rate_cap, offer_rate_cap). Holdout visitors are suppressed there (their
+// `would_offer` decisions), the others offered unless a site-wide gate held
+// the offer back: the two arms are the same kind of visitor at the same kind
+// of moment, split only by the holdout's hash. Each arm's outcome is what
+// the visitor did in the rest of that session (after the decision): a
+// purchase, a help_contact, the order value. A visitor counts once, at
+// their first eligible session, so an earlier offer's decline cannot keep
+// only the offered arm's visitors out of later sessions.
+
+// One outcome's difference of means between the arms.
+struct LiftEstimate {
+  double offered = 0;         // Mean over the offered arm.
+  double holdout = 0;         // Mean over the holdout arm.
+  double lift = 0;            // offered - holdout.
+  double standard_error = 0;  // sqrt(var_o / n_o + var_h / n_h) (sample
+                              // variances: Welch's).
+  double ci_low = 0;          // lift -+ 1.96 standard errors: a 95%
+  double ci_high = 0;         // interval (normal approximation).
+  bool estimable = false;     // Both arms have at least two visitors
+                              // (else no standard error or interval).
+};
+
+struct LiftCounts {
+  uint64_t offered_arm = 0;          // Eligible visitors outside the holdout,
+  uint64_t offered = 0;              // of them offered at that moment (the rest
+                                     // were held back by a site-wide gate),
+  uint64_t holdout_arm = 0;          // and eligible holdout visitors.
+  LiftEstimate purchase_rate;        // Sessions with a purchase after it.
+  LiftEstimate contact_rate;         // Sessions with a help_contact after.
+  LiftEstimate revenue_per_session;  // Order value after it (0 if none).
+};
+
+struct GroupLift : LiftCounts {
+  std::string pattern;  // The page group of the eligible moment.
+};
+
+struct ReplayLift : LiftCounts {
+  // The moments include production's (ReplayOptions::production_decisions).
+  // Without them the estimate leans: a holdout visitor's would-offer while
+  // they read their last page leaves no row in the event log (the replay
+  // never decides after a session's last event), while an offer there
+  // does (its offer_shown), so the arms differ in who they hold.
+  bool from_decision_log = false;
+  std::vector<GroupLift> groups;  // Groups with an eligible visitor, by
+                                  // eligible visitors, most first.
+};
+
 struct ReplayMetrics : ReplayCounts {
   // Offers made within a logged decline's cooldown (must be 0), and offers
   // made while the last logged `agents` count was 0 (must be 0).
@@ -176,10 +226,14 @@ struct ReplayMetrics : ReplayCounts {
                                           // sessions, most first.
   // With ReplayOptions::production_decisions.
   std::optional<DecisionAgreement> production;
+  // When the policy keeps a holdout (gates.holdout_fraction > 0).
+  std::optional<ReplayLift> lift;
 
   // Returns the metrics as one JSON object (keys as the field names, with
-  // "groups" a list of objects with "pattern" and the counts, and
-  // "production" an object with DecisionAgreement's fields when set).
+  // "groups" a list of objects with "pattern" and the counts, "production"
+  // an object with DecisionAgreement's fields when set, and "lift" an
+  // object with LiftCounts' fields (each estimate an object of its fields)
+  // and its "groups" when set).
   std::string ToJson() const;
 };
 

@@ -21,15 +21,19 @@
 #ifndef BECKON_SIMULATE_H_
 #define BECKON_SIMULATE_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "beckon/engine.h"
 #include "beckon/event_log.h"
+#include "beckon/policy.h"
 
 namespace beckon {
 
@@ -83,6 +87,38 @@ struct SimulatedGroup {
   std::vector<LogNormalSeconds> page_normal_dwell;
   std::vector<LogNormalSeconds> page_stuck_dwell;
   std::vector<double> page_stuck_weight;
+};
+
+// What an offer does to a visitor's purchase (docs/uplift.md): drawn at the
+// visitor's eligible moment in a session (below), by the kind of page
+// they are on then.
+enum class VisitorType : uint8_t {
+  kLostCause = 0,    // Buys neither way.
+  kSureThing = 1,    // Buys either way.
+  kPersuadable = 2,  // Buys only if offered at that moment.
+  kSleepingDog = 3,  // Buys only if not offered: the offer drives them off.
+};
+
+// "lost_cause", "sure_thing", "persuadable", "sleeping_dog".
+std::string_view VisitorTypeName(VisitorType type);
+
+// The treatment effects of a simulated shop whose widget is a beckon policy
+// (SimulatorOptions::widget_policy). Shares are by the kind of page at the
+// moment, in SimulatedKind order (landing, category, product, search, help,
+// contact, cart, checkout, account); the rest of each kind's visitors are
+// lost causes. A stuck visitor (stuck on a page, after a help-seeking path
+// or after searches) is `stuck_persuadable` more often persuadable, taken
+// from the lost causes (a stalled checkout a chat rescues).
+struct TreatmentEffects {
+  std::array<double, 9> sure_thing{};
+  std::array<double, 9> persuadable{};
+  std::array<double, 9> sleeping_dog{};
+  double stuck_persuadable = 0;
+
+  // Checkout and cart pages hold most persuadables and sure things; product
+  // and category pages most sleeping dogs (docs/uplift.md lists the
+  // figures).
+  static TreatmentEffects Default();
 };
 
 struct SimulatorOptions {
@@ -141,6 +177,34 @@ struct SimulatorOptions {
   int staffed_from_hour = 8;  // Hour of the day, inclusive.
   int staffed_to_hour = 20;   // Hour of the day, exclusive.
 
+  // The widget as a beckon policy, instead of the legacy rule above (whose
+  // five options are then unused). The simulator drives one Engine with it,
+  // as the replay does: every visitor event is observed and decided on,
+  // and each recheck_at before the visitor's next event is decided on; an
+  // offer is shown at the millisecond it is decided. The policy's holdout
+  // is kept (its holdout visitors are never offered). Sessions are
+  // simulated one after another, so no site-wide state can be kept in
+  // time order: the log then has no `agents` rows, and a policy with
+  // gates.max_offer_share > 0 is refused. Replaying the log with the same
+  // policy reproduces the simulator's decisions at the log's moments; the
+  // holdout's would-offers while a visitor reads their last page leave no
+  // row in the event log, only in the decision log (`widget_engine`'s
+  // decision_log_path or decision_sink), which the replay's lift needs
+  // (docs/uplift.md).
+  std::shared_ptr<const Policy> widget_policy;
+  // The options of the widget's engine (its visitor key, decision log).
+  Engine::Options widget_engine;
+  // With widget_policy: offers change purchases by `effects`
+  // (docs/uplift.md). At a session's eligible moment (its first decision
+  // past the visitor gates and the score: an offer, or a holdout
+  // visitor's would-offer) a VisitorType is drawn; the visitor then buys
+  // in the rest of the session if and only if the type says so for
+  // whether they were offered (an order that should not happen is
+  // abandoned at the payment step; one that should is placed before the
+  // visitor leaves). The truth is given to Simulate's `truth` sink.
+  bool treatment_effects = false;
+  TreatmentEffects effects = TreatmentEffects::Default();
+
   // The default options: a small shop with the groups of the built-in
   // default policy ("/", "/c/*", "/p/*", "/search", "/help/*",
   // "/help/shipping", "/help/returns", "/contact", "/cart", "/checkout/*",
@@ -169,6 +233,32 @@ struct SimulatorOptions {
 // and is returned.
 using LogSink = std::function<absl::Status(const LogEvent&)>;
 
+// The truth behind one session with an eligible moment
+// (SimulatorOptions::treatment_effects).
+struct SessionTruth {
+  std::string visitor;
+  int64_t session_start_ms = 0;
+  int64_t moment_ms = 0;  // The eligible moment.
+  std::string group;      // The page group's pattern then.
+  bool holdout = false;   // A holdout visitor (not offered then).
+  VisitorType type = VisitorType::kLostCause;
+  bool purchase_if_offered = false;  // The potential outcomes: a purchase
+  bool purchase_if_not = false;      // after the moment in this session.
+  bool purchased = false;            // What happened (one of the two).
+  double revenue = 0;                // Order value after the moment.
+};
+
+// Receives each session's truth once the session is simulated (not in
+// time order: sessions are simulated by start time).
+using TruthSink = std::function<absl::Status(const SessionTruth&)>;
+
+// The truth as CSV: a header, then one row a session, columns
+// visitor,session_start_ms,moment_ms,group,arm,type,purchase_if_offered,
+// purchase_if_not,purchased,revenue (arm "offered" or "holdout"; the
+// booleans 0 or 1). TruthCsvRow has no line end.
+std::string_view TruthCsvHeader();
+std::string TruthCsvRow(const SessionTruth& t);
+
 // What a simulation did: the ground truth behind its log, which the log
 // itself does not tell (who was stuck, who gave up).
 struct SimulationStats {
@@ -193,15 +283,22 @@ struct SimulationStats {
   uint64_t offers_declined = 0;
   uint64_t offers_ignored = 0;
   uint64_t purchases = 0;
+  // With treatment_effects: sessions with an eligible moment, of them
+  // holdout ones, and the visitor types drawn (VisitorType order).
+  uint64_t eligible_sessions = 0;
+  uint64_t holdout_sessions = 0;
+  std::array<uint64_t, 4> types{};
 };
 
 // Simulates `options.days` days of traffic into `sink`, in time order
 // (a day at a time, so memory stays bounded by about one day's events).
 // Fails with InvalidArgument if the options do not validate, or with the
-// sink's first error. If `stats` is given, it receives the counts (also
-// when the sink fails part way).
+// sink's (or `truth`'s) first error. If `stats` is given, it receives the
+// counts (also when the sink fails part way). `truth`, if given, receives
+// the sessions' truth (treatment_effects only).
 absl::Status Simulate(const SimulatorOptions& options, const LogSink& sink,
-                      SimulationStats* stats = nullptr);
+                      SimulationStats* stats = nullptr,
+                      const TruthSink& truth = nullptr);
 
 }  // namespace beckon
 

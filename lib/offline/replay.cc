@@ -16,6 +16,7 @@
 #include "beckon/policy.pb.h"
 #include "lib/file_util.h"
 #include "lib/json.h"
+#include "lib/offline/lift.h"
 #include "lib/offline/replay_internal.h"
 #include "lib/page_matcher.h"
 #include "lib/string_views.h"
@@ -99,6 +100,7 @@ double Quantile(std::vector<double> v, double q) {
 namespace {
 
 constexpr uint16_t kUnlisted = kUnlistedGroup;
+constexpr uint32_t kNoLiftSession = 0xFFFFFFFF;
 
 void Finish(ReplayCounts& c, std::vector<double> leads) {
   c.precision = c.offered_sessions
@@ -127,7 +129,32 @@ struct VisitorState {
   uint32_t generation = 0;     // Bumped by each event: stale rechecks die.
   int64_t declined_at = -1;    // Last logged decline.
   std::vector<uint16_t> groups_seen;  // This session's groups.
+  // The measured lift: the session of the visitor's first eligible moment
+  // (kNoLiftSession before it), and what happened after it there.
+  uint32_t lift_session = kNoLiftSession;
+  uint16_t lift_group = kUnlisted;
+  bool lift_holdout = false;
+  bool lift_offered = false;
+  bool purchased = false;
+  bool contacted = false;
+  double revenue = 0;
 };
+
+// A decision that got past the visitor gates and the score: the lift's
+// eligible moment (replay.h).
+bool Eligible(const Decision& d) {
+  switch (d.reason) {
+    case Reason::kScore:
+      return d.action == Action::kOffer;
+    case Reason::kHoldout:
+    case Reason::kNoAgents:
+    case Reason::kRateCap:
+    case Reason::kOfferRateCap:
+      return true;
+    default:
+      return false;
+  }
+}
 
 // Rechecks after row `i` fire before this time: the visitor's next event,
 // or just after it if that is an offer_shown (a host shows an offer in the
@@ -153,6 +180,56 @@ struct Recheck {
     return at != o.at ? at > o.at : seq > o.seq;
   }
 };
+
+// The lift's arms, overall and by the eligible moment's group.
+struct LiftArms {
+  uint64_t offered_arm = 0, offered = 0, holdout_arm = 0;
+  MeanVar purchase[2], contact[2], revenue[2];  // [0] offered, [1] holdout.
+  void Add(const VisitorState& vs) {
+    const int arm = vs.lift_holdout ? 1 : 0;
+    ++(arm ? holdout_arm : offered_arm);
+    if (vs.lift_offered) ++offered;
+    purchase[arm].Add(vs.purchased ? 1 : 0);
+    contact[arm].Add(vs.contacted ? 1 : 0);
+    revenue[arm].Add(vs.revenue);
+  }
+  void To(LiftCounts& c) const {
+    c.offered_arm = offered_arm;
+    c.offered = offered;
+    c.holdout_arm = holdout_arm;
+    c.purchase_rate = Difference(purchase[0], purchase[1]);
+    c.contact_rate = Difference(contact[0], contact[1]);
+    c.revenue_per_session = Difference(revenue[0], revenue[1]);
+  }
+};
+
+ReplayLift LiftOf(const std::vector<VisitorState>& visitors,
+                  const proto::Policy& p, size_t n_groups) {
+  LiftArms all;
+  std::vector<LiftArms> by_group(n_groups);
+  for (const VisitorState& vs : visitors) {
+    if (vs.lift_session == kNoLiftSession) continue;
+    all.Add(vs);
+    by_group[vs.lift_group == kUnlisted ? n_groups - 1 : vs.lift_group].Add(vs);
+  }
+  ReplayLift lift;
+  all.To(lift);
+  for (size_t g = 0; g < n_groups; ++g) {
+    const LiftArms& a = by_group[g];
+    if (a.offered_arm + a.holdout_arm == 0) continue;
+    GroupLift out;
+    a.To(out);
+    out.pattern = g == n_groups - 1 ? "(unlisted)"
+                                    : p.groups(static_cast<int>(g)).pattern();
+    lift.groups.push_back(std::move(out));
+  }
+  std::stable_sort(lift.groups.begin(), lift.groups.end(),
+                   [](const GroupLift& a, const GroupLift& b) {
+                     return a.offered_arm + a.holdout_arm >
+                            b.offered_arm + b.holdout_arm;
+                   });
+  return lift;
+}
 
 }  // namespace
 
@@ -281,6 +358,7 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
   std::priority_queue<Recheck, std::vector<Recheck>, std::greater<Recheck>>
       rechecks;
   uint64_t seq = 0;
+  const bool lift_on = p.gates().holdout_fraction() > 0;
   bool agents_known = false;
   int64_t free_agents = 0;
 
@@ -318,6 +396,12 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
       }
     }
     VisitorState& vs = visitors[v];
+    if (lift_on && vs.lift_session == kNoLiftSession && Eligible(d)) {
+      vs.lift_session = vs.session;
+      vs.lift_group = vs.group;
+      vs.lift_holdout = d.reason == Reason::kHoldout;
+      vs.lift_offered = d.action == Action::kOffer;
+    }
     if (d.action == Action::kOffer) {
       ++m.offers;
       ++by_group[slot(vs.group)].offers;
@@ -424,7 +508,14 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
         }
         break;
       }
+      case EventType::kPurchase:
+        if (vs.lift_session == vs.session) {
+          vs.purchased = true;
+          vs.revenue += e.value;
+        }
+        break;
       case EventType::kHelpContact:
+        if (vs.lift_session == vs.session) vs.contacted = true;
         if (ss.first_help < 0) {
           ss.first_help = t;
           ss.help_group = e.page.empty() ? vs.group
@@ -546,6 +637,10 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
                                     : 0.0;
     m.production = agree;
   }
+  if (lift_on) {
+    m.lift = LiftOf(visitors, p, n_groups);
+    m.lift->from_decision_log = prod != nullptr;
+  }
   m.median_offer_after_start_s = Quantile(after_start, 0.5);
   m.p90_offer_after_start_s = Quantile(after_start, 0.9);
   m.median_offer_page_index = Quantile(page_index, 0.5);
@@ -659,6 +754,29 @@ void CountsJson(internal::JsonObject& o, const ReplayCounts& c) {
       .Num("median_lead_s", c.median_lead_s);
 }
 
+std::string EstimateJson(const LiftEstimate& e) {
+  internal::JsonObject o;
+  o.Num("offered", e.offered).Num("holdout", e.holdout).Num("lift", e.lift);
+  if (e.estimable) {
+    o.Num("standard_error", e.standard_error)
+        .Num("ci_low", e.ci_low)
+        .Num("ci_high", e.ci_high);
+  } else {
+    o.Null("standard_error").Null("ci_low").Null("ci_high");
+  }
+  o.Bool("estimable", e.estimable);
+  return o.Finish();
+}
+
+void LiftJson(internal::JsonObject& o, const LiftCounts& c) {
+  o.UInt("offered_arm", c.offered_arm)
+      .UInt("offered", c.offered)
+      .UInt("holdout_arm", c.holdout_arm)
+      .Raw("purchase_rate", EstimateJson(c.purchase_rate))
+      .Raw("contact_rate", EstimateJson(c.contact_rate))
+      .Raw("revenue_per_session", EstimateJson(c.revenue_per_session));
+}
+
 }  // namespace
 
 std::string ReplayMetrics::ToJson() const {
@@ -708,6 +826,22 @@ std::string ReplayMetrics::ToJson() const {
         .UInt("production_offers_ignored", a.production_offers_ignored)
         .UInt("production_offers_unanswered", a.production_offers_unanswered);
     o.Raw("production", p.Finish());
+  }
+  if (lift) {
+    internal::JsonObject l;
+    LiftJson(l, *lift);
+    std::string lift_groups = "[";
+    for (size_t i = 0; i < lift->groups.size(); ++i) {
+      if (i > 0) lift_groups.push_back(',');
+      internal::JsonObject g;
+      g.Str("pattern", lift->groups[i].pattern);
+      LiftJson(g, lift->groups[i]);
+      lift_groups += g.Finish();
+    }
+    lift_groups.push_back(']');
+    l.Bool("from_decision_log", lift->from_decision_log);
+    l.Raw("groups", lift_groups);
+    o.Raw("lift", l.Finish());
   }
   return o.Finish();
 }

@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <limits>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,8 +22,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "beckon/engine.h"
 #include "beckon/event.h"
 #include "beckon/event_log.h"
+#include "beckon/policy.pb.h"
+#include "lib/engine/decision_log.h"
+#include "policy_internal.h"
 
 namespace beckon {
 namespace {
@@ -299,7 +305,15 @@ struct PastVisitor {
 
 class Simulation {
  public:
-  explicit Simulation(const SimulatorOptions& o) : o_(o), rng_(o.seed) {
+  // `engine` (with its policy `widget`): the widget as a beckon policy
+  // (SimulatorOptions::widget_policy), or null for the legacy rule.
+  Simulation(const SimulatorOptions& o, Engine* engine,
+             const proto::Policy* widget, const TruthSink* truth)
+      : o_(o),
+        rng_(o.seed),
+        engine_(engine),
+        widget_policy_(widget),
+        truth_(truth) {
     const int n = static_cast<int>(o.groups.size());
     pages_.resize(n);
     for (int g = 0; g < n; ++g) {
@@ -336,8 +350,9 @@ class Simulation {
       for (LogEvent& e : carry) batch.push_back(std::move(e));
       carry.clear();
       out_ = &batch;
-      Agents(day_start);
+      if (engine_ == nullptr) Agents(day_start);
       Day(day_start);
+      if (!error_.ok()) return error_;
       std::stable_sort(batch.begin(), batch.end(),
                        [](const LogEvent& a, const LogEvent& b) {
                          return a.ts_ms < b.ts_ms;
@@ -414,6 +429,7 @@ class Simulation {
       std::snprintf(buf, sizeof buf, "v%06lld", static_cast<long long>(id));
       visitor_ = buf;
       Session(start);
+      if (!error_.ok()) return;
       if (past != nullptr) {
         past->last_ms = last_ms_;
       } else {
@@ -442,10 +458,18 @@ class Simulation {
     offered_ = false;
     staffed_ = Staffed(start);
     widget_ = rng_.Chance(o_.legacy_offer_share);
+    session_start_ = start;
+    pending_ = false;
+    next_check_.reset();
+    moment_ = false;
+    outcome_ = Outcome::kNatural;
+    purchased_after_ = false;
+    revenue_after_ = 0;
     const double u = rng_.Uniform();
     const double a = o_.stuck_on_page_share;
     const double b = a + o_.stuck_after_path_share;
     const double c = b + o_.stuck_after_search_share;
+    stuck_ = u < c;
     if (u < a) {
       ++stats.stuck_on_page;
       StuckOnPage();
@@ -457,6 +481,181 @@ class Simulation {
       StuckAfterSearch();
     } else {
       Browse();
+    }
+    if (engine_ != nullptr) EndSession();
+  }
+
+  // --- The widget as a beckon policy ---------------------------------------
+
+  enum class Outcome : uint8_t { kNatural, kMustBuy, kMustNotBuy };
+
+  // With treatment effects: the visitor buys after the moment whatever the
+  // walk does (kMustBuy), or never (kMustNotBuy: they leave at the
+  // payment step).
+  bool MustNotBuy() const { return outcome_ == Outcome::kMustNotBuy; }
+
+  void EndSession() {
+    if (outcome_ == Outcome::kMustBuy && !purchased_after_) Buy();
+    // The decision after the session's last event (no recheck after it:
+    // the visitor is gone), and what it shows.
+    int64_t end = t_;
+    Advance(end, /*extend=*/false);
+    if (moment_ && truth_ != nullptr && *truth_ && error_.ok()) {
+      truth_row_.purchased = purchased_after_;
+      truth_row_.revenue = revenue_after_;
+      error_ = (*truth_)(truth_row_);
+    }
+  }
+
+  // Decides after the visitor's last event (not yet decided on), then at
+  // each recheck_at before `end` (the visitor's next event), and shows the
+  // offers made, as the replay decides (replay.h). An offer shown moves
+  // `end` past its answer if `extend`. Returns true if the visitor accepted
+  // an offer.
+  bool Advance(int64_t& end, bool extend) {
+    bool accepted = false;
+    while (error_.ok()) {
+      if (pending_) {
+        pending_ = false;
+        const LogEvent& e = out_->back();
+        if (absl::Status st = engine_->Observe(e.ToEvent()); !st.ok()) {
+          error_ = st;
+          break;
+        }
+        DecideAt(e.ts_ms);
+      } else if (next_check_ && *next_check_ < end) {
+        const int64_t at = *next_check_;
+        next_check_.reset();
+        DecideAt(at);
+      } else {
+        break;
+      }
+      if (offer_at_ >= 0) {
+        const int64_t at = offer_at_;
+        offer_at_ = -1;
+        accepted |= ShowOffer(at, end, extend);
+      }
+    }
+    return accepted;
+  }
+
+  void DecideAt(int64_t at) {
+    absl::StatusOr<Decision> d = engine_->Decide(visitor_, at);
+    if (!d.ok()) {
+      error_ = d.status();
+      return;
+    }
+    if (d->action == Action::kOffer) offer_at_ = at;
+    if (d->recheck_at_ms && *d->recheck_at_ms > at) {
+      next_check_ = *d->recheck_at_ms;
+    } else {
+      next_check_.reset();
+    }
+    if (!moment_ && EligibleMoment(*d)) Moment(at, *d);
+  }
+
+  // A decision past the visitor gates and the score (the replay's lift
+  // counts from the same moment).
+  static bool EligibleMoment(const Decision& d) {
+    return (d.action == Action::kOffer && d.reason == Reason::kScore) ||
+           d.reason == Reason::kHoldout || d.reason == Reason::kNoAgents ||
+           d.reason == Reason::kRateCap || d.reason == Reason::kOfferRateCap;
+  }
+
+  // The session's eligible moment: the visitor's type, and so what they do.
+  void Moment(int64_t at, const Decision& d) {
+    moment_ = true;
+    const bool holdout = d.reason == Reason::kHoldout;
+    ++stats.eligible_sessions;
+    if (holdout) ++stats.holdout_sessions;
+    if (!o_.treatment_effects) return;
+    const int kind = K(Kind());
+    const TreatmentEffects& fx = o_.effects;
+    const double sure = fx.sure_thing[kind];
+    const double dog = fx.sleeping_dog[kind];
+    const double rest = std::max(0.0, 1 - sure - dog - fx.persuadable[kind]);
+    const double pers = fx.persuadable[kind] +
+                        (stuck_ ? std::min(rest, fx.stuck_persuadable) : 0.0);
+    const double u = rng_.Uniform();
+    VisitorType type = VisitorType::kLostCause;
+    if (u < sure) {
+      type = VisitorType::kSureThing;
+    } else if (u < sure + pers) {
+      type = VisitorType::kPersuadable;
+    } else if (u < sure + pers + dog) {
+      type = VisitorType::kSleepingDog;
+    }
+    ++stats.types[static_cast<int>(type)];
+    const bool if_offered =
+        type == VisitorType::kSureThing || type == VisitorType::kPersuadable;
+    const bool if_not =
+        type == VisitorType::kSureThing || type == VisitorType::kSleepingDog;
+    const bool buys = d.action == Action::kOffer ? if_offered : if_not;
+    outcome_ = buys ? Outcome::kMustBuy : Outcome::kMustNotBuy;
+    SessionTruth& t = truth_row_;
+    t.visitor = visitor_;
+    t.session_start_ms = session_start_;
+    t.moment_ms = at;
+    const uint16_t g = d.detail.group;
+    t.group = g < widget_policy_->groups_size()
+                  ? widget_policy_->groups(g).pattern()
+                  : "(unlisted)";
+    t.holdout = holdout;
+    t.type = type;
+    t.purchase_if_offered = if_offered;
+    t.purchase_if_not = if_not;
+  }
+
+  // The widget shows the offer made at `at`; the visitor answers. Returns
+  // true if they accepted (they then chat: `end` moves past the chat).
+  bool ShowOffer(int64_t at, int64_t& end, bool extend) {
+    t_ = at;
+    EmitChannel(EventType::kOfferShown, Channel::kChat);
+    ++stats.offers_shown;
+    const bool accepted = Answer();
+    if (accepted) {
+      end = t_ + Ms(rng_.LogNormal({240, 0.6}));  // The chat.
+    } else if (extend) {
+      end = std::max(end, t_ + kMinDwellMs);
+    } else {
+      end = t_;
+    }
+    return accepted;
+  }
+
+  // An order placed before the visitor leaves (treatment effects: one the
+  // walk did not place): to the cart, through the checkout, paid.
+  void Buy() {
+    Gap(5, 40);
+    if (cart_ == 0) {
+      if (!by_kind_[K(SimulatedKind::kProduct)].empty()) {
+        View(RandomGroup(SimulatedKind::kProduct), -1);
+        Stay(NormalDwell());
+      }
+      AddToCart();
+      Gap(1, 3);
+    }
+    if (!by_kind_[K(SimulatedKind::kCart)].empty()) {
+      View(RandomGroup(SimulatedKind::kCart), 0);
+      Stay(NormalDwell());
+    }
+    if (by_kind_[K(SimulatedKind::kCheckout)].empty()) {
+      Purchase();
+      return;
+    }
+    const int g = RandomGroup(SimulatedKind::kCheckout);
+    const int n = static_cast<int>(pages_[g].size());
+    for (int k = 0; k < n; ++k) {
+      View(g, k);
+      Stay(NormalDwell());
+      if (n == 1 || k + 2 == n) {
+        Purchase();
+        Gap(1, 3);
+        if (n == 1) return;
+        View(g, k + 1);
+        Stay(NormalDwell());
+        return;
+      }
     }
   }
 
@@ -482,6 +681,7 @@ class Simulation {
         const int n = static_cast<int>(pages_[cur_].size());
         if (cur_page_ + 1 < n) {
           if (cur_page_ + 2 == n) {  // The order is placed here.
+            if (MustNotBuy()) return leave();
             Purchase();
             Gap(1, 3);
           } else if (rng_.Chance(kCheckoutAbandon)) {
@@ -490,7 +690,7 @@ class Simulation {
           View(cur_, cur_page_ + 1);
           continue;
         }
-        if (n == 1) Purchase();
+        if (n == 1 && !MustNotBuy()) Purchase();
         if (rng_.Chance(kLeaveAfterOrder) || steps >= pages) return leave();
       } else if (steps - 1 == casual_at || steps >= pages) {
         return leave();
@@ -750,8 +950,15 @@ class Simulation {
     }
   }
 
-  // Emits a row at the current time.
+  // Emits a row at the current time (with the widget as a policy: after
+  // deciding up to it, which may show an offer first and so move it).
   LogEvent& Emit(EventType type) {
+    if (engine_ != nullptr) {
+      int64_t at = t_;
+      Advance(at, /*extend=*/true);
+      t_ = std::max(t_, at);
+      pending_ = true;
+    }
     LogEvent& e = out_->emplace_back();
     e.ts_ms = t_;
     e.type = type;
@@ -809,6 +1016,10 @@ class Simulation {
     e.value = value;
     cart_ = 0;
     ++stats.purchases;
+    if (moment_) {
+      purchased_after_ = true;
+      revenue_after_ += value;
+    }
   }
 
   void HelpContact() {
@@ -859,33 +1070,16 @@ class Simulation {
   bool Stay(double dwell_s) {
     int64_t end = t_ + Ms(dwell_s);
     bool accepted = false;
-    if (widget_ && !offered_ && !engaged_ && staffed_ &&
-        end - t_ >= after_ms_) {
+    if (engine_ != nullptr) {
+      accepted = Advance(end, /*extend=*/true);
+    } else if (widget_ && !offered_ && !engaged_ && staffed_ &&
+               end - t_ >= after_ms_) {
       offered_ = true;
       t_ += after_ms_;
       EmitChannel(EventType::kOfferShown, Channel::kChat);
       ++stats.offers_shown;
-      const double u = rng_.Uniform();
-      EventType outcome;
-      LogNormalSeconds delay;
-      if (u < o_.decline_share) {
-        outcome = EventType::kOfferDeclined;
-        delay = {4, 0.5};
-        ++stats.offers_declined;
-      } else if (u < o_.decline_share + o_.ignore_share) {
-        outcome = EventType::kOfferIgnored;  // Closed, or timed out.
-        delay = {20, 0.4};
-        ++stats.offers_ignored;
-      } else {
-        outcome = EventType::kOfferAccepted;
-        delay = {5, 0.5};
-        ++stats.offers_accepted;
-      }
-      t_ += Ms(rng_.LogNormal(delay));
-      EmitChannel(outcome, Channel::kChat);
-      if (outcome == EventType::kOfferAccepted) {
-        accepted = true;
-        engaged_ = true;
+      accepted = Answer();
+      if (accepted) {
         end = t_ + Ms(rng_.LogNormal({240, 0.6}));  // The chat.
       } else {
         end = std::max(end, t_ + kMinDwellMs);
@@ -895,8 +1089,38 @@ class Simulation {
     return accepted;
   }
 
+  // The visitor answers the offer just shown: the outcome's row after a
+  // short delay. Returns true if they accepted (they are then chatting).
+  bool Answer() {
+    const double u = rng_.Uniform();
+    EventType outcome;
+    LogNormalSeconds delay;
+    if (u < o_.decline_share) {
+      outcome = EventType::kOfferDeclined;
+      delay = {4, 0.5};
+      ++stats.offers_declined;
+    } else if (u < o_.decline_share + o_.ignore_share) {
+      outcome = EventType::kOfferIgnored;  // Closed, or timed out.
+      delay = {20, 0.4};
+      ++stats.offers_ignored;
+    } else {
+      outcome = EventType::kOfferAccepted;
+      delay = {5, 0.5};
+      ++stats.offers_accepted;
+    }
+    t_ += Ms(rng_.LogNormal(delay));
+    EmitChannel(outcome, Channel::kChat);
+    if (outcome != EventType::kOfferAccepted) return false;
+    engaged_ = true;
+    return true;
+  }
+
   const SimulatorOptions& o_;
   Rng rng_;
+  Engine* engine_ = nullptr;
+  const proto::Policy* widget_policy_ = nullptr;
+  const TruthSink* truth_ = nullptr;
+  absl::Status error_;  // The engine's or the truth sink's first error.
   std::vector<std::vector<std::string>> pages_;
   std::array<std::vector<int>, kKinds> by_kind_;
   std::vector<double> stuck_weights_;
@@ -918,6 +1142,20 @@ class Simulation {
   bool offered_ = false;  // The widget offered this session.
   bool staffed_ = false;  // The session started in staffed hours.
   bool widget_ = false;   // The widget is on for this session.
+  bool stuck_ = false;    // A stuck session.
+  int64_t session_start_ = 0;
+  // The widget as a policy: the last event is not yet decided on; the
+  // pending recheck; an offer decided at this time (-1: none).
+  bool pending_ = false;
+  std::optional<int64_t> next_check_;
+  int64_t offer_at_ = -1;
+  // Treatment effects: the eligible moment has come; what the visitor
+  // does after it; whether they bought after it, and for how much.
+  bool moment_ = false;
+  Outcome outcome_ = Outcome::kNatural;
+  bool purchased_after_ = false;
+  double revenue_after_ = 0;
+  SessionTruth truth_row_;
 };
 
 SimulatedGroup Group(std::string pattern, SimulatedKind kind,
@@ -1072,6 +1310,40 @@ absl::StatusOr<SimulatorOptions> SimulatorOptions::ForShop(
 
 absl::Status SimulatorOptions::Validate() const {
   absl::Status s;
+  if (widget_policy != nullptr) {
+    const double share = internal::PolicyInternal::Message(*widget_policy)
+                             .gates()
+                             .max_offer_share();
+    if (share > 0) {
+      return Bad("widget_policy",
+                 "have gates.max_offer_share 0 (sessions are simulated one "
+                 "after another, so no site-wide window can be kept)",
+                 absl::StrCat(share));
+    }
+  } else if (treatment_effects) {
+    return Bad("treatment_effects", "come with a widget_policy", "none");
+  }
+  for (int k = 0; k < kKinds; ++k) {
+    const std::string f = absl::StrCat("[", k, "]");
+    if (!(s = CheckShare("effects.sure_thing" + f, effects.sure_thing[k]))
+             .ok() ||
+        !(s = CheckShare("effects.persuadable" + f, effects.persuadable[k]))
+             .ok() ||
+        !(s = CheckShare("effects.sleeping_dog" + f, effects.sleeping_dog[k]))
+             .ok()) {
+      return s;
+    }
+    const double sum = effects.sure_thing[k] + effects.persuadable[k] +
+                       effects.sleeping_dog[k];
+    if (sum > 1 + 1e-9) {
+      return Bad("effects" + f, "have shares summing to at most 1",
+                 absl::StrCat(sum));
+    }
+  }
+  if (!(s = CheckShare("effects.stuck_persuadable", effects.stuck_persuadable))
+           .ok()) {
+    return s;
+  }
   if (!(s = CheckInt("days", days, 1, 3650)).ok()) return s;
   if (!(s = CheckInt("visitors_per_day", visitors_per_day, 1, 200'000)).ok()) {
     return s;
@@ -1273,13 +1545,67 @@ absl::Status SimulatorOptions::Validate() const {
   return absl::OkStatus();
 }
 
+std::string_view VisitorTypeName(VisitorType type) {
+  switch (type) {
+    case VisitorType::kLostCause:
+      return "lost_cause";
+    case VisitorType::kSureThing:
+      return "sure_thing";
+    case VisitorType::kPersuadable:
+      return "persuadable";
+    case VisitorType::kSleepingDog:
+      return "sleeping_dog";
+  }
+  return "?";
+}
+
+TreatmentEffects TreatmentEffects::Default() {
+  TreatmentEffects fx;
+  // landing, category, product, search, help, contact, cart, checkout,
+  // account.
+  fx.sure_thing = {0.04, 0.05, 0.10, 0.04, 0.03, 0.02, 0.30, 0.45, 0.05};
+  fx.persuadable = {0.01, 0.02, 0.04, 0.02, 0.03, 0.02, 0.20, 0.25, 0.02};
+  fx.sleeping_dog = {0.04, 0.08, 0.10, 0.04, 0.01, 0.00, 0.04, 0.03, 0.02};
+  fx.stuck_persuadable = 0.10;
+  return fx;
+}
+
+std::string_view TruthCsvHeader() {
+  return "visitor,session_start_ms,moment_ms,group,arm,type,"
+         "purchase_if_offered,purchase_if_not,purchased,revenue";
+}
+
+std::string TruthCsvRow(const SessionTruth& t) {
+  std::string row;
+  internal::AppendCsvField(row, t.visitor);
+  char value[32];
+  std::snprintf(value, sizeof value, "%.2f", t.revenue);
+  absl::StrAppend(&row, ",", t.session_start_ms, ",", t.moment_ms, ",");
+  internal::AppendCsvField(row, t.group);
+  const char* arm = t.holdout ? "holdout" : "offered";
+  row += absl::StrCat(",", arm, ",", std::string(VisitorTypeName(t.type)), ",",
+                      t.purchase_if_offered ? 1 : 0, ",",
+                      t.purchase_if_not ? 1 : 0, ",", t.purchased ? 1 : 0, ",",
+                      static_cast<const char*>(value));
+  return row;
+}
+
 absl::Status Simulate(const SimulatorOptions& options, const LogSink& sink,
-                      SimulationStats* stats) {
+                      SimulationStats* stats, const TruthSink& truth) {
   if (stats != nullptr) *stats = SimulationStats();
   absl::Status s = options.Validate();
   if (!s.ok()) return s;
   if (!sink) return absl::InvalidArgumentError("simulator: no sink");
-  Simulation simulation(options);
+  std::unique_ptr<Engine> engine;
+  const proto::Policy* widget = nullptr;
+  if (options.widget_policy != nullptr) {
+    absl::StatusOr<std::unique_ptr<Engine>> e =
+        Engine::Create(*options.widget_policy, options.widget_engine);
+    if (!e.ok()) return e.status();
+    engine = *std::move(e);
+    widget = &internal::PolicyInternal::Message(*options.widget_policy);
+  }
+  Simulation simulation(options, engine.get(), widget, &truth);
   s = simulation.Run(sink);
   if (stats != nullptr) *stats = simulation.stats;
   return s;

@@ -10,10 +10,12 @@
 //
 // Every command has --help. Errors go to stderr with a non-zero exit;
 // progress on long runs goes to stderr too (--quiet silences it).
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -298,6 +300,21 @@ const Command kSimulate{
      {"visitors-per-day", "N", "sessions a day, on average", "4000"},
      {"seed", "N", "random seed (the same seed, the same log)", "1"},
      {"start-ms", "MS", "midnight UTC of the first day", "1700006400000"},
+     {"widget-policy", "POLICY",
+      "the widget is this beckon policy (its holdout kept; no agents rows; "
+      "docs/uplift.md) instead of the legacy rule",
+      ""},
+     {"treatment-effects", "",
+      "with --widget-policy: offers change purchases (persuadables, sure "
+      "things, lost causes, sleeping dogs; docs/uplift.md)",
+      ""},
+     {"truth", "FILE",
+      "with --treatment-effects: write each eligible session's truth (CSV)",
+      ""},
+     {"decision-log", "FILE",
+      "with --widget-policy: write the widget's decision log (JSON Lines; "
+      "its visitor key in FILE.key), for beckon replay --decisions",
+      ""},
      kQuiet}};
 
 absl::Status Simulate(const Args& args) {
@@ -325,17 +342,91 @@ absl::Status Simulate(const Args& args) {
   o.visitors_per_day = static_cast<int>(*vpd);
   o.seed = static_cast<uint64_t>(*seed);
   o.start_ms = *start;
+  if (args.Has("widget-policy")) {
+    absl::StatusOr<Policy> widget = LoadPolicy(args.Get("widget-policy"));
+    if (!widget.ok()) return widget.status();
+    o.widget_policy = std::make_shared<const Policy>(*std::move(widget));
+  }
+  o.treatment_effects = args.Has("treatment-effects");
+  if (o.treatment_effects && o.widget_policy == nullptr) {
+    return absl::InvalidArgumentError(
+        "--treatment-effects needs --widget-policy (the policy whose offers "
+        "have the effects)");
+  }
+  if (args.Has("truth") && !o.treatment_effects) {
+    return absl::InvalidArgumentError(
+        "--truth needs --treatment-effects (there is no truth to write "
+        "otherwise)");
+  }
+  if (args.Has("decision-log")) {
+    if (o.widget_policy == nullptr) {
+      return absl::InvalidArgumentError(
+          "--decision-log needs --widget-policy (the legacy rule makes no "
+          "decisions to log)");
+    }
+    // A new log: the old one's lines would name another simulation.
+    const std::string path = args.Get("decision-log");
+    if (std::FILE* f = std::fopen(path.c_str(), "w"); f != nullptr) {
+      std::fclose(f);
+    }
+    o.widget_engine.decision_log_path = path;
+    o.widget_engine.visitor_key_file = path + ".key";
+  }
+  if (absl::Status v = o.Validate(); !v.ok()) return v;
   absl::StatusOr<std::unique_ptr<EventLogWriter>> w = EventLogWriter::Open(*out);
   if (!w.ok()) return w.status();
+  std::FILE* truth_file = nullptr;
+  if (args.Has("truth")) {
+    truth_file = std::fopen(args.Get("truth").c_str(), "w");
+    if (truth_file == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("--truth: cannot write ",
+                                                     args.Get("truth"), ": ",
+                                                     std::strerror(errno)));
+    }
+    std::fprintf(truth_file, "%s\n", std::string(TruthCsvHeader()).c_str());
+  }
   Progress progress("simulate", args.Has("quiet"));
   uint64_t rows = 0;
-  absl::Status s = beckon::Simulate(o, [&](const LogEvent& e) {
-    ++rows;
-    if ((rows & 0xFFFFF) == 0) progress.Note(absl::StrCat(rows, " rows"));
-    return (*w)->Write(e);
-  });
+  TruthSink truth;
+  if (truth_file != nullptr) {
+    truth = [&](const SessionTruth& t) {
+      const std::string row = TruthCsvRow(t) + "\n";
+      if (std::fwrite(row.data(), 1, row.size(), truth_file) != row.size()) {
+        return absl::DataLossError(absl::StrCat("--truth: cannot write ",
+                                                args.Get("truth"), ": ",
+                                                std::strerror(errno)));
+      }
+      return absl::OkStatus();
+    };
+  }
+  SimulationStats stats;
+  absl::Status s = beckon::Simulate(
+      o,
+      [&](const LogEvent& e) {
+        ++rows;
+        if ((rows & 0xFFFFF) == 0) progress.Note(absl::StrCat(rows, " rows"));
+        return (*w)->Write(e);
+      },
+      &stats, truth);
+  if (truth_file != nullptr && std::fclose(truth_file) != 0 && s.ok()) {
+    s = absl::DataLossError(absl::StrCat("--truth: cannot write ",
+                                         args.Get("truth"), ": ",
+                                         std::strerror(errno)));
+  }
   if (!s.ok()) return s;
   if (absl::Status c = (*w)->Close(); !c.ok()) return c;
+  if (o.widget_policy != nullptr) {
+    progress.Note(absl::StrFormat(
+        "widget policy: %d sessions with an eligible moment (%d holdout), "
+        "%d offers shown",
+        stats.eligible_sessions, stats.holdout_sessions, stats.offers_shown));
+  }
+  if (o.treatment_effects) {
+    progress.Note(absl::StrFormat(
+        "visitor types at the moment: %d lost causes, %d sure things, %d "
+        "persuadables, %d sleeping dogs",
+        stats.types[0], stats.types[1], stats.types[2], stats.types[3]));
+  }
   progress.Note(absl::StrFormat("wrote %d rows in %.1f s", rows,
                                 progress.Elapsed()));
   return absl::OkStatus();
@@ -531,6 +622,46 @@ void PrintAgreement(const DecisionAgreement& a) {
       a.production_offers_unanswered);
 }
 
+void PrintLift(const ReplayLift& l) {
+  auto line = [](const char* name, const LiftEstimate& e, double scale,
+                 const char* unit) {
+    if (!e.estimable) {
+      return absl::StrFormat(
+          "%-20s offered %8.3f%s, holdout %8.3f%s (too "
+          "few visitors for an interval)\n",
+          name, scale * e.offered, unit, scale * e.holdout, unit);
+    }
+    return absl::StrFormat(
+        "%-20s offered %8.3f%s, holdout %8.3f%s, lift %+8.3f%s (95%% CI "
+        "%+.3f to %+.3f)\n",
+        name, scale * e.offered, unit, scale * e.holdout, unit, scale * e.lift,
+        unit, scale * e.ci_low, scale * e.ci_high);
+  };
+  std::cout << absl::StrFormat(
+      "\nlift (docs/uplift.md): %d eligible visitors offered (%d of them "
+      "offered then), %d in the holdout\n",
+      l.offered_arm, l.offered, l.holdout_arm);
+  std::cout << line("purchase rate", l.purchase_rate, 100, "%")
+            << line("contact rate", l.contact_rate, 100, "%")
+            << line("revenue/session", l.revenue_per_session, 1, "");
+  if (!l.from_decision_log) {
+    std::cout << "note: without production's decision log (--decisions) the "
+                 "holdout's would-offers on a visitor's last page are not "
+                 "seen, and the estimate leans (docs/uplift.md)\n";
+  }
+  std::cout << absl::StrFormat("%-24s %8s %8s %26s\n", "group", "offered",
+                               "holdout", "purchase lift (95% CI)");
+  for (const GroupLift& g : l.groups) {
+    const LiftEstimate& e = g.purchase_rate;
+    std::cout << absl::StrFormat(
+        "%-24s %8d %8d %26s\n", g.pattern.substr(0, 24), g.offered_arm,
+        g.holdout_arm,
+        e.estimable ? absl::StrFormat("%+.1f%% (%+.1f to %+.1f)", 100 * e.lift,
+                                      100 * e.ci_low, 100 * e.ci_high)
+                    : std::string("-"));
+  }
+}
+
 void PrintMetrics(const ReplayMetrics& m) {
   std::cout << absl::StrFormat(
       "sessions %d, offered %d (%.2f%%, %.1f per 1000), offers %d\n"
@@ -627,6 +758,7 @@ absl::Status Replay(const Args& args) {
   } else {
     PrintMetrics(*m);
     if (m->production) PrintAgreement(*m->production);
+    if (m->lift) PrintLift(*m->lift);
   }
   return absl::OkStatus();
 }

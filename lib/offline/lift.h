@@ -1,0 +1,43 @@
+// The measured lift's statistics (docs/uplift.md): a mean and variance kept
+// one value at a time, and the difference of two means with a confidence
+// interval from Welch's standard error.
+#ifndef BECKON_LIB_OFFLINE_LIFT_H_
+#define BECKON_LIB_OFFLINE_LIFT_H_
+
+#include <cstdint>
+
+#include "beckon/replay.h"
+
+namespace beckon::internal {
+
+// z of a two-sided 95% normal interval.
+inline constexpr double kZ95 = 1.959963984540054;
+
+// Mean and sum of squared deviations (Welford's update: no cancellation
+// when the values are large, as order values can be).
+struct MeanVar {
+  uint64_t n = 0;
+  double mean = 0;
+  double m2 = 0;
+  void Add(double x) {
+    ++n;
+    const double d = x - mean;
+    mean += d / static_cast<double>(n);
+    m2 += d * (x - mean);
+  }
+  // The sample variance (n - 1 in the denominator); 0 below two values.
+  double Variance() const {
+    return n >= 2 ? m2 / static_cast<double>(n - 1) : 0.0;
+  }
+};
+
+// offered.mean - holdout.mean, and its interval: the difference +- z times
+// sqrt(var_offered / n_offered + var_holdout / n_holdout). Estimable only
+// when both arms have at least two values; otherwise the means are given
+// (0 for an empty arm) and the interval is left at 0.
+LiftEstimate Difference(const MeanVar& offered, const MeanVar& holdout,
+                        double z = kZ95);
+
+}  // namespace beckon::internal
+
+#endif  // BECKON_LIB_OFFLINE_LIFT_H_
