@@ -12,9 +12,12 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -815,9 +818,40 @@ py::tuple SimulateToColumns(py::dict given) {
   TakeOption(opts, "agents_staffed", o.agents_staffed);
   TakeOption(opts, "staffed_from_hour", o.staffed_from_hour);
   TakeOption(opts, "staffed_to_hour", o.staffed_to_hour);
+  // The widget as a beckon policy (docs/uplift.md): the Python layer passes
+  // the Policy object.
+  if (opts.contains("widget_policy")) {
+    py::object w = opts["widget_policy"];
+    PyDict_DelItemString(opts.ptr(), "widget_policy");
+    if (!w.is_none()) {
+      o.widget_policy = std::make_shared<const Policy>(AsPolicy(w));
+    }
+  }
+  TakeOption(opts, "treatment_effects", o.treatment_effects);
+  std::string decision_log;
+  TakeOption(opts, "decision_log", decision_log);
   RejectUnknown(opts, "simulate");
+  if (!decision_log.empty()) {
+    if (o.widget_policy == nullptr) {
+      ThrowInvalid(
+          "decision_log needs widget_policy (the legacy rule makes no "
+          "decisions to log)");
+    }
+    o.widget_engine.decision_log_path = decision_log;
+    o.widget_engine.visitor_key_file = decision_log + ".key";
+  }
   Check(o.Validate());
+  if (!decision_log.empty()) {
+    // A new log: the old one's lines would name another simulation.
+    if (std::FILE* f = std::fopen(decision_log.c_str(), "w"); f != nullptr) {
+      std::fclose(f);
+    } else {
+      ThrowInvalid(absl::StrCat("decision_log: cannot write ", decision_log,
+                                ": ", std::strerror(errno)));
+    }
+  }
   std::vector<LogEvent> events;
+  std::vector<SessionTruth> truth;
   SimulationStats stats;
   absl::Status st;
   {
@@ -828,7 +862,11 @@ py::tuple SimulateToColumns(py::dict given) {
           events.push_back(e);
           return absl::OkStatus();
         },
-        &stats);
+        &stats,
+        [&truth](const SessionTruth& t) {
+          truth.push_back(t);
+          return absl::OkStatus();
+        });
   }
   Check(st);
   py::dict s;
@@ -849,7 +887,26 @@ py::tuple SimulateToColumns(py::dict given) {
   s["offers_declined"] = stats.offers_declined;
   s["offers_ignored"] = stats.offers_ignored;
   s["purchases"] = stats.purchases;
-  return py::make_tuple(EventsToColumns(events), s);
+  py::object truth_rows = py::none();
+  if (o.widget_policy != nullptr) {
+    s["eligible_sessions"] = stats.eligible_sessions;
+    s["holdout_sessions"] = stats.holdout_sessions;
+  }
+  if (o.treatment_effects) {
+    for (int k = 0; k < 4; ++k) {
+      s[py::str(std::string(VisitorTypeName(static_cast<VisitorType>(k))) +
+                "s")] = stats.types[k];
+    }
+    py::list rows;
+    for (const SessionTruth& t : truth) {
+      rows.append(py::make_tuple(t.visitor, t.session_start_ms, t.moment_ms,
+                                 t.group, t.holdout ? "holdout" : "offered",
+                                 VisitorTypeName(t.type), t.purchase_if_offered,
+                                 t.purchase_if_not, t.purchased, t.revenue));
+    }
+    truth_rows = rows;
+  }
+  return py::make_tuple(EventsToColumns(events), s, truth_rows);
 }
 
 // Forwards progress from C++ (any thread, GIL released) to a Python

@@ -59,7 +59,7 @@ __all__ = [
     "offer_rate_curve",
     "fixed_dwell_policy", "label", "read_decision_log", "read_events",
     "replay",
-    "roc_auc", "simulate",
+    "roc_auc", "simulate", "TRUTH_COLUMNS",
     "sweep", "time_split", "train", "write_events",
 ]
 
@@ -572,6 +572,9 @@ def time_split(events: Events, *, test_days: Optional[int] = None,
 
 def simulate(days: int = 7, *, seed: int = 1, visitors_per_day: int = 4000,
              path: Optional[PathLike] = None, shop: str = "default",
+             widget_policy: Optional["PolicyLike"] = None,
+             treatment_effects: bool = False,
+             decision_log: Optional[PathLike] = None,
              **options: Any):
     """Simulates a shop's event log (docs/simulator.md) and returns it as a
     DataFrame, in time order. The same options give the same rows.
@@ -587,15 +590,41 @@ def simulate(days: int = 7, *, seed: int = 1, visitors_per_day: int = 4000,
     value raises :class:`InvalidArgumentError`. With `path`, the log is also
     written there as CSV. ``df.attrs["stats"]`` holds the simulator's
     ground-truth counts (stuck sessions, legacy offers and outcomes, ...).
+
+    `widget_policy`: the shop's widget is this beckon policy instead of the
+    legacy rule (docs/uplift.md): one engine decides as the replay does, its
+    holdout kept; the log has no ``agents`` rows. `decision_log`: a path
+    where the widget's decisions are written (JSON Lines, its visitor key in
+    ``<path>.key``), for ``replay(..., decisions=, visitor_key_file=)``,
+    whose ``metrics["lift"]`` then compares the offered and holdout arms.
+    ``treatment_effects=True``: offers change purchases (sure things,
+    persuadables, lost causes, sleeping dogs, drawn at each session's
+    eligible moment); ``df.attrs["truth"]`` is a DataFrame of each such
+    session's truth (visitor, session_start_ms, moment_ms, group, arm,
+    type, purchase_if_offered, purchase_if_not, purchased, revenue).
     """
     opts = dict(options, days=days, seed=seed,
-                visitors_per_day=visitors_per_day, shop=shop)
-    cols, stats = _beckon.simulate(opts)
+                visitors_per_day=visitors_per_day, shop=shop,
+                treatment_effects=bool(treatment_effects))
+    if widget_policy is not None:
+        opts["widget_policy"] = _impl_of(widget_policy, "widget_policy")
+    if decision_log is not None:
+        opts["decision_log"] = os.fspath(decision_log)
+    cols, stats, truth = _beckon.simulate(opts)
     df = _frame(cols)
     df.attrs["stats"] = dict(stats)
+    if truth is not None:
+        pd = _pd()
+        df.attrs["truth"] = pd.DataFrame(truth, columns=list(TRUTH_COLUMNS))
     if path is not None:
         write_events(df, path)
     return df
+
+
+# The columns of simulate(treatment_effects=True)'s df.attrs["truth"].
+TRUTH_COLUMNS = ("visitor", "session_start_ms", "moment_ms", "group", "arm",
+                 "type", "purchase_if_offered", "purchase_if_not",
+                 "purchased", "revenue")
 
 
 def _frame(cols):
@@ -1099,6 +1128,9 @@ _REPLAY_GROUP_COLUMNS = [
     "hits", "precision", "recall", "offer_rate", "median_lead_s"]
 
 
+_LIFT_OUTCOMES = ("purchase_rate", "contact_rate", "revenue_per_session")
+
+
 class ReplayResult:
     """What :func:`replay` measured.
 
@@ -1124,6 +1156,33 @@ class ReplayResult:
         """Per page group counts (pattern and the counts of the metrics)."""
         return _pd().DataFrame(self.metrics.get("groups", []),
                                columns=_REPLAY_GROUP_COLUMNS)
+
+    @property
+    def lift(self):
+        """The measured lift (docs/uplift.md) as a DataFrame: one row for
+        all eligible visitors (group ``"(all)"``), then one per page group;
+        columns group, offered_arm, offered, holdout_arm, and for each
+        outcome (purchase_rate, contact_rate, revenue_per_session) its
+        offered and holdout means, lift, ci_low and ci_high (NaN where too
+        few visitors give no interval). None when the policy keeps no
+        holdout. ``metrics["lift"]`` has the same figures as a dict."""
+        lift = self.metrics.get("lift")
+        if lift is None:
+            return None
+        rows = []
+        for name, part in [("(all)", lift)] + [
+                (g["pattern"], g) for g in lift["groups"]]:
+            row = {"group": name, "offered_arm": part["offered_arm"],
+                   "offered": part["offered"],
+                   "holdout_arm": part["holdout_arm"]}
+            for outcome in _LIFT_OUTCOMES:
+                e = part[outcome]
+                for key in ("offered", "holdout", "lift", "ci_low",
+                            "ci_high"):
+                    v = e[key]
+                    row[f"{outcome}_{key}"] = float("nan") if v is None else v
+            rows.append(row)
+        return _pd().DataFrame(rows)
 
     def __repr__(self) -> str:
         m = self.metrics

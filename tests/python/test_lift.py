@@ -1,0 +1,147 @@
+"""The measured lift through Python (docs/uplift.md): a simulated shop whose
+widget is a beckon policy with treatment effects, its truth, and the
+replay's lift from its decision log."""
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+import beckon
+
+
+def with_holdout(fraction, policy=None):
+    d = (policy or beckon.Policy.default()).to_dict()
+    d["gates"]["holdout_fraction"] = fraction
+    return beckon.Policy.from_dict(d)
+
+
+def first_per_visitor(truth):
+    return (truth.sort_values("session_start_ms", kind="stable")
+            .drop_duplicates("visitor"))
+
+
+def test_simulated_widget_lift_matches_the_truth(tmp_path):
+    policy = with_holdout(0.5)
+    log_path = tmp_path / "decisions.jsonl"
+    df = beckon.simulate(1, seed=11, visitors_per_day=4000,
+                         widget_policy=policy, treatment_effects=True,
+                         decision_log=log_path)
+    truth = df.attrs["truth"]
+    assert list(truth.columns) == list(beckon.TRUTH_COLUMNS)
+    assert len(truth) == df.attrs["stats"]["eligible_sessions"] > 300
+    assert set(truth["arm"]) == {"offered", "holdout"}
+    assert set(truth["type"]) <= {"lost_cause", "sure_thing", "persuadable",
+                                  "sleeping_dog"}
+    # What happened is the arm's potential outcome.
+    held = truth["arm"] == "holdout"
+    expected = truth["purchase_if_not"].where(held,
+                                              truth["purchase_if_offered"])
+    assert (truth["purchased"] == expected).all()
+    assert "agents" not in set(df["event"])
+    assert (log_path.parent / (log_path.name + ".key")).exists()
+
+    result = beckon.replay(policy, df, trace=False, decisions=log_path,
+                           visitor_key_file=str(log_path) + ".key")
+    assert result.metrics["production"]["agreement"] == 1.0
+    lift = result.lift
+    overall = lift.iloc[0]
+    assert overall["group"] == "(all)"
+    first = first_per_visitor(truth)
+    arms = first.groupby("arm")["purchased"]
+    assert overall["offered_arm"] == arms.size()["offered"]
+    assert overall["holdout_arm"] == arms.size()["holdout"]
+    assert overall["purchase_rate_offered"] == pytest.approx(
+        arms.mean()["offered"])
+    assert overall["purchase_rate_holdout"] == pytest.approx(
+        arms.mean()["holdout"])
+    assert overall["purchase_rate_ci_low"] < overall["purchase_rate_lift"] \
+        < overall["purchase_rate_ci_high"]
+    # The groups' arms add up to the whole.
+    groups = lift.iloc[1:]
+    assert groups["offered_arm"].sum() == overall["offered_arm"]
+    assert groups["holdout_arm"].sum() == overall["holdout_arm"]
+    assert result.metrics["lift"]["from_decision_log"] is True
+
+
+def test_no_lift_without_a_holdout():
+    df = beckon.simulate(1, seed=3, visitors_per_day=300)
+    result = beckon.replay(with_holdout(0.0), df, trace=False)
+    assert result.lift is None
+    assert "lift" not in result.metrics
+
+
+def test_an_arm_too_small_gives_no_interval():
+    # One visitor in each arm at most: means, but no interval (NaN).
+    df = beckon.simulate(1, seed=3, visitors_per_day=40,
+                         widget_policy=with_holdout(0.5))
+    result = beckon.replay(with_holdout(0.5), df, trace=False)
+    lift = result.lift
+    assert lift is not None
+    small = lift[(lift["offered_arm"] < 2) | (lift["holdout_arm"] < 2)]
+    assert len(small) > 0
+    assert small["purchase_rate_ci_low"].map(math.isnan).all()
+
+
+def test_simulator_errors_name_the_option(tmp_path):
+    with pytest.raises(beckon.InvalidArgumentError,
+                       match="treatment_effects must come with a "
+                             "widget_policy"):
+        beckon.simulate(1, visitors_per_day=10, treatment_effects=True)
+    with pytest.raises(beckon.InvalidArgumentError,
+                       match="decision_log needs widget_policy"):
+        beckon.simulate(1, visitors_per_day=10,
+                        decision_log=tmp_path / "d.jsonl")
+    capped = beckon.Policy.default().to_dict()
+    capped["gates"]["max_offer_share"] = 0.05
+    with pytest.raises(beckon.InvalidArgumentError,
+                       match="max_offer_share 0"):
+        beckon.simulate(1, visitors_per_day=10,
+                        widget_policy=beckon.Policy.from_dict(capped))
+    with pytest.raises(TypeError):
+        beckon.simulate(1, visitors_per_day=10, widget_policy=42)
+
+
+def test_cli_simulates_and_measures_the_same_lift(run_cli, tmp_path):
+    policy = with_holdout(0.5)
+    policy_path, events = tmp_path / "h50.policy", tmp_path / "sim.csv"
+    truth_path, decisions = tmp_path / "truth.csv", tmp_path / "d.jsonl"
+    policy.save(policy_path)
+    out = run_cli("simulate", "--days", "1", "--seed", "11",
+                  "--widget-policy", policy_path, "--treatment-effects",
+                  "--truth", truth_path, "--decision-log", decisions,
+                  "--out", events)
+    assert "sessions with an eligible moment" in out.stderr
+    # The CLI writes what Python simulates: the log and the truth.
+    df = beckon.simulate(1, seed=11, widget_policy=policy,
+                         treatment_effects=True)
+    beckon.write_events(df, tmp_path / "py.csv")
+    assert (tmp_path / "py.csv").read_bytes() == events.read_bytes()
+    truth = pd.read_csv(truth_path, keep_default_na=False)
+    expected = df.attrs["truth"]
+    assert list(truth.columns) == list(beckon.TRUTH_COLUMNS)
+    assert truth["visitor"].tolist() == expected["visitor"].tolist()
+    assert truth["type"].tolist() == expected["type"].tolist()
+    assert truth["purchased"].tolist() == expected["purchased"].astype(
+        int).tolist()
+    # The replay's lift, in JSON and as text.
+    args = ("replay", "--policy", policy_path, "--events", events,
+            "--decisions", decisions, "--visitor-key-file",
+            str(decisions) + ".key", "--quiet")
+    metrics = json.loads(run_cli(*args, "--json").stdout)
+    py = beckon.replay(policy, events, trace=False, decisions=decisions,
+                       visitor_key_file=str(decisions) + ".key").metrics
+    assert metrics["lift"] == py["lift"]
+    text = run_cli(*args).stdout
+    assert "lift (docs/uplift.md)" in text
+    assert "purchase rate" in text
+    # Without the decision log the CLI says what the estimate lacks.
+    bare = run_cli("replay", "--policy", policy_path, "--events", events,
+                   "--quiet").stdout
+    assert "without production's decision log" in bare
+    # Flags that need another flag say which.
+    proc = run_cli("simulate", "--days", "1", "--treatment-effects", "--out",
+                   tmp_path / "x.csv", check=False)
+    assert proc.returncode != 0
+    assert "--treatment-effects needs --widget-policy" in proc.stderr
