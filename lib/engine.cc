@@ -179,6 +179,9 @@ class EngineImpl {
   std::string MetricsText() const;
   std::array<uint64_t, 2> visitor_key() const { return options_.visitor_key; }
   uint64_t VisitorHash(std::string_view id) const { return KeyOf(id); }
+  bool InHoldout(std::string_view id) const {
+    return Current().cp.InHoldout(id);
+  }
 
  private:
   uint64_t KeyOf(std::string_view id) const {
@@ -676,6 +679,18 @@ absl::Status EngineImpl::DecideFor(const Installed& p,
                                       : Reason::kBelowThreshold);
     d.recheck_at_ms = internal::ReadyTime(cp, score, now, d.threshold);
     return absl::OkStatus();
+  }
+  // Where the offer would change the outcome: the expected uplift must
+  // reach its floor too. Re-decided at the visitor's next event (no
+  // recheck_at: when the uplift would rise is not worked out).
+  if (cp.has_uplift()) {
+    x.has_uplift = true;
+    x.uplift = cp.Uplift(ev.x);
+    x.min_uplift = cp.min_uplift();
+    if (x.uplift < x.min_uplift) {
+      finish(Action::kWait, Reason::kBelowThreshold);
+      return absl::OkStatus();
+    }
   }
 
   // Site gates: the visitor would be offered.
@@ -1198,6 +1213,10 @@ std::array<uint64_t, 2> Engine::visitor_key() const {
 
 uint64_t Engine::VisitorHash(std::string_view visitor) const {
   return impl_->VisitorHash(visitor);
+}
+
+bool Engine::InHoldout(std::string_view visitor) const {
+  return impl_->InHoldout(visitor);
 }
 
 }  // namespace beckon

@@ -402,6 +402,39 @@ absl::Status ValidatePolicy(const proto::Policy& p) {
                    absl::StrCat("must be in (0, 1), got ",
                                 m.decision_threshold()));
   }
+  if (m.has_uplift()) {
+    const auto& u = m.uplift();
+    if (absl::Status s = CheckWeight(u.bias(), "model.uplift.bias"); !s.ok()) {
+      return s;
+    }
+    bool used[internal::kFeatureCount] = {};
+    for (int i = 0; i < u.weights_size(); ++i) {
+      const auto& w = u.weights(i);
+      const std::string at = absl::StrCat("model.uplift.weights[", i, "]");
+      const std::optional<int> f = internal::ParseFeature(w.feature());
+      if (!f) {
+        return Invalid(at + ".feature",
+                       absl::StrCat("unknown feature \"", w.feature(), "\""));
+      }
+      if (used[*f]) {
+        return Invalid(at + ".feature",
+                       absl::StrCat("duplicate feature \"", w.feature(), "\""));
+      }
+      used[*f] = true;
+      if (absl::Status s = CheckWeight(w.weight(), at + ".weight"); !s.ok()) {
+        return s;
+      }
+    }
+    if (!(u.min_uplift() > -1 && u.min_uplift() < 1)) {
+      return Invalid("model.uplift.min_uplift",
+                     absl::StrCat("must be in (-1, 1), got ", u.min_uplift()));
+    }
+    if (u.outcome() != "purchase") {
+      return Invalid(
+          "model.uplift.outcome",
+          absl::StrCat("must be \"purchase\", got \"", u.outcome(), "\""));
+    }
+  }
   const auto& g = p.gates();
   if (g.decline_cooldown_s() < 0 || g.decline_cooldown_s() > kMaxCooldownS) {
     return Invalid("gates.decline_cooldown_s", "must be in [0, 100 years]");

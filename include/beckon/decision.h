@@ -98,6 +98,12 @@ struct DecisionDetail {
   uint16_t ignored = 0;          // For ignored: offers left unanswered.
   uint8_t offers = 0;            // Offers this session.
   uint8_t path_rule = 0;         // Matching path rule + 1; 0: none.
+  // A policy with an uplift model (docs/uplift.md), once the probability
+  // reached the threshold: the expected uplift of an offer, and the least
+  // it must be. Below it the decision is kWait, kBelowThreshold.
+  bool has_uplift = false;
+  double uplift = 0;
+  double min_uplift = 0;
 };
 
 class Decision {

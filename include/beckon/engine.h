@@ -316,6 +316,10 @@ class Engine {
   // `visitor`'s id hashed with the visitor key: how the store, snapshots
   // and the decision log (LoggedDecision::visitor_hash) name the visitor.
   uint64_t VisitorHash(std::string_view visitor) const;
+  // True if `visitor` is in the current policy's holdout group (a hash of
+  // the id and gates.holdout_salt below gates.holdout_fraction): never
+  // offered, their would-offers suppressed with reason holdout.
+  bool InHoldout(std::string_view visitor) const;
 
  private:
   friend struct internal::EngineInternal;

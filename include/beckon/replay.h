@@ -107,57 +107,6 @@ struct DecisionAgreement {
   uint64_t production_offers_unanswered = 0;
 };
 
-struct ReplayOptions {
-  // Options of the engine the replay drives (visitor key, capacity).
-  Engine::Options engine;
-  // If set, the visitor store (sessions and do-not-re-offer memory) is
-  // restored from this snapshot file before the replay...
-  std::string load_state_path;
-  // ...and, if set, saved to this file after it, for the next day's replay.
-  // Unless `engine` gives a visitor key (or key file), the key is kept in
-  // "<state file>.key" beside the state (created 0600 when saving; a state
-  // file to load without one is FailedPrecondition), since a snapshot holds
-  // only the key's fingerprint.
-  std::string save_state_path;
-  // Called for every decision, in time order. Optional.
-  std::function<void(const TraceRecord&)> trace;
-  // If set, production's logged decisions (ReadDecisionLog) to compare the
-  // replayed decisions with (ReplayMetrics::production). The replay then
-  // also decides at each moment production decided between the visitor's
-  // events (as production's host asked then; counted as rechecks), so each
-  // production decision meets one of the replayed policy's. The replay hashes
-  // the event log's visitor ids with `engine`'s visitor key, which must be
-  // the production engine's: a decision log none of whose visitors is
-  // found is a FailedPrecondition error saying so.
-  const std::vector<LoggedDecisionRecord>* production_decisions = nullptr;
-  // Called now and then with the events replayed so far and the total.
-  std::function<void(uint64_t done, uint64_t total)> progress;
-  // Polled now and then; returning true stops the replay with a Cancelled
-  // error. Optional.
-  std::function<bool()> interrupted;
-};
-
-// Counts for the whole log or one page group. See docs/replay.md.
-struct ReplayCounts {
-  uint64_t sessions = 0;          // Sessions (a group: that viewed it).
-  uint64_t offered_sessions = 0;  // Sessions offered at least once (a group:
-                                  // whose first offer came on it).
-  uint64_t offers = 0;            // Offers made (a group: made on it).
-  uint64_t help_sessions = 0;     // Sessions with a help_contact (a group:
-                                  // whose first contact came on it).
-  uint64_t hits = 0;              // Offered sessions whose first offer came
-                                  // before their first help_contact.
-  double precision = 0;           // hits / offered_sessions (0 if none).
-  double recall = 0;              // hits / help_sessions (0 if none).
-  double offer_rate = 0;          // offered_sessions / sessions.
-  double median_lead_s = 0;       // Median first offer -> help_contact gap
-                                  // over hits (0 if none).
-};
-
-struct GroupReplayCounts : ReplayCounts {
-  std::string pattern;  // The page group ("(unlisted)" for the rest).
-};
-
 // The measured lift (docs/uplift.md). A visitor's first eligible moment in
 // the log is their first decision that got past the visitor gates and the
 // score: an offer, or a suppress by a site gate (holdout, no_agents,
@@ -193,6 +142,45 @@ struct LiftCounts {
   LiftEstimate revenue_per_session;  // Order value after it (0 if none).
 };
 
+// How well a score ranks visitors by what an offer changes: the Qini curve
+// (docs/uplift.md). Visitors are ranked by the score at their scored
+// moment, highest first; for the top k, Q(k) = purchases of offered-arm
+// visitors - purchases of holdout visitors * (offered-arm / holdout
+// visitors among them). `area` is the mean over k of (Q(k) - k/N Q(N)),
+// divided by N: 0 for a ranking no better than chance, positive when the
+// visitors an offer changes come first.
+struct Qini {
+  std::string ranked_by;  // "uplift" or "probability".
+  uint64_t visitors = 0;  // N.
+  double area = 0;
+  // The area's spread over 200 random rankings of the same visitors (a
+  // fixed seed): `area` / `random_sd` says how clearly it beats chance.
+  double random_sd = 0;
+  // Q(k) / N at k = 0, N/20, 2N/20, ..., N (21 points), for plotting.
+  std::vector<double> curve;
+};
+
+// One visitor of the lift at their scored moment, for
+// ReplayOptions::lift_sample. The scored moment is the eligible moment,
+// except for a policy with an uplift model: there it is the visitor's
+// first decision whose probability reached the threshold past the visitor
+// gates (whatever the uplift), so that low-uplift visitors are ranked too.
+struct LiftSample {
+  std::string_view visitor;
+  int64_t moment_ms = 0;
+  std::string_view group;  // The page group's pattern ("(unlisted)").
+  bool holdout = false;    // In the policy's holdout group.
+  // The expected uplift (a policy with an uplift model) or the
+  // probability, at the moment.
+  double score = 0;
+  bool purchased = false;  // In the rest of the session.
+  bool contacted = false;
+  double revenue = 0;
+  // The decision's features at the moment (kDecisionFeatureCount values,
+  // in feature order; valid during the call).
+  const double* features = nullptr;
+};
+
 struct GroupLift : LiftCounts {
   std::string pattern;  // The page group of the eligible moment.
 };
@@ -204,8 +192,63 @@ struct ReplayLift : LiftCounts {
   // never decides after a session's last event), while an offer there
   // does (its offer_shown), so the arms differ in who they hold.
   bool from_decision_log = false;
-  std::vector<GroupLift> groups;  // Groups with an eligible visitor, by
-                                  // eligible visitors, most first.
+  std::vector<GroupLift> groups;
+  Qini qini;  // Over the visitors with a scored moment (LiftSample).  // Groups
+              // with an eligible visitor, by eligible visitors, most first.
+};
+
+struct ReplayOptions {
+  // Options of the engine the replay drives (visitor key, capacity).
+  Engine::Options engine;
+  // If set, the visitor store (sessions and do-not-re-offer memory) is
+  // restored from this snapshot file before the replay...
+  std::string load_state_path;
+  // ...and, if set, saved to this file after it, for the next day's replay.
+  // Unless `engine` gives a visitor key (or key file), the key is kept in
+  // "<state file>.key" beside the state (created 0600 when saving; a state
+  // file to load without one is FailedPrecondition), since a snapshot holds
+  // only the key's fingerprint.
+  std::string save_state_path;
+  // Called for every decision, in time order. Optional.
+  std::function<void(const TraceRecord&)> trace;
+  // If set, production's logged decisions (ReadDecisionLog) to compare the
+  // replayed decisions with (ReplayMetrics::production). The replay then
+  // also decides at each moment production decided between the visitor's
+  // events (as production's host asked then; counted as rechecks), so each
+  // production decision meets one of the replayed policy's. The replay hashes
+  // the event log's visitor ids with `engine`'s visitor key, which must be
+  // the production engine's: a decision log none of whose visitors is
+  // found is a FailedPrecondition error saying so.
+  const std::vector<LoggedDecisionRecord>* production_decisions = nullptr;
+  // With a policy that keeps a holdout: called once per visitor with a
+  // scored moment, after the replay (in visitor order of first event).
+  std::function<void(const LiftSample&)> lift_sample;
+  // Called now and then with the events replayed so far and the total.
+  std::function<void(uint64_t done, uint64_t total)> progress;
+  // Polled now and then; returning true stops the replay with a Cancelled
+  // error. Optional.
+  std::function<bool()> interrupted;
+};
+
+// Counts for the whole log or one page group. See docs/replay.md.
+struct ReplayCounts {
+  uint64_t sessions = 0;          // Sessions (a group: that viewed it).
+  uint64_t offered_sessions = 0;  // Sessions offered at least once (a group:
+                                  // whose first offer came on it).
+  uint64_t offers = 0;            // Offers made (a group: made on it).
+  uint64_t help_sessions = 0;     // Sessions with a help_contact (a group:
+                                  // whose first contact came on it).
+  uint64_t hits = 0;              // Offered sessions whose first offer came
+                                  // before their first help_contact.
+  double precision = 0;           // hits / offered_sessions (0 if none).
+  double recall = 0;              // hits / help_sessions (0 if none).
+  double offer_rate = 0;          // offered_sessions / sessions.
+  double median_lead_s = 0;       // Median first offer -> help_contact gap
+                                  // over hits (0 if none).
+};
+
+struct GroupReplayCounts : ReplayCounts {
+  std::string pattern;  // The page group ("(unlisted)" for the rest).
 };
 
 struct ReplayMetrics : ReplayCounts {

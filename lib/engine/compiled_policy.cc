@@ -67,6 +67,15 @@ CompiledPolicy::CompiledPolicy(const proto::Policy& p)
   for (const auto& w : p.model().weights()) {
     weights_[*ParseFeature(w.feature())] = w.weight();
   }
+  if (p.model().has_uplift()) {
+    const auto& u = p.model().uplift();
+    has_uplift_ = true;
+    uplift_bias_ = u.bias();
+    min_uplift_ = u.min_uplift();
+    for (const auto& w : u.weights()) {
+      uplift_weights_[*ParseFeature(w.feature())] = w.weight();
+    }
+  }
   const auto& g = p.gates();
   gates_.decline_forever = g.decline_forever();
   gates_.decline_cooldown_s = g.decline_cooldown_s();
@@ -114,6 +123,12 @@ double CompiledPolicy::ThresholdFor(int64_t free_agents) const {
 double CompiledPolicy::LogitOf(double threshold) const {
   if (threshold == base_threshold_) return base_logit_;
   return std::log(threshold / (1.0 - threshold));
+}
+
+double CompiledPolicy::Uplift(const double* x) const {
+  double z = uplift_bias_;
+  for (int i = 0; i < kFeatureCount; ++i) z += uplift_weights_[i] * x[i];
+  return 2.0 / (1.0 + std::exp(-z)) - 1.0;
 }
 
 bool CompiledPolicy::InHoldout(std::string_view id) const {

@@ -81,6 +81,11 @@ class CompiledPolicy {
   const double* weights() const { return weights_; }
   double bias() const { return bias_; }
   bool allow_before_dwell_threshold() const { return allow_before_dwell_; }
+  // The uplift model (model.uplift), if the policy has one.
+  bool has_uplift() const { return has_uplift_; }
+  double min_uplift() const { return min_uplift_; }
+  // The expected uplift for features `x` (kFeatureCount values).
+  double Uplift(const double* x) const;
   int64_t timeout_ms() const { return timeout_ms_; }
   int64_t rate_window_ms() const { return gates_.rate_window_s * 1000; }
   double base_threshold() const { return base_threshold_; }
@@ -109,6 +114,10 @@ class CompiledPolicy {
   double weights_[kFeatureCount] = {};
   double bias_;
   bool allow_before_dwell_;
+  bool has_uplift_ = false;
+  double uplift_bias_ = 0;
+  double uplift_weights_[kFeatureCount] = {};
+  double min_uplift_ = 0;
   int64_t timeout_ms_;
   double base_threshold_;
   double base_logit_;

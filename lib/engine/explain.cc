@@ -110,6 +110,12 @@ std::string Explainer::MainReason(const Decision& d,
       return absl::StrFormat("dwell %.0f s, below the page's threshold %.0f s",
                              x.dwell_s, x.dwell_threshold_s);
     case Reason::kBelowThreshold:
+      if (x.has_uplift) {
+        return absl::StrFormat(
+            "expected purchase uplift %+.3f below %+.3f (probability %.2f "
+            "reached threshold %.2f)",
+            x.uplift, x.min_uplift, d.probability, d.threshold);
+      }
       return absl::StrFormat("probability %.2f below threshold %.2f",
                              d.probability, d.threshold);
     case Reason::kHoldout:
@@ -129,6 +135,12 @@ std::string Explainer::MainReason(const Decision& d,
           x.in_window, g.rate_window_s, x.rate_cap,
           100.0 * g.max_offer_share, x.sessions_in_window);
     case Reason::kScore:
+      if (x.has_uplift) {
+        return absl::StrFormat(
+            "expected purchase uplift %+.3f reached %+.3f (probability %.2f "
+            "reached threshold %.2f)",
+            x.uplift, x.min_uplift, d.probability, d.threshold);
+      }
       return absl::StrFormat("probability %.2f reached threshold %.2f",
                              d.probability, d.threshold);
   }

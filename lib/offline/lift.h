@@ -5,6 +5,8 @@
 #define BECKON_LIB_OFFLINE_LIFT_H_
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "beckon/replay.h"
 
@@ -37,6 +39,19 @@ struct MeanVar {
 // (0 for an empty arm) and the interval is left at 0.
 LiftEstimate Difference(const MeanVar& offered, const MeanVar& holdout,
                         double z = kZ95);
+
+// One visitor for the Qini curve: the score it is ranked by, its arm, and
+// whether it bought.
+struct QiniVisitor {
+  double score = 0;
+  bool holdout = false;
+  bool purchased = false;
+};
+
+// The Qini curve and area of ranking `visitors` by score, highest first
+// (ties in the given order); see beckon::Qini. random_sd from 200
+// Fisher-Yates shuffles with a fixed seed.
+Qini QiniOf(std::vector<QiniVisitor> visitors, std::string ranked_by);
 
 }  // namespace beckon::internal
 

@@ -123,21 +123,38 @@ struct SessionState {
   uint32_t offer_page_index = 0;
 };
 
+// A visitor's moment for the lift: its session (kNoLiftSession before it)
+// and what happened after it there.
+struct LiftMoment {
+  uint32_t session = kNoLiftSession;
+  uint16_t group = kUnlisted;
+  bool holdout = false;
+  bool offered = false;
+  bool purchased = false;
+  bool contacted = false;
+  double revenue = 0;
+  double score = 0;
+  int64_t at = 0;
+  void Outcome(const LogEvent& e, uint32_t in_session) {
+    if (session != in_session) return;
+    if (e.type == EventType::kPurchase) {
+      purchased = true;
+      revenue += e.value;
+    } else if (e.type == EventType::kHelpContact) {
+      contacted = true;
+    }
+  }
+};
+
 struct VisitorState {
   uint32_t session = 0xFFFFFFFF;
   uint16_t group = kUnlisted;  // Group of the current page.
   uint32_t generation = 0;     // Bumped by each event: stale rechecks die.
   int64_t declined_at = -1;    // Last logged decline.
   std::vector<uint16_t> groups_seen;  // This session's groups.
-  // The measured lift: the session of the visitor's first eligible moment
-  // (kNoLiftSession before it), and what happened after it there.
-  uint32_t lift_session = kNoLiftSession;
-  uint16_t lift_group = kUnlisted;
-  bool lift_holdout = false;
-  bool lift_offered = false;
-  bool purchased = false;
-  bool contacted = false;
-  double revenue = 0;
+  // The measured lift: the visitor's first eligible moment, and their
+  // scored moment (replay.h, LiftSample).
+  LiftMoment lift, scored;
 };
 
 // A decision that got past the visitor gates and the score: the lift's
@@ -185,13 +202,13 @@ struct Recheck {
 struct LiftArms {
   uint64_t offered_arm = 0, offered = 0, holdout_arm = 0;
   MeanVar purchase[2], contact[2], revenue[2];  // [0] offered, [1] holdout.
-  void Add(const VisitorState& vs) {
-    const int arm = vs.lift_holdout ? 1 : 0;
+  void Add(const LiftMoment& m) {
+    const int arm = m.holdout ? 1 : 0;
     ++(arm ? holdout_arm : offered_arm);
-    if (vs.lift_offered) ++offered;
-    purchase[arm].Add(vs.purchased ? 1 : 0);
-    contact[arm].Add(vs.contacted ? 1 : 0);
-    revenue[arm].Add(vs.revenue);
+    if (m.offered) ++offered;
+    purchase[arm].Add(m.purchased ? 1 : 0);
+    contact[arm].Add(m.contacted ? 1 : 0);
+    revenue[arm].Add(m.revenue);
   }
   void To(LiftCounts& c) const {
     c.offered_arm = offered_arm;
@@ -207,13 +224,21 @@ ReplayLift LiftOf(const std::vector<VisitorState>& visitors,
                   const proto::Policy& p, size_t n_groups) {
   LiftArms all;
   std::vector<LiftArms> by_group(n_groups);
+  std::vector<QiniVisitor> ranked;
   for (const VisitorState& vs : visitors) {
-    if (vs.lift_session == kNoLiftSession) continue;
-    all.Add(vs);
-    by_group[vs.lift_group == kUnlisted ? n_groups - 1 : vs.lift_group].Add(vs);
+    if (vs.scored.session != kNoLiftSession) {
+      ranked.push_back(
+          {vs.scored.score, vs.scored.holdout, vs.scored.purchased});
+    }
+    const LiftMoment& m = vs.lift;
+    if (m.session == kNoLiftSession) continue;
+    all.Add(m);
+    by_group[m.group == kUnlisted ? n_groups - 1 : m.group].Add(m);
   }
   ReplayLift lift;
   all.To(lift);
+  lift.qini = QiniOf(std::move(ranked),
+                     p.model().has_uplift() ? "uplift" : "probability");
   for (size_t g = 0; g < n_groups; ++g) {
     const LiftArms& a = by_group[g];
     if (a.offered_arm + a.holdout_arm == 0) continue;
@@ -359,6 +384,11 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
       rechecks;
   uint64_t seq = 0;
   const bool lift_on = p.gates().holdout_fraction() > 0;
+  const bool uplift_on = p.model().has_uplift();
+  std::vector<std::vector<double>> scored_features;
+  if (lift_on && options.lift_sample) {
+    scored_features.resize(log.visitor_ids.size());
+  }
   bool agents_known = false;
   int64_t free_agents = 0;
 
@@ -396,11 +426,26 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
       }
     }
     VisitorState& vs = visitors[v];
-    if (lift_on && vs.lift_session == kNoLiftSession && Eligible(d)) {
-      vs.lift_session = vs.session;
-      vs.lift_group = vs.group;
-      vs.lift_holdout = d.reason == Reason::kHoldout;
-      vs.lift_offered = d.action == Action::kOffer;
+    if (lift_on && vs.lift.session == kNoLiftSession && Eligible(d)) {
+      vs.lift.session = vs.session;
+      vs.lift.group = vs.group;
+      vs.lift.holdout = d.reason == Reason::kHoldout;
+      vs.lift.offered = d.action == Action::kOffer;
+      vs.lift.at = t;
+    }
+    if (lift_on && vs.scored.session == kNoLiftSession &&
+        (uplift_on ? d.detail.has_uplift : Eligible(d))) {
+      LiftMoment& sm = vs.scored;
+      sm.session = vs.session;
+      sm.group = vs.group;
+      sm.holdout = engine.InHoldout(log.visitor_ids[v]);
+      sm.offered = d.action == Action::kOffer;
+      sm.at = t;
+      sm.score = uplift_on ? d.detail.uplift : d.probability;
+      if (options.lift_sample) {
+        scored_features[v].assign(d.detail.features,
+                                  d.detail.features + kDecisionFeatureCount);
+      }
     }
     if (d.action == Action::kOffer) {
       ++m.offers;
@@ -509,13 +554,12 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
         break;
       }
       case EventType::kPurchase:
-        if (vs.lift_session == vs.session) {
-          vs.purchased = true;
-          vs.revenue += e.value;
-        }
+        vs.lift.Outcome(e, vs.session);
+        vs.scored.Outcome(e, vs.session);
         break;
       case EventType::kHelpContact:
-        if (vs.lift_session == vs.session) vs.contacted = true;
+        vs.lift.Outcome(e, vs.session);
+        vs.scored.Outcome(e, vs.session);
         if (ss.first_help < 0) {
           ss.first_help = t;
           ss.help_group = e.page.empty() ? vs.group
@@ -640,6 +684,27 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
   if (lift_on) {
     m.lift = LiftOf(visitors, p, n_groups);
     m.lift->from_decision_log = prod != nullptr;
+    if (options.lift_sample) {
+      for (size_t v = 0; v < visitors.size(); ++v) {
+        const LiftMoment& sm = visitors[v].scored;
+        if (sm.session == kNoLiftSession) continue;
+        LiftSample sample;
+        sample.visitor = log.visitor_ids[v];
+        sample.moment_ms = sm.at;
+        sample.group =
+            sm.group == kUnlisted
+                ? std::string_view("(unlisted)")
+                : std::string_view(
+                      p.groups(static_cast<int>(sm.group)).pattern());
+        sample.holdout = sm.holdout;
+        sample.score = sm.score;
+        sample.purchased = sm.purchased;
+        sample.contacted = sm.contacted;
+        sample.revenue = sm.revenue;
+        sample.features = scored_features[v].data();
+        options.lift_sample(sample);
+      }
+    }
   }
   m.median_offer_after_start_s = Quantile(after_start, 0.5);
   m.p90_offer_after_start_s = Quantile(after_start, 0.9);
@@ -840,6 +905,19 @@ std::string ReplayMetrics::ToJson() const {
     }
     lift_groups.push_back(']');
     l.Bool("from_decision_log", lift->from_decision_log);
+    internal::JsonObject q;
+    std::string curve = "[";
+    for (size_t i = 0; i < lift->qini.curve.size(); ++i) {
+      if (i > 0) curve.push_back(',');
+      internal::AppendJsonNumber(curve, lift->qini.curve[i]);
+    }
+    curve.push_back(']');
+    q.Str("ranked_by", lift->qini.ranked_by)
+        .UInt("visitors", lift->qini.visitors)
+        .Num("area", lift->qini.area)
+        .Num("random_sd", lift->qini.random_sd)
+        .Raw("curve", curve);
+    l.Raw("qini", q.Finish());
     l.Raw("groups", lift_groups);
     o.Raw("lift", l.Finish());
   }
