@@ -38,6 +38,7 @@
 #include "beckon/replay.h"
 #include "beckon/simulate.h"
 #include "beckon/train.h"
+#include "beckon/uplift.h"
 #include "lib/engine_internal.h"
 #include "lib/offline/train_spec.h"
 #include "lib/page_matcher.h"
@@ -1126,6 +1127,58 @@ py::tuple ReplayPolicy(py::handle policy_object, py::handle events, bool trace,
                         trace ? py::object(cols.ToPython()) : py::none());
 }
 
+// beckon.train_uplift: the policy and the report as a dict.
+py::tuple TrainUpliftPolicy(py::handle policy_object, py::handle events,
+                            std::string decisions,
+                            std::pair<uint64_t, uint64_t> visitor_key,
+                            std::string visitor_key_file, double rate,
+                            double l2, std::string name) {
+  const Policy& ran = AsPolicy(policy_object);
+  std::vector<LogEvent> log = LoadEvents(events);
+  UpliftOptions o;
+  o.target_offer_rate = rate;
+  o.l2 = l2;
+  o.name = name;
+  o.replay.engine.visitor_key = {visitor_key.first, visitor_key.second};
+  o.replay.engine.visitor_key_file = visitor_key_file;
+  std::vector<LoggedDecisionRecord> production;
+  if (!decisions.empty()) {
+    production = Unwrap(ReadDecisionLog(decisions));
+    o.replay.production_decisions = &production;
+  }
+  SignalPoll poll;
+  o.replay.interrupted = poll.Callback();
+  absl::StatusOr<UpliftResult> r;
+  {
+    py::gil_scoped_release nogil;
+    r = TrainUplift(ran, log, o);
+  }
+  poll.RethrowIfRaised();
+  UpliftResult result = Unwrap(std::move(r));
+  py::dict report;
+  report["offered_arm"] = result.offered_arm;
+  report["holdout_arm"] = result.holdout_arm;
+  report["purchased_offered"] = result.purchased_offered;
+  report["purchased_holdout"] = result.purchased_holdout;
+  report["bias"] = result.bias;
+  py::dict weights;
+  for (const auto& [feature, weight] : result.weights)
+    weights[py::str(feature)] = weight;
+  report["weights"] = weights;
+  report["min_uplift"] = result.min_uplift;
+  report["offer_rate"] = result.offer_rate;
+  report["base_offer_rate"] = result.base_offer_rate;
+  report["qini_area"] = result.qini.area;
+  report["qini_random_sd"] = result.qini.random_sd;
+  report["qini_visitors"] = result.qini.visitors;
+  report["qini_curve"] = result.qini.curve;
+  report["decision_log"] = !decisions.empty();
+  py::list warnings;
+  for (const std::string& w : result.warnings) warnings.append(w);
+  report["warnings"] = warnings;
+  return py::make_tuple(result.policy, report);
+}
+
 py::list Sweep(py::handle policy_object, py::handle events,
                DoubleArray thresholds) {
   const Policy& policy = AsPolicy(policy_object);
@@ -1726,6 +1779,7 @@ PYBIND11_MODULE(_beckon, m) {
     return out;
   });
   m.def("train", &TrainPolicy);
+  m.def("train_uplift", &TrainUpliftPolicy);
   m.def("replay", &ReplayPolicy, py::arg("policy"), py::arg("events"),
         py::arg("trace"), py::arg("load_state"), py::arg("save_state"),
         py::arg("decisions") = "",

@@ -145,3 +145,82 @@ def test_cli_simulates_and_measures_the_same_lift(run_cli, tmp_path):
                    tmp_path / "x.csv", check=False)
     assert proc.returncode != 0
     assert "--treatment-effects needs --widget-policy" in proc.stderr
+
+
+def ran_policy():
+    """The policy that ran: the default model at a low threshold, half the
+    visitors held out."""
+    d = with_holdout(0.5).to_dict()
+    d["model"]["decision_threshold"] = 0.2
+    return beckon.Policy.from_dict(d)
+
+
+@pytest.fixture(scope="module")
+def ran_log(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("uplift")
+    decisions = folder / "decisions.jsonl"
+    df = beckon.simulate(3, seed=21, widget_policy=ran_policy(),
+                         treatment_effects=True, decision_log=decisions)
+    return df, decisions
+
+
+def test_train_uplift_learns_a_policy_that_scores_by_uplift(ran_log):
+    df, decisions = ran_log
+    policy = beckon.train_uplift(ran_policy(), df, decisions=decisions,
+                                 visitor_key_file=str(decisions) + ".key",
+                                 target_offer_rate=0.05)
+    report = policy.training
+    assert report["offered_arm"] > 500 and report["holdout_arm"] > 500
+    assert report["decision_log"] is True
+    assert report["warnings"] == []
+    assert report["offer_rate"] == pytest.approx(0.05, abs=0.002)
+    assert report["base_offer_rate"] > report["offer_rate"]
+    assert len(report["qini_curve"]) == 21
+    assert report["qini_area"] > 2 * report["qini_random_sd"]
+    uplift = policy.to_dict()["model"]["uplift"]
+    assert uplift["outcome"] == "purchase"
+    assert uplift["min_uplift"] == pytest.approx(report["min_uplift"])
+    assert {w["feature"] for w in uplift["weights"]} == set(report["weights"])
+    # The replay ranks by the uplift; the decisions say why they wait.
+    result = beckon.replay(policy, df, decisions=decisions,
+                           visitor_key_file=str(decisions) + ".key")
+    assert result.metrics["lift"]["qini"]["ranked_by"] == "uplift"
+    reasons = result.trace["reasons"].map(lambda r: r[0])
+    assert reasons.str.startswith("expected purchase uplift").any()
+    # Asking for more than the policy that ran offered warns.
+    with pytest.warns(beckon.TrainingWarning, match="only chooses among"):
+        beckon.train_uplift(ran_policy(), df, decisions=decisions,
+                            visitor_key_file=str(decisions) + ".key",
+                            target_offer_rate=0.5)
+
+
+def test_train_uplift_errors(ran_log):
+    df, decisions = ran_log
+    with pytest.raises(beckon.FailedPreconditionError, match="no holdout"):
+        beckon.train_uplift(with_holdout(0.0), df)
+    with pytest.raises(beckon.InvalidArgumentError,
+                       match="target_offer_rate must be in"):
+        beckon.train_uplift(ran_policy(), df, target_offer_rate=0)
+
+
+def test_cli_train_uplift_writes_what_python_trains(run_cli, ran_log,
+                                                    tmp_path):
+    df, decisions = ran_log
+    ran_path, events = tmp_path / "ran.policy", tmp_path / "ran.csv"
+    ran_policy().save(ran_path)
+    beckon.write_events(df, events)
+    out = tmp_path / "up.policy"
+    proc = run_cli("train-uplift", "--policy", ran_path, "--events", events,
+                   "--decisions", decisions, "--visitor-key-file",
+                   str(decisions) + ".key", "--target-offer-rate", "0.05",
+                   "--out", out, "--quiet")
+    assert "uplift = 2 sigmoid(" in proc.stdout
+    assert "Qini area" in proc.stdout
+    py = beckon.train_uplift(ran_policy(), df, decisions=decisions,
+                             visitor_key_file=str(decisions) + ".key",
+                             target_offer_rate=0.05)
+    assert beckon.Policy.load(out).to_bytes() == py.to_bytes()
+    text = run_cli("replay", "--policy", out, "--events", events,
+                   "--decisions", decisions, "--visitor-key-file",
+                   str(decisions) + ".key", "--quiet").stdout
+    assert "ranking" in text and "by uplift" in text

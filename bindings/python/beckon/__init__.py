@@ -60,7 +60,7 @@ __all__ = [
     "fixed_dwell_policy", "label", "read_decision_log", "read_events",
     "replay",
     "roc_auc", "simulate", "TRUTH_COLUMNS",
-    "sweep", "time_split", "train", "write_events",
+    "sweep", "time_split", "train", "train_uplift", "write_events",
 ]
 
 class TrainingWarning(UserWarning):
@@ -1090,6 +1090,44 @@ def train(events: Events, *, base: Optional[PolicyLike] = None,
     for w in report["warnings"]:
         warnings.warn(w, TrainingWarning, stacklevel=2)
     return policy
+
+
+def train_uplift(policy: PolicyLike, events: Events, *,
+                 decisions: Optional[PathLike] = None,
+                 visitor_key: Optional[Sequence[int]] = None,
+                 visitor_key_file: Optional[PathLike] = None,
+                 target_offer_rate: float = 0.05, l2: float = 1.0,
+                 name: str = "beckon-uplift",
+                 allow_small_epoch: bool = False) -> Policy:
+    """Learns where an offer changes purchases (docs/uplift.md), as
+    ``beckon train-uplift`` does: `events` is the log of `policy` run with its
+    holdout kept, `decisions` its decision log (with `visitor_key` or
+    `visitor_key_file`, the production engine's key). Fits the uplift of a
+    purchase over the engine's features at each visitor's scored moment (the
+    transformed outcome, each arm weighted by the inverse of its share) and
+    returns `policy` with that model as ``model.uplift``, its floor set so
+    that it offers to `target_offer_rate` of sessions. The report is in
+    ``policy.training``: the arms, the weights, min_uplift, the offer rates,
+    the in-sample Qini (area, random_sd, curve) and warnings (also raised as
+    :class:`TrainingWarning`)."""
+    key = (0, 0) if visitor_key is None else tuple(int(k) for k in visitor_key)
+    if len(key) != 2 or not all(0 <= k < 2**64 for k in key):
+        raise InvalidArgumentError(
+            f"visitor_key must be two integers in [0, 2**64), got {key}")
+    impl, report = _beckon.train_uplift(
+        _impl_of(policy), _events_arg(events, allow_small_epoch),
+        os.fspath(decisions) if decisions is not None else "", key,
+        os.fspath(visitor_key_file) if visitor_key_file is not None else "",
+        float(target_offer_rate), float(l2), str(name))
+    out = Policy(impl)
+    report = dict(report)
+    report["weights"] = dict(report["weights"])
+    report["warnings"] = list(report["warnings"])
+    out.training = report
+    import warnings
+    for w in report["warnings"]:
+        warnings.warn(w, TrainingWarning, stacklevel=2)
+    return out
 
 
 def _training_groups(policy: Policy, report: dict):
