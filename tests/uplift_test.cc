@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,11 +21,16 @@
 #include "gtest/gtest.h"
 #include "lib/offline/lift.h"
 #include "lib/policy_internal.h"
+#include "uplift_test_util.h"
 
 namespace beckon {
 namespace {
 
 using internal::QiniVisitor;
+using testing::ShopRun;
+using testing::Simulate;
+using testing::WithDecisions;
+using testing::WithGates;
 
 TEST(Qini, HandComputedCurveAndArea) {
   // Ranked: an offered buyer, a holdout non-buyer, an offered non-buyer, a
@@ -53,19 +59,6 @@ TEST(Qini, HandComputedCurveAndArea) {
                                         "uplift");
   EXPECT_LT(reverse.area, 0);
   EXPECT_EQ(internal::QiniOf({}, "probability").visitors, 0u);
-}
-
-Policy WithGates(double holdout, double threshold) {
-  proto::Policy m = internal::PolicyInternal::Message(Policy::Default());
-  m.mutable_gates()->set_holdout_fraction(holdout);
-  if (threshold > 0) {
-    m.mutable_model()->set_decision_threshold(threshold);
-    m.mutable_gates()->set_threshold_at_one_agent(
-        std::max(threshold, m.gates().threshold_at_one_agent()));
-  }
-  absl::StatusOr<Policy> p = Policy::FromBytes(m.SerializeAsString());
-  EXPECT_TRUE(p.ok()) << p.status();
-  return *p;
 }
 
 Policy WithUplift(const Policy& base, double bias, double min_uplift) {
@@ -162,172 +155,6 @@ TEST(UpliftStage, BadModelsAreRefusedNamingTheField) {
   EXPECT_TRUE(Policy::FromBytes(m.SerializeAsString()).ok());
 }
 
-// A simulated shop whose widget is `policy`, with treatment effects.
-struct ShopRun {
-  std::vector<LogEvent> log;
-  std::vector<SessionTruth> truth;
-  std::vector<LoggedDecisionRecord> decisions;
-  SimulationStats stats;
-};
-
-constexpr std::array<uint64_t, 2> kKey = {0xabc, 0xdef};
-
-ShopRun Simulate(const Policy& policy, uint64_t seed, int days) {
-  SimulatorOptions o = SimulatorOptions::Default();
-  o.seed = seed;
-  o.days = days;
-  o.widget_policy = std::make_shared<const Policy>(policy);
-  o.treatment_effects = true;
-  o.widget_engine.visitor_key = kKey;
-  ShopRun r;
-  o.widget_engine.decision_sink = [&r](const LoggedDecision& d) {
-    LoggedDecisionRecord x;
-    x.ts_ms = d.ts_ms;
-    x.visitor_hash = d.visitor_hash;
-    x.action = d.action;
-    x.reason = d.reason;
-    x.would_offer = d.would_offer;
-    r.decisions.push_back(x);
-  };
-  const absl::Status s = beckon::Simulate(
-      o,
-      [&r](const LogEvent& e) {
-        r.log.push_back(e);
-        return absl::OkStatus();
-      },
-      &r.stats,
-      [&r](const SessionTruth& t) {
-        r.truth.push_back(t);
-        return absl::OkStatus();
-      });
-  EXPECT_TRUE(s.ok()) << s;
-  return r;
-}
-
-ReplayOptions WithDecisions(const ShopRun& r) {
-  ReplayOptions o;
-  o.engine.visitor_key = kKey;
-  o.production_decisions = &r.decisions;
-  return o;
-}
-
-// What a widget's offers did, from the truth: offered sessions, and the
-// purchases they added (purchase_if_offered - purchase_if_not).
-struct Effect {
-  double offered = 0;
-  double incremental = 0;
-  double offer_rate = 0;  // Offered sessions over non-holdout sessions.
-  double per_offer() const { return offered ? incremental / offered : 0; }
-};
-
-Effect EffectOf(const ShopRun& r, double holdout) {
-  Effect e;
-  for (const SessionTruth& t : r.truth) {
-    if (t.holdout) continue;
-    e.offered += 1;
-    e.incremental += static_cast<double>(t.purchase_if_offered) -
-                     static_cast<double>(t.purchase_if_not);
-  }
-  e.offer_rate =
-      e.offered / (static_cast<double>(r.stats.sessions) * (1 - holdout));
-  return e;
-}
-
-TEST(UpliftQuality, GainsMorePurchasesPerOfferThanPropensityTargeting) {
-  // The policy that ran: the default model at a low threshold, half the
-  // visitors held out, on a simulated week (seed 201).
-  const double kHoldout = 0.5;
-  const Policy ran = WithGates(kHoldout, 0.2);
-  const ShopRun train = Simulate(ran, 201, 7);
-  absl::StatusOr<ReplayMetrics> base =
-      Replay(ran, train.log, WithDecisions(train));
-  ASSERT_TRUE(base.ok()) << base.status();
-  // Both targetings offer at half the rate the policy that ran did.
-  const double target = base->offer_rate / 2;
-  UpliftOptions o;
-  o.replay = WithDecisions(train);
-  o.target_offer_rate = target;
-  absl::StatusOr<UpliftResult> up = TrainUplift(ran, train.log, o);
-  ASSERT_TRUE(up.ok()) << up.status();
-  EXPECT_TRUE(up->warnings.empty());
-  EXPECT_NEAR(up->offer_rate, target, 0.002);
-  // Propensity targeting: ran's model at the threshold that offers at the
-  // target rate, measured as TrainUplift measures it (on the holdout's
-  // sessions, nobody held out, times the share not held out).
-  std::vector<LogEvent> untouched;
-  {
-    std::unique_ptr<Engine> hasher = *Engine::Create(ran);
-    for (const LogEvent& e : train.log) {
-      if (hasher->InHoldout(e.visitor)) untouched.push_back(e);
-    }
-  }
-  absl::StatusOr<Calibration> prop =
-      CalibrateDecisionThreshold(WithGates(0, 0.2), untouched,
-                                 target / (1 - kHoldout), WithDecisions(train));
-  ASSERT_TRUE(prop.ok()) << prop.status();
-  prop->policy = *WithDecisionThreshold(ran, prop->setting);
-  prop->metrics.offer_rate *= 1 - kHoldout;
-  std::printf(
-      "trained on %llu offered + %llu holdout visitors; target "
-      "offer rate %.4f; uplift min %.3f (rate %.4f), propensity "
-      "threshold %.3f (rate %.4f); in-sample Qini %.4f (random sd "
-      "%.4f)\n",
-      static_cast<unsigned long long>(up->offered_arm),
-      static_cast<unsigned long long>(up->holdout_arm), target, up->min_uplift,
-      up->offer_rate, prop->setting, prop->metrics.offer_rate, up->qini.area,
-      up->qini.random_sd);
-
-  // New days (seeds 301-303): each targeting runs the shop.
-  double inc_u = 0, off_u = 0, inc_p = 0, off_p = 0;
-  for (uint64_t seed = 301; seed <= 303; ++seed) {
-    const Effect u = EffectOf(Simulate(up->policy, seed, 3), kHoldout);
-    const Effect p = EffectOf(Simulate(prop->policy, seed, 3), kHoldout);
-    std::printf(
-        "seed %llu: uplift %.0f offers (rate %.4f), %.0f more "
-        "purchases (%.3f per offer); propensity %.0f offers (rate "
-        "%.4f), %.0f more purchases (%.3f per offer)\n",
-        static_cast<unsigned long long>(seed), u.offered, u.offer_rate,
-        u.incremental, u.per_offer(), p.offered, p.offer_rate, p.incremental,
-        p.per_offer());
-    inc_u += u.incremental;
-    off_u += u.offered;
-    inc_p += p.incremental;
-    off_p += p.offered;
-  }
-  const double ratio = (inc_u / off_u) / (inc_p / off_p);
-  std::printf(
-      "incremental purchases per offer: uplift %.4f, propensity "
-      "%.4f, ratio x%.2f; offers %0.f against %0.f\n",
-      inc_u / off_u, inc_p / off_p, ratio, off_u, off_p);
-  EXPECT_GE(ratio, 1.3);
-  // At about the same offer rate (both set to the target on the training
-  // week; live they land within 15% of each other), and not by offering
-  // less: at least as many purchases added in all.
-  EXPECT_NEAR(off_u / off_p, 1.0, 0.15);
-  EXPECT_GE(inc_u, inc_p);
-
-  // The uplift ranking beats chance on a new log of the policy that ran.
-  const ShopRun test = Simulate(ran, 304, 3);
-  absl::StatusOr<ReplayMetrics> m =
-      Replay(up->policy, test.log, WithDecisions(test));
-  ASSERT_TRUE(m.ok()) << m.status();
-  const Qini& q = m->lift->qini;
-  absl::StatusOr<ReplayMetrics> by_probability =
-      Replay(ran, test.log, WithDecisions(test));
-  ASSERT_TRUE(by_probability.ok());
-  const Qini& qp = by_probability->lift->qini;
-  std::printf(
-      "Qini on seed 304: uplift ranking %.4f (random sd %.4f, %.1f "
-      "sd), probability ranking %.4f, over %llu visitors\n",
-      q.area, q.random_sd, q.area / q.random_sd, qp.area,
-      static_cast<unsigned long long>(q.visitors));
-  EXPECT_EQ(q.ranked_by, "uplift");
-  EXPECT_EQ(qp.ranked_by, "probability");
-  EXPECT_EQ(q.visitors, qp.visitors);  // The same moments, ranked twice.
-  EXPECT_GT(q.area, 3 * q.random_sd);
-  EXPECT_GT(q.area, qp.area);
-}
-
 TEST(UpliftTraining, RefusesWhatItCannotLearnFrom) {
   const ShopRun r = Simulate(WithGates(0.5, 0.2), 5, 1);
   UpliftOptions o;
@@ -361,6 +188,65 @@ TEST(UpliftTraining, RefusesWhatItCannotLearnFrom) {
                 .provenance()
                 .warnings_size(),
             1);
+}
+
+TEST(OffPolicy, EstimatorsAreHandComputed) {
+  using internal::OffPolicyRow;
+  // Half held out (propensity 0.5 either way). The target offers to rows
+  // 0-1 and not to rows 2-3.
+  //   row  logged  target  y  q_offer q_not   w   w y   q(t) + w (y - q(t))
+  //   0    offer   offer   1  0.6     0.2     2   2     0.6 + 2 * 0.4 = 1.4
+  //   1    not     offer   1  0.6     0.2     0   0     0.6
+  //   2    not     not     0  0.5     0.1     2   0     0.1 + 2 * -0.1 = -0.1
+  //   3    offer   not     1  0.5     0.1     0   0     0.1
+  const std::vector<OffPolicyRow> rows = {{true, true, 0.5, 1, 0.6, 0.2},
+                                          {false, true, 0.5, 1, 0.6, 0.2},
+                                          {false, false, 0.5, 0, 0.5, 0.1},
+                                          {true, false, 0.5, 1, 0.5, 0.1}};
+  const internal::OffPolicyValues v = internal::EstimateOffPolicy(rows);
+  EXPECT_EQ(v.matched, 2u);
+  // IPS: (2 + 0 + 0 + 0) / 4. Terms {2, 0, 0, 0}: variance 1, se 1/2.
+  EXPECT_DOUBLE_EQ(v.ips.value, 0.5);
+  EXPECT_DOUBLE_EQ(v.ips.standard_error, 0.5);
+  EXPECT_DOUBLE_EQ(v.ips.ci_low, 0.5 - internal::kZ95 * 0.5);
+  // SNIPS: sum w y / sum w = 2 / 4.
+  EXPECT_DOUBLE_EQ(v.snips.value, 0.5);
+  // Doubly robust: (1.4 + 0.6 - 0.1 + 0.1) / 4.
+  EXPECT_DOUBLE_EQ(v.doubly_robust.value, 0.5);
+  // ESS: (sum w)^2 / sum w^2 = 16 / 8.
+  EXPECT_DOUBLE_EQ(v.effective_sample_size, 2);
+  // SNIPS's standard error (delta method): terms w (y - 0.5) / mean w
+  // with mean w = 1: {1, 0, -1, 0}, variance 2/3, se sqrt(2/3) / 2.
+  EXPECT_NEAR(v.snips.standard_error, std::sqrt(2.0 / 3) / 2, 1e-15);
+  // Unequal propensities weigh by their inverse.
+  const internal::OffPolicyValues u = internal::EstimateOffPolicy(
+      {{true, true, 0.8, 1, 0.5, 0.5}, {false, false, 0.2, 1, 0.5, 0.5}});
+  EXPECT_DOUBLE_EQ(u.ips.value, (1 / 0.8 + 1 / 0.2) / 2);
+  EXPECT_DOUBLE_EQ(u.snips.value, 1);
+}
+
+TEST(OffPolicy, SaysWhenTheLogCannotSupportTheEstimate) {
+  const Policy ran = WithGates(0.5, 0.2);
+  const ShopRun day = Simulate(ran, 6, 1);
+  OffPolicyOptions o;
+  o.replay = WithDecisions(day);
+  EXPECT_EQ(
+      EvaluateOffPolicy(WithGates(0, 0.2), ran, day.log, o).status().code(),
+      absl::StatusCode::kFailedPrecondition);
+  // A target that offers at once on every page (its dwell thresholds
+  // gone, a threshold it always reaches) offers before the logged moments.
+  proto::Policy eager = internal::PolicyInternal::Message(ran);
+  eager.mutable_model()->set_allow_before_dwell_threshold(true);
+  eager.mutable_model()->set_decision_threshold(1e-6);
+  eager.mutable_gates()->set_threshold_at_one_agent(0.5);
+  absl::StatusOr<OffPolicyEstimate> e = EvaluateOffPolicy(
+      ran, *Policy::FromBytes(eager.SerializeAsString()), day.log, o);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_FALSE(e->supported);
+  EXPECT_GT(e->unsupported, e->visitors / 2);
+  EXPECT_NE(e->why.find("offered earlier than the logged moment"),
+            std::string::npos)
+      << e->why;
 }
 
 }  // namespace

@@ -168,6 +168,7 @@ struct Qini {
 struct LiftSample {
   std::string_view visitor;
   int64_t moment_ms = 0;
+  int64_t session_start_ms = 0;  // The moment's session's first event.
   std::string_view group;  // The page group's pattern ("(unlisted)").
   bool holdout = false;    // In the policy's holdout group.
   // The expected uplift (a policy with an uplift model) or the

@@ -79,6 +79,75 @@ absl::StatusOr<UpliftResult> TrainUplift(const Policy& ran,
                                          const std::vector<LogEvent>& events,
                                          const UpliftOptions& options);
 
+// Off-policy evaluation (docs/uplift.md): what another policy's decisions
+// at the logged moments would have given, estimated from a log whose
+// offers were randomized (the holdout of the policy that ran: at each
+// visitor's scored moment the offer came with probability 1 -
+// holdout_fraction).
+struct OffPolicyOptions {
+  // How the log is replayed (production's decision log and visitor key;
+  // the target is replayed with them too, so that it decides at the
+  // logged moments).
+  ReplayOptions replay;
+  double l2 = 1.0;  // The outcome models' L2 penalty (doubly robust).
+  // The estimate is said to be unsupported when more than this share of
+  // the logged visitors cannot be evaluated (below).
+  double max_unsupported_share = 0.05;
+};
+
+// One estimator's value: the target's purchase rate among the logged
+// visitors, with a 95% interval (normal approximation).
+struct OffPolicyValue {
+  double value = 0;
+  double standard_error = 0;
+  double ci_low = 0;
+  double ci_high = 0;
+};
+
+// One logged visitor as the estimate saw them.
+struct OffPolicyVisitor {
+  std::string visitor;
+  int64_t session_start_ms = 0;
+  int64_t moment_ms = 0;
+  bool logged_offer = false;  // Not held out: offered at the moment.
+  double propensity = 0;      // P(the logged action) at the moment.
+  bool target_offer = false;  // What the target decides at the moment.
+  // False when the target cannot be evaluated here: it offered earlier in
+  // the session than the logged moment, where the log has no outcome.
+  bool supported = true;
+  bool purchased = false;
+};
+
+struct OffPolicyEstimate {
+  uint64_t visitors = 0;          // Logged visitors (scored moments).
+  uint64_t unsupported = 0;       // Of them, where the target offered earlier.
+  uint64_t matched = 0;           // Supported, logged action = target's.
+  double target_offer_share = 0;  // Of supported, the target offers.
+  double min_propensity = 0;
+  // Effective sample size of the importance weights: (sum w)^2 / sum w^2.
+  double effective_sample_size = 0;
+  // Whether the log supports the estimate: enough visitors matched, and
+  // at most max_unsupported_share unsupported. `why` says what fails.
+  bool supported = false;
+  std::string why;
+  // Inverse propensity scoring, its self-normalized form, and doubly
+  // robust (outcome models fitted per arm on the engine's features, two
+  // folds crossed), over the supported visitors.
+  OffPolicyValue ips, snips, doubly_robust;
+  // The logging policy's own value (the mean outcome of the logged
+  // visitors, offered and held out as they were).
+  double logged_value = 0;
+  std::vector<OffPolicyVisitor> rows;
+};
+
+// Estimates `target`'s value on the log of `logged` (which must keep a
+// holdout). The target is replayed with its holdout off: the value is its
+// decision rule's, for everyone. FailedPrecondition if `logged` keeps no
+// holdout; the replays' errors otherwise.
+absl::StatusOr<OffPolicyEstimate> EvaluateOffPolicy(
+    const Policy& logged, const Policy& target,
+    const std::vector<LogEvent>& events, const OffPolicyOptions& options);
+
 }  // namespace beckon
 
 #endif  // BECKON_UPLIFT_H_

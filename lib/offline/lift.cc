@@ -91,4 +91,52 @@ Qini QiniOf(std::vector<QiniVisitor> visitors, std::string ranked_by) {
   return out;
 }
 
+namespace {
+
+OffPolicyValue ValueOf(const MeanVar& m) {
+  OffPolicyValue v;
+  v.value = m.mean;
+  v.standard_error =
+      m.n ? std::sqrt(m.Variance() / static_cast<double>(m.n)) : 0.0;
+  v.ci_low = v.value - kZ95 * v.standard_error;
+  v.ci_high = v.value + kZ95 * v.standard_error;
+  return v;
+}
+
+}  // namespace
+
+OffPolicyValues EstimateOffPolicy(const std::vector<OffPolicyRow>& rows) {
+  OffPolicyValues out;
+  MeanVar ips, dr;
+  double sum_w = 0, sum_w2 = 0, sum_wy = 0;
+  for (const OffPolicyRow& r : rows) {
+    const bool match = r.logged_offer == r.target_offer;
+    const double w = match ? 1 / r.propensity : 0;
+    if (match) ++out.matched;
+    sum_w += w;
+    sum_w2 += w * w;
+    sum_wy += w * r.y;
+    ips.Add(w * r.y);
+    const double q = r.target_offer ? r.q_offer : r.q_not;
+    dr.Add(q + w * (r.y - q));
+  }
+  out.ips = ValueOf(ips);
+  out.doubly_robust = ValueOf(dr);
+  out.effective_sample_size = sum_w2 > 0 ? sum_w * sum_w / sum_w2 : 0;
+  if (sum_w > 0) {
+    const double value = sum_wy / sum_w;
+    const double mean_w = sum_w / static_cast<double>(rows.size());
+    MeanVar phi;
+    for (const OffPolicyRow& r : rows) {
+      const double w = r.logged_offer == r.target_offer ? 1 / r.propensity : 0;
+      phi.Add(w * (r.y - value) / mean_w);
+    }
+    out.snips = ValueOf(phi);
+    out.snips.value = value;
+    out.snips.ci_low = value - kZ95 * out.snips.standard_error;
+    out.snips.ci_high = value + kZ95 * out.snips.standard_error;
+  }
+  return out;
+}
+
 }  // namespace beckon::internal

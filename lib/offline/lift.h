@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "beckon/replay.h"
+#include "beckon/uplift.h"
 
 namespace beckon::internal {
 
@@ -52,6 +53,30 @@ struct QiniVisitor {
 // (ties in the given order); see beckon::Qini. random_sd from 200
 // Fisher-Yates shuffles with a fixed seed.
 Qini QiniOf(std::vector<QiniVisitor> visitors, std::string ranked_by);
+
+// One logged visitor for the off-policy estimators: the logged and the
+// target's action at the moment, the logged action's propensity, the
+// outcome, and the outcome models' predictions for either action.
+struct OffPolicyRow {
+  bool logged_offer = false;
+  bool target_offer = false;
+  double propensity = 1;
+  double y = 0;
+  double q_offer = 0;  // P(y | x, offered), from the other fold.
+  double q_not = 0;    // P(y | x, not offered).
+};
+
+struct OffPolicyValues {
+  OffPolicyValue ips, snips, doubly_robust;
+  uint64_t matched = 0;
+  double effective_sample_size = 0;
+};
+
+// IPS: mean of w y, w = [logged = target] / propensity. SNIPS: sum w y /
+// sum w, its standard error by the delta method. Doubly robust: mean of
+// q(target) + w (y - q(target)). Intervals: +- 1.96 standard errors of the
+// terms' mean.
+OffPolicyValues EstimateOffPolicy(const std::vector<OffPolicyRow>& rows);
 
 }  // namespace beckon::internal
 

@@ -157,9 +157,9 @@ struct VisitorState {
   LiftMoment lift, scored;
 };
 
-// A decision that got past the visitor gates and the score: the lift's
-// eligible moment (replay.h).
-bool Eligible(const Decision& d) {
+}  // namespace
+
+bool EligibleDecision(const Decision& d) {
   switch (d.reason) {
     case Reason::kScore:
       return d.action == Action::kOffer;
@@ -172,6 +172,8 @@ bool Eligible(const Decision& d) {
       return false;
   }
 }
+
+namespace {
 
 // Rechecks after row `i` fire before this time: the visitor's next event,
 // or just after it if that is an offer_shown (a host shows an offer in the
@@ -426,7 +428,7 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
       }
     }
     VisitorState& vs = visitors[v];
-    if (lift_on && vs.lift.session == kNoLiftSession && Eligible(d)) {
+    if (lift_on && vs.lift.session == kNoLiftSession && EligibleDecision(d)) {
       vs.lift.session = vs.session;
       vs.lift.group = vs.group;
       vs.lift.holdout = d.reason == Reason::kHoldout;
@@ -434,7 +436,7 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
       vs.lift.at = t;
     }
     if (lift_on && vs.scored.session == kNoLiftSession &&
-        (uplift_on ? d.detail.has_uplift : Eligible(d))) {
+        (uplift_on ? d.detail.has_uplift : EligibleDecision(d))) {
       LiftMoment& sm = vs.scored;
       sm.session = vs.session;
       sm.group = vs.group;
@@ -691,6 +693,7 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
         LiftSample sample;
         sample.visitor = log.visitor_ids[v];
         sample.moment_ms = sm.at;
+        sample.session_start_ms = log.session_start[sm.session];
         sample.group =
             sm.group == kUnlisted
                 ? std::string_view("(unlisted)")

@@ -52,6 +52,11 @@ double ThresholdOfLogOdds(double z);
 // The q-quantile of `v` (q in [0, 1]), linear between ranks; 0 if empty.
 double Quantile(std::vector<double> v, double q);
 
+// A decision past the visitor gates and the score: an offer, or a suppress
+// by a site gate (holdout, no_agents, rate_cap, offer_rate_cap). The lift's
+// eligible moment (replay.h).
+bool EligibleDecision(const Decision& d);
+
 // Replays a prepared log (see beckon::Replay). The log's timeout must be
 // the policy's session timeout.
 absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,

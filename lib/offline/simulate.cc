@@ -27,6 +27,7 @@
 #include "beckon/event_log.h"
 #include "beckon/policy.pb.h"
 #include "lib/engine/decision_log.h"
+#include "lib/offline/replay_internal.h"
 #include "policy_internal.h"
 
 namespace beckon {
@@ -551,15 +552,8 @@ class Simulation {
     } else {
       next_check_.reset();
     }
-    if (!moment_ && EligibleMoment(*d)) Moment(at, *d);
-  }
-
-  // A decision past the visitor gates and the score (the replay's lift
-  // counts from the same moment).
-  static bool EligibleMoment(const Decision& d) {
-    return (d.action == Action::kOffer && d.reason == Reason::kScore) ||
-           d.reason == Reason::kHoldout || d.reason == Reason::kNoAgents ||
-           d.reason == Reason::kRateCap || d.reason == Reason::kOfferRateCap;
+    // The replay's lift counts from the same moment.
+    if (!moment_ && internal::EligibleDecision(*d)) Moment(at, *d);
   }
 
   // The session's eligible moment: the visitor's type, and so what they do.

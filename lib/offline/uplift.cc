@@ -1,6 +1,7 @@
 // Uplift targeting by the transformed outcome (docs/uplift.md).
 #include "beckon/uplift.h"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -8,12 +9,14 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "beckon/engine.h"
 #include "beckon/policy.pb.h"
 #include "beckon/train.h"
 #include "lib/model_features.h"
+#include "lib/offline/lift.h"
 #include "lib/offline/replay_internal.h"
 #include "policy_internal.h"
 
@@ -193,6 +196,149 @@ absl::StatusOr<UpliftResult> TrainUplift(const Policy& ran,
   if (!out.ok()) return out.status();
   r.policy = *std::move(out);
   return r;
+}
+
+}  // namespace beckon
+
+namespace beckon {
+
+absl::StatusOr<OffPolicyEstimate> EvaluateOffPolicy(
+    const Policy& logged, const Policy& target,
+    const std::vector<LogEvent>& events, const OffPolicyOptions& options) {
+  const proto::Policy& lp = internal::PolicyInternal::Message(logged);
+  const double h = lp.gates().holdout_fraction();
+  if (!(h > 0)) {
+    return absl::FailedPreconditionError(
+        "off-policy: the logged policy keeps no holdout (gates."
+        "holdout_fraction is 0): its offers were not randomized, so another "
+        "policy's value cannot be estimated from its log");
+  }
+  if (!(std::isfinite(options.l2) && options.l2 >= 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("off-policy: l2 must be >= 0, got ", options.l2));
+  }
+  OffPolicyEstimate est;
+  // The logged visitors at their scored moments.
+  std::vector<double> x;
+  // Keyed by views into `events` (which outlive the call).
+  absl::flat_hash_map<std::string_view, size_t> index;
+  ReplayOptions collect = options.replay;
+  collect.trace = nullptr;
+  collect.lift_sample = [&](const LiftSample& s) {
+    OffPolicyVisitor v;
+    v.visitor = std::string(s.visitor);
+    v.session_start_ms = s.session_start_ms;
+    v.moment_ms = s.moment_ms;
+    v.logged_offer = !s.holdout;
+    v.propensity = s.holdout ? h : 1 - h;
+    v.purchased = s.purchased;
+    index.emplace(s.visitor, est.rows.size());
+    est.rows.push_back(std::move(v));
+    x.insert(x.end(), s.features, s.features + kDecisionFeatureCount);
+  };
+  absl::StatusOr<ReplayMetrics> logged_run = Replay(logged, events, collect);
+  if (!logged_run.ok()) return logged_run.status();
+
+  // The target's decisions at those moments, nobody held out.
+  proto::Policy tp = internal::PolicyInternal::Message(target);
+  tp.mutable_gates()->set_holdout_fraction(0);
+  absl::StatusOr<Policy> rule = Policy::FromBytes(tp.SerializeAsString());
+  if (!rule.ok()) return rule.status();
+  ReplayOptions replay = options.replay;
+  replay.lift_sample = nullptr;
+  replay.save_state_path.clear();
+  replay.trace = [&](const TraceRecord& rec) {
+    auto it = index.find(rec.visitor);
+    if (it == index.end()) return;
+    OffPolicyVisitor& v = est.rows[it->second];
+    if (rec.ts_ms < v.session_start_ms || rec.ts_ms > v.moment_ms) return;
+    const Decision& d = *rec.decision;
+    if (rec.ts_ms < v.moment_ms) {
+      if (d.action == Action::kOffer) v.supported = false;
+    } else if (internal::EligibleDecision(d)) {
+      v.target_offer = true;
+    }
+  };
+  absl::StatusOr<ReplayMetrics> target_run = Replay(*rule, events, replay);
+  if (!target_run.ok()) return target_run.status();
+
+  // Outcome models per logged arm, two folds crossed: q[a][i] is P(buy |
+  // x_i, arm a) from the fold that does not hold row i.
+  const size_t n = est.rows.size();
+  std::vector<double> q[2] = {std::vector<double>(n), std::vector<double>(n)};
+  for (int arm = 0; arm < 2; ++arm) {
+    for (size_t fold = 0; fold < 2; ++fold) {
+      std::vector<double> fx, fy;
+      internal::MeanVar mean;
+      for (size_t i = 0; i < n; ++i) {
+        const OffPolicyVisitor& v = est.rows[i];
+        if (i % 2 == fold || v.logged_offer != (arm == 1)) continue;
+        fx.insert(fx.end(), x.begin() + i * kDecisionFeatureCount,
+                  x.begin() + (i + 1) * kDecisionFeatureCount);
+        fy.push_back(v.purchased ? 1 : 0);
+        mean.Add(fy.back());
+      }
+      std::optional<LogisticModel> model;
+      if (fy.size() >= 20 && mean.mean > 0 && mean.mean < 1) {
+        LogisticOptions lo;
+        lo.l2 = options.l2;
+        absl::StatusOr<LogisticModel> fit =
+            FitLogistic(fx, kDecisionFeatureCount, fy, {}, lo);
+        if (fit.ok()) model = *std::move(fit);
+      }
+      for (size_t i = fold; i < n; i += 2) {
+        q[arm][i] =
+            model ? model->Predict(&x[i * kDecisionFeatureCount]) : mean.mean;
+      }
+    }
+  }
+
+  est.visitors = n;
+  est.min_propensity = std::min(h, 1 - h);
+  std::vector<internal::OffPolicyRow> supported;
+  internal::MeanVar logged_value, offer_share;
+  for (size_t i = 0; i < n; ++i) {
+    const OffPolicyVisitor& v = est.rows[i];
+    logged_value.Add(v.purchased ? 1 : 0);
+    if (!v.supported) {
+      ++est.unsupported;
+      continue;
+    }
+    offer_share.Add(v.target_offer ? 1 : 0);
+    internal::OffPolicyRow r;
+    r.logged_offer = v.logged_offer;
+    r.target_offer = v.target_offer;
+    r.propensity = v.propensity;
+    r.y = v.purchased ? 1 : 0;
+    r.q_offer = q[1][i];
+    r.q_not = q[0][i];
+    supported.push_back(r);
+  }
+  est.logged_value = logged_value.mean;
+  est.target_offer_share = offer_share.mean;
+  const internal::OffPolicyValues values =
+      internal::EstimateOffPolicy(supported);
+  est.ips = values.ips;
+  est.snips = values.snips;
+  est.doubly_robust = values.doubly_robust;
+  est.matched = values.matched;
+  est.effective_sample_size = values.effective_sample_size;
+  const double unsupported_share =
+      n ? static_cast<double>(est.unsupported) / static_cast<double>(n) : 1;
+  if (n == 0) {
+    est.why = "no logged visitor reached a scored moment";
+  } else if (unsupported_share > options.max_unsupported_share) {
+    est.why = absl::StrFormat(
+        "the target offered earlier than the logged moment for %.1f%% of "
+        "visitors (at most %.1f%%): the log has no outcome for offers that "
+        "early",
+        100 * unsupported_share, 100 * options.max_unsupported_share);
+  } else if (est.matched < 30) {
+    est.why = absl::StrCat("only ", est.matched,
+                           " logged actions match the target's (at least 30)");
+  }
+  est.supported = est.why.empty();
+  return est;
 }
 
 }  // namespace beckon
