@@ -1179,6 +1179,61 @@ py::tuple TrainUpliftPolicy(py::handle policy_object, py::handle events,
   return py::make_tuple(result.policy, report);
 }
 
+// beckon.evaluate: the estimate as a dict, and its rows.
+py::tuple EvaluatePolicy(py::handle target_object, py::handle logged_object,
+                         py::handle events, std::string decisions,
+                         std::pair<uint64_t, uint64_t> visitor_key,
+                         std::string visitor_key_file) {
+  const Policy& target = AsPolicy(target_object);
+  const Policy& logged = AsPolicy(logged_object);
+  std::vector<LogEvent> log = LoadEvents(events);
+  OffPolicyOptions o;
+  o.replay.engine.visitor_key = {visitor_key.first, visitor_key.second};
+  o.replay.engine.visitor_key_file = visitor_key_file;
+  std::vector<LoggedDecisionRecord> production;
+  if (!decisions.empty()) {
+    production = Unwrap(ReadDecisionLog(decisions));
+    o.replay.production_decisions = &production;
+  }
+  SignalPoll poll;
+  o.replay.interrupted = poll.Callback();
+  absl::StatusOr<OffPolicyEstimate> r;
+  {
+    py::gil_scoped_release nogil;
+    r = EvaluateOffPolicy(logged, target, log, o);
+  }
+  poll.RethrowIfRaised();
+  OffPolicyEstimate e = Unwrap(std::move(r));
+  auto value = [](const OffPolicyValue& v) {
+    py::dict d;
+    d["value"] = v.value;
+    d["standard_error"] = v.standard_error;
+    d["ci_low"] = v.ci_low;
+    d["ci_high"] = v.ci_high;
+    return d;
+  };
+  py::dict out;
+  out["visitors"] = e.visitors;
+  out["unsupported"] = e.unsupported;
+  out["matched"] = e.matched;
+  out["target_offer_share"] = e.target_offer_share;
+  out["min_propensity"] = e.min_propensity;
+  out["effective_sample_size"] = e.effective_sample_size;
+  out["supported"] = e.supported;
+  out["why"] = e.why;
+  out["logged_value"] = e.logged_value;
+  out["ips"] = value(e.ips);
+  out["snips"] = value(e.snips);
+  out["doubly_robust"] = value(e.doubly_robust);
+  py::list rows;
+  for (const OffPolicyVisitor& v : e.rows) {
+    rows.append(py::make_tuple(v.visitor, v.session_start_ms, v.moment_ms,
+                               v.logged_offer, v.propensity, v.target_offer,
+                               v.supported, v.purchased));
+  }
+  return py::make_tuple(out, rows);
+}
+
 py::list Sweep(py::handle policy_object, py::handle events,
                DoubleArray thresholds) {
   const Policy& policy = AsPolicy(policy_object);
@@ -1780,6 +1835,7 @@ PYBIND11_MODULE(_beckon, m) {
   });
   m.def("train", &TrainPolicy);
   m.def("train_uplift", &TrainUpliftPolicy);
+  m.def("evaluate", &EvaluatePolicy);
   m.def("replay", &ReplayPolicy, py::arg("policy"), py::arg("events"),
         py::arg("trace"), py::arg("load_state"), py::arg("save_state"),
         py::arg("decisions") = "",

@@ -224,3 +224,40 @@ def test_cli_train_uplift_writes_what_python_trains(run_cli, ran_log,
                    "--decisions", decisions, "--visitor-key-file",
                    str(decisions) + ".key", "--quiet").stdout
     assert "ranking" in text and "by uplift" in text
+
+
+def test_evaluate_estimates_another_policy_off_policy(ran_log, run_cli,
+                                                      tmp_path):
+    df, decisions = ran_log
+    key = str(decisions) + ".key"
+    target = beckon.train_uplift(ran_policy(), df, decisions=decisions,
+                                 visitor_key_file=key,
+                                 target_offer_rate=0.05)
+    e = beckon.evaluate(target, df, logged_policy=ran_policy(),
+                        decisions=decisions, visitor_key_file=key)
+    assert e["supported"] is True and e["why"] == ""
+    assert e["visitors"] == len(e["rows"]) > 1000
+    assert list(e["rows"].columns) == list(beckon.OFF_POLICY_COLUMNS)
+    assert e["min_propensity"] == pytest.approx(0.5)
+    for k in ("ips", "snips", "doubly_robust"):
+        v = e[k]
+        assert v["ci_low"] < v["value"] < v["ci_high"]
+    # The rows give the same IPS by hand.
+    rows = e["rows"][e["rows"]["supported"]]
+    match = rows["logged_offer"] == rows["target_offer"]
+    ips = (match * rows["purchased"] / rows["propensity"]).mean()
+    assert e["ips"]["value"] == pytest.approx(ips)
+    # The CLI prints the same figures.
+    target_path, ran_path = tmp_path / "t.policy", tmp_path / "r.policy"
+    events = tmp_path / "e.csv"
+    target.save(target_path)
+    ran_policy().save(ran_path)
+    beckon.write_events(df, events)
+    cli = json.loads(run_cli("evaluate", "--policy", target_path,
+                             "--logged-policy", ran_path, "--events", events,
+                             "--decisions", decisions, "--visitor-key-file",
+                             key, "--json", "--quiet").stdout)
+    assert cli["doubly_robust"] == pytest.approx(e["doubly_robust"])
+    assert cli["ips"] == pytest.approx(e["ips"])
+    with pytest.raises(beckon.FailedPreconditionError, match="no holdout"):
+        beckon.evaluate(target, df, logged_policy=with_holdout(0.0))

@@ -61,6 +61,7 @@ __all__ = [
     "replay",
     "roc_auc", "simulate", "TRUTH_COLUMNS",
     "sweep", "time_split", "train", "train_uplift", "write_events",
+    "evaluate", "OFF_POLICY_COLUMNS",
 ]
 
 class TrainingWarning(UserWarning):
@@ -1127,6 +1128,43 @@ def train_uplift(policy: PolicyLike, events: Events, *,
     import warnings
     for w in report["warnings"]:
         warnings.warn(w, TrainingWarning, stacklevel=2)
+    return out
+
+
+#: The columns of :func:`evaluate`'s ``rows``.
+OFF_POLICY_COLUMNS = ("visitor", "session_start_ms", "moment_ms",
+                      "logged_offer", "propensity", "target_offer",
+                      "supported", "purchased")
+
+
+def evaluate(policy: PolicyLike, events: Events, *,
+             logged_policy: PolicyLike,
+             decisions: Optional[PathLike] = None,
+             visitor_key: Optional[Sequence[int]] = None,
+             visitor_key_file: Optional[PathLike] = None,
+             allow_small_epoch: bool = False) -> dict:
+    """Estimates off-policy what `policy`'s decisions would have given at the
+    moments of `events`, the log of `logged_policy` run with its holdout
+    kept (docs/uplift.md), as ``beckon evaluate`` does. Returns a dict:
+    visitors, unsupported, matched, target_offer_share, min_propensity,
+    effective_sample_size, supported and why (whether the log supports the
+    estimate, and if not why not), logged_value, and ``ips``, ``snips`` and
+    ``doubly_robust`` (each value, standard_error, ci_low, ci_high: the
+    target's purchase rate); ``rows`` is a DataFrame of the logged visitors
+    (columns :data:`OFF_POLICY_COLUMNS`)."""
+    key = (0, 0) if visitor_key is None else tuple(int(k) for k in visitor_key)
+    if len(key) != 2 or not all(0 <= k < 2**64 for k in key):
+        raise InvalidArgumentError(
+            f"visitor_key must be two integers in [0, 2**64), got {key}")
+    out, rows = _beckon.evaluate(
+        _impl_of(policy), _impl_of(logged_policy, "logged_policy"),
+        _events_arg(events, allow_small_epoch),
+        os.fspath(decisions) if decisions is not None else "", key,
+        os.fspath(visitor_key_file) if visitor_key_file is not None else "")
+    out = dict(out)
+    for k in ("ips", "snips", "doubly_robust"):
+        out[k] = dict(out[k])
+    out["rows"] = _pd().DataFrame(rows, columns=list(OFF_POLICY_COLUMNS))
     return out
 
 
