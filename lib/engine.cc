@@ -428,6 +428,7 @@ void EngineImpl::LogDecision(const Installed& p, uint64_t visitor_hash,
   l.probability = d.probability;
   l.threshold = d.threshold;
   l.would_offer = d.would_offer;
+  l.offer_probability = d.offer_probability;
   l.recheck_at_ms = d.recheck_at_ms;
   if (d.detail.has_session) l.group = p.cp.Group(d.detail.group).pattern;
   l.policy_name = p.policy.name();
@@ -674,12 +675,29 @@ absl::Status EngineImpl::DecideFor(const Installed& p,
   // The score.
   const bool dwell_short = !cp.allow_before_dwell_threshold() &&
                            ev.dwell_s < ev.dwell_threshold_s;
-  if (dwell_short || ev.probability < d.threshold) {
+  // Exploration: below the threshold but at least its floor, a decision
+  // goes on at random as if the threshold were reached.
+  const double not_held_out = 1 - cp.gates().holdout_fraction;
+  bool explored = false;
+  if (!dwell_short && ev.probability < d.threshold && cp.explore_share() > 0 &&
+      ev.probability >= cp.explore_floor()) {
+    d.offer_probability = cp.explore_share() * not_held_out;
+    explored = cp.ExploreDraw(visitor, now) < cp.explore_share();
+  }
+  if (dwell_short || (ev.probability < d.threshold && !explored)) {
     finish(Action::kWait, dwell_short ? Reason::kDwell
                                       : Reason::kBelowThreshold);
-    d.recheck_at_ms = internal::ReadyTime(cp, score, now, d.threshold);
+    // With exploration, the next decision worth making comes when the
+    // probability reaches the floor, if it is below it.
+    const double ready =
+        cp.explore_share() > 0 && ev.probability < cp.explore_floor()
+            ? cp.explore_floor()
+            : d.threshold;
+    d.recheck_at_ms = internal::ReadyTime(cp, score, now, ready);
     return absl::OkStatus();
   }
+  x.explored = explored;
+  if (!explored) d.offer_probability = not_held_out;
   // Where the offer would change the outcome: the expected uplift must
   // reach its floor too. Re-decided at the visitor's next event (no
   // recheck_at: when the uplift would rise is not worked out).
@@ -688,6 +706,7 @@ absl::Status EngineImpl::DecideFor(const Installed& p,
     x.uplift = cp.Uplift(ev.x);
     x.min_uplift = cp.min_uplift();
     if (x.uplift < x.min_uplift) {
+      d.offer_probability = 0;
       finish(Action::kWait, Reason::kBelowThreshold);
       return absl::OkStatus();
     }

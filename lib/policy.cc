@@ -402,6 +402,19 @@ absl::Status ValidatePolicy(const proto::Policy& p) {
                    absl::StrCat("must be in (0, 1), got ",
                                 m.decision_threshold()));
   }
+  if (m.has_exploration()) {
+    const auto& x = m.exploration();
+    if (!(x.share() > 0 && x.share() < 1)) {
+      return Invalid("model.exploration.share",
+                     absl::StrCat("must be in (0, 1), got ", x.share()));
+    }
+    if (!(x.floor() > 0 && x.floor() < m.decision_threshold())) {
+      return Invalid("model.exploration.floor",
+                     absl::StrCat("must be in (0, model.decision_threshold), "
+                                  "got ",
+                                  x.floor()));
+    }
+  }
   if (m.has_uplift()) {
     const auto& u = m.uplift();
     if (absl::Status s = CheckWeight(u.bias(), "model.uplift.bias"); !s.ok()) {

@@ -249,5 +249,116 @@ TEST(OffPolicy, SaysWhenTheLogCannotSupportTheEstimate) {
       << e->why;
 }
 
+Policy WithExploration(const Policy& base, double share, double floor) {
+  proto::Policy m = internal::PolicyInternal::Message(base);
+  proto::Exploration* x = m.mutable_model()->mutable_exploration();
+  x->set_share(share);
+  x->set_floor(floor);
+  x->set_salt("test");
+  absl::StatusOr<Policy> p = Policy::FromBytes(m.SerializeAsString());
+  EXPECT_TRUE(p.ok()) << p.status();
+  return *p;
+}
+
+TEST(Exploration, OffersBelowTheThresholdAtRandomWithinTheGates) {
+  // The default policy (threshold 0.5), a quarter held out; in [0.05, 0.5)
+  // 30% of decisions go on at random.
+  const Policy p = WithExploration(WithGates(0.25, 0), 0.3, 0.05);
+  std::unique_ptr<Engine> e = *Engine::Create(p);
+  int explored = 0, held = 0;
+  std::string an_explored;
+  for (int i = 0; i < 4000; ++i) {
+    const std::string v = "v" + std::to_string(i);
+    // A product page read past its dwell threshold: probability in the
+    // zone, below the threshold.
+    ASSERT_TRUE(e->Observe(Event::PageView(kT0, v, "/p/1")).ok());
+    const Decision d = *e->Decide(v, kT0 + 200'000);
+    ASSERT_LT(d.probability, d.threshold);
+    ASSERT_GE(d.probability, 0.05);
+    if (d.action == Action::kOffer) {
+      ++explored;
+      an_explored = v;
+      EXPECT_EQ(d.reason, Reason::kScore);
+      EXPECT_TRUE(d.detail.explored);
+      EXPECT_EQ(d.reasons()[0].rfind("exploring: probability ", 0), 0u)
+          << d.reasons()[0];
+    } else if (d.reason == Reason::kHoldout) {
+      ++held;
+      EXPECT_TRUE(d.would_offer);
+      EXPECT_TRUE(e->InHoldout(v));
+    } else {
+      EXPECT_EQ(d.reason, Reason::kBelowThreshold);
+      EXPECT_FALSE(d.detail.explored);
+    }
+    // The same chance for every decision in the zone, drawn or not.
+    EXPECT_DOUBLE_EQ(d.offer_probability, 0.3 * 0.75);
+  }
+  // 30% of the three quarters not held out: 900 of 4000 (sd about 26);
+  // the holdout's would-offers, 30% of a quarter: 300 (sd about 17).
+  EXPECT_NEAR(explored, 900, 110);
+  EXPECT_NEAR(held, 300, 70);
+  // The same draw for the same decision: deciding again at the same
+  // moment gives the same answer (here the session cap, after the offer,
+  // with chance 0).
+  ASSERT_FALSE(an_explored.empty());
+  const Decision again = *e->Decide(an_explored, kT0 + 200'000);
+  EXPECT_EQ(again.reason, Reason::kSessionCap);
+  EXPECT_DOUBLE_EQ(again.offer_probability, 0);
+  // Past the threshold the chance is the holdout's alone.
+  const std::string s = "stuck";
+  ASSERT_TRUE(
+      e->Observe(Event::PageView(kT0, s, "/", "https://www.google.com/")).ok());
+  ASSERT_TRUE(
+      e->Observe(Event::Search(kT0 + 10'000, s, "/search?q=a", 0)).ok());
+  ASSERT_TRUE(
+      e->Observe(Event::Search(kT0 + 20'000, s, "/search?q=b", 0)).ok());
+  ASSERT_TRUE(
+      e->Observe(Event::PageView(kT0 + 30'000, s, "/help/returns")).ok());
+  const Decision high = *e->Decide(s, kT0 + 300'000);
+  ASSERT_GE(high.probability, high.threshold);
+  EXPECT_DOUBLE_EQ(high.offer_probability, 0.75);
+  EXPECT_FALSE(high.detail.explored);
+  // Before the page's dwell threshold nothing is drawn.
+  ASSERT_TRUE(e->Observe(Event::PageView(kT0, "early", "/p/1")).ok());
+  const Decision early = *e->Decide("early", kT0 + 1000);
+  EXPECT_EQ(early.reason, Reason::kDwell);
+  EXPECT_DOUBLE_EQ(early.offer_probability, 0);
+}
+
+TEST(Exploration, NeverAgainstADecline) {
+  const Policy p = WithExploration(WithGates(0, 0), 0.99, 0.01);
+  std::unique_ptr<Engine> e = *Engine::Create(p);
+  ASSERT_TRUE(e->Observe(Event::PageView(kT0, "d", "/p/1")).ok());
+  ASSERT_TRUE(
+      e->Observe(Event::OfferShown(kT0 + 1000, "d", "/p/1", Channel::kChat))
+          .ok());
+  ASSERT_TRUE(
+      e->Observe(Event::OfferDeclined(kT0 + 2000, "d", "/p/1", Channel::kChat))
+          .ok());
+  for (int k = 0; k < 50; ++k) {
+    const Decision d = *e->Decide("d", kT0 + 200'000 + k * 1000);
+    EXPECT_EQ(d.reason, Reason::kDeclined);
+    EXPECT_DOUBLE_EQ(d.offer_probability, 0);
+  }
+}
+
+TEST(Exploration, BadSettingsAreRefused) {
+  proto::Policy m = internal::PolicyInternal::Message(Policy::Default());
+  m.mutable_model()->mutable_exploration()->set_share(1.0);
+  m.mutable_model()->mutable_exploration()->set_floor(0.1);
+  EXPECT_NE(Policy::FromBytes(m.SerializeAsString())
+                .status()
+                .message()
+                .find("model.exploration.share"),
+            std::string::npos);
+  m.mutable_model()->mutable_exploration()->set_share(0.1);
+  m.mutable_model()->mutable_exploration()->set_floor(0.6);  // >= 0.5.
+  EXPECT_NE(Policy::FromBytes(m.SerializeAsString())
+                .status()
+                .message()
+                .find("model.exploration.floor"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace beckon

@@ -903,7 +903,8 @@ py::tuple SimulateToColumns(py::dict given) {
       rows.append(py::make_tuple(t.visitor, t.session_start_ms, t.moment_ms,
                                  t.group, t.holdout ? "holdout" : "offered",
                                  VisitorTypeName(t.type), t.purchase_if_offered,
-                                 t.purchase_if_not, t.purchased, t.revenue));
+                                 t.purchase_if_not, t.purchased, t.revenue,
+                                 t.offered));
     }
     truth_rows = rows;
   }

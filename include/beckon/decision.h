@@ -101,6 +101,8 @@ struct DecisionDetail {
   // A policy with an uplift model (docs/uplift.md), once the probability
   // reached the threshold: the expected uplift of an offer, and the least
   // it must be. Below it the decision is kWait, kBelowThreshold.
+  // An exploration decision that went on below the threshold.
+  bool explored = false;
   bool has_uplift = false;
   double uplift = 0;
   double min_uplift = 0;
@@ -118,6 +120,13 @@ class Decision {
   double threshold = 0;
   // kSuppress by kHoldout only: an offer would have been made.
   bool would_offer = false;
+  // The chance, over the engine's random draws (the holdout's, per visitor,
+  // and exploration's, per decision: model.exploration), that this decision
+  // goes past the score and the holdout, all else as it is: 1 -
+  // holdout_fraction past the threshold, exploration's share times that in
+  // its zone, 0 otherwise (docs/uplift.md). The decision log records it:
+  // the propensity off-policy estimates need.
+  double offer_probability = 0;
   // If nothing else happens: for kWait, the earliest time (ms) at which
   // deciding again gives an offer (or a site gate's suppress); for a
   // suppress by a gate that lapses (declined, ignored, min_gap, rate_cap,

@@ -95,6 +95,7 @@ struct LoggedDecision {
   double probability = 0;
   double threshold = 0;
   bool would_offer = false;     // A holdout decision that would have offered.
+  double offer_probability = 0;  // Decision::offer_probability.
   std::optional<int64_t> recheck_at_ms;
   std::string_view group;       // The current page's group ("" unlisted or
                                 // no session).

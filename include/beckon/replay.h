@@ -55,6 +55,7 @@ struct LoggedDecisionRecord {
   double probability = 0;
   double threshold = 0;
   bool would_offer = false;
+  double offer_probability = 0;  // Absent in older logs: 0.
   std::string group;
   std::string policy_name;
   std::string policy_version;
@@ -161,16 +162,25 @@ struct Qini {
 };
 
 // One visitor of the lift at their scored moment, for
-// ReplayOptions::lift_sample. The scored moment is the eligible moment,
-// except for a policy with an uplift model: there it is the visitor's
-// first decision whose probability reached the threshold past the visitor
-// gates (whatever the uplift), so that low-uplift visitors are ranked too.
+// ReplayOptions::lift_sample. The scored moment is the visitor's first
+// decision with an offer probability above 0 (past the visitor gates, the
+// dwell rule, and the threshold or, with exploration, its floor: so the
+// eligible moment without exploration); for a policy with an uplift model,
+// the first decision whose probability reached the threshold past the
+// visitor gates (whatever the uplift), so that low-uplift visitors are
+// ranked too.
 struct LiftSample {
   std::string_view visitor;
   int64_t moment_ms = 0;
   int64_t session_start_ms = 0;  // The moment's session's first event.
   std::string_view group;  // The page group's pattern ("(unlisted)").
   bool holdout = false;    // In the policy's holdout group.
+  // The decision went past the score at the moment (an offer, or a site
+  // gate's suppress: for a holdout visitor their would-offer); false for
+  // an exploration decision that did not explore.
+  bool past_score = false;
+  // Decision::offer_probability at the moment.
+  double offer_probability = 0;
   // The expected uplift (a policy with an uplift model) or the
   // probability, at the moment.
   double score = 0;

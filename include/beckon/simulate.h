@@ -240,11 +240,15 @@ struct SessionTruth {
   int64_t session_start_ms = 0;
   int64_t moment_ms = 0;  // The eligible moment.
   std::string group;      // The page group's pattern then.
-  bool holdout = false;   // A holdout visitor (not offered then).
+  bool holdout = false;   // A holdout visitor (never offered).
+  // Offered at the moment (without exploration, every visitor not held
+  // out; with it, those whose exploration draw went on).
+  bool offered = false;
   VisitorType type = VisitorType::kLostCause;
   bool purchase_if_offered = false;  // The potential outcomes: a purchase
   bool purchase_if_not = false;      // after the moment in this session.
-  bool purchased = false;            // What happened (one of the two).
+  bool purchased = false;            // What happened: purchase_if_offered if
+                                     // offered, else purchase_if_not.
   double revenue = 0;                // Order value after the moment.
 };
 
@@ -254,8 +258,8 @@ using TruthSink = std::function<absl::Status(const SessionTruth&)>;
 
 // The truth as CSV: a header, then one row a session, columns
 // visitor,session_start_ms,moment_ms,group,arm,type,purchase_if_offered,
-// purchase_if_not,purchased,revenue (arm "offered" or "holdout"; the
-// booleans 0 or 1). TruthCsvRow has no line end.
+// purchase_if_not,purchased,revenue,offered (arm "offered" or "holdout";
+// the booleans 0 or 1). TruthCsvRow has no line end.
 std::string_view TruthCsvHeader();
 std::string TruthCsvRow(const SessionTruth& t);
 

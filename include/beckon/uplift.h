@@ -53,8 +53,9 @@ struct UpliftOptions {
 
 struct UpliftResult {
   Policy policy = Policy::Default();
-  uint64_t offered_arm = 0;  // Visitors fitted on, by arm,
-  uint64_t holdout_arm = 0;
+  uint64_t offered_arm = 0;        // Visitors fitted on, by logged action
+  uint64_t holdout_arm = 0;        // (offered, or not: held out or, with
+                                   // exploration, not drawn),
   uint64_t purchased_offered = 0;  // and of them those who bought.
   uint64_t purchased_holdout = 0;
   // The fitted uplift model: bias and weights by feature name.
@@ -109,7 +110,9 @@ struct OffPolicyVisitor {
   std::string visitor;
   int64_t session_start_ms = 0;
   int64_t moment_ms = 0;
-  bool logged_offer = false;  // Not held out: offered at the moment.
+  // Offered at the moment: not held out, and past the score (not an
+  // exploration decision that did not explore).
+  bool logged_offer = false;
   double propensity = 0;      // P(the logged action) at the moment.
   bool target_offer = false;  // What the target decides at the moment.
   // False when the target cannot be evaluated here: it offered earlier in

@@ -67,6 +67,13 @@ CompiledPolicy::CompiledPolicy(const proto::Policy& p)
   for (const auto& w : p.model().weights()) {
     weights_[*ParseFeature(w.feature())] = w.weight();
   }
+  if (p.model().has_exploration()) {
+    const auto& x = p.model().exploration();
+    explore_share_ = x.share();
+    explore_floor_ = x.floor();
+    explore_k0_ = SipHash24(0x6578706c6f726530ULL, 3, x.salt());
+    explore_k1_ = SipHash24(0x6578706c6f726531ULL, 4, x.salt());
+  }
   if (p.model().has_uplift()) {
     const auto& u = p.model().uplift();
     has_uplift_ = true;
@@ -123,6 +130,21 @@ double CompiledPolicy::ThresholdFor(int64_t free_agents) const {
 double CompiledPolicy::LogitOf(double threshold) const {
   if (threshold == base_threshold_) return base_logit_;
   return std::log(threshold / (1.0 - threshold));
+}
+
+double CompiledPolicy::ExploreDraw(std::string_view visitor,
+                                   int64_t now_ms) const {
+  // The time first (8 bytes, little-endian), then the id: one hash.
+  char buf[8 + 128];
+  const size_t n = std::min(visitor.size(), sizeof buf - 8);
+  for (int i = 0; i < 8; ++i) {
+    buf[i] =
+        static_cast<char>((static_cast<uint64_t>(now_ms) >> (8 * i)) & 0xff);
+  }
+  std::memcpy(buf + 8, visitor.data(), n);
+  const uint64_t h =
+      SipHash24(explore_k0_, explore_k1_, std::string_view(buf, 8 + n));
+  return static_cast<double>(h >> 11) * 0x1.0p-53;
 }
 
 double CompiledPolicy::Uplift(const double* x) const {

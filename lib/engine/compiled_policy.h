@@ -81,6 +81,11 @@ class CompiledPolicy {
   const double* weights() const { return weights_; }
   double bias() const { return bias_; }
   bool allow_before_dwell_threshold() const { return allow_before_dwell_; }
+  // Exploration (model.exploration): share 0 if off.
+  double explore_share() const { return explore_share_; }
+  double explore_floor() const { return explore_floor_; }
+  // The exploration draw of a decision, uniform in [0, 1).
+  double ExploreDraw(std::string_view visitor, int64_t now_ms) const;
   // The uplift model (model.uplift), if the policy has one.
   bool has_uplift() const { return has_uplift_; }
   double min_uplift() const { return min_uplift_; }
@@ -114,6 +119,9 @@ class CompiledPolicy {
   double weights_[kFeatureCount] = {};
   double bias_;
   bool allow_before_dwell_;
+  double explore_share_ = 0;
+  double explore_floor_ = 0;
+  uint64_t explore_k0_ = 0, explore_k1_ = 0;
   bool has_uplift_ = false;
   double uplift_bias_ = 0;
   double uplift_weights_[kFeatureCount] = {};

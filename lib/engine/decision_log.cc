@@ -21,7 +21,8 @@ std::string DecisionLogLine(const LoggedDecision& d) {
       .Str("reason", ReasonName(d.reason))
       .Num("probability", d.probability)
       .Num("threshold", d.threshold)
-      .Bool("would_offer", d.would_offer);
+      .Bool("would_offer", d.would_offer)
+      .Num("offer_probability", d.offer_probability);
   if (d.recheck_at_ms) {
     o.Int("recheck_at_ms", *d.recheck_at_ms);
   } else {

@@ -135,6 +135,13 @@ std::string Explainer::MainReason(const Decision& d,
           x.in_window, g.rate_window_s, x.rate_cap,
           100.0 * g.max_offer_share, x.sessions_in_window);
     case Reason::kScore:
+      if (x.explored) {
+        return absl::StrFormat(
+            "exploring: probability %.2f below threshold %.2f, offered at "
+            "random (chance %.0f%%)",
+            d.probability, d.threshold,
+            100.0 * d.offer_probability / (1 - g.holdout_fraction));
+      }
       if (x.has_uplift) {
         return absl::StrFormat(
             "expected purchase uplift %+.3f reached %+.3f (probability %.2f "

@@ -297,6 +297,8 @@ std::string ParseLine(std::string_view line, LoggedDecisionRecord& d) {
       return number(d.probability);
     } else if (key == "threshold") {
       return number(d.threshold);
+    } else if (key == "offer_probability") {
+      return number(d.offer_probability);
     } else if (key == "would_offer") {
       if (std::string w = want(Value::kBool, "true or false"); !w.empty()) {
         return w;

@@ -134,6 +134,8 @@ struct LiftMoment {
   bool contacted = false;
   double revenue = 0;
   double score = 0;
+  bool past_score = false;
+  double offer_probability = 0;
   int64_t at = 0;
   void Outcome(const LogEvent& e, uint32_t in_session) {
     if (session != in_session) return;
@@ -436,12 +438,14 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
       vs.lift.at = t;
     }
     if (lift_on && vs.scored.session == kNoLiftSession &&
-        (uplift_on ? d.detail.has_uplift : EligibleDecision(d))) {
+        (uplift_on ? d.detail.has_uplift : d.offer_probability > 0)) {
       LiftMoment& sm = vs.scored;
       sm.session = vs.session;
       sm.group = vs.group;
       sm.holdout = engine.InHoldout(log.visitor_ids[v]);
       sm.offered = d.action == Action::kOffer;
+      sm.past_score = EligibleDecision(d);
+      sm.offer_probability = d.offer_probability;
       sm.at = t;
       sm.score = uplift_on ? d.detail.uplift : d.probability;
       if (options.lift_sample) {
@@ -700,6 +704,8 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
                 : std::string_view(
                       p.groups(static_cast<int>(sm.group)).pattern());
         sample.holdout = sm.holdout;
+        sample.past_score = sm.past_score;
+        sample.offer_probability = sm.offer_probability;
         sample.score = sm.score;
         sample.purchased = sm.purchased;
         sample.contacted = sm.contacted;

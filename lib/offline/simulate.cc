@@ -553,13 +553,13 @@ class Simulation {
       next_check_.reset();
     }
     // The replay's lift counts from the same moment.
-    if (!moment_ && internal::EligibleDecision(*d)) Moment(at, *d);
+    if (!moment_ && d->offer_probability > 0) Moment(at, *d);
   }
 
   // The session's eligible moment: the visitor's type, and so what they do.
   void Moment(int64_t at, const Decision& d) {
     moment_ = true;
-    const bool holdout = d.reason == Reason::kHoldout;
+    const bool holdout = engine_->InHoldout(visitor_);
     ++stats.eligible_sessions;
     if (holdout) ++stats.holdout_sessions;
     if (!o_.treatment_effects) return;
@@ -595,6 +595,7 @@ class Simulation {
                   ? widget_policy_->groups(g).pattern()
                   : "(unlisted)";
     t.holdout = holdout;
+    t.offered = d.action == Action::kOffer;
     t.type = type;
     t.purchase_if_offered = if_offered;
     t.purchase_if_not = if_not;
@@ -1566,7 +1567,7 @@ TreatmentEffects TreatmentEffects::Default() {
 
 std::string_view TruthCsvHeader() {
   return "visitor,session_start_ms,moment_ms,group,arm,type,"
-         "purchase_if_offered,purchase_if_not,purchased,revenue";
+         "purchase_if_offered,purchase_if_not,purchased,revenue,offered";
 }
 
 std::string TruthCsvRow(const SessionTruth& t) {
@@ -1580,7 +1581,7 @@ std::string TruthCsvRow(const SessionTruth& t) {
   row += absl::StrCat(",", arm, ",", std::string(VisitorTypeName(t.type)), ",",
                       t.purchase_if_offered ? 1 : 0, ",",
                       t.purchase_if_not ? 1 : 0, ",", t.purchased ? 1 : 0, ",",
-                      static_cast<const char*>(value));
+                      static_cast<const char*>(value), ",", t.offered ? 1 : 0);
   return row;
 }
 

@@ -61,15 +61,19 @@ absl::StatusOr<UpliftResult> TrainUplift(const Policy& ran,
   UpliftResult r;
   ReplayOptions collect = options.replay;
   collect.trace = nullptr;
-  const double w_offered = 1.0 / (2.0 * (1.0 - holdout));
-  const double w_holdout = 1.0 / (2.0 * holdout);
+  // The logged action at the moment: offered (past the score, not held
+  // out), with its propensity (the holdout's, times exploration's share in
+  // its zone). Each arm is weighted by the inverse of its propensity.
   collect.lift_sample = [&](const LiftSample& s) {
+    const bool offered = s.past_score && !s.holdout;
+    const double p = s.offer_probability;
+    if (!(p > 0 && p < 1)) return;  // Not randomized: nothing to learn.
     x.insert(x.end(), s.features, s.features + kDecisionFeatureCount);
-    // Z = 1: offered and bought, or held out and did not.
-    z.push_back(s.holdout != s.purchased ? 1.0 : 0.0);
-    w.push_back(s.holdout ? w_holdout : w_offered);
-    ++(s.holdout ? r.holdout_arm : r.offered_arm);
-    if (s.purchased) ++(s.holdout ? r.purchased_holdout : r.purchased_offered);
+    // Z = 1: offered and bought, or not offered and did not.
+    z.push_back(offered == s.purchased ? 1.0 : 0.0);
+    w.push_back(offered ? 1 / (2 * p) : 1 / (2 * (1 - p)));
+    ++(offered ? r.offered_arm : r.holdout_arm);
+    if (s.purchased) ++(offered ? r.purchased_offered : r.purchased_holdout);
   };
   absl::StatusOr<ReplayMetrics> ran_metrics =
       internal::RunReplay(ran, log, collect);
@@ -229,8 +233,9 @@ absl::StatusOr<OffPolicyEstimate> EvaluateOffPolicy(
     v.visitor = std::string(s.visitor);
     v.session_start_ms = s.session_start_ms;
     v.moment_ms = s.moment_ms;
-    v.logged_offer = !s.holdout;
-    v.propensity = s.holdout ? h : 1 - h;
+    v.logged_offer = s.past_score && !s.holdout;
+    v.propensity =
+        v.logged_offer ? s.offer_probability : 1 - s.offer_probability;
     v.purchased = s.purchased;
     index.emplace(s.visitor, est.rows.size());
     est.rows.push_back(std::move(v));
@@ -294,7 +299,11 @@ absl::StatusOr<OffPolicyEstimate> EvaluateOffPolicy(
   }
 
   est.visitors = n;
-  est.min_propensity = std::min(h, 1 - h);
+  est.min_propensity = 1;
+  for (const OffPolicyVisitor& v : est.rows) {
+    est.min_propensity = std::min(est.min_propensity, v.propensity);
+  }
+  if (n == 0) est.min_propensity = 0;
   std::vector<internal::OffPolicyRow> supported;
   internal::MeanVar logged_value, offer_share;
   for (size_t i = 0; i < n; ++i) {

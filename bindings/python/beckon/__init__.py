@@ -625,7 +625,7 @@ def simulate(days: int = 7, *, seed: int = 1, visitors_per_day: int = 4000,
 # The columns of simulate(treatment_effects=True)'s df.attrs["truth"].
 TRUTH_COLUMNS = ("visitor", "session_start_ms", "moment_ms", "group", "arm",
                  "type", "purchase_if_offered", "purchase_if_not",
-                 "purchased", "revenue")
+                 "purchased", "revenue", "offered")
 
 
 def _frame(cols):
