@@ -1480,33 +1480,53 @@ PYBIND11_MODULE(_beckon, m) {
       .def("__repr__", &PolicySummary);
 
   py::class_<PyDecision>(m, "Decision",
-                       "What the engine answered: action ('offer', 'wait' or "
-                       "'suppress'), reason, probability, threshold, "
-                       "would_offer, recheck_at_ms, reasons, contributions.")
+                         "What the engine answered: action ('offer', 'wait' or "
+                         "'suppress'), reason, probability, threshold, "
+                         "would_offer, recheck_at_ms, reasons, contributions.")
       .def_property_readonly(
           "action",
-          [](py::handle d) { return std::string(ActionName(AsDecision(d).action)); },
+          [](py::handle d) {
+            return std::string(ActionName(AsDecision(d).action));
+          },
           "'offer', 'wait' or 'suppress'.")
       .def_property_readonly(
           "reason",
-          [](py::handle d) { return std::string(ReasonName(AsDecision(d).reason)); },
+          [](py::handle d) {
+            return std::string(ReasonName(AsDecision(d).reason));
+          },
           "The reason code: 'score', a gate, 'dwell', ...")
-      .def_property_readonly("probability", [](py::handle d) { return AsDecision(d).probability; },
-                    "The model's probability that the visitor needs help.")
-      .def_property_readonly("threshold", [](py::handle d) { return AsDecision(d).threshold; },
-                    "The threshold the probability was held against.")
-      .def_property_readonly("would_offer", [](py::handle d) { return AsDecision(d).would_offer; },
-                    "Suppressed by the holdout only: an offer would be made.")
-      .def_property_readonly("recheck_at_ms", [](py::handle d) { return AsDecision(d).recheck_at_ms; },
-                    "When deciding again could change the answer, or None.")
-      .def_property_readonly("policy_name",
-                    [](py::handle d) { return std::string(AsDecision(d).policy_name()); },
-                    "The name of the policy the decision was made under.")
-      .def_property_readonly("policy_version",
-                    [](py::handle d) { return std::string(AsDecision(d).policy_version()); },
-                    "The version (16 hex digits) of that policy.")
-      .def_property_readonly("reasons", [](py::handle d) { return AsDecision(d).reasons(); },
-                    "Readable reasons (made when asked for).")
+      .def_property_readonly(
+          "probability", [](py::handle d) { return AsDecision(d).probability; },
+          "The model's probability that the visitor needs help.")
+      .def_property_readonly(
+          "threshold", [](py::handle d) { return AsDecision(d).threshold; },
+          "The threshold the probability was held against.")
+      .def_property_readonly(
+          "would_offer", [](py::handle d) { return AsDecision(d).would_offer; },
+          "Suppressed by the holdout only: an offer would be made.")
+      .def_property_readonly(
+          "offer_probability",
+          [](py::handle d) { return AsDecision(d).offer_probability; },
+          "The chance, over the holdout's and exploration's draws, "
+          "that this decision went past the score and the holdout "
+          "(docs/uplift.md).")
+      .def_property_readonly(
+          "recheck_at_ms",
+          [](py::handle d) { return AsDecision(d).recheck_at_ms; },
+          "When deciding again could change the answer, or None.")
+      .def_property_readonly(
+          "policy_name",
+          [](py::handle d) { return std::string(AsDecision(d).policy_name()); },
+          "The name of the policy the decision was made under.")
+      .def_property_readonly(
+          "policy_version",
+          [](py::handle d) {
+            return std::string(AsDecision(d).policy_version());
+          },
+          "The version (16 hex digits) of that policy.")
+      .def_property_readonly(
+          "reasons", [](py::handle d) { return AsDecision(d).reasons(); },
+          "Readable reasons (made when asked for).")
       .def_property_readonly(
           "contributions",
           [](py::handle self) {

@@ -261,3 +261,34 @@ def test_evaluate_estimates_another_policy_off_policy(ran_log, run_cli,
     assert cli["ips"] == pytest.approx(e["ips"])
     with pytest.raises(beckon.FailedPreconditionError, match="no holdout"):
         beckon.evaluate(target, df, logged_policy=with_holdout(0.0))
+
+
+def test_exploration_logs_its_offer_probability(tmp_path):
+    d = with_holdout(0.5).to_dict()
+    d["model"]["exploration"] = {"share": 0.4, "floor": 0.05,
+                                 "salt": "py-test"}
+    policy = beckon.Policy.from_dict(d)
+    log = tmp_path / "d.jsonl"
+    engine = beckon.Engine(policy, decision_log=log)
+    t0 = 1_700_000_000_000
+    explored = 0
+    for i in range(400):
+        v = f"v{i}"
+        engine.observe(t0, v, "page_view", "/p/1")
+        decision = engine.decide(t0 + 200_000, v)
+        assert decision.probability < decision.threshold
+        assert decision.offer_probability == pytest.approx(0.4 * 0.5)
+        explored += decision.action == "offer"
+        if decision.action == "offer":
+            assert decision.reasons[0].startswith("exploring: probability")
+    # 40% of the half not held out: about 80 (sd about 8).
+    assert 50 < explored < 110
+    del engine  # Closes the file.
+    frame = beckon.read_decision_log(log)
+    assert len(frame) == 400
+    assert frame["offer_probability"].tolist() == pytest.approx([0.2] * 400)
+    # Bad settings name the field.
+    d["model"]["exploration"]["floor"] = 0.9
+    with pytest.raises(beckon.InvalidArgumentError,
+                       match="model.exploration.floor"):
+        beckon.Policy.from_dict(d)

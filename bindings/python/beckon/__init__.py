@@ -345,7 +345,10 @@ def read_events(path: PathLike, *, lenient: bool = False,
 #: The columns of a decision log DataFrame (read_decision_log), in order.
 DECISION_LOG_COLUMNS = ("ts_ms", "visitor_hash", "action", "reason",
                         "probability", "threshold", "would_offer",
-                        "recheck_at_ms", "group", "policy", "policy_version")
+                        "recheck_at_ms", "group", "policy", "policy_version",
+                        "offer_probability")
+# Read as 0 when a line lacks them (logs written before they existed).
+_DECISION_LOG_OPTIONAL = ("offer_probability",)
 
 
 def read_decision_log(path: PathLike):
@@ -365,7 +368,8 @@ def read_decision_log(path: PathLike):
                 d = json.loads(raw)
                 if not isinstance(d, dict):
                     raise ValueError("not a JSON object")
-                missing = [c for c in DECISION_LOG_COLUMNS if c not in d]
+                missing = [c for c in DECISION_LOG_COLUMNS
+                           if c not in d and c not in _DECISION_LOG_OPTIONAL]
                 if missing:
                     raise ValueError(f"missing {', '.join(missing)}")
                 if d["action"] not in ACTIONS or d["reason"] not in REASONS:
@@ -376,7 +380,8 @@ def read_decision_log(path: PathLike):
                              float(d["probability"]), float(d["threshold"]),
                              bool(d["would_offer"]), d["recheck_at_ms"],
                              str(d["group"]), str(d["policy"]),
-                             str(d["policy_version"])))
+                             str(d["policy_version"]),
+                             float(d.get("offer_probability", 0.0))))
             except (ValueError, TypeError) as e:
                 raise InvalidArgumentError(
                     f"{os.fspath(path)}: line {number}: not a decision log "
@@ -393,7 +398,8 @@ def read_decision_log(path: PathLike):
         "would_offer": np.asarray(cols[6], dtype=bool),
         "recheck_at_ms": pd.array(list(cols[7]), dtype="Int64"),
         "group": list(cols[8]), "policy": list(cols[9]),
-        "policy_version": list(cols[10])})
+        "policy_version": list(cols[10]),
+        "offer_probability": np.asarray(cols[11], dtype=np.float64)})
     return df
 
 
