@@ -20,9 +20,14 @@
 #include "beckon/simulate.h"
 #include "gtest/gtest.h"
 #include "lib/policy_internal.h"
+#include "uplift_test_util.h"
 
 namespace beckon {
 namespace {
+
+using testing::ShopRun;
+using testing::Simulate;
+using testing::WithDecisions;
 
 constexpr int64_t kSec = 1000;
 constexpr int64_t kT0 = 1'700'000'000'000;
@@ -173,50 +178,6 @@ TEST(Lift, ReplayArmsAndOutcomesFollowTheDefinitions) {
   EXPECT_EQ(none->ToJson().find("\"lift\""), std::string::npos);
 }
 
-// A simulated shop whose widget is `policy`, with treatment effects: the
-// log, the truth and the widget's decision log.
-struct Simulated {
-  std::vector<LogEvent> log;
-  std::vector<SessionTruth> truth;
-  std::vector<LoggedDecisionRecord> decisions;
-  SimulationStats stats;
-};
-
-constexpr std::array<uint64_t, 2> kKey = {0x1234, 0x5678};
-
-Simulated Simulate(const Policy& policy, uint64_t seed, int visitors) {
-  SimulatorOptions o = SimulatorOptions::Default();
-  o.seed = seed;
-  o.days = 1;
-  o.visitors_per_day = visitors;
-  o.widget_policy = std::make_shared<const Policy>(policy);
-  o.treatment_effects = true;
-  o.widget_engine.visitor_key = kKey;
-  Simulated s;
-  o.widget_engine.decision_sink = [&s](const LoggedDecision& d) {
-    LoggedDecisionRecord r;
-    r.ts_ms = d.ts_ms;
-    r.visitor_hash = d.visitor_hash;
-    r.action = d.action;
-    r.reason = d.reason;
-    r.would_offer = d.would_offer;
-    s.decisions.push_back(r);
-  };
-  const absl::Status st = beckon::Simulate(
-      o,
-      [&s](const LogEvent& e) {
-        s.log.push_back(e);
-        return absl::OkStatus();
-      },
-      &s.stats,
-      [&s](const SessionTruth& t) {
-        s.truth.push_back(t);
-        return absl::OkStatus();
-      });
-  EXPECT_TRUE(st.ok()) << st;
-  return s;
-}
-
 // Each visitor's first session with an eligible moment (as the lift counts
 // them).
 std::vector<SessionTruth> FirstPerVisitor(std::vector<SessionTruth> truth) {
@@ -232,16 +193,9 @@ std::vector<SessionTruth> FirstPerVisitor(std::vector<SessionTruth> truth) {
   return out;
 }
 
-ReplayOptions WithDecisions(const Simulated& s) {
-  ReplayOptions o;
-  o.engine.visitor_key = kKey;
-  o.production_decisions = &s.decisions;
-  return o;
-}
-
-TEST(Lift, SimulatedWidgetIsReproducedByTheReplay) {
+TEST(Lift, ShopRunWidgetIsReproducedByTheReplay) {
   const Policy policy = WithHoldout(Policy::Default(), 0.5);
-  const Simulated s = Simulate(policy, 7, 4000);
+  const ShopRun s = Simulate(policy, 7, 1, 4000);
   ASSERT_GT(s.truth.size(), 300u);
   // The widget's log: no agents rows; holdout visitors never offered; each
   // session's truth is one of its potential outcomes.
@@ -308,7 +262,7 @@ TEST(Lift, IntervalsCoverTheTrueLift) {
   int covered = 0, runs = 0;
   double bias = 0, width = 0;
   for (uint64_t seed = 101; seed <= 140; ++seed) {
-    const Simulated s = Simulate(policy, seed, 5000);
+    const ShopRun s = Simulate(policy, seed, 1, 5000);
     absl::StatusOr<ReplayMetrics> m = Replay(policy, s.log, WithDecisions(s));
     ASSERT_TRUE(m.ok()) << m.status();
     const LiftEstimate& e = m->lift->purchase_rate;

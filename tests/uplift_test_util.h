@@ -43,10 +43,15 @@ struct ShopRun {
 
 inline constexpr std::array<uint64_t, 2> kKey = {0xabc, 0xdef};
 
-inline ShopRun Simulate(const Policy& policy, uint64_t seed, int days) {
+// The default shop for `days` days (about `visitors_per_day` sessions a
+// day) whose widget is `policy`, with treatment effects; the widget's
+// decisions kept as its decision log would hold them.
+inline ShopRun Simulate(const Policy& policy, uint64_t seed, int days,
+                        int visitors_per_day = 4000) {
   SimulatorOptions o = SimulatorOptions::Default();
   o.seed = seed;
   o.days = days;
+  o.visitors_per_day = visitors_per_day;
   o.widget_policy = std::make_shared<const Policy>(policy);
   o.treatment_effects = true;
   o.widget_engine.visitor_key = kKey;
@@ -58,6 +63,7 @@ inline ShopRun Simulate(const Policy& policy, uint64_t seed, int days) {
     x.action = d.action;
     x.reason = d.reason;
     x.would_offer = d.would_offer;
+    x.offer_probability = d.offer_probability;
     r.decisions.push_back(x);
   };
   const absl::Status s = beckon::Simulate(

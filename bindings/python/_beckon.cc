@@ -1087,6 +1087,19 @@ struct TraceColumns {
   }
 };
 
+// The production decision log (a path, or "" for none) and visitor key
+// into `o`, the decisions kept in `production`.
+void TakeProductionLog(const std::string& decisions,
+                       std::pair<uint64_t, uint64_t> visitor_key,
+                       const std::string& visitor_key_file, ReplayOptions& o,
+                       std::vector<LoggedDecisionRecord>& production) {
+  o.engine.visitor_key = {visitor_key.first, visitor_key.second};
+  o.engine.visitor_key_file = visitor_key_file;
+  if (decisions.empty()) return;
+  production = Unwrap(ReadDecisionLog(decisions));
+  o.production_decisions = &production;
+}
+
 py::tuple ReplayPolicy(py::handle policy_object, py::handle events, bool trace,
                        const std::string& load_state,
                        const std::string& save_state,
@@ -1100,13 +1113,8 @@ py::tuple ReplayPolicy(py::handle policy_object, py::handle events, bool trace,
   ReplayOptions o;
   o.load_state_path = load_state;
   o.save_state_path = save_state;
-  o.engine.visitor_key = {visitor_key.first, visitor_key.second};
-  o.engine.visitor_key_file = visitor_key_file;
   std::vector<LoggedDecisionRecord> production;
-  if (!decisions.empty()) {
-    production = Unwrap(ReadDecisionLog(decisions));
-    o.production_decisions = &production;
-  }
+  TakeProductionLog(decisions, visitor_key, visitor_key_file, o, production);
   TraceColumns cols;
   if (trace) o.trace = [&cols](const TraceRecord& t) { cols.Add(t); };
   SignalPoll poll;
@@ -1140,13 +1148,9 @@ py::tuple TrainUpliftPolicy(py::handle policy_object, py::handle events,
   o.target_offer_rate = rate;
   o.l2 = l2;
   o.name = name;
-  o.replay.engine.visitor_key = {visitor_key.first, visitor_key.second};
-  o.replay.engine.visitor_key_file = visitor_key_file;
   std::vector<LoggedDecisionRecord> production;
-  if (!decisions.empty()) {
-    production = Unwrap(ReadDecisionLog(decisions));
-    o.replay.production_decisions = &production;
-  }
+  TakeProductionLog(decisions, visitor_key, visitor_key_file, o.replay,
+                    production);
   SignalPoll poll;
   o.replay.interrupted = poll.Callback();
   absl::StatusOr<UpliftResult> r;
@@ -1189,13 +1193,9 @@ py::tuple EvaluatePolicy(py::handle target_object, py::handle logged_object,
   const Policy& logged = AsPolicy(logged_object);
   std::vector<LogEvent> log = LoadEvents(events);
   OffPolicyOptions o;
-  o.replay.engine.visitor_key = {visitor_key.first, visitor_key.second};
-  o.replay.engine.visitor_key_file = visitor_key_file;
   std::vector<LoggedDecisionRecord> production;
-  if (!decisions.empty()) {
-    production = Unwrap(ReadDecisionLog(decisions));
-    o.replay.production_decisions = &production;
-  }
+  TakeProductionLog(decisions, visitor_key, visitor_key_file, o.replay,
+                    production);
   SignalPoll poll;
   o.replay.interrupted = poll.Callback();
   absl::StatusOr<OffPolicyEstimate> r;

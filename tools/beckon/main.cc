@@ -574,6 +574,25 @@ absl::Status Train(const Args& args) {
 
 // --- replay -------------------------------------------------------------------
 
+// --visitor-key-file and --decisions into `o` (the decisions kept in
+// `production`). Without --decisions, `missing` (if any) is noted on
+// stderr: why the command's figures want them.
+absl::Status TakeProductionLog(const Args& args, Progress& progress,
+                               std::string_view missing, ReplayOptions& o,
+                               std::vector<LoggedDecisionRecord>& production) {
+  o.engine.visitor_key_file = args.Get("visitor-key-file");
+  if (!args.Has("decisions")) {
+    if (!missing.empty()) progress.Note(std::string(missing));
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<LoggedDecisionRecord>> d =
+      ReadDecisionLog(args.Get("decisions"));
+  if (!d.ok()) return d.status();
+  production = *std::move(d);
+  o.production_decisions = &production;
+  return absl::OkStatus();
+}
+
 const Command kReplay{
     "replay",
     "--policy POLICY --events FILE [--json] [--trace FILE] [--decisions "
@@ -714,14 +733,10 @@ absl::Status Replay(const Args& args) {
   ReplayOptions o;
   o.load_state_path = args.Get("load-state");
   o.save_state_path = args.Get("save-state");
-  o.engine.visitor_key_file = args.Get("visitor-key-file");
   std::vector<LoggedDecisionRecord> production;
-  if (args.Has("decisions")) {
-    absl::StatusOr<std::vector<LoggedDecisionRecord>> d =
-        ReadDecisionLog(args.Get("decisions"));
-    if (!d.ok()) return d.status();
-    production = *std::move(d);
-    o.production_decisions = &production;
+  if (absl::Status s = TakeProductionLog(args, progress, "", o, production);
+      !s.ok()) {
+    return s;
   }
   if (args.Has("store")) {
     absl::StatusOr<RedisOptions> redis = RedisOptions::FromUrl(args.Get("store"));
@@ -1125,8 +1140,12 @@ absl::Status Label(const Args& args) {
   return absl::OkStatus();
 }
 
-// --- train-uplift
-// ---------------------------------------------------------------
+// --- train-uplift ------------------------------------------------------------
+
+// Noted when train-uplift or evaluate runs without a decision log.
+constexpr std::string_view kNoDecisions =
+    "no --decisions: the holdout visitors' moments on their last page are "
+    "missing, and the figures lean (docs/uplift.md)";
 
 const Command kTrainUplift{
     "train-uplift",
@@ -1173,18 +1192,11 @@ absl::Status TrainUpliftCommand(const Args& args) {
   o.target_offer_rate = *rate;
   o.l2 = *l2;
   o.name = args.Get("name", "beckon-uplift");
-  o.replay.engine.visitor_key_file = args.Get("visitor-key-file");
   std::vector<LoggedDecisionRecord> production;
-  if (args.Has("decisions")) {
-    absl::StatusOr<std::vector<LoggedDecisionRecord>> d =
-        ReadDecisionLog(args.Get("decisions"));
-    if (!d.ok()) return d.status();
-    production = *std::move(d);
-    o.replay.production_decisions = &production;
-  } else {
-    progress.Note(
-        "no --decisions: the holdout visitors' moments on their last page "
-        "are missing, and the fit leans (docs/uplift.md)");
+  if (absl::Status s =
+          TakeProductionLog(args, progress, kNoDecisions, o.replay, production);
+      !s.ok()) {
+    return s;
   }
   absl::StatusOr<UpliftResult> r = TrainUplift(*ran, *events, o);
   if (!r.ok()) return r.status();
@@ -1212,8 +1224,7 @@ absl::Status TrainUpliftCommand(const Args& args) {
   return absl::OkStatus();
 }
 
-// --- evaluate
-// -------------------------------------------------------------------
+// --- evaluate ----------------------------------------------------------------
 
 const Command kEvaluate{
     "evaluate",
@@ -1272,18 +1283,11 @@ absl::Status Evaluate(const Args& args) {
   absl::StatusOr<std::vector<LogEvent>> events = LoadEvents(args, progress);
   if (!events.ok()) return events.status();
   OffPolicyOptions o;
-  o.replay.engine.visitor_key_file = args.Get("visitor-key-file");
   std::vector<LoggedDecisionRecord> production;
-  if (args.Has("decisions")) {
-    absl::StatusOr<std::vector<LoggedDecisionRecord>> d =
-        ReadDecisionLog(args.Get("decisions"));
-    if (!d.ok()) return d.status();
-    production = *std::move(d);
-    o.replay.production_decisions = &production;
-  } else {
-    progress.Note(
-        "no --decisions: the holdout visitors' moments on their last page "
-        "are missing, and the estimate leans (docs/uplift.md)");
+  if (absl::Status s =
+          TakeProductionLog(args, progress, kNoDecisions, o.replay, production);
+      !s.ok()) {
+    return s;
   }
   absl::StatusOr<OffPolicyEstimate> e =
       EvaluateOffPolicy(*logged, *target, *events, o);
