@@ -704,8 +704,13 @@ absl::Status EngineImpl::DecideFor(const Installed& p,
   if (cp.has_uplift()) {
     x.has_uplift = true;
     x.uplift = cp.Uplift(ev.x);
+    x.uplift_score = x.uplift;
+    if (cp.uplift_by_value()) {
+      x.order_value = r->cart_value > 0 ? r->cart_value : cp.mean_order_value();
+      x.uplift_score = x.uplift * x.order_value;
+    }
     x.min_uplift = cp.min_uplift();
-    if (x.uplift < x.min_uplift) {
+    if (x.uplift_score < x.min_uplift) {
       d.offer_probability = 0;
       finish(Action::kWait, Reason::kBelowThreshold);
       return absl::OkStatus();

@@ -438,7 +438,19 @@ absl::Status ValidatePolicy(const proto::Policy& p) {
         return s;
       }
     }
-    if (!(u.min_uplift() > -1 && u.min_uplift() < 1)) {
+    if (u.by_value()) {
+      if (!(u.mean_order_value() > 0 && u.mean_order_value() <= 1e9)) {
+        return Invalid("model.uplift.mean_order_value",
+                       absl::StrCat("must be in (0, 1e9] with by_value, got ",
+                                    u.mean_order_value()));
+      }
+      if (!(std::fabs(u.min_uplift()) <= 1e9)) {
+        return Invalid("model.uplift.min_uplift",
+                       absl::StrCat("must be finite with magnitude <= 1e9 "
+                                    "with by_value, got ",
+                                    u.min_uplift()));
+      }
+    } else if (!(u.min_uplift() > -1 && u.min_uplift() < 1)) {
       return Invalid("model.uplift.min_uplift",
                      absl::StrCat("must be in (-1, 1), got ", u.min_uplift()));
     }

@@ -120,6 +120,107 @@ TEST(UpliftStage, BlocksOffersBelowTheFloorAndSaysSo) {
   EXPECT_FALSE(plain->Decide("a", kT0 + 1000)->detail.has_uplift);
 }
 
+TEST(UpliftStage, ByValueWeighsTheUpliftByTheOrderAtStake) {
+  // uplift = 2 sigmoid(ln 1.5) - 1 = 0.2 everywhere; an empty cart stands
+  // for the mean order, 50: the score is 10.
+  proto::Policy m = internal::PolicyInternal::Message(WithGates(0, 0));
+  proto::UpliftModel* u = m.mutable_model()->mutable_uplift();
+  u->set_outcome("purchase");
+  u->set_bias(std::log(1.5));
+  u->set_by_value(true);
+  u->set_mean_order_value(50);
+  for (const double floor : {5.0, 15.0}) {
+    u->set_min_uplift(floor);
+    std::unique_ptr<Engine> e =
+        *Engine::Create(*Policy::FromBytes(m.SerializeAsString()));
+    const std::string v = "stuck";
+    ASSERT_TRUE(
+        e->Observe(Event::PageView(kT0, v, "/", "https://www.google.com/"))
+            .ok());
+    ASSERT_TRUE(
+        e->Observe(Event::Search(kT0 + 10'000, v, "/search?q=a", 0)).ok());
+    ASSERT_TRUE(
+        e->Observe(Event::Search(kT0 + 20'000, v, "/search?q=b", 0)).ok());
+    ASSERT_TRUE(
+        e->Observe(Event::PageView(kT0 + 30'000, v, "/help/returns")).ok());
+    const Decision d = *e->Decide(v, kT0 + 300'000);
+    EXPECT_NEAR(d.detail.uplift, 0.2, 1e-12);
+    EXPECT_DOUBLE_EQ(d.detail.order_value, 50);
+    EXPECT_NEAR(d.detail.uplift_score, 10, 1e-9);
+    EXPECT_EQ(d.action, floor < 10 ? Action::kOffer : Action::kWait);
+    const std::string want = floor < 10
+                                 ? "expected added revenue 10.00 reached 5.00"
+                                 : "expected added revenue 10.00 below 15.00";
+    EXPECT_EQ(d.reasons()[0].rfind(want + " (purchase uplift +0.200 of an "
+                                          "order worth 50.00; probability ",
+                                   0),
+              0u)
+        << d.reasons()[0];
+  }
+  // A cart of 120 is the order at stake: 24 reaches 15.
+  std::unique_ptr<Engine> e =
+      *Engine::Create(*Policy::FromBytes(m.SerializeAsString()));
+  ASSERT_TRUE(
+      e->Observe(Event::PageView(kT0, "d", "/", "https://www.google.com/"))
+          .ok());
+  ASSERT_TRUE(
+      e->Observe(Event::Search(kT0 + 10'000, "d", "/search?q=a", 0)).ok());
+  ASSERT_TRUE(
+      e->Observe(Event::Search(kT0 + 20'000, "d", "/search?q=b", 0)).ok());
+  ASSERT_TRUE(
+      e->Observe(Event::Cart(kT0 + 25'000, "d", "/help/returns", 120)).ok());
+  ASSERT_TRUE(
+      e->Observe(Event::PageView(kT0 + 30'000, "d", "/help/returns")).ok());
+  const Decision d = *e->Decide("d", kT0 + 300'000);
+  ASSERT_TRUE(d.detail.has_uplift);
+  EXPECT_DOUBLE_EQ(d.detail.order_value, 120);
+  EXPECT_NEAR(d.detail.uplift_score, 24, 1e-5);
+  EXPECT_EQ(d.action, Action::kOffer);
+  // by_value needs its mean order, and takes a floor in money.
+  u->set_mean_order_value(0);
+  EXPECT_NE(Policy::FromBytes(m.SerializeAsString())
+                .status()
+                .message()
+                .find("model.uplift.mean_order_value"),
+            std::string::npos);
+  u->set_mean_order_value(50);
+  u->set_min_uplift(3);
+  EXPECT_TRUE(Policy::FromBytes(m.SerializeAsString()).ok());
+  u->set_by_value(false);
+  EXPECT_NE(Policy::FromBytes(m.SerializeAsString())
+                .status()
+                .message()
+                .find("model.uplift.min_uplift"),
+            std::string::npos);
+}
+
+TEST(UpliftTraining, ByValueSetsTheMeanOrderAndAFloorInMoney) {
+  const ShopRun r = Simulate(WithGates(0.5, 0.2), 9, 3);
+  UpliftOptions o;
+  o.replay = WithDecisions(r);
+  o.target_offer_rate = 0.05;
+  o.by_value = true;
+  absl::StatusOr<UpliftResult> up = TrainUplift(WithGates(0.5, 0.2), r.log, o);
+  ASSERT_TRUE(up.ok()) << up.status();
+  double sum = 0, n = 0;
+  for (const LogEvent& e : r.log) {
+    if (e.type == EventType::kPurchase) {
+      sum += e.value;
+      n += 1;
+    }
+  }
+  EXPECT_NEAR(up->mean_order_value, sum / n, 1e-9);
+  const proto::UpliftModel& u =
+      internal::PolicyInternal::Message(up->policy).model().uplift();
+  EXPECT_TRUE(u.by_value());
+  EXPECT_DOUBLE_EQ(u.mean_order_value(), up->mean_order_value);
+  EXPECT_DOUBLE_EQ(u.min_uplift(), up->min_uplift);
+  EXPECT_NEAR(up->offer_rate, 0.05, 0.003);
+  absl::StatusOr<ReplayMetrics> m = Replay(up->policy, r.log, WithDecisions(r));
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->lift->qini.ranked_by, "uplift x value");
+}
+
 TEST(UpliftStage, BadModelsAreRefusedNamingTheField) {
   proto::Policy m = internal::PolicyInternal::Message(Policy::Default());
   proto::UpliftModel* u = m.mutable_model()->mutable_uplift();

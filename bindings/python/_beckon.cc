@@ -1141,13 +1141,14 @@ py::tuple TrainUpliftPolicy(py::handle policy_object, py::handle events,
                             std::string decisions,
                             std::pair<uint64_t, uint64_t> visitor_key,
                             std::string visitor_key_file, double rate,
-                            double l2, std::string name) {
+                            double l2, std::string name, bool by_value) {
   const Policy& ran = AsPolicy(policy_object);
   std::vector<LogEvent> log = LoadEvents(events);
   UpliftOptions o;
   o.target_offer_rate = rate;
   o.l2 = l2;
   o.name = name;
+  o.by_value = by_value;
   std::vector<LoggedDecisionRecord> production;
   TakeProductionLog(decisions, visitor_key, visitor_key_file, o.replay,
                     production);
@@ -1171,6 +1172,8 @@ py::tuple TrainUpliftPolicy(py::handle policy_object, py::handle events,
     weights[py::str(feature)] = weight;
   report["weights"] = weights;
   report["min_uplift"] = result.min_uplift;
+  report["by_value"] = by_value;
+  report["mean_order_value"] = result.mean_order_value;
   report["offer_rate"] = result.offer_rate;
   report["base_offer_rate"] = result.base_offer_rate;
   report["qini_area"] = result.qini.area;

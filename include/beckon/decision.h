@@ -98,13 +98,17 @@ struct DecisionDetail {
   uint16_t ignored = 0;          // For ignored: offers left unanswered.
   uint8_t offers = 0;            // Offers this session.
   uint8_t path_rule = 0;         // Matching path rule + 1; 0: none.
-  // A policy with an uplift model (docs/uplift.md), once the probability
-  // reached the threshold: the expected uplift of an offer, and the least
-  // it must be. Below it the decision is kWait, kBelowThreshold.
   // An exploration decision that went on below the threshold.
   bool explored = false;
+  // A policy with an uplift model (docs/uplift.md), once the probability
+  // reached the threshold: the expected uplift of an offer, the score held
+  // against min_uplift (the uplift; with model.uplift.by_value, the uplift
+  // times order_value, the order at stake), and the least it must be.
+  // Below it the decision is kWait, kBelowThreshold.
   bool has_uplift = false;
   double uplift = 0;
+  double uplift_score = 0;
+  double order_value = 0;  // With by_value only.
   double min_uplift = 0;
 };
 

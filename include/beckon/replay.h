@@ -151,7 +151,7 @@ struct LiftCounts {
 // divided by N: 0 for a ranking no better than chance, positive when the
 // visitors an offer changes come first.
 struct Qini {
-  std::string ranked_by;  // "uplift" or "probability".
+  std::string ranked_by;  // "uplift", "uplift x value" or "probability".
   uint64_t visitors = 0;  // N.
   double area = 0;
   // The area's spread over 200 random rankings of the same visitors (a

@@ -48,6 +48,10 @@ struct UpliftOptions {
   double l2 = 1.0;  // The fit's L2 penalty (LogisticOptions::l2).
   // Fewer eligible visitors than this in either arm is an error.
   uint64_t min_visitors_per_arm = 100;
+  // Score by the uplift times the order at stake (model.uplift.by_value:
+  // the cart, or the log's mean order value while it is empty), so that
+  // min_uplift is the expected added revenue. The log must hold purchases.
+  bool by_value = false;
   std::string name = "beckon-uplift";
 };
 
@@ -62,6 +66,7 @@ struct UpliftResult {
   double bias = 0;
   std::vector<std::pair<std::string, double>> weights;
   double min_uplift = 0;
+  double mean_order_value = 0;  // With by_value: the log's mean purchase.
   double offer_rate = 0;       // The rate `policy` offers at (measured
                                // on the holdout's sessions, above),
   double base_offer_rate = 0;  // and ran's, replaying the log.

@@ -79,6 +79,8 @@ CompiledPolicy::CompiledPolicy(const proto::Policy& p)
     has_uplift_ = true;
     uplift_bias_ = u.bias();
     min_uplift_ = u.min_uplift();
+    uplift_by_value_ = u.by_value();
+    mean_order_value_ = u.mean_order_value();
     for (const auto& w : u.weights()) {
       uplift_weights_[*ParseFeature(w.feature())] = w.weight();
     }

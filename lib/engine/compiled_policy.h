@@ -89,6 +89,10 @@ class CompiledPolicy {
   // The uplift model (model.uplift), if the policy has one.
   bool has_uplift() const { return has_uplift_; }
   double min_uplift() const { return min_uplift_; }
+  // model.uplift.by_value: the score is the uplift times the order at
+  // stake (the cart, or mean_order_value while it is empty).
+  bool uplift_by_value() const { return uplift_by_value_; }
+  double mean_order_value() const { return mean_order_value_; }
   // The expected uplift for features `x` (kFeatureCount values).
   double Uplift(const double* x) const;
   int64_t timeout_ms() const { return timeout_ms_; }
@@ -126,6 +130,8 @@ class CompiledPolicy {
   double uplift_bias_ = 0;
   double uplift_weights_[kFeatureCount] = {};
   double min_uplift_ = 0;
+  bool uplift_by_value_ = false;
+  double mean_order_value_ = 0;
   int64_t timeout_ms_;
   double base_threshold_;
   double base_logit_;

@@ -110,6 +110,14 @@ std::string Explainer::MainReason(const Decision& d,
       return absl::StrFormat("dwell %.0f s, below the page's threshold %.0f s",
                              x.dwell_s, x.dwell_threshold_s);
     case Reason::kBelowThreshold:
+      if (x.has_uplift && x.order_value > 0) {
+        return absl::StrFormat(
+            "expected added revenue %.2f below %.2f (purchase uplift %+.3f "
+            "of an order worth %.2f; probability %.2f reached threshold "
+            "%.2f)",
+            x.uplift_score, x.min_uplift, x.uplift, x.order_value,
+            d.probability, d.threshold);
+      }
       if (x.has_uplift) {
         return absl::StrFormat(
             "expected purchase uplift %+.3f below %+.3f (probability %.2f "
@@ -141,6 +149,14 @@ std::string Explainer::MainReason(const Decision& d,
             "random (chance %.0f%%)",
             d.probability, d.threshold,
             100.0 * d.offer_probability / (1 - g.holdout_fraction));
+      }
+      if (x.has_uplift && x.order_value > 0) {
+        return absl::StrFormat(
+            "expected added revenue %.2f reached %.2f (purchase uplift %+.3f "
+            "of an order worth %.2f; probability %.2f reached threshold "
+            "%.2f)",
+            x.uplift_score, x.min_uplift, x.uplift, x.order_value,
+            d.probability, d.threshold);
       }
       if (x.has_uplift) {
         return absl::StrFormat(

@@ -241,8 +241,10 @@ ReplayLift LiftOf(const std::vector<VisitorState>& visitors,
   }
   ReplayLift lift;
   all.To(lift);
-  lift.qini = QiniOf(std::move(ranked),
-                     p.model().has_uplift() ? "uplift" : "probability");
+  lift.qini = QiniOf(std::move(ranked), !p.model().has_uplift() ? "probability"
+                                        : p.model().uplift().by_value()
+                                            ? "uplift x value"
+                                            : "uplift");
   for (size_t g = 0; g < n_groups; ++g) {
     const LiftArms& a = by_group[g];
     if (a.offered_arm + a.holdout_arm == 0) continue;
@@ -447,7 +449,7 @@ absl::StatusOr<ReplayMetrics> RunReplay(const Policy& policy,
       sm.past_score = EligibleDecision(d);
       sm.offer_probability = d.offer_probability;
       sm.at = t;
-      sm.score = uplift_on ? d.detail.uplift : d.probability;
+      sm.score = uplift_on ? d.detail.uplift_score : d.probability;
       if (options.lift_sample) {
         scored_features[v].assign(d.detail.features,
                                   d.detail.features + kDecisionFeatureCount);

@@ -98,6 +98,30 @@ absl::StatusOr<UpliftResult> TrainUplift(const Policy& ran,
   proto::UpliftModel* u = p.mutable_model()->mutable_uplift();
   u->Clear();
   u->set_outcome("purchase");
+  // By value: the score's range is the uplift's times the largest order at
+  // stake (a cart at a moment, or the mean order).
+  double lowest = kLowestUplift, highest = kHighestUplift;
+  if (options.by_value) {
+    internal::MeanVar orders;
+    for (const LogEvent& e : events) {
+      if (e.type == EventType::kPurchase) orders.Add(e.value);
+    }
+    if (!(orders.mean > 0)) {
+      return absl::InvalidArgumentError(
+          "uplift: by_value needs purchases with a value in the log");
+    }
+    r.mean_order_value = orders.mean;
+    double largest = orders.mean;
+    for (size_t i = 0; i < z.size(); ++i) {
+      largest = std::max(
+          largest,
+          std::expm1(x[i * kDecisionFeatureCount + internal::kCartValue]));
+    }
+    u->set_by_value(true);
+    u->set_mean_order_value(orders.mean);
+    lowest = -largest;
+    highest = largest;
+  }
   u->set_bias(fit->bias);
   r.bias = fit->bias;
   for (int f = 0; f < internal::kFeatureCount; ++f) {
@@ -138,9 +162,9 @@ absl::StatusOr<UpliftResult> TrainUplift(const Policy& ran,
   calibrate.save_state_path.clear();
   std::optional<std::pair<double, ReplayMetrics>> best;
   double best_gap = 2;
-  double lo = kLowestUplift, hi = kHighestUplift;
-  for (int step = 0; step < 22; ++step) {
-    const double mid = step == 0 ? kLowestUplift : (lo + hi) / 2;
+  double lo = lowest, hi = highest;
+  for (int step = 0; step < 30; ++step) {
+    const double mid = step == 0 ? lowest : (lo + hi) / 2;
     absl::StatusOr<Policy> candidate = WithMinUplift(p, mid);
     if (!candidate.ok()) return candidate.status();
     absl::StatusOr<ReplayMetrics> m =
@@ -195,6 +219,8 @@ absl::StatusOr<UpliftResult> TrainUplift(const Policy& ran,
   (*prov->mutable_validation())["uplift_qini_random_sd"] = r.qini.random_sd;
   (*prov->mutable_options())["uplift_target_offer_rate"] = absl::StrCat(target);
   (*prov->mutable_options())["uplift_l2"] = absl::StrCat(options.l2);
+  (*prov->mutable_options())["uplift_by_value"] =
+      options.by_value ? "true" : "false";
   for (const std::string& warning : r.warnings) prov->add_warnings(warning);
   absl::StatusOr<Policy> out = Policy::FromBytes(p.SerializeAsString());
   if (!out.ok()) return out.status();

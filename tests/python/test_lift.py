@@ -292,3 +292,29 @@ def test_exploration_logs_its_offer_probability(tmp_path):
     with pytest.raises(beckon.InvalidArgumentError,
                        match="model.exploration.floor"):
         beckon.Policy.from_dict(d)
+
+
+def test_train_uplift_by_value(ran_log, run_cli, tmp_path):
+    df, decisions = ran_log
+    key = str(decisions) + ".key"
+    policy = beckon.train_uplift(ran_policy(), df, decisions=decisions,
+                                 visitor_key_file=key, target_offer_rate=0.05,
+                                 by_value=True)
+    report = policy.training
+    orders = df[df.event == "purchase"].detail.astype(float)
+    assert report["by_value"] is True
+    assert report["mean_order_value"] == pytest.approx(orders.mean())
+    uplift = policy.to_dict()["model"]["uplift"]
+    assert uplift["by_value"] is True
+    assert uplift["mean_order_value"] == pytest.approx(orders.mean())
+    assert report["offer_rate"] == pytest.approx(0.05, abs=0.003)
+    # The CLI's --by-value writes the same policy.
+    ran_path, events = tmp_path / "ran.policy", tmp_path / "ran.csv"
+    ran_policy().save(ran_path)
+    beckon.write_events(df, events)
+    out = tmp_path / "v.policy"
+    proc = run_cli("train-uplift", "--policy", ran_path, "--events", events,
+                   "--decisions", decisions, "--visitor-key-file", key,
+                   "--by-value", "--out", out, "--quiet")
+    assert "added revenue; mean order" in proc.stdout
+    assert beckon.Policy.load(out).to_bytes() == policy.to_bytes()

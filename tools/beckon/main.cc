@@ -1167,6 +1167,10 @@ const Command kTrainUplift{
      {"target-offer-rate", "R", "share of sessions to offer to, in (0, 1)",
       "0.05"},
      {"l2", "L", "the fit's L2 penalty, >= 0", "1"},
+     {"by-value", "",
+      "score by the uplift times the order at stake (the cart, or the log's "
+      "mean order): min_uplift is then the expected added revenue",
+      ""},
      {"name", "NAME", "the policy's name", "beckon-uplift"},
      kDays,
      kLenient,
@@ -1192,6 +1196,7 @@ absl::Status TrainUpliftCommand(const Args& args) {
   o.target_offer_rate = *rate;
   o.l2 = *l2;
   o.name = args.Get("name", "beckon-uplift");
+  o.by_value = args.Has("by-value");
   std::vector<LoggedDecisionRecord> production;
   if (absl::Status s =
           TakeProductionLog(args, progress, kNoDecisions, o.replay, production);
@@ -1212,12 +1217,16 @@ absl::Status TrainUpliftCommand(const Args& args) {
   }
   std::cout << ") - 1\n";
   std::cout << absl::StrFormat(
-      "min_uplift %+.4f: offers to %.2f%% of sessions (the policy that ran: "
+      "min_uplift %+.4f%s: offers to %.2f%% of sessions (the policy that ran: "
       "%.2f%%)\n"
       "Qini area %.4f over %d visitors (random rankings: sd %.4f), in "
       "sample\n",
-      r->min_uplift, 100 * r->offer_rate, 100 * r->base_offer_rate,
-      r->qini.area, r->qini.visitors, r->qini.random_sd);
+      r->min_uplift,
+      o.by_value ? absl::StrFormat(" (added revenue; mean order %.2f)",
+                                   r->mean_order_value)
+                 : std::string(),
+      100 * r->offer_rate, 100 * r->base_offer_rate, r->qini.area,
+      r->qini.visitors, r->qini.random_sd);
   for (const std::string& w : r->warnings) {
     std::cerr << "beckon train-uplift: warning: " << w << "\n";
   }

@@ -1104,7 +1104,7 @@ def train_uplift(policy: PolicyLike, events: Events, *,
                  visitor_key: Optional[Sequence[int]] = None,
                  visitor_key_file: Optional[PathLike] = None,
                  target_offer_rate: float = 0.05, l2: float = 1.0,
-                 name: str = "beckon-uplift",
+                 name: str = "beckon-uplift", by_value: bool = False,
                  allow_small_epoch: bool = False) -> Policy:
     """Learns where an offer changes purchases (docs/uplift.md), as
     ``beckon train-uplift`` does: `events` is the log of `policy` run with its
@@ -1116,7 +1116,9 @@ def train_uplift(policy: PolicyLike, events: Events, *,
     that it offers to `target_offer_rate` of sessions. The report is in
     ``policy.training``: the arms, the weights, min_uplift, the offer rates,
     the in-sample Qini (area, random_sd, curve) and warnings (also raised as
-    :class:`TrainingWarning`)."""
+    :class:`TrainingWarning`). ``by_value=True`` scores by the uplift times
+    the order at stake (the cart, or the log's mean order while it is
+    empty): min_uplift is then the expected added revenue."""
     key = (0, 0) if visitor_key is None else tuple(int(k) for k in visitor_key)
     if len(key) != 2 or not all(0 <= k < 2**64 for k in key):
         raise InvalidArgumentError(
@@ -1125,7 +1127,7 @@ def train_uplift(policy: PolicyLike, events: Events, *,
         _impl_of(policy), _events_arg(events, allow_small_epoch),
         os.fspath(decisions) if decisions is not None else "", key,
         os.fspath(visitor_key_file) if visitor_key_file is not None else "",
-        float(target_offer_rate), float(l2), str(name))
+        float(target_offer_rate), float(l2), str(name), bool(by_value))
     out = Policy(impl)
     report = dict(report)
     report["weights"] = dict(report["weights"])
