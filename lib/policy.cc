@@ -90,6 +90,32 @@ absl::Status CheckWeight(double v, absl::string_view field) {
   return absl::OkStatus();
 }
 
+// Weights by feature name (`field`: "model.weights" or
+// "model.uplift.weights"): each a known feature, once, with a bounded weight.
+absl::Status CheckFeatureWeights(
+    const google::protobuf::RepeatedPtrField<proto::FeatureWeight>& weights,
+    const std::string& field) {
+  bool seen[internal::kFeatureCount] = {};
+  for (int i = 0; i < weights.size(); ++i) {
+    const auto& w = weights[i];
+    const std::string at = absl::StrCat(field, "[", i, "]");
+    const std::optional<int> f = internal::ParseFeature(w.feature());
+    if (!f) {
+      return Invalid(at + ".feature",
+                     absl::StrCat("unknown feature \"", w.feature(), "\""));
+    }
+    if (seen[*f]) {
+      return Invalid(at + ".feature",
+                     absl::StrCat("duplicate feature \"", w.feature(), "\""));
+    }
+    seen[*f] = true;
+    if (absl::Status s = CheckWeight(w.weight(), at + ".weight"); !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Returns true if `s` is well-formed UTF-8 (protobuf's string fields must
 // be, or the message cannot be written back).
 bool IsUtf8(absl::string_view s) {
@@ -379,23 +405,9 @@ absl::Status ValidatePolicy(const proto::Policy& p) {
   }
   const auto& m = p.model();
   if (absl::Status s = CheckWeight(m.bias(), "model.bias"); !s.ok()) return s;
-  bool seen[internal::kFeatureCount] = {};
-  for (int i = 0; i < m.weights_size(); ++i) {
-    const auto& w = m.weights(i);
-    const std::string at = absl::StrCat("model.weights[", i, "]");
-    const std::optional<int> f = internal::ParseFeature(w.feature());
-    if (!f) {
-      return Invalid(at + ".feature",
-                     absl::StrCat("unknown feature \"", w.feature(), "\""));
-    }
-    if (seen[*f]) {
-      return Invalid(at + ".feature",
-                     absl::StrCat("duplicate feature \"", w.feature(), "\""));
-    }
-    seen[*f] = true;
-    if (absl::Status s = CheckWeight(w.weight(), at + ".weight"); !s.ok()) {
-      return s;
-    }
+  if (absl::Status s = CheckFeatureWeights(m.weights(), "model.weights");
+      !s.ok()) {
+    return s;
   }
   if (!(m.decision_threshold() > 0 && m.decision_threshold() < 1)) {
     return Invalid("model.decision_threshold",
@@ -420,23 +432,10 @@ absl::Status ValidatePolicy(const proto::Policy& p) {
     if (absl::Status s = CheckWeight(u.bias(), "model.uplift.bias"); !s.ok()) {
       return s;
     }
-    bool used[internal::kFeatureCount] = {};
-    for (int i = 0; i < u.weights_size(); ++i) {
-      const auto& w = u.weights(i);
-      const std::string at = absl::StrCat("model.uplift.weights[", i, "]");
-      const std::optional<int> f = internal::ParseFeature(w.feature());
-      if (!f) {
-        return Invalid(at + ".feature",
-                       absl::StrCat("unknown feature \"", w.feature(), "\""));
-      }
-      if (used[*f]) {
-        return Invalid(at + ".feature",
-                       absl::StrCat("duplicate feature \"", w.feature(), "\""));
-      }
-      used[*f] = true;
-      if (absl::Status s = CheckWeight(w.weight(), at + ".weight"); !s.ok()) {
-        return s;
-      }
+    if (absl::Status s =
+            CheckFeatureWeights(u.weights(), "model.uplift.weights");
+        !s.ok()) {
+      return s;
     }
     if (u.by_value()) {
       if (!(u.mean_order_value() > 0 && u.mean_order_value() <= 1e9)) {

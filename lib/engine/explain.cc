@@ -27,6 +27,24 @@ std::string Count(uint64_t n, std::string_view one, std::string_view many) {
 // A contribution too small to be worth words.
 constexpr double kWorthWords = 0.05;
 
+// The uplift stage's text, whether the uplift (or, by value, the added
+// revenue) is `verb` ("below" or "reached") its floor; the probability
+// reached its threshold either way.
+std::string UpliftReason(const Decision& d, std::string_view verb) {
+  const DecisionDetail& x = d.detail;
+  if (x.order_value > 0) {
+    return absl::StrFormat(
+        "expected added revenue %.2f %s %.2f (purchase uplift %+.3f of an "
+        "order worth %.2f; probability %.2f reached threshold %.2f)",
+        x.uplift_score, verb, x.min_uplift, x.uplift, x.order_value,
+        d.probability, d.threshold);
+  }
+  return absl::StrFormat(
+      "expected purchase uplift %+.3f %s %+.3f (probability %.2f reached "
+      "threshold %.2f)",
+      x.uplift, verb, x.min_uplift, d.probability, d.threshold);
+}
+
 }  // namespace
 
 Explainer::Explainer(const CompiledPolicy& p, std::string name,
@@ -110,20 +128,7 @@ std::string Explainer::MainReason(const Decision& d,
       return absl::StrFormat("dwell %.0f s, below the page's threshold %.0f s",
                              x.dwell_s, x.dwell_threshold_s);
     case Reason::kBelowThreshold:
-      if (x.has_uplift && x.order_value > 0) {
-        return absl::StrFormat(
-            "expected added revenue %.2f below %.2f (purchase uplift %+.3f "
-            "of an order worth %.2f; probability %.2f reached threshold "
-            "%.2f)",
-            x.uplift_score, x.min_uplift, x.uplift, x.order_value,
-            d.probability, d.threshold);
-      }
-      if (x.has_uplift) {
-        return absl::StrFormat(
-            "expected purchase uplift %+.3f below %+.3f (probability %.2f "
-            "reached threshold %.2f)",
-            x.uplift, x.min_uplift, d.probability, d.threshold);
-      }
+      if (x.has_uplift) return UpliftReason(d, "below");
       return absl::StrFormat("probability %.2f below threshold %.2f",
                              d.probability, d.threshold);
     case Reason::kHoldout:
@@ -150,20 +155,7 @@ std::string Explainer::MainReason(const Decision& d,
             d.probability, d.threshold,
             100.0 * d.offer_probability / (1 - g.holdout_fraction));
       }
-      if (x.has_uplift && x.order_value > 0) {
-        return absl::StrFormat(
-            "expected added revenue %.2f reached %.2f (purchase uplift %+.3f "
-            "of an order worth %.2f; probability %.2f reached threshold "
-            "%.2f)",
-            x.uplift_score, x.min_uplift, x.uplift, x.order_value,
-            d.probability, d.threshold);
-      }
-      if (x.has_uplift) {
-        return absl::StrFormat(
-            "expected purchase uplift %+.3f reached %+.3f (probability %.2f "
-            "reached threshold %.2f)",
-            x.uplift, x.min_uplift, d.probability, d.threshold);
-      }
+      if (x.has_uplift) return UpliftReason(d, "reached");
       return absl::StrFormat("probability %.2f reached threshold %.2f",
                              d.probability, d.threshold);
   }

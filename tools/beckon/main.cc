@@ -223,6 +223,10 @@ const Flag kLenient{"lenient", "",
 const Flag kAllowSmallEpoch{
     "allow-small-epoch", "",
     "accept log times below 10^11 ms (they look like epoch seconds)", ""};
+// The visitor key of the engine whose decision log --decisions names
+// (train-uplift, evaluate).
+const Flag kLoggedVisitorKey{"visitor-key-file", "FILE",
+                             "its engine's visitor key file", ""};
 const Flag kDays{"days", "A[-B]",
                  "only days A..B of the log (1 = the UTC day of its first "
                  "event)",
@@ -1162,7 +1166,7 @@ const Command kTrainUplift{
       "its decision log (JSON Lines; without it the holdout's last-page "
       "moments are missing)",
       ""},
-     {"visitor-key-file", "FILE", "its engine's visitor key file", ""},
+     kLoggedVisitorKey,
      {"out", "POLICY", "where to write the policy (binary protobuf)", ""},
      {"target-offer-rate", "R", "share of sessions to offer to, in (0, 1)",
       "0.05"},
@@ -1247,7 +1251,7 @@ const Command kEvaluate{
      {"logged-policy", "POLICY", "the policy that ran (its holdout kept)", ""},
      {"events", "FILE", "the event log it ran on", ""},
      {"decisions", "FILE", "its decision log (JSON Lines)", ""},
-     {"visitor-key-file", "FILE", "its engine's visitor key file", ""},
+     kLoggedVisitorKey,
      {"json", "", "print the estimate as one JSON object", ""},
      kDays,
      kLenient,
