@@ -49,6 +49,7 @@ TEST(TrainSpec, SetApplyAndSpecOfRoundTripEveryField) {
       {"max_groups", "90"},
       {"split_groups", "yes"},
       {"min_split_z", "5.5"},
+      {"merge_groups", "yes"},
       {"help_rate_prior_views", "10"},
       {"dwell_rule", "separation"},
       {"dwell_quantile", "0.45"},

@@ -686,11 +686,102 @@ TEST(Train, SplitGroupsSplitsOnlyWhatDiffersAndReportsIt) {
             lines.end());
 }
 
+// merge_groups "yes" (issue 13): on the varied shop, whose category pages
+// (/shop/women, /shop/men, ...) no default rule names, each category
+// template is too thin for its own dwell threshold; they become one group,
+// "merged:category", that a GLOB rule per template points at, and each
+// merge is reported with its support. Templates with enough contacts
+// (/item/*) keep their own group; "no" (the default) merges nothing.
+TEST(Train, MergeGroupsJoinsTheThinTemplatesOfARole) {
+  SimulatorOptions o = SimulatorOptions::VariedShop();
+  o.days = 4;
+  o.seed = 7;
+  const std::vector<LogEvent> log = Simulated(o);
+  TrainOptions keep;
+  keep.dwell_rule = "quantile";
+  keep.early_offers = "no";
+  TrainOptions merge = keep;
+  merge.merge_groups = "yes";
+  std::vector<std::string> lines;
+  merge.progress = [&](const std::string& l) { lines.push_back(l); };
+  absl::StatusOr<TrainResult> a = Train(log, keep);
+  absl::StatusOr<TrainResult> b = Train(log, merge);
+  ASSERT_TRUE(a.ok() && b.ok()) << a.status() << b.status();
+  const proto::Policy& pa = internal::PolicyInternal::Message(a->policy);
+  const proto::Policy& pb = internal::PolicyInternal::Message(b->policy);
+  const internal::PageMatcher ma(pa), mb(pb);
+  auto group_of = [](const proto::Policy& p, const internal::PageMatcher& m,
+                     const char* page) -> std::string {
+    const uint16_t g = m.Classify(page).group;
+    return g == internal::kUnlistedGroup ? "(unlisted)" : p.groups(g).pattern();
+  };
+  for (const GroupChange& c : a->group_changes) EXPECT_NE(c.kind, "merged");
+  EXPECT_EQ(group_of(pa, ma, "/shop/women"), "/shop/women");
+  EXPECT_EQ(group_of(pa, ma, "/shop/men"), "/shop/men");
+  EXPECT_EQ(pa.provenance().options().at("merge_groups"), "no");
+
+  std::map<std::string, std::vector<std::string>> members;
+  for (const GroupChange& c : b->group_changes) {
+    if (c.kind != "merged") continue;
+    members[c.from].push_back(c.pattern);
+    EXPECT_GT(c.views, 0u) << c.pattern;
+    EXPECT_GT(c.from_views, c.views) << c.pattern;
+    EXPECT_NE(c.reason.find("fewer than min_dwell_contacts (20): merged with"),
+              std::string::npos)
+        << c.reason;
+    // Gone as a group; its pages go to the merged group by a GLOB rule.
+    for (const proto::PageGroup& g : pb.groups()) {
+      EXPECT_NE(g.pattern(), c.pattern);
+    }
+    EXPECT_NE(std::find_if(pb.url_rules().begin(), pb.url_rules().end(),
+                           [&](const proto::UrlRule& r) {
+                             return r.kind() == proto::UrlRule::GLOB &&
+                                    r.match() == c.pattern &&
+                                    r.group() == c.from;
+                           }),
+              pb.url_rules().end())
+        << c.pattern;
+  }
+  ASSERT_EQ(members.count("merged:category"), 1u);
+  EXPECT_GE(members["merged:category"].size(), 5u);
+  EXPECT_EQ(group_of(pb, mb, "/shop/women"), "merged:category");
+  EXPECT_EQ(group_of(pb, mb, "/shop/men"), "merged:category");
+  EXPECT_EQ(group_of(pb, mb, "/item/123"), "/item/*");
+  EXPECT_EQ(group_of(pa, ma, "/item/123"), "/item/*");
+  size_t merged_away = 0;
+  for (const auto& [name, m] : members) {
+    merged_away += m.size();
+    EXPECT_GE(m.size(), 2u) << name;
+    const auto it = std::find_if(
+        pb.groups().begin(), pb.groups().end(),
+        [&](const proto::PageGroup& g) { return g.pattern() == name; });
+    ASSERT_NE(it, pb.groups().end()) << name;
+    EXPECT_GT(it->views(), 0u) << name;  // Learned from the pages together.
+  }
+  EXPECT_EQ(pb.groups_size(), pa.groups_size() - static_cast<int>(merged_away) +
+                                  static_cast<int>(members.size()));
+  EXPECT_EQ(pb.provenance().options().at("merge_groups"), "yes");
+  EXPECT_EQ(pb.provenance().train_spec().merge_groups(), "yes");
+  EXPECT_NE(std::find_if(lines.begin(), lines.end(),
+                         [](const std::string& l) {
+                           return l.rfind("groups merged: ", 0) == 0 &&
+                                  l.find("templates into merged:category (") !=
+                                      std::string::npos;
+                         }),
+            lines.end());
+  // The merged policy runs in an engine and replays.
+  absl::StatusOr<ReplayMetrics> r = Replay(b->policy, log);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_GT(r->offers, 0u);
+}
+
 TEST(Train, RejectsBadOptionsNamingThem) {
   const std::vector<std::pair<void (*)(TrainOptions&), std::string>> cases = {
       {[](TrainOptions& o) { o.validation_fraction = 0.9; },
        "validation_fraction"},
       {[](TrainOptions& o) { o.dwell_rule = "median"; }, "dwell_rule"},
+      {[](TrainOptions& o) { o.merge_groups = "maybe"; },
+       "merge_groups must be \"no\" or \"yes\", got \"maybe\""},
       {[](TrainOptions& o) { o.split_groups = "maybe"; },
        "split_groups must be \"no\", \"yes\" or \"auto\", got \"maybe\""},
       {[](TrainOptions& o) { o.min_split_z = 0.5; }, "min_split_z"},

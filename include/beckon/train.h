@@ -97,6 +97,13 @@ struct TrainOptions {
   // costs a second training. Default min_split_z: 4.
   std::string split_groups = "no";
   double min_split_z = 4;
+  // "yes": automatic templates (groups for pages no base rule names) with
+  // fewer than min_dwell_contacts help contacts from their pages are
+  // merged, two or more of one role, into one group per role named
+  // "merged:ROLE", with a GLOB URL rule per template; each merge is
+  // reported (group_changes, kind "merged"). "no" (default): thin groups
+  // stay and take their role's dwell threshold ("pooled").
+  std::string merge_groups = "no";
   // Help rates are smoothed toward the site's rate as if each group had
   // this many more views at that rate. Default: 50.
   double help_rate_prior_views = 50;
@@ -201,9 +208,13 @@ struct TrainOptions {
 // group too thin to estimate alone whose dwell threshold comes from its role
 // or the whole site.
 struct GroupChange {
-  std::string kind;     // "split" or "pooled".
-  std::string pattern;  // The new group, or the thin one.
-  std::string from;     // The base group, or "role <name>" / "site".
+  std::string kind;     // "split", "merged" or "pooled".
+  std::string pattern;  // The new group, the template merged, or the thin
+                        // group.
+  // The base group split, the merged group ("merged:<role>"), or the pool
+  // ("role <name>" / "site"). For "merged", from_views is the merged
+  // group's views.
+  std::string from;
   uint64_t views = 0, from_views = 0;
   double help_rate = 0, from_help_rate = 0;
   double contact_dwell_s = 0, from_contact_dwell_s = 0;

@@ -293,6 +293,111 @@ RowFacts Facts(const PreparedLog& log, const internal::PageMatcher& matcher,
   return f;
 }
 
+// merge_groups "yes": the automatic templates (groups [first, end) of
+// `shape`) with fewer than min_dwell_contacts help contacts from their
+// pages, two or more of a role, become one group per role, "merged:ROLE",
+// which a GLOB URL rule per template points at (ahead of the base's rules;
+// the base names none of these pages). The merged group starts as a new
+// group does; section 2 learns its own figures from the pages together.
+// `facts` is re-classified when anything merges.
+void MergeThinTemplates(const PreparedLog& log,
+                        const std::vector<internal::PageDwell>& page_dwell,
+                        Labels labels, const TrainOptions& options, int first,
+                        int end, proto::Policy& shape, RowFacts& facts,
+                        std::vector<GroupChange>& changes,
+                        const std::function<void(const std::string&)>& say) {
+  if (end - first < 2) return;
+  // Views, helped views and help contacts per template group.
+  const size_t n = static_cast<size_t>(end - first);
+  std::vector<uint64_t> views(n, 0), helped(n, 0);
+  std::vector<DwellSamples> dwell(n);
+  for (size_t i = 0; i < log.order.size(); ++i) {
+    const LogEvent& e = *log.order[i];
+    if ((e.type != EventType::kPageView && e.type != EventType::kSearch) ||
+        log.visitor[i] == kNoVisitor) {
+      continue;
+    }
+    const uint16_t g = facts.group[i];
+    if (g == kUnlistedGroup || g < first || g >= end) continue;
+    const size_t k = static_cast<size_t>(g - first);
+    CountView(log, i, page_dwell[i], facts.first_help[log.session[i]], labels,
+              views[k], helped[k], dwell[k]);
+  }
+  const uint64_t need = std::max<uint64_t>(options.min_dwell_contacts, 1);
+  std::map<int, std::vector<size_t>> thin;  // By role.
+  for (size_t k = 0; k < n; ++k) {
+    if (dwell[k].pos.size() < need) {
+      thin[shape.groups(first + static_cast<int>(k)).role()].push_back(k);
+    }
+  }
+  absl::flat_hash_set<std::string> patterns;
+  for (const proto::PageGroup& pg : shape.groups())
+    patterns.insert(pg.pattern());
+  std::vector<uint8_t> merged(n, 0);
+  std::vector<proto::PageGroup> added;
+  std::vector<proto::UrlRule> rules;
+  for (const auto& [role, members] : thin) {
+    if (members.size() < 2) continue;
+    std::string name =
+        absl::StrCat("merged:", RoleName(static_cast<proto::Role>(role)));
+    while (patterns.count(name)) name += "+";
+    patterns.insert(name);
+    uint64_t all_views = 0, all_contacts = 0;
+    for (size_t k : members) {
+      all_views += views[k];
+      all_contacts += dwell[k].pos.size();
+    }
+    proto::PageGroup& g = added.emplace_back();
+    g.set_pattern(name);
+    g.set_role(static_cast<proto::Role>(role));
+    g.set_dwell_threshold_s(shape.unlisted().dwell_threshold_s());
+    g.set_help_rate(shape.unlisted().help_rate());
+    for (size_t k : members) {
+      merged[k] = 1;
+      const std::string& t =
+          shape.groups(first + static_cast<int>(k)).pattern();
+      proto::UrlRule& r = rules.emplace_back();
+      r.set_kind(proto::UrlRule::GLOB);
+      r.set_match(t);
+      r.set_group(name);
+      GroupChange c;
+      c.kind = "merged";
+      c.pattern = t;
+      c.from = name;
+      c.views = views[k];
+      c.help_rate = views[k] ? static_cast<double>(helped[k]) / views[k] : 0;
+      c.from_views = all_views;
+      c.reason = absl::StrCat(
+          dwell[k].pos.size(),
+          " help contacts from its pages, fewer than "
+          "min_dwell_contacts (",
+          need, "): merged with ", members.size() - 1, " other thin ",
+          RoleName(static_cast<proto::Role>(role)), " templates into ", name,
+          " (", all_views, " views, ", all_contacts, " help contacts)");
+      changes.push_back(std::move(c));
+    }
+    say(absl::StrCat("groups merged: ", members.size(), " thin ",
+                     RoleName(static_cast<proto::Role>(role)),
+                     " templates into ", name, " (", all_views, " views, ",
+                     all_contacts, " help contacts)"));
+  }
+  if (rules.empty()) return;
+  google::protobuf::RepeatedPtrField<proto::PageGroup> groups;
+  for (int g = 0; g < shape.groups_size(); ++g) {
+    if (g >= first && g < end && merged[static_cast<size_t>(g - first)]) {
+      continue;
+    }
+    *groups.Add() = shape.groups(g);
+  }
+  for (proto::PageGroup& g : added) *groups.Add() = std::move(g);
+  shape.mutable_groups()->Swap(&groups);
+  google::protobuf::RepeatedPtrField<proto::UrlRule> all;
+  for (proto::UrlRule& r : rules) *all.Add() = std::move(r);
+  for (const proto::UrlRule& r : shape.url_rules()) *all.Add() = r;
+  shape.mutable_url_rules()->Swap(&all);
+  ClassifyPages(log, internal::PageMatcher(shape), facts);
+}
+
 // Feature rows at the decision points the engine would see: after each
 // visitor event, at multiples of the page's dwell threshold that come before
 // the visitor's next event. Label: a help contact follows in the session.
@@ -1342,6 +1447,8 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
       g->set_help_rate(shape.unlisted().help_rate());
     }
   }
+  // Groups [base.groups_size(), auto_end) are automatic templates.
+  const int auto_end = shape.groups_size();
   // Sub-templates of a base group that behave unlike the rest of it
   // (docs/trainer.md "Page groups from the data") become groups of their
   // own, with a URL rule ahead of the base's rules.
@@ -1490,6 +1597,10 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
       for (const proto::UrlRule& r : shape.url_rules()) *rules.Add() = r;
       shape.mutable_url_rules()->Swap(&rules);
     }
+  }
+  if (options.merge_groups == "yes") {
+    MergeThinTemplates(train, page_dwell, labels, options, base.groups_size(),
+                       auto_end, shape, facts, group_changes, say);
   }
   const int n_groups = shape.groups_size();
   const size_t unlisted_slot = static_cast<size_t>(n_groups);

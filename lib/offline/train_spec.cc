@@ -31,6 +31,7 @@ const std::vector<std::pair<std::string, Member>>& Members() {
       {"max_groups", &TrainOptions::max_groups},
       {"split_groups", &TrainOptions::split_groups},
       {"min_split_z", &TrainOptions::min_split_z},
+      {"merge_groups", &TrainOptions::merge_groups},
       {"help_rate_prior_views", &TrainOptions::help_rate_prior_views},
       {"dwell_rule", &TrainOptions::dwell_rule},
       {"dwell_quantile", &TrainOptions::dwell_quantile},

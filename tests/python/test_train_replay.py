@@ -741,6 +741,38 @@ def test_varied_shop_and_split_groups():
 
 # One day is too little for the trust floors; the warnings are not the point.
 @pytest.mark.filterwarnings("ignore::beckon.TrainingWarning")
+def test_merge_groups_joins_thin_templates_and_says_so():
+    """Issue 13: merge_groups="yes" merges the varied shop's thin category
+    templates into one group the engine matches, each merge reported, and
+    the per-group frame shows the merged group with what it took in."""
+    df = beckon.simulate(days=3, seed=4, visitors_per_day=3000, shop="varied")
+    fast = dict(dwell_rule="quantile", early_offers="no")
+    merged = beckon.train(df, merge_groups="yes", **fast)
+    changes = pd.DataFrame(merged.training["group_changes"])
+    m = changes[changes["kind"] == "merged"]
+    assert len(m) >= 5
+    assert "merged:category" in set(m["from"])
+    assert (m["views"] < m["from_views"]).all()
+    assert m["reason"].str.contains("fewer than min_dwell_contacts").all()
+    patterns = set(merged.groups["pattern"])
+    assert not patterns & set(m["pattern"])
+    assert "merged:category" in patterns
+    assert set(merged.group_of(["/shop/women", "/shop/men"])) == {
+        "merged:category"}
+    frame = merged.training["groups"].set_index("pattern")
+    cat = m[m["from"] == "merged:category"]
+    assert frame.loc["merged:category", "change"].startswith("merged")
+    assert frame.loc["merged:category", "change_from"].split("; ")[
+        :len(cat)] == list(cat["pattern"])
+    assert merged.to_dict()["provenance"]["options"]["merge_groups"] == "yes"
+    kept = beckon.train(df, **fast)
+    assert not any(c["kind"] == "merged"
+                   for c in kept.training["group_changes"])
+    assert "/shop/women" in set(kept.groups["pattern"])
+    with pytest.raises(beckon.InvalidArgumentError, match="merge_groups"):
+        beckon.train(df, merge_groups="maybe")
+
+
 def test_progress_on_stderr_or_to_a_callable(week_split, capsys):
     day = week_split[1]
     fast = dict(dwell_rule="quantile", early_offers="no")

@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "beckon/beckon.hpp"
@@ -550,15 +552,27 @@ absl::Status Train(const Args& args) {
           c.validation.offer_rate, c.validation.precision, c.validation.recall);
     }
   }
-  int pooled = 0;
+  int pooled = 0, merged = 0;
+  std::set<std::string> merged_into;
   for (const GroupChange& c : r->group_changes) {
     if (c.kind == "pooled") {
       ++pooled;
       continue;
     }
+    if (c.kind == "merged") {
+      ++merged;
+      merged_into.insert(c.from);
+      continue;
+    }
     std::cout << absl::StrFormat(
         "group split: %s out of %s (%d views vs %d): %s\n", c.pattern, c.from,
         c.views, c.from_views, c.reason);
+  }
+  if (merged > 0) {
+    std::cout << absl::StrFormat(
+        "groups merged: %d thin templates into %s (beckon inspect --json "
+        "lists them)\n",
+        merged, absl::StrJoin(merged_into, ", "));
   }
   if (pooled > 0) {
     std::cout << absl::StrFormat(

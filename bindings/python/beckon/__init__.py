@@ -1036,7 +1036,10 @@ def train(events: Events, *, base: Optional[PolicyLike] = None,
     of a base group (``/checkout/payment`` under ``/checkout/*``) whose help
     rate or dwell differs from the rest of its group beyond noise
     (``min_split_z``, default 4) and by a ratio of at least 1.5 becomes a
-    group of its own, with a URL rule the engine matches. Each split, and
+    group of its own, with a URL rule the engine matches; with
+    ``merge_groups="yes"`` automatic templates too thin for their own dwell
+    threshold become one group per role (``"merged:category"``), each
+    reported as a ``"merged"`` change. Each split and merge, and
     each group too thin for its own dwell threshold (``"pooled"`` with its
     role or the site), is in ``policy.training["group_changes"]`` (dicts:
     kind, pattern, from, views, from_views, help_rate, from_help_rate,
@@ -1180,14 +1183,21 @@ def _training_groups(policy: Policy, report: dict):
     """The training report's per-group figures, one row per page group of
     `policy` in policy order: what was learned (role, views, help_rate,
     dwell_threshold_s), how the group came to be (``change``: "split",
-    "pooled", "split+pooled" or ""; ``change_from``: the base group split,
-    or the pool whose dwell threshold it took, "; "-separated for both) and the validation replay's counts on it
+    "merged", "pooled", "split+pooled", "merged+pooled" or "";
+    ``change_from``: the base group split, the templates merged into it, or
+    the pool whose dwell threshold it took, "; "-separated) and the
+    validation replay's counts on it
     (validation_sessions, validation_offers, validation_help_sessions,
     validation_hits, validation_precision, validation_recall)."""
     pd = _pd()
     frame = policy.groups
     kinds, froms = {}, {}
     for c in report["group_changes"]:  # A split group may be pooled too.
+        if c["kind"] == "merged":  # On the merged group: what it took in.
+            if "merged" not in kinds.setdefault(c["from"], []):
+                kinds[c["from"]].insert(0, "merged")
+            froms.setdefault(c["from"], []).append(c["pattern"])
+            continue
         kinds.setdefault(c["pattern"], []).append(c["kind"])
         froms.setdefault(c["pattern"], []).append(c["from"])
     frame["change"] = ["+".join(kinds.get(p, [])) for p in frame["pattern"]]
