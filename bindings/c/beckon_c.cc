@@ -118,6 +118,12 @@ static_assert(static_cast<int>(absl::StatusCode::kInvalidArgument) ==
 // struct_size must be at least this. Fields are only ever appended.
 constexpr size_t kDecisionInfoV1Size =
     offsetof(beckon_decision_info_t, contribution_count) + sizeof(uint32_t);
+// The second (offer_probability to has_uplift): a struct_size between the
+// two gets the first version's fields only.
+constexpr size_t kDecisionInfoV2Size = sizeof(beckon_decision_info_t);
+static_assert(offsetof(beckon_decision_info_t, offer_probability) ==
+                  kDecisionInfoV1Size,
+              "info fields after the first version");
 constexpr size_t kStatsV1Size = offsetof(beckon_stats_t, decisions_by_reason) +
                                 BECKON_STATS_MAX_REASONS * sizeof(uint64_t);
 static_assert(kDecisionInfoV1Size <= sizeof(beckon_decision_info_t), "info");
@@ -864,7 +870,15 @@ void FillInfo(const beckon::Decision& d, beckon_decision_info_t* info) {
   out.reason_count = static_cast<uint32_t>(d.reason_count());
   out.contribution_count = static_cast<uint32_t>(
       d.detail.has_session ? beckon::kDecisionFeatureCount : 0);
-  std::memcpy(info, &out, std::min<size_t>(info->struct_size, sizeof(out)));
+  out.offer_probability = d.offer_probability;
+  out.uplift = d.detail.has_uplift ? d.detail.uplift : 0.0;
+  out.explored = d.detail.explored ? 1 : 0;
+  out.has_uplift = d.detail.has_uplift ? 1 : 0;
+  // Whole versions only: the caller's struct as far as its version goes.
+  const size_t n = info->struct_size >= kDecisionInfoV2Size
+                       ? kDecisionInfoV2Size
+                       : kDecisionInfoV1Size;
+  std::memcpy(info, &out, n);
 }
 
 // Stores a decision of `e` in a handle, with what its reasons are made of.

@@ -191,6 +191,15 @@ export class Decision {
   readonly wouldOffer: boolean;
   /** When the answer could change (ms), or null. */
   readonly recheckAtMs: number | null;
+  /**
+   * The chance that this decision offers: the propensity to log for
+   * off-policy evaluation (docs/uplift.md).
+   */
+  readonly offerProbability: number;
+  /** True for an exploration offer, made below the threshold. */
+  readonly explored: boolean;
+  /** The expected purchase uplift (a policy with model.uplift), or null. */
+  readonly uplift: number|null;
   /** action === 'offer'. */
   readonly offer: boolean;
   /** The readable reasons, read from the library when first asked for. */
@@ -220,6 +229,9 @@ export interface DecisionJSON {
   threshold: number;
   wouldOffer: boolean;
   recheckAtMs: number | null;
+  offerProbability: number;
+  explored: boolean;
+  uplift: number|null;
   reasons?: string[];
 }
 

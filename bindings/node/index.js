@@ -369,6 +369,9 @@ class Decision {
                            ? Number(i64(info, o.recheck_at_ms)) : null;
     this.#reasonCount = u32(info, o.reason_count);
     this.#contributionCount = u32(info, o.contribution_count);
+    this.offerProbability = f64(info, o.offer_probability);
+    this.explored = info[o.explored] !== 0;
+    this.uplift = info[o.has_uplift] !== 0 ? f64(info, o.uplift) : null;
     this.#h = handle;
     finalizers.register(this, {destroy: 'decision_destroy', handle}, this);
   }
@@ -472,6 +475,9 @@ class Decision {
       threshold: this.threshold,
       wouldOffer: this.wouldOffer,
       recheckAtMs: this.recheckAtMs,
+      offerProbability: this.offerProbability,
+      explored: this.explored,
+      uplift: this.uplift,
     };
     if (this.#h !== null || this.#reasons !== null) out.reasons = this.reasons();
     return out;

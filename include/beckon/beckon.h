@@ -170,10 +170,23 @@ typedef struct beckon_decision_info_t {
   int64_t recheck_at_ms;       /* When the answer could change; 0 if none. */
   uint32_t reason_count;       /* Readable reasons: get them by index. */
   uint32_t contribution_count; /* Feature contributions: get them by index. */
+  /* Appended after the first version: a struct_size of the first version
+   * (up to contribution_count) gets the fields above only. The chance that
+   * this decision offers, as the decision log's offer_probability
+   * (docs/uplift.md "Exploration"): the propensity a host logs for
+   * off-policy evaluation. */
+  double offer_probability;
+  /* The expected purchase uplift (model.uplift), if has_uplift. */
+  double uplift;
+  uint8_t explored;   /* 1 for an exploration offer (below the threshold). */
+  uint8_t has_uplift; /* 1 if the policy's uplift stage scored it. */
 } beckon_decision_info_t;
 
-#define BECKON_DECISION_INFO_INIT \
-  { sizeof(beckon_decision_info_t), 0, 0, 0, 0, 0.0, 0.0, 0, 0, 0 }
+#define BECKON_DECISION_INFO_INIT                                            \
+  {                                                                          \
+    sizeof(beckon_decision_info_t), 0, 0, 0, 0, 0.0, 0.0, 0, 0, 0, 0.0, 0.0, \
+        0, 0                                                                 \
+  }
 
 /* The engine's counters (beckon::EngineStats; docs/concepts.md,
  * "Statistics"). */

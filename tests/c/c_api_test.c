@@ -1093,9 +1093,29 @@ static void TestDecide(void) {
   EXPECT_ERROR(beckon_decision_get_info(decision, &info, &err),
                BECKON_INVALID_ARGUMENT, "info->struct_size is 0");
   CHECK(info.action == 0x5a5a5a5a);
-  info.struct_size = (uint32_t)sizeof(info) - 4;
+  info.struct_size =
+      (uint32_t)offsetof(beckon_decision_info_t, contribution_count);
   EXPECT_ERROR(beckon_decision_get_info(decision, &info, &err),
                BECKON_INVALID_ARGUMENT, "sizeof(beckon_decision_info_t)");
+  {
+    /* A caller of the first version (up to contribution_count), or of a
+     * size between versions, gets the first version's fields only. */
+    struct {
+      beckon_decision_info_t info;
+      unsigned char later[16];
+    } first;
+    const size_t v1 = offsetof(beckon_decision_info_t, offer_probability);
+    const unsigned char* bytes = (const unsigned char*)&first;
+    size_t size, k;
+    for (size = v1; size < sizeof(beckon_decision_info_t); size += 4) {
+      memset(&first, 0xab, sizeof(first));
+      first.info.struct_size = (uint32_t)size;
+      EXPECT_OK(beckon_decision_get_info(decision, &first.info, &err));
+      CHECK(first.info.action == BECKON_ACTION_OFFER);
+      CHECK(first.info.contribution_count == 12);
+      for (k = v1; k < sizeof(first); ++k) CHECK(bytes[k] == 0xab);
+    }
+  }
   {
     struct {
       beckon_decision_info_t info;
@@ -1107,6 +1127,11 @@ static void TestDecide(void) {
     EXPECT_OK(beckon_decision_get_info(decision, &bigger.info, &err));
     CHECK(bigger.info.action == BECKON_ACTION_OFFER);
     CHECK(bigger.info.contribution_count == 12);
+    /* The default policy holds 5% of visitors out and does not explore:
+     * this offer had the chance 0.95, and no uplift stage scored it. */
+    CHECK(fabs(bigger.info.offer_probability - 0.95) < 1e-12);
+    CHECK(bigger.info.explored == 0 && bigger.info.has_uplift == 0 &&
+          bigger.info.uplift == 0.0);
     for (k = 0; k < sizeof(bigger.later); ++k) CHECK(bigger.later[k] == 0xab);
   }
 
@@ -1916,8 +1941,99 @@ typedef struct Case {
   void (*run)(void);
 } Case;
 
+/* The exploration and uplift fields of beckon_decision_info_t, on the
+ * default policy with model.exploration and model.uplift added: a wait
+ * below the threshold (but above the floor) becomes an explored offer with
+ * its chance; an offer by the score carries the uplift the stage saw. */
+static char* DefaultWithModelExtras(const char* extras) {
+  beckon_policy_t* policy = NULL;
+  char* err = NULL;
+  char* text = NULL;
+  size_t size = 0;
+  char* out;
+  const char* at;
+  size_t head;
+  EXPECT_OK(beckon_policy_default(&policy, &err));
+  EXPECT_OK(beckon_policy_to_text(policy, &text, &size, &err));
+  beckon_policy_destroy(policy);
+  at = text != NULL ? strstr(text, "\nmodel {\n") : NULL;
+  CHECK(at != NULL);
+  if (at == NULL) {
+    beckon_free(text);
+    return NULL;
+  }
+  head = (size_t)(at - text) + strlen("\nmodel {\n");
+  out = (char*)malloc(size + strlen(extras) + 1);
+  memcpy(out, text, head);
+  memcpy(out + head, extras, strlen(extras));
+  memcpy(out + head + strlen(extras), text + head, size - head + 1);
+  beckon_free(text);
+  return out;
+}
+
+static beckon_engine_t* EngineWithText(const char* text) {
+  beckon_policy_t* policy = NULL;
+  beckon_engine_t* engine = NULL;
+  char* err = NULL;
+  EXPECT_OK(beckon_policy_from_text(text, strlen(text), &policy, &err));
+  EXPECT_OK(beckon_engine_create(policy, NULL, &engine, &err));
+  beckon_policy_destroy(policy);
+  return engine;
+}
+
+static void TestExplorationAndUpliftInfo(void) {
+  char* err = NULL;
+  beckon_decision_t* decision = NULL;
+  beckon_decision_info_t info;
+  char* explore_text = DefaultWithModelExtras(
+      "  exploration { share: 0.999 floor: 0.0001 salt: \"c\" }\n");
+  char* uplift_text = DefaultWithModelExtras(
+      "  uplift { bias: 0.2 min_uplift: -0.5 outcome: \"purchase\" }\n");
+  beckon_engine_t* explore = NULL;
+  beckon_engine_t* uplift = NULL;
+  int64_t at;
+  if (explore_text == NULL || uplift_text == NULL) goto done;
+  explore = EngineWithText(explore_text);
+  uplift = EngineWithText(uplift_text);
+  EXPECT_OK(beckon_decision_create(&decision, &err));
+  if (explore == NULL || uplift == NULL || decision == NULL) goto done;
+
+  /* Past the dwell threshold of a product page, the score is far below the
+   * threshold: with exploration from 0.0001 at share 0.999, an explored
+   * offer, its chance the share of the 95% not held out. */
+  EXPECT_OK(beckon_engine_observe_agents(explore, kT0, 5, &err));
+  EXPECT_OK(beckon_engine_observe_page_view(explore, kT0, "erik", "/p/1", NULL,
+                                            &err));
+  EXPECT_OK(
+      beckon_engine_decide(explore, "erik", kT0 + 300 * kSec, decision, &err));
+  info = Info(decision);
+  CHECK(info.probability < info.threshold);
+  CHECK(info.action == BECKON_ACTION_OFFER);
+  CHECK(info.explored == 1);
+  CHECK(fabs(info.offer_probability - 0.999 * 0.95) < 1e-12);
+  CHECK(info.has_uplift == 0);
+
+  /* The uplift stage: bias 0.2 alone, so the uplift is 2/(1+e^-0.2) - 1
+   * whatever the features; above min_uplift, so the score's offer stands. */
+  EXPECT_OK(beckon_engine_observe_agents(uplift, kT0, 5, &err));
+  at = PlayStuckVisitor(uplift, decision, "ulla");
+  CHECK(at > kT0);
+  info = Info(decision);
+  CHECK(info.action == BECKON_ACTION_OFFER && info.explored == 0);
+  CHECK(info.has_uplift == 1);
+  CHECK(fabs(info.uplift - (2.0 / (1.0 + exp(-0.2)) - 1.0)) < 1e-12);
+  CHECK(fabs(info.offer_probability - 0.95) < 1e-12);
+done:
+  beckon_decision_destroy(decision);
+  beckon_engine_destroy(explore);
+  beckon_engine_destroy(uplift);
+  free(explore_text);
+  free(uplift_text);
+}
+
 static const Case kCases[] = {
     {"version_and_names", TestVersionAndNames},
+    {"exploration_and_uplift_info", TestExplorationAndUpliftInfo},
     {"errptr_contract", TestErrptrContract},
     {"policy_round_trips", TestPolicyRoundTrips},
     {"policy_errors", TestPolicyErrors},

@@ -242,6 +242,10 @@ function load(library) {
     recheck_at_ms: 'int64_t',
     reason_count: 'uint32_t',
     contribution_count: 'uint32_t',
+    offer_probability: 'double',
+    uplift: 'double',
+    explored: 'uint8_t',
+    has_uplift: 'uint8_t',
   });
   const Stats = k.struct('beckon_stats_t', {
     struct_size: 'uint32_t',

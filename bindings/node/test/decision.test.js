@@ -24,6 +24,11 @@ test('a wait carries its recheck time, reasons and contributions', () => {
   assert.ok(d.threshold > 0 && d.threshold < 1);
   assert.equal(typeof d.recheckAtMs, 'number');
   assert.ok(d.recheckAtMs > T0 + 10 * SEC);
+  // A wait never offers; the default policy neither explores nor has an
+  // uplift stage.
+  assert.equal(d.offerProbability, 0);
+  assert.equal(d.explored, false);
+  assert.equal(d.uplift, null);
   const reasons = d.reasons();
   assert.ok(reasons.length >= 1);
   assert.match(reasons[0], /dwell/);
@@ -102,9 +107,43 @@ test('toJSON has the scalar fields and the reasons', () => {
   assert.equal(j.reason, 'score');
   assert.equal(j.recheckAtMs, null);
   assert.equal(j.wouldOffer, false);
+  // 5% of visitors are held out: the offer's chance, as logged.
+  assert.ok(Math.abs(j.offerProbability - 0.95) < 1e-12);
+  assert.equal(j.explored, false);
+  assert.equal(j.uplift, null);
   assert.deepEqual(j.reasons, decision.reasons());
   assert.throws(() => new Decision(), TypeError);
   e.close();
+});
+
+test('exploration and uplift reach the decision', () => {
+  // The default policy with model.exploration and model.uplift added.
+  const withModel = (extra) =>
+      beckon.Policy.fromText(beckon.Policy.default().toText().replace(
+          '\nmodel {\n', `\nmodel {\n${extra}\n`));
+  const e = new Engine({
+    ...small,
+    policy: withModel('exploration { share: 0.999 floor: 0.0001 salt: "c" }'),
+  });
+  e.agents(T0, 5);
+  e.pageView(T0, 'erik', '/p/1');
+  const d = e.decide('erik', T0 + 300 * SEC);
+  assert.ok(d.probability < d.threshold);
+  assert.equal(d.action, 'offer');
+  assert.equal(d.explored, true);
+  assert.ok(Math.abs(d.offerProbability - 0.999 * 0.95) < 1e-12);
+  assert.equal(d.uplift, null);
+  e.close();
+  const u = new Engine({
+    ...small,
+    policy:
+        withModel('uplift { bias: 0.2 min_uplift: -0.5 outcome: "purchase" }'),
+  });
+  const {decision} = stuck(u, 'ulla');
+  assert.equal(decision.action, 'offer');
+  assert.equal(decision.explored, false);
+  assert.ok(Math.abs(decision.uplift - (2 / (1 + Math.exp(-0.2)) - 1)) < 1e-12);
+  u.close();
 });
 
 test('Symbol.dispose closes engines, policies and decisions', () => {

@@ -37,6 +37,15 @@ final class Decision
     /** How many reasons() and contributions() there are. */
     public readonly int $reasonCount;
     public readonly int $contributionCount;
+    /**
+     * The chance that this decision offers (the propensity to log for
+     * off-policy evaluation, docs/uplift.md), and whether it is an
+     * exploration offer made below the threshold.
+     */
+    public readonly float $offerProbability;
+    public readonly bool $explored;
+    /** The expected purchase uplift (a policy with model.uplift), or null. */
+    public readonly ?float $uplift;
 
     /** @var list<string>|null */
     private ?array $reasons = null;
@@ -67,6 +76,9 @@ final class Decision
             ? $info->recheck_at_ms : null;
         $this->reasonCount = $info->reason_count;
         $this->contributionCount = $info->contribution_count;
+        $this->offerProbability = $info->offer_probability;
+        $this->explored = $info->explored !== 0;
+        $this->uplift = $info->has_uplift !== 0 ? $info->uplift : null;
     }
 
     public function __destruct()

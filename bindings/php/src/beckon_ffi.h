@@ -76,6 +76,10 @@ typedef struct beckon_decision_info_t {
   int64_t recheck_at_ms;
   uint32_t reason_count;
   uint32_t contribution_count;
+  double offer_probability;
+  double uplift;
+  uint8_t explored;
+  uint8_t has_uplift;
 } beckon_decision_info_t;
 
 typedef struct beckon_stats_t {

@@ -30,6 +30,45 @@ final class DecisionTest extends TestCase
         $this->assertLessThanOrEqual(1.0, $d->probability);
         $this->assertGreaterThan(0.0, $d->threshold);
         $this->assertSame(self::T0 + 145 * self::SEC, $d->recheckAtMs);
+        // A wait never offers; the default policy neither explores nor has
+        // an uplift stage.
+        $this->assertSame(0.0, $d->offerProbability);
+        $this->assertFalse($d->explored);
+        $this->assertNull($d->uplift);
+    }
+
+    /** The default policy with model.exploration or model.uplift added. */
+    private function engineWithModel(string $extra): \Beckon\Engine
+    {
+        $text = \Beckon\Policy::default()->toText();
+        $text = str_replace("\nmodel {\n", "\nmodel {\n$extra\n", $text);
+        return new \Beckon\Engine(\Beckon\Policy::fromText($text),
+                                  \Beckon\EngineOptions::perRequest());
+    }
+
+    public function testExplorationAndUpliftReachTheDecision(): void
+    {
+        $e = $this->engineWithModel(
+            'exploration { share: 0.999 floor: 0.0001 salt: "c" }');
+        $e->agents(self::T0, 5);
+        $e->pageView(self::T0, 'erik', '/p/1');
+        $d = $e->decide('erik', self::T0 + 300 * self::SEC);
+        $this->assertLessThan($d->threshold, $d->probability);
+        $this->assertTrue($d->isOffer());
+        $this->assertTrue($d->explored);
+        // Its chance: the share, of the 95% not held out.
+        $this->assertEqualsWithDelta(0.999 * 0.95, $d->offerProbability, 1e-12);
+        $this->assertNull($d->uplift);
+
+        $u = $this->engineWithModel(
+            'uplift { bias: 0.2 min_uplift: -0.5 outcome: "purchase" }');
+        $this->stuckVisitor($u, 'ulla');
+        $t = $u->decide('ulla', self::T0 + 110 * self::SEC)->recheckAtMs;
+        $offer = $u->decide('ulla', $t);
+        $this->assertTrue($offer->isOffer());
+        $this->assertFalse($offer->explored);
+        $this->assertEqualsWithDelta(2 / (1 + exp(-0.2)) - 1, $offer->uplift, 1e-12);
+        $this->assertEqualsWithDelta(0.95, $offer->offerProbability, 1e-12);
     }
 
     public function testReasons(): void

@@ -47,7 +47,10 @@ if (d.offer && action === 'offer' && reason === 'score') {
   const p: number = d.probability - d.threshold;
   const recheck: number | null = d.recheckAtMs;
   const would: boolean = d.wouldOffer;
-  void [p, recheck, would];
+  const propensity: number = d.offerProbability;
+  const explored: boolean = d.explored;
+  const uplift: number|null = d.uplift;
+  void[p, recheck, would, propensity, explored, uplift];
 }
 const reasons: string[] = d.reasons();
 for (const c of d.contributions()) {
