@@ -3,15 +3,19 @@
 #include "beckon/replay.h"
 
 #include <cstdio>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "beckon/beckon.hpp"
 #include "beckon/event_log.h"
+#include "beckon/simulate.h"
 #include "engine_test_util.h"
 #include "gtest/gtest.h"
+#include "lib/offline/replay_internal.h"
 #include "lib/policy_internal.h"
+#include "tests/simulated_log.h"
 
 namespace beckon {
 namespace {
@@ -126,6 +130,84 @@ TEST(Replay, MetricsFollowTheirDefinitions) {
     EXPECT_EQ(g.help_sessions, 1u);  // a asked there; c on /contact.
   }
   EXPECT_TRUE(found);
+}
+
+// One set of session rules (issue 13): the sessions the replay counts
+// (PreparedLog numbers them: sessions, help sessions, offered sessions,
+// hits) start at exactly the rows where the engine starts one. The log: the
+// varied shop's, whose legacy widget shows offers in the middle of visits,
+// plus hand-made corners around the timeout: a gap of exactly the timeout
+// (one session), a millisecond more (two), a host's offer_shown inside the
+// gap (the engine counts it as the visitor's last event, so it keeps the
+// session alive), and an offer_shown after the timeout (a new session).
+TEST(Replay, SessionsAreTheEnginesSessions) {
+  SimulatorOptions o = SimulatorOptions::VariedShop();
+  o.days = 2;
+  o.seed = 9;
+  o.visitors_per_day = 1500;
+  std::vector<LogEvent> log = testing_util::Simulated(o);
+  const Policy policy = Policy::Default();
+  const int64_t timeout =
+      internal::PolicyInternal::Message(policy).session().timeout_s() * 1000;
+  const int64_t t = o.start_ms + 3600 * kSec;
+  for (const Event& e : {
+           Event::PageView(t, "edge", "/"),
+           Event::PageView(t + timeout, "edge", "/c/shoes"),
+           Event::PageView(t + 2 * timeout + 1, "edge", "/c/boots"),
+           Event::PageView(t, "kept", "/"),
+           Event::OfferShown(t + timeout - 5 * kSec, "kept", "/",
+                             Channel::kChat),
+           Event::PageView(t + 2 * timeout - 5 * kSec, "kept", "/cart"),
+           Event::PageView(t, "late", "/"),
+           Event::OfferShown(t + timeout + 1, "late", "/", Channel::kChat),
+       }) {
+    log.push_back(LogEvent::FromEvent(e));
+  }
+  const internal::PreparedLog prepared(log, timeout);
+  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(policy);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  std::vector<int64_t> last_row(prepared.visitor_ids.size(), -1);
+  uint64_t started = 0, rows = 0, mismatches = 0;
+  for (size_t i = 0; i < prepared.order.size(); ++i) {
+    const LogEvent& e = *prepared.order[i];
+    ASSERT_TRUE((*engine)->Observe(e.ToEvent()).ok()) << "row " << i;
+    const uint64_t now = (*engine)->Stats().sessions_started;
+    const bool engine_new = now > started;
+    started = now;
+    if (prepared.visitor[i] == internal::kNoVisitor) {
+      EXPECT_FALSE(engine_new) << "row " << i;
+      continue;
+    }
+    int64_t& prev = last_row[prepared.visitor[i]];
+    const bool log_new =
+        prev < 0 ||
+        prepared.session[i] != prepared.session[static_cast<size_t>(prev)];
+    prev = static_cast<int64_t>(i);
+    ++rows;
+    if (engine_new != log_new && mismatches++ < 5) {
+      ADD_FAILURE() << "row " << i << " (" << e.visitor << " at " << e.ts_ms
+                    << "): engine " << (engine_new ? "starts" : "continues")
+                    << " a session, the replay's log "
+                    << (log_new ? "starts" : "continues") << " one";
+    }
+  }
+  EXPECT_EQ(mismatches, 0u) << "of " << rows << " rows";
+  EXPECT_EQ(started, prepared.sessions);
+  // The corners: edge has two sessions, kept one, late two.
+  auto sessions_of = [&](std::string_view v) {
+    std::set<uint32_t> s;
+    for (size_t i = 0; i < prepared.order.size(); ++i) {
+      if (prepared.order[i]->visitor == v) s.insert(prepared.session[i]);
+    }
+    return s.size();
+  };
+  EXPECT_EQ(sessions_of("edge"), 2u);
+  EXPECT_EQ(sessions_of("kept"), 1u);
+  EXPECT_EQ(sessions_of("late"), 2u);
+  // And the replay reports the engine's count.
+  absl::StatusOr<ReplayMetrics> m = Replay(policy, log);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->sessions, started);
 }
 
 TEST(Replay, OfferAfterTheContactIsNotAHit) {

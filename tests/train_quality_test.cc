@@ -246,9 +246,10 @@ TEST(TrainQuality, VariedShopSplitsCheckoutAndBeatsTheFixedRule) {
               << at10.baseline.metrics.recall << " (x" << recall_ratio
               << "); area " << c->recall_area << " vs "
               << c->baseline_recall_area << "\n";
-    // Issue 13 asks for 0.6; this trainer reaches 0.43-0.48 here (its
-    // model's dwell weight is small where long-read product pages dominate
-    // the samples: docs/trainer.md "Page groups from the data").
+    // Issue 13 asks for 0.6; this trainer reaches 0.45-0.51 here (most of
+    // its offers are made on arrival at a page, on the session's signals,
+    // and its dwell weights are small: docs/trainer.md "Page groups from
+    // the data" and "What limits precision here").
     EXPECT_GE(wasted_avoided, 0.4);
     EXPECT_GE(recall_ratio, 1.3);
     EXPECT_GT(c->recall_area, c->baseline_recall_area);
