@@ -192,8 +192,9 @@ export class Decision {
   /** When the answer could change (ms), or null. */
   readonly recheckAtMs: number | null;
   /**
-   * The chance that this decision offers: the propensity to log for
-   * off-policy evaluation (docs/uplift.md).
+   * The chance, over the engine's random draws (holdout, exploration),
+   * that this decision goes past the score and the holdout: the propensity
+   * to log for off-policy evaluation (docs/uplift.md).
    */
   readonly offerProbability: number;
   /** True for an exploration offer, made below the threshold. */

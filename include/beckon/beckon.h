@@ -171,10 +171,11 @@ typedef struct beckon_decision_info_t {
   uint32_t reason_count;       /* Readable reasons: get them by index. */
   uint32_t contribution_count; /* Feature contributions: get them by index. */
   /* Appended after the first version: a struct_size of the first version
-   * (up to contribution_count) gets the fields above only. The chance that
-   * this decision offers, as the decision log's offer_probability
-   * (docs/uplift.md "Exploration"): the propensity a host logs for
-   * off-policy evaluation. */
+   * (up to contribution_count) gets the fields above only. The chance,
+   * over the engine's random draws (the holdout's and exploration's), that
+   * this decision goes past the score and the holdout: the decision log's
+   * offer_probability (docs/uplift.md "Exploration"), the propensity a host
+   * logs for off-policy evaluation. */
   double offer_probability;
   /* The expected purchase uplift (model.uplift), if has_uplift. */
   double uplift;

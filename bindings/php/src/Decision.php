@@ -38,9 +38,10 @@ final class Decision
     public readonly int $reasonCount;
     public readonly int $contributionCount;
     /**
-     * The chance that this decision offers (the propensity to log for
-     * off-policy evaluation, docs/uplift.md), and whether it is an
-     * exploration offer made below the threshold.
+     * The chance, over the engine's random draws (holdout, exploration),
+     * that this decision goes past the score and the holdout (the
+     * propensity to log for off-policy evaluation, docs/uplift.md), and
+     * whether it is an exploration offer made below the threshold.
      */
     public readonly float $offerProbability;
     public readonly bool $explored;
