@@ -45,6 +45,7 @@ TEST(TrainSpec, SetApplyAndSpecOfRoundTripEveryField) {
   // A value other than the default for every field, set from text.
   const std::vector<std::pair<std::string, std::string>> values = {
       {"validation_fraction", "0.3"},
+      {"validation_days", "2"},
       {"min_group_views", "70"},
       {"max_groups", "90"},
       {"split_groups", "yes"},

@@ -564,6 +564,60 @@ TEST(Train, SetsTheOfferRateCapFromTheTargetWithHeadroom) {
             std::string::npos);
 }
 
+// validation_days: the validation part is the sessions that start in the
+// last N x 24 h before the log's last visitor event (whole days of the
+// shop's daily cycle), recorded as the split; a span no longer than that
+// is refused, naming the option.
+TEST(Train, ValidationDaysHoldsOutTheLastWholeDays) {
+  SimulatorOptions o = SimulatorOptions::Default();
+  o.days = 4;
+  o.seed = 3;
+  o.visitors_per_day = 1500;
+  const std::vector<LogEvent> log = Simulated(o);
+  int64_t last = 0;
+  for (const LogEvent& e : log) {
+    if (e.type != EventType::kAgents) last = std::max(last, e.ts_ms);
+  }
+  TrainOptions opt;
+  opt.dwell_rule = "quantile";
+  opt.early_offers = "no";
+  opt.validation_days = 1;
+  absl::StatusOr<TrainResult> r = Train(log, opt);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const proto::Policy& p = internal::PolicyInternal::Message(r->policy);
+  const int64_t split = last - 86'400'000;
+  EXPECT_EQ(p.provenance().validation().at("split_ms"),
+            static_cast<double>(split));
+  EXPECT_EQ(p.provenance().options().at("validation_days"), "1");
+  // The validation sessions are those starting at or after the split.
+  const TimeSplit parts = SplitBySessionStart(log, split, 1800 * 1000);
+  uint64_t starts = 0;
+  {
+    std::map<std::string, int64_t> last_seen;
+    for (size_t i : parts.later) {
+      const LogEvent& e = log[i];
+      if (e.type == EventType::kAgents) continue;
+      auto it = last_seen.find(e.visitor);
+      if (it == last_seen.end() || e.ts_ms - it->second > 1800 * 1000) ++starts;
+      last_seen[e.visitor] = e.ts_ms;
+    }
+  }
+  EXPECT_EQ(r->validation.sessions, starts);
+  // Two days held out of four: about half the sessions.
+  opt.validation_days = 2;
+  absl::StatusOr<TrainResult> two = Train(log, opt);
+  ASSERT_TRUE(two.ok()) << two.status();
+  EXPECT_GT(two->validation.sessions, r->validation.sessions * 3 / 2);
+  // Five days on a log of four (and a little: sessions run past midnight).
+  opt.validation_days = 5;
+  absl::StatusOr<TrainResult> all = Train(log, opt);
+  ASSERT_FALSE(all.ok());
+  EXPECT_NE(
+      all.status().message().find("validation_days 5 holds out the whole log"),
+      std::string::npos)
+      << all.status();
+}
+
 TEST(Train, RejectsALogWithoutHelpContacts) {
   SimulatorOptions o = SimulatorOptions::Default();
   o.days = 2;

@@ -76,6 +76,13 @@ struct TrainOptions {
   // The latest share of the log's time span held out for validation and
   // threshold calibration, in [0.05, 0.5]. Default: 0.2.
   double validation_fraction = 0.2;
+  // If > 0 (at most 365), the validation part is instead the sessions that
+  // start in the last validation_days x 24 h of the log (up to its last
+  // visitor event): whole days, so that every hour of a shop's daily cycle
+  // (the hours its agents work, its evening peak) is held out as often as
+  // the others, and the decision threshold is calibrated on a whole day's
+  // mix. Default: 0 (validation_fraction decides).
+  uint64_t validation_days = 0;
 
   // Groups. An automatic template becomes a group with at least this many
   // page views. Default: 50.

@@ -1379,9 +1379,23 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
       if (t_min < 0) t_min = t;
       t_max = t;
     }
-    split = t_min + static_cast<int64_t>(std::llround(
-                        (1 - options.validation_fraction) *
-                        static_cast<double>(t_max - t_min)));
+    if (options.validation_days > 0) {
+      const int64_t span =
+          static_cast<int64_t>(options.validation_days) * 86'400'000;
+      if (t_max - t_min <= span) {
+        return Bad(absl::StrCat(
+            "validation_days ", options.validation_days,
+            " holds out the whole log (its visitor events span ",
+            absl::StrFormat("%.2f",
+                            static_cast<double>(t_max - t_min) / 86'400'000.0),
+            " days): give a longer log or fewer validation_days"));
+      }
+      split = t_max - span;
+    } else {
+      split = t_min + static_cast<int64_t>(
+                          std::llround((1 - options.validation_fraction) *
+                                       static_cast<double>(t_max - t_min)));
+    }
     SplitRows(all, split, train_rows, val_rows);
   }
   const PreparedLog train(std::move(train_rows), timeout_ms);

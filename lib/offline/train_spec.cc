@@ -27,6 +27,7 @@ using Member = std::variant<double TrainOptions::*, uint64_t TrainOptions::*,
 const std::vector<std::pair<std::string, Member>>& Members() {
   static const auto* members = new std::vector<std::pair<std::string, Member>>{
       {"validation_fraction", &TrainOptions::validation_fraction},
+      {"validation_days", &TrainOptions::validation_days},
       {"min_group_views", &TrainOptions::min_group_views},
       {"max_groups", &TrainOptions::max_groups},
       {"split_groups", &TrainOptions::split_groups},
