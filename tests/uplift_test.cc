@@ -18,6 +18,7 @@
 #include "beckon/policy.pb.h"
 #include "beckon/replay.h"
 #include "beckon/simulate.h"
+#include "engine_test_util.h"
 #include "gtest/gtest.h"
 #include "lib/offline/lift.h"
 #include "lib/policy_internal.h"
@@ -80,15 +81,7 @@ TEST(UpliftStage, BlocksOffersBelowTheFloorAndSaysSo) {
   for (const double floor : {0.1, -0.1}) {
     std::unique_ptr<Engine> e = *Engine::Create(WithUplift(base, 0, floor));
     const std::string v = "stuck";
-    ASSERT_TRUE(
-        e->Observe(Event::PageView(kT0, v, "/", "https://www.google.com/"))
-            .ok());
-    ASSERT_TRUE(
-        e->Observe(Event::Search(kT0 + 10'000, v, "/search?q=a", 0)).ok());
-    ASSERT_TRUE(
-        e->Observe(Event::Search(kT0 + 20'000, v, "/search?q=b", 0)).ok());
-    ASSERT_TRUE(
-        e->Observe(Event::PageView(kT0 + 30'000, v, "/help/returns")).ok());
+    testing::StuckVisitor(*e, v, kT0);
     const Decision d = *e->Decide(v, kT0 + 300'000);
     ASSERT_TRUE(d.detail.has_uplift);
     EXPECT_DOUBLE_EQ(d.detail.uplift, 0);
@@ -134,15 +127,7 @@ TEST(UpliftStage, ByValueWeighsTheUpliftByTheOrderAtStake) {
     std::unique_ptr<Engine> e =
         *Engine::Create(*Policy::FromBytes(m.SerializeAsString()));
     const std::string v = "stuck";
-    ASSERT_TRUE(
-        e->Observe(Event::PageView(kT0, v, "/", "https://www.google.com/"))
-            .ok());
-    ASSERT_TRUE(
-        e->Observe(Event::Search(kT0 + 10'000, v, "/search?q=a", 0)).ok());
-    ASSERT_TRUE(
-        e->Observe(Event::Search(kT0 + 20'000, v, "/search?q=b", 0)).ok());
-    ASSERT_TRUE(
-        e->Observe(Event::PageView(kT0 + 30'000, v, "/help/returns")).ok());
+    testing::StuckVisitor(*e, v, kT0);
     const Decision d = *e->Decide(v, kT0 + 300'000);
     EXPECT_NEAR(d.detail.uplift, 0.2, 1e-12);
     EXPECT_DOUBLE_EQ(d.detail.order_value, 50);

@@ -299,11 +299,12 @@ RowFacts Facts(const PreparedLog& log, const internal::PageMatcher& matcher,
 // which a GLOB URL rule per template points at (ahead of the base's rules;
 // the base names none of these pages). The merged group starts as a new
 // group does; section 2 learns its own figures from the pages together.
-// `facts` is re-classified when anything merges.
+// Each merge is a group change, so Train re-classifies `facts` after it
+// (as after splits).
 void MergeThinTemplates(const PreparedLog& log,
                         const std::vector<internal::PageDwell>& page_dwell,
                         Labels labels, const TrainOptions& options, int first,
-                        int end, proto::Policy& shape, RowFacts& facts,
+                        int end, proto::Policy& shape, const RowFacts& facts,
                         std::vector<GroupChange>& changes,
                         const std::function<void(const std::string&)>& say) {
   if (end - first < 2) return;
@@ -395,7 +396,6 @@ void MergeThinTemplates(const PreparedLog& log,
   for (proto::UrlRule& r : rules) *all.Add() = std::move(r);
   for (const proto::UrlRule& r : shape.url_rules()) *all.Add() = r;
   shape.mutable_url_rules()->Swap(&all);
-  ClassifyPages(log, internal::PageMatcher(shape), facts);
 }
 
 // Feature rows at the decision points the engine would see: after each
