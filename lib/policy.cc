@@ -378,6 +378,11 @@ absl::Status ValidatePolicy(const proto::Policy& p) {
       return Invalid(at + ".name",
                      absl::StrCat("duplicate name \"", r.name(), "\""));
     }
+    if (r.from_search_engine() && r.not_from_search_engine()) {
+      return Invalid(at,
+                     "sets both from_search_engine and "
+                     "not_from_search_engine: at most one");
+    }
     if (r.steps_size() < 1 || r.steps_size() > kMaxPathSteps) {
       return Invalid(at + ".steps", absl::StrCat("must hold 1 to ",
                                                  kMaxPathSteps, " steps, got ",

@@ -661,8 +661,8 @@ const std::vector<Case>& Invalid() {
        "format_version"},
       // groups
       {"TooManyGroups", [](P& p) { SetGroupCount(p, 65535); }, "groups"},
-      {"GroupPatternEmpty",
-       [](P& p) { p.mutable_groups(2)->set_pattern(""); }, "groups[2].pattern"},
+      {"GroupPatternEmpty", [](P& p) { p.mutable_groups(2)->set_pattern(""); },
+       "groups[2].pattern"},
       {"GroupPatternDuplicate",
        [](P& p) { p.mutable_groups(3)->set_pattern(p.groups(0).pattern()); },
        "groups[3].pattern"},
@@ -670,7 +670,9 @@ const std::vector<Case>& Invalid() {
        [](P& p) { p.mutable_groups(1)->set_role(proto::ROLE_UNSPECIFIED); },
        "groups[1].role"},
       {"GroupRoleOutOfRange",
-       [](P& p) { p.mutable_groups(1)->set_role(static_cast<proto::Role>(99)); },
+       [](P& p) {
+         p.mutable_groups(1)->set_role(static_cast<proto::Role>(99));
+       },
        "groups[1].role"},
       {"GroupDwellNegative",
        [](P& p) { p.mutable_groups(1)->set_dwell_threshold_s(-1); },
@@ -718,25 +720,27 @@ const std::vector<Case>& Invalid() {
          p.mutable_url_rules(2)->set_kind(static_cast<proto::UrlRule::Kind>(7));
        },
        "url_rules[2].kind"},
-      {"UrlRuleMatchEmpty",
-       [](P& p) { p.mutable_url_rules(1)->set_match(""); },
+      {"UrlRuleMatchEmpty", [](P& p) { p.mutable_url_rules(1)->set_match(""); },
        "url_rules[1].match"},
       {"UrlRuleGroupUnknown",
        [](P& p) { p.mutable_url_rules(0)->set_group("/no-such-group"); },
        "url_rules[0].group"},
-      {"UrlRuleGroupEmpty",
-       [](P& p) { p.mutable_url_rules(0)->set_group(""); },
+      {"UrlRuleGroupEmpty", [](P& p) { p.mutable_url_rules(0)->set_group(""); },
        "url_rules[0].group"},
       // path_rules
       {"TooManyPathRules", [](P& p) { SetPathRules(p, 33); }, "path_rules"},
-      {"PathRuleNameEmpty",
-       [](P& p) { p.mutable_path_rules(1)->set_name(""); },
+      {"PathRuleNameEmpty", [](P& p) { p.mutable_path_rules(1)->set_name(""); },
        "path_rules[1].name"},
       {"PathRuleNameDuplicate",
        [](P& p) { p.mutable_path_rules(2)->set_name(p.path_rules(0).name()); },
        "path_rules[2].name"},
-      {"PathRuleNoSteps",
-       [](P& p) { p.mutable_path_rules(0)->clear_steps(); },
+      {"PathRuleBothEntries",
+       [](P& p) {
+         p.mutable_path_rules(0)->set_from_search_engine(true);
+         p.mutable_path_rules(0)->set_not_from_search_engine(true);
+       },
+       "path_rules[0]"},
+      {"PathRuleNoSteps", [](P& p) { p.mutable_path_rules(0)->clear_steps(); },
        "path_rules[0].steps"},
       {"PathRuleNineSteps",
        [](P& p) { AddSteps(p, 0, 9 - p.path_rules(0).steps_size()); },

@@ -254,20 +254,24 @@ TEST(Train, PathStepsAreWhatTheEngineKeeps) {
 
   proto::Policy pm = internal::PolicyInternal::Message(Policy::Default());
   pm.clear_path_rules();
-  auto rule = [&](const std::string& name, bool se, double strength,
+  auto rule = [&](const std::string& name, int se, double strength,
                   std::vector<std::string> groups,
                   std::vector<proto::Role> roles) {
     proto::PathRule* r = pm.add_path_rules();
     r->set_name(name);
-    r->set_from_search_engine(se);
+    r->set_from_search_engine(se == 1);
+    r->set_not_from_search_engine(se == 2);
     r->set_strength(strength);
     for (const std::string& g : groups) r->add_steps()->set_group(g);
     for (proto::Role role : roles) r->add_steps()->set_role(role);
   };
-  rule("se / > /search", true, 3, {"/", "/search"}, {});
-  rule("help > help", false, 2, {}, {proto::ROLE_HELP, proto::ROLE_HELP});
-  rule("/search > /search", false, 1.5, {"/search", "/search"}, {});
-  rule("product > product", false, 1, {"/p/*", "/p/*"}, {});
+  // se: 0 any entry, 1 from a search engine, 2 not.
+  rule("se / > /search", 1, 3, {"/", "/search"}, {});
+  // Stronger than the rule above: a search-engine session must not take it.
+  rule("not se / > /search", 2, 3.5, {"/", "/search"}, {});
+  rule("help > help", 0, 2, {}, {proto::ROLE_HELP, proto::ROLE_HELP});
+  rule("/search > /search", 0, 1.5, {"/search", "/search"}, {});
+  rule("product > product", 0, 1, {"/p/*", "/p/*"}, {});
   absl::StatusOr<Policy> policy = internal::PolicyInternal::FromProto(pm);
   ASSERT_TRUE(policy.ok()) << policy.status();
 
@@ -286,6 +290,7 @@ TEST(Train, PathStepsAreWhatTheEngineKeeps) {
       const size_t len = static_cast<size_t>(r.steps_size());
       if (len > n || r.strength() <= best) continue;
       if (r.from_search_engine() && !steps.from_search_engine[s]) continue;
+      if (r.not_from_search_engine() && steps.from_search_engine[s]) continue;
       bool match = true;
       for (size_t k = 0; k < len && match; ++k) {
         const uint16_t g = all[n - len + k].group;
@@ -325,6 +330,65 @@ TEST(Train, PathStepsAreWhatTheEngineKeeps) {
   for (int i = 1; i <= pm.path_rules_size(); ++i) {
     EXPECT_GT(matched[i], 0) << pm.path_rules(i - 1).name();
   }
+}
+
+// A run whose search-engine sessions ask far more often than its other
+// sessions is learned as two rules (docs/trainer.md section 6): the varied
+// shop's search-engine visitors who look at the home page, search and open
+// a help page ask after most such views, the others after few.
+TEST(Train, PathRulesSplitByTheEntryWhereThePartsDiffer) {
+  SimulatorOptions o = SimulatorOptions::VariedShop();
+  o.days = 6;
+  o.seed = 4;
+  absl::StatusOr<TrainResult> r = Train(Simulated(o), TrainOptions());
+  ASSERT_TRUE(r.ok()) << r.status();
+  const proto::Policy& p = internal::PolicyInternal::Message(r->policy);
+  // Per run (its steps): the forms kept, 0 any entry, 1 from a search
+  // engine, 2 not, each with its rule.
+  std::map<std::string, std::map<int, const proto::PathRule*>> runs;
+  for (const proto::PathRule& rule : p.path_rules()) {
+    ASSERT_FALSE(rule.from_search_engine() && rule.not_from_search_engine())
+        << rule.name();
+    std::string steps;
+    for (const proto::PathStep& st : rule.steps()) {
+      steps += st.group().empty() ? absl::StrCat("role ", st.role(), ";")
+                                  : absl::StrCat(st.group(), ";");
+    }
+    const int form = rule.from_search_engine()       ? 1
+                     : rule.not_from_search_engine() ? 2
+                                                     : 0;
+    EXPECT_TRUE(runs[steps].emplace(form, &rule).second) << rule.name();
+    const std::string prefix = form == 1   ? "search engine > "
+                               : form == 2 ? "not from a search engine > "
+                                           : "";
+    EXPECT_EQ(rule.name().rfind(prefix, 0), 0u) << rule.name();
+  }
+  int split = 0;
+  for (const auto& [steps, forms] : runs) {
+    // A run is kept unconditioned or split, never both.
+    EXPECT_FALSE(forms.count(0) && (forms.count(1) || forms.count(2))) << steps;
+    if (forms.count(1) && forms.count(2)) {
+      ++split;
+      const double a = forms.at(1)->help_rate();
+      const double b = forms.at(2)->help_rate();
+      EXPECT_TRUE(a >= 1.25 * b || b >= 1.25 * a)
+          << steps << ": " << a << " vs " << b;
+      std::cout << forms.at(1)->name() << ": " << a << " ("
+                << forms.at(1)->support() << "); " << forms.at(2)->name()
+                << ": " << b << " (" << forms.at(2)->support() << ")\n";
+    }
+  }
+  // The home page, a search and a help page, from a search engine: most
+  // ask; the run is not kept unconditioned.
+  const auto it = runs.find("/;/search;/help/*;");
+  ASSERT_NE(it, runs.end());
+  EXPECT_EQ(it->second.count(0), 0u);
+  ASSERT_EQ(it->second.count(1), 1u);
+  EXPECT_GT(it->second.at(1)->help_rate(), 0.6);
+  if (it->second.count(2)) {
+    EXPECT_LT(it->second.at(2)->help_rate(), 0.3);
+  }
+  std::cout << split << " runs kept as both parts\n";
 }
 
 TEST(Train, IsDeterministicAndRecordsProvenance) {

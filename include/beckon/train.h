@@ -147,11 +147,11 @@ struct TrainOptions {
   // Path rules: runs of 2..max_path_length steps (groups, or roles) seen
   // in at least `min_path_support` sessions whose help-contact rate after
   // the run is at least `min_path_lift` times the site's; the best
-  // `max_path_rules` are kept. Defaults: 3, 30, 2.0, 16.
+  // `max_path_rules` are kept. Defaults: 3, 30, 2.0, 32.
   int max_path_length = 3;
   uint64_t min_path_support = 30;
   double min_path_lift = 2.0;
-  int max_path_rules = 16;
+  int max_path_rules = 32;
 
   // The model: L2 penalty (on the weights, not the bias). Default: 1.0.
   double l2 = 1.0;

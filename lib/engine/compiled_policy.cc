@@ -53,7 +53,11 @@ CompiledPolicy::CompiledPolicy(const proto::Policy& p)
   groups_.push_back(GroupInfo{"", u.role(), u.dwell_threshold_s(),
                               u.dwell_threshold_s() * 1000.0, u.help_rate()});
   for (const auto& r : p.path_rules()) {
-    CompiledPathRule c{r.name(), r.from_search_engine(), r.strength(), {}};
+    CompiledPathRule c{r.name(),
+                       r.from_search_engine(),
+                       r.not_from_search_engine(),
+                       r.strength(),
+                       {}};
     for (const auto& s : r.steps()) {
       if (!s.group().empty()) {
         c.steps.push_back({matcher_.GroupByPattern(s.group()), false,

@@ -34,6 +34,7 @@ struct CompiledStep {
 struct CompiledPathRule {
   std::string name;
   bool from_search_engine;
+  bool not_from_search_engine;
   double strength;
   std::vector<CompiledStep> steps;
 };

@@ -82,6 +82,7 @@ uint8_t MatchPathRule(const CompiledPolicy& p, const SessionRecord& r) {
     const size_t n = rule.steps.size();
     if (n > r.n_steps || rule.strength <= best) continue;
     if (rule.from_search_engine && !(r.flags & kFromSearchEngine)) continue;
+    if (rule.not_from_search_engine && (r.flags & kFromSearchEngine)) continue;
     bool match = true;
     for (size_t j = 0; j < n && match; ++j) {
       const CompiledStep& st = rule.steps[j];

@@ -913,10 +913,12 @@ struct RunKey {
 };
 
 struct Candidate {
+  RunKey run;
   std::string key;
   std::vector<int> steps;  // Group indexes, or roles.
   bool by_role;
   bool from_search_engine;
+  bool not_from_search_engine;
   uint64_t support = 0;
   uint64_t followed = 0;
   double lift = 0;
@@ -976,8 +978,10 @@ std::vector<Candidate> MinePaths(const PreparedLog& log, const RowFacts& f,
                         static_cast<size_t>(len) <= end + 1;
            ++len) {
         for (int by_role = 0; by_role < 2; ++by_role) {
-          for (int se = 0; se < 2; ++se) {
-            if (se && !f.from_search_engine[s]) continue;
+          // se: 0 any entry, 1 from a search engine, 2 not.
+          for (int se = 0; se < 3; ++se) {
+            if (se == 1 && !f.from_search_engine[s]) continue;
+            if (se == 2 && f.from_search_engine[s]) continue;
             RunKey key;
             key.len = static_cast<uint8_t>(len);
             key.by_role = static_cast<uint8_t>(by_role);
@@ -1001,13 +1005,19 @@ std::vector<Candidate> MinePaths(const PreparedLog& log, const RowFacts& f,
   for (const auto& [k, counts] : found) {
     if (counts.support < options.min_path_support) continue;
     Candidate c;
-    c.key = absl::StrCat(k.by_role ? "r" : "g", k.se ? "s" : "", ":");
+    c.key = absl::StrCat(k.by_role ? "r" : "g",
+                         k.se == 1   ? "s"
+                         : k.se == 2 ? "n"
+                                     : "",
+                         ":");
     for (int j = 0; j < k.len; ++j) {
       c.steps.push_back(k.ids[j]);
       absl::StrAppend(&c.key, k.ids[j], ",");
     }
     c.by_role = k.by_role;
-    c.from_search_engine = k.se;
+    c.run = k;
+    c.from_search_engine = k.se == 1;
+    c.not_from_search_engine = k.se == 2;
     c.support = counts.support;
     c.followed = counts.followed;
     if (c.support < options.min_path_support) continue;
@@ -1019,12 +1029,27 @@ std::vector<Candidate> MinePaths(const PreparedLog& log, const RowFacts& f,
   std::sort(all.begin(), all.end(), [](const Candidate& a, const Candidate& b) {
     return a.score != b.score ? a.score > b.score : a.key < b.key;
   });
-  // A search-engine variant earns its place only by a clearly higher lift
-  // than the same run without the condition.
-  absl::flat_hash_map<std::string, double> plain_lift;
-  for (const Candidate& c : all) {
-    if (!c.from_search_engine) plain_lift[c.key] = c.lift;
-  }
+  // A run splits by the entry where the sessions from a search engine and
+  // the others differ: both seen often enough (min_path_support) and their
+  // help rates 1.25 times apart or more, or only the search-engine ones
+  // seen often enough while the run as a whole is. Then the run is learned
+  // as two rules, each qualifying on its own, and the unconditioned rule
+  // is dropped: it would give the others the search-engine sessions' lift,
+  // or the reverse. Otherwise only the unconditioned rule is kept.
+  auto splits = [&](RunKey k) {
+    k.se = 1;
+    auto se = found.find(k);
+    k.se = 2;
+    auto other = found.find(k);
+    const uint64_t min = options.min_path_support;
+    if (se == found.end() || se->second.support < min) return false;
+    if (other == found.end() || other->second.support < min) return true;
+    const double a = static_cast<double>(se->second.followed) /
+                     static_cast<double>(se->second.support);
+    const double b = static_cast<double>(other->second.followed) /
+                     static_cast<double>(other->second.support);
+    return a >= 1.25 * b || b >= 1.25 * a;
+  };
   std::vector<Candidate> chosen;
   for (const Candidate& c : all) {
     if (static_cast<int>(chosen.size()) >= options.max_path_rules) break;
@@ -1033,22 +1058,23 @@ std::vector<Candidate> MinePaths(const PreparedLog& log, const RowFacts& f,
     // role): it would add nothing. Counts stand in for the session sets.
     bool same = false;
     for (const Candidate& k : chosen) {
-      same = same || (k.support == c.support && k.followed == c.followed &&
-                      k.from_search_engine == c.from_search_engine &&
-                      k.steps.size() == c.steps.size() &&
-                      k.by_role != c.by_role);
+      same =
+          same || (k.support == c.support && k.followed == c.followed &&
+                   k.from_search_engine == c.from_search_engine &&
+                   k.not_from_search_engine == c.not_from_search_engine &&
+                   k.steps.size() == c.steps.size() && k.by_role != c.by_role);
     }
     if (same) continue;
-    if (c.from_search_engine) {
-      std::string plain = c.key;
-      plain.erase(1, 1);  // "gs:" -> "g:"
-      auto it = plain_lift.find(plain);
-      if (it != plain_lift.end() && c.lift < 1.25 * it->second) continue;
-    }
+    const bool conditioned = c.from_search_engine || c.not_from_search_engine;
+    if (splits(c.run) != conditioned) continue;
     chosen.push_back(c);
   }
   return chosen;
 }
+
+// A timing rule whose validation offer rate falls short of the target by
+// more than this share loses to one that reaches it.
+constexpr double kTimingRateShortfall = 0.05;
 
 // A timing rule: how a group's dwell threshold comes from its dwell
 // samples (TrainOptions::dwell_rule), and whether the model may offer
@@ -1855,9 +1881,13 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
     }
     std::string name = absl::StrJoin(names, " > ");
     if (c.from_search_engine) name = absl::StrCat("search engine > ", name);
+    if (c.not_from_search_engine) {
+      name = absl::StrCat("not from a search engine > ", name);
+    }
     if (c.by_role) name = absl::StrCat(name, " (roles)");
     r->set_name(name);
     r->set_from_search_engine(c.from_search_engine);
+    r->set_not_from_search_engine(c.not_from_search_engine);
     r->set_strength(std::log(c.lift));
     r->set_help_rate(static_cast<double>(c.followed) / c.support);
     r->set_support(c.support);
@@ -2014,8 +2044,16 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
                      f->validation_auc, " (validation); validation hits ",
                      f->metrics.hits, " at offer rate ", f->metrics.offer_rate,
                      ", precision ", f->metrics.precision));
-    // The most hits; on a tie, the rule tried first.
-    if (!chosen || f->metrics.hits > chosen->metrics.hits) {
+    // Judged at the target: a rule whose calibration reaches it (within
+    // 5%) wins over one that falls short, which offers to fewer sessions
+    // than the shop asked for. Then the most hits; on a tie, the rule
+    // tried first.
+    auto reaches = [&](const ReplayMetrics& m) {
+      return m.offer_rate >= (1 - kTimingRateShortfall) * target;
+    };
+    if (!chosen || (reaches(f->metrics) && !reaches(chosen->metrics)) ||
+        (reaches(f->metrics) == reaches(chosen->metrics) &&
+         f->metrics.hits > chosen->metrics.hits)) {
       for (TimingCandidate& o : candidates) o.chosen = false;
       c.chosen = true;
       chosen = *std::move(f);
