@@ -5,12 +5,16 @@ the library or its tests.
 
 Simulates the varied shop (seven days), builds decision points from the log
 itself (every view at 0, 3, 6, ... 180 s of dwell while the visitor is still
-there, labelled by a help contact later in the session), fits several
-models on days 1-6 and replays day 7 as a first-crossing policy: a session
-is offered at its first point whose score reaches a threshold set so that
-5% of day 7's sessions are offered, and only while an agent is free; then once more with the sessions the engine could not offer
-to closed (after an offer of the shop's legacy widget, whose one offer
-fills the session cap, and for a 5% stand-in holdout of visitors).
+there, labelled by a help contact later in the session; after a session's last
+event only its arrival, as the replay decides), fits several models on
+days 1-6 and replays day 7 as a first-crossing policy: a session is offered
+at its first point whose score reaches a threshold set so that 5% of day
+7's sessions are offered, and only while an agent is free; then once more
+with the sessions the engine could not offer to closed (after an offer of
+the shop's legacy widget, whose one offer fills the session cap, and for a
+5% stand-in holdout of visitors); then in hindsight, each session at its
+best-scoring moment, the top 5% of sessions by that score (a bound on
+what any rule for when to offer could do with the score).
 
 Needs scikit-learn (Debian: python3-sklearn) and beckon's Python package:
   PYTHONPATH=build/python /usr/bin/python3 scripts/probe_precision_bound.py [SEED]
@@ -84,7 +88,11 @@ def points(ev):
             context = f"{st['se']}>{role(st['prev'])}>{role(g)}"
             for o in OFFSETS_S:
                 t = e["ts_ms"] + o * 1000
-                if nxt is not None and t >= nxt:
+                # Until the visitor's next event; after the session's last
+                # one only on arrival (the replay makes no decision while
+                # a visitor reads the page they leave from: it cannot know
+                # they are still there).
+                if (nxt is not None and t >= nxt) or (nxt is None and o > 0):
                     break
                 closed = int(closed_at is not None and closed_at <= t)
                 rows.append((s, e["visitor"], closed, e["ts_ms"], t, o,
@@ -114,37 +122,53 @@ def main():
     rate = train.y.mean()
     counts = train.groupby("context").y.agg(["sum", "count"])
     lift = np.log((counts["sum"] + 20 * rate) / (counts["count"] + 20) / rate)
+    # This page's and the previous page's role as categories.
+    roles = sorted({r for c in train.context for r in c.split(">")[1:]})
     for part in (train, test):
         part["context_lift"] = part.context.map(lift).fillna(0).clip(lower=0)
+        for k, name in ((1, "prev_role"), (2, "role")):
+            part[name] = pd.Categorical(
+                [c.split(">")[k] for c in part.context],
+                categories=roles).codes
     i = np.searchsorted(agents_t, test.t.to_numpy(), side="right") - 1
     test["agents"] = np.where(i >= 0, agents_n[np.maximum(i, 0)], 0)
     # A stand-in for the engine's holdout: 5% of visitors, by a hash.
     test["held_out"] = pd.util.hash_pandas_object(
         test.visitor, index=False).to_numpy() % 20 == 0
     sessions = test.sess.nunique()
+    budget = int(0.05 * sessions)
 
-    def first_crossing(score, closures):
+    def open_points(score, closures):
         ok = test.agents > 0
         if closures:
             ok &= (test.closed == 0) & ~test.held_out
-        open_ = test.assign(s=score)[ok]
+        return test.assign(s=score)[ok]
+
+    def first_crossing(score, closures):
+        open_ = open_points(score, closures)
         best = open_.groupby("sess").s.max()
         lo, hi = 0.0, 1.0
         for _ in range(50):
             mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if (best >= mid).sum() > 0.05 * sessions \
-                else (lo, mid)
+            lo, hi = (mid, hi) if (best >= mid).sum() > budget else (lo, mid)
         return open_[open_.s >= hi].sort_values("t").groupby("sess").head(1)
 
-    print(f"{'':44s} free of the engine's gates | with the legacy widget's "
-          "offers and a 5% holdout closing sessions")
+    def hindsight(score):
+        # Each session at its highest-scoring moment, the top 5% of
+        # sessions by it: no rule for when to offer can pick better
+        # moments for this score.
+        open_ = open_points(score, False)
+        best = open_.sort_values("s", ascending=False).groupby("sess").head(1)
+        return best.nlargest(budget, "s")
+
+    print(f"seed {seed}: {budget} offers are 5% of day 7's sessions")
+    print(f"{'':58s} first crossing | with closures   | best moment in hindsight")
 
     def replay(name, score):
-        cells = []
-        for closures in (False, True):
-            first = first_crossing(score, closures)
-            cells.append(f"{first.y.mean():.3f} ({len(first)} offers)")
-        print(f"{name:44s} {cells[0]:26s} | {cells[1]}")
+        cells = [first_crossing(score, False), first_crossing(score, True),
+                 hindsight(score)]
+        print(f"{name:58s} " + " | ".join(
+            f"{c.y.mean():.3f} ({len(c):3d})" for c in cells), flush=True)
 
     def linear(part, extra=()):
         m = part[FEATURES + list(extra)].astype(float).copy()
@@ -157,13 +181,17 @@ def main():
         m = LogisticRegression(max_iter=3000).fit(linear(train, extra),
                                                   train.y)
         replay(name, m.predict_proba(linear(test, extra))[:, 1])
-    for name, cols, additive in [
-            ("boosted trees, the features", FEATURES, False),
-            ("boosted trees, additive", FEATURES, True),
+    for name, cols, additive, categorical in [
+            ("boosted trees, the features", FEATURES, False, False),
+            ("boosted trees, additive", FEATURES, True, False),
             ("boosted trees, additive + context lift",
-             FEATURES + ["context_lift"], True)]:
+             FEATURES + ["context_lift"], True, False),
+            ("boosted trees + context lift + this and previous role",
+             FEATURES + ["context_lift", "prev_role", "role"], False, True)]:
         kw = {"interaction_cst": [[j] for j in range(len(cols))]} \
             if additive else {}
+        if categorical:
+            kw["categorical_features"] = [len(cols) - 2, len(cols) - 1]
         m = HistGradientBoostingClassifier(max_iter=300, random_state=0, **kw)
         m.fit(train[cols].to_numpy(), train.y)
         replay(name, m.predict_proba(test[cols].to_numpy())[:, 1])

@@ -246,11 +246,12 @@ TEST(TrainQuality, VariedShopSplitsCheckoutAndBeatsTheFixedRule) {
               << at10.baseline.metrics.recall << " (x" << recall_ratio
               << "); area " << c->recall_area << " vs "
               << c->baseline_recall_area << "\n";
-    // Issue 13 asks for 0.6; this trainer reaches 0.45-0.51 here (most of
-    // its offers are made on arrival at a page, on the session's signals,
-    // and its dwell weights are small: docs/trainer.md "Page groups from
-    // the data" and "What limits precision here").
-    EXPECT_GE(wasted_avoided, 0.4);
+    // Issue 13 asks for 0.6; this trainer reaches 0.49-0.59 here, and no
+    // model tried on these signals reaches 0.6 on seeds 5 and 6 (boosted
+    // trees with the page context, each session at its best moment in
+    // hindsight: docs/trainer.md "How far a model on these signals can
+    // go", scripts/probe_precision_bound.py).
+    EXPECT_GE(wasted_avoided, 0.45);
     EXPECT_GE(recall_ratio, 1.3);
     EXPECT_GT(c->recall_area, c->baseline_recall_area);
   }

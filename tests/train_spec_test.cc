@@ -67,6 +67,7 @@ TEST(TrainSpec, SetApplyAndSpecOfRoundTripEveryField) {
       {"offers_per_day", "40"},
       {"offer_cap_headroom", "0"},
       {"max_offer_cap_cost", "0.1"},
+      {"scarce_agents", "raise"},
       {"labels", "both"},
       {"min_offer_outcomes", "50"},
       {"name", "shop"},

@@ -628,6 +628,102 @@ TEST(Train, SetsTheOfferRateCapFromTheTargetWithHeadroom) {
             std::string::npos);
 }
 
+// scarce_agents: "flat" (default) returns a policy without the base's
+// raised bar for scarce agents (plenty_agents 1, the one threshold at any
+// number of free agents); "raise" keeps the base's raise in proportion;
+// "auto" calibrates each timing rule both ways and keeps the bar with more
+// validation hits, recording the other's; a base without a raise leaves
+// nothing to choose. The choice goes into the provenance.
+TEST(Train, ScarceAgentsBarIsFlatRaisedOrChosenByValidation) {
+  SimulatorOptions o = SimulatorOptions::Default();
+  o.days = 3;
+  o.visitors_per_day = 2000;
+  const std::vector<LogEvent> log = Simulated(o);
+  auto gates_of = [](const TrainResult& r) -> const proto::Gates& {
+    return internal::PolicyInternal::Message(r.policy).gates();
+  };
+  auto threshold_of = [](const TrainResult& r) {
+    return internal::PolicyInternal::Message(r.policy)
+        .model()
+        .decision_threshold();
+  };
+  // The default base raises the bar: 0.75 at one agent, 0.5 from four.
+  const proto::Gates& base =
+      internal::PolicyInternal::Message(Policy::Default()).gates();
+  ASSERT_EQ(base.plenty_agents(), 4u);
+  ASSERT_DOUBLE_EQ(base.threshold_at_one_agent(), 0.75);
+
+  TrainOptions flat = OneRule();
+  EXPECT_EQ(flat.scarce_agents, "flat");
+  absl::StatusOr<TrainResult> f = Train(log, flat);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(gates_of(*f).plenty_agents(), 1u);
+  EXPECT_DOUBLE_EQ(gates_of(*f).threshold_at_one_agent(), threshold_of(*f));
+  ASSERT_EQ(f->timing_candidates.size(), 1u);
+  EXPECT_TRUE(f->timing_candidates[0].flat_bar);
+  EXPECT_EQ(f->timing_candidates[0].other_bar_hits, -1);
+  const proto::Policy& pf = internal::PolicyInternal::Message(f->policy);
+  EXPECT_EQ(pf.provenance().options().at("scarce_agents"), "flat");
+  ASSERT_EQ(pf.provenance().timing_candidates_size(), 1);
+  EXPECT_TRUE(pf.provenance().timing_candidates(0).flat_bar());
+  EXPECT_EQ(pf.provenance().timing_candidates(0).other_bar_hits(), -1);
+
+  TrainOptions raise = OneRule();
+  raise.scarce_agents = "raise";
+  absl::StatusOr<TrainResult> r = Train(log, raise);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(gates_of(*r).plenty_agents(), 4u);
+  const double t = threshold_of(*r);
+  EXPECT_NEAR(gates_of(*r).threshold_at_one_agent(), t + 0.5 * (1 - t), 1e-12);
+  EXPECT_FALSE(r->timing_candidates[0].flat_bar);
+  EXPECT_EQ(r->timing_candidates[0].other_bar_hits, -1);
+
+  TrainOptions choose = OneRule();
+  choose.scarce_agents = "auto";
+  std::vector<std::string> lines;
+  choose.progress = [&](const std::string& l) { lines.push_back(l); };
+  absl::StatusOr<TrainResult> a = Train(log, choose);
+  ASSERT_TRUE(a.ok()) << a.status();
+  const TimingCandidate& c = a->timing_candidates[0];
+  ASSERT_GE(c.other_bar_hits, 0);
+  // The bar kept is the one with more hits (the raise on a tie), and it is
+  // the policy's; its figures are the same model's as "flat" and "raise"
+  // found with the same calibration.
+  const uint64_t flat_hits = f->timing_candidates[0].validation.hits;
+  const uint64_t raised_hits = r->timing_candidates[0].validation.hits;
+  EXPECT_EQ(c.flat_bar, flat_hits > raised_hits);
+  EXPECT_EQ(c.validation.hits, c.flat_bar ? flat_hits : raised_hits);
+  EXPECT_EQ(static_cast<uint64_t>(c.other_bar_hits),
+            c.flat_bar ? raised_hits : flat_hits);
+  EXPECT_EQ(gates_of(*a).plenty_agents(), c.flat_bar ? 1u : 4u);
+  EXPECT_NE(std::find_if(lines.begin(), lines.end(),
+                         [](const std::string& l) {
+                           return l.find("bar for scarce agents (") !=
+                                  std::string::npos;
+                         }),
+            lines.end());
+
+  // A base without a raise: nothing to choose, and the base's gates stay.
+  proto::Policy no_raise = internal::PolicyInternal::Message(Policy::Default());
+  no_raise.mutable_gates()->set_plenty_agents(1);
+  absl::StatusOr<Policy> nb = internal::PolicyInternal::FromProto(no_raise);
+  ASSERT_TRUE(nb.ok()) << nb.status();
+  choose.base = *nb;
+  absl::StatusOr<TrainResult> n = Train(log, choose);
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(n->timing_candidates[0].other_bar_hits, -1);
+  EXPECT_FALSE(n->timing_candidates[0].flat_bar);
+  EXPECT_EQ(gates_of(*n).plenty_agents(), 1u);
+
+  TrainOptions bad = OneRule();
+  bad.scarce_agents = "sometimes";
+  absl::StatusOr<TrainResult> b = Train(log, bad);
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(std::string(b.status().message()).find("scarce_agents must be"),
+            std::string::npos)
+      << b.status();
+}
+
 // validation_days: the validation part is the sessions that start in the
 // last N x 24 h before the log's last visitor event (whole days of the
 // shop's daily cycle), recorded as the split; a span no longer than that

@@ -1024,6 +1024,12 @@ py::tuple TrainPolicy(py::handle events, py::handle base, py::dict given) {
     t["median_lead_s"] = c.validation.median_lead_s;
     t["validation_auc"] = c.validation_auc;
     t["error"] = c.error;
+    t["flat_bar"] = c.flat_bar;
+    if (c.other_bar_hits >= 0) {
+      t["other_bar_hits"] = c.other_bar_hits;
+    } else {
+      t["other_bar_hits"] = py::none();
+    }
     timings.append(t);
   }
   report["timing_candidates"] = timings;

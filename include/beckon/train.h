@@ -175,6 +175,18 @@ struct TrainOptions {
   // [1, 100]; max_offer_cap_cost in [0, 0.5]. Defaults: 1.5, 0.02.
   double offer_cap_headroom = 1.5;
   double max_offer_cap_cost = 0.02;
+  // The bar when free agents are scarce (gates.plenty_agents,
+  // gates.threshold_at_one_agent). "raise": the base policy's raise is
+  // kept in proportion as the threshold is calibrated. "flat": none
+  // (plenty_agents 1): the calibrated threshold holds whenever an agent
+  // is free. "auto" (default): each timing rule is calibrated both ways on
+  // the validation part and the one with more hits there is kept (the
+  // raise on a tie, or when the base has none); the rate cap
+  // (expected_accept_rate) holds offers to what the free agents can take
+  // either way. At a matched offer rate a raised bar moves offers from
+  // the hours with few agents to weaker candidates in the hours with
+  // many, so it costs precision (docs/trainer.md).
+  std::string scarce_agents = "flat";
 
   // What a positive outcome is: "help_contact", "offer_outcomes" or
   // "both" (see the top of this file). Default: "help_contact".
@@ -240,6 +252,11 @@ struct TimingCandidate {
   ReplayMetrics validation;
   double validation_auc = 0;
   std::string error;  // Why it could not be fitted; empty if it was.
+  // scarce_agents: the bar kept when free agents are scarce is flat (no
+  // raise), and the validation hits with the other bar (-1 if only one
+  // was tried: scarce_agents "raise" or "flat", or a base without a raise).
+  bool flat_bar = false;
+  int64_t other_bar_hits = -1;
 };
 
 struct TrainResult {

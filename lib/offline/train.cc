@@ -1076,6 +1076,12 @@ std::vector<Candidate> MinePaths(const PreparedLog& log, const RowFacts& f,
 // more than this share loses to one that reaches it.
 constexpr double kTimingRateShortfall = 0.05;
 
+// Whether a validation replay reached the target offer rate (within
+// kTimingRateShortfall).
+bool Reaches(const ReplayMetrics& m, double target) {
+  return m.offer_rate >= (1 - kTimingRateShortfall) * target;
+}
+
 // A timing rule: how a group's dwell threshold comes from its dwell
 // samples (TrainOptions::dwell_rule), and whether the model may offer
 // before it.
@@ -1953,6 +1959,8 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
     double train_auc = 0, validation_auc = 0;
     uint64_t train_samples = 0, validation_samples = 0;
     int iterations = 0;
+    bool flat_bar = false;        // No raised bar for scarce agents.
+    int64_t other_bar_hits = -1;  // The hits with the other bar, if tried.
   };
   // The calibration's own messages only when one rule is tried.
   std::function<void(const std::string&)> cal_say = [](const std::string&) {};
@@ -2014,9 +2022,44 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
     if (!unscaled.ok()) return unscaled.status();
     const OfferRates rates(offer_points, *fit, val.sessions);
     std::vector<OfferPoint>().swap(offer_points);
-    absl::StatusOr<Calibration> cal =
-        FastCalibrateThreshold(*unscaled, val, rates, target, ro, cal_say);
-    if (!cal.ok()) return cal.status();
+    absl::StatusOr<Calibration> cal;
+    if (options.scarce_agents != "flat") {
+      cal = FastCalibrateThreshold(*unscaled, val, rates, target, ro, cal_say);
+      if (!cal.ok()) return cal.status();
+    }
+    // The flat bar for scarce agents (scarce_agents): the same model,
+    // calibrated with plenty_agents 1. Only where the base raises it.
+    const proto::Gates& g = p.gates();
+    const bool raised =
+        g.plenty_agents() > 1 &&
+        g.threshold_at_one_agent() > p.model().decision_threshold();
+    if (raised && options.scarce_agents != "raise") {
+      proto::Policy q = p;
+      q.mutable_gates()->set_plenty_agents(1);
+      q.mutable_gates()->set_threshold_at_one_agent(
+          q.model().decision_threshold());
+      absl::StatusOr<Policy> flat = internal::PolicyInternal::FromProto(q);
+      if (!flat.ok()) return flat.status();
+      absl::StatusOr<Calibration> cal_flat =
+          FastCalibrateThreshold(*flat, val, rates, target, ro, cal_say);
+      if (!cal_flat.ok()) return cal_flat.status();
+      if (cal.ok()) {
+        out.other_bar_hits = static_cast<int64_t>(cal_flat->metrics.hits);
+      }
+      // auto: the flat bar only if it reaches the target as well as the
+      // raised one does and makes more hits.
+      if (!cal.ok() || (Reaches(cal_flat->metrics, target) >=
+                            Reaches(cal->metrics, target) &&
+                        cal_flat->metrics.hits > cal->metrics.hits)) {
+        if (cal.ok())
+          out.other_bar_hits = static_cast<int64_t>(cal->metrics.hits);
+        cal = std::move(cal_flat);
+        out.flat_bar = true;
+      }
+    } else if (!cal.ok()) {  // "flat" where the base raises nothing.
+      cal = FastCalibrateThreshold(*unscaled, val, rates, target, ro, cal_say);
+      if (!cal.ok()) return cal.status();
+    }
     out.shape = internal::PolicyInternal::Message(cal->policy);
     out.metrics = cal->metrics;
     return out;
@@ -2038,19 +2081,25 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
     }
     c.validation = f->metrics;
     c.validation_auc = f->validation_auc;
-    say(absl::StrCat("timing ", rule.name, ": ", f->train_samples,
-                     " training samples, ", f->iterations,
-                     " Newton steps, AUC ", f->train_auc, " (train), ",
-                     f->validation_auc, " (validation); validation hits ",
-                     f->metrics.hits, " at offer rate ", f->metrics.offer_rate,
-                     ", precision ", f->metrics.precision));
+    c.flat_bar = f->flat_bar;
+    c.other_bar_hits = f->other_bar_hits;
+    say(absl::StrCat(
+        "timing ", rule.name, ": ", f->train_samples, " training samples, ",
+        f->iterations, " Newton steps, AUC ", f->train_auc, " (train), ",
+        f->validation_auc, " (validation); validation hits ", f->metrics.hits,
+        " at offer rate ", f->metrics.offer_rate, ", precision ",
+        f->metrics.precision,
+        f->other_bar_hits < 0
+            ? std::string()
+            : absl::StrCat(f->flat_bar ? "; flat" : "; raised",
+                           " bar for scarce agents (", f->other_bar_hits,
+                           " hits with the ", f->flat_bar ? "raised" : "flat",
+                           " one)")));
     // Judged at the target: a rule whose calibration reaches it (within
     // 5%) wins over one that falls short, which offers to fewer sessions
     // than the shop asked for. Then the most hits; on a tie, the rule
     // tried first.
-    auto reaches = [&](const ReplayMetrics& m) {
-      return m.offer_rate >= (1 - kTimingRateShortfall) * target;
-    };
+    auto reaches = [&](const ReplayMetrics& m) { return Reaches(m, target); };
     if (!chosen || (reaches(f->metrics) && !reaches(chosen->metrics)) ||
         (reaches(f->metrics) == reaches(chosen->metrics) &&
          f->metrics.hits > chosen->metrics.hits)) {
@@ -2151,6 +2200,8 @@ absl::StatusOr<TrainResult> Train(const std::vector<LogEvent>& events,
     t->set_precision(c.validation.precision);
     t->set_recall(c.validation.recall);
     t->set_offer_rate(c.validation.offer_rate);
+    t->set_flat_bar(c.flat_bar);
+    t->set_other_bar_hits(c.other_bar_hits);
     t->set_median_lead_s(c.validation.median_lead_s);
     t->set_validation_auc(c.validation_auc);
     t->set_error(c.error);

@@ -49,6 +49,7 @@ const std::vector<std::pair<std::string, Member>>& Members() {
       {"offers_per_day", &TrainOptions::offers_per_day},
       {"offer_cap_headroom", &TrainOptions::offer_cap_headroom},
       {"max_offer_cap_cost", &TrainOptions::max_offer_cap_cost},
+      {"scarce_agents", &TrainOptions::scarce_agents},
       {"labels", &TrainOptions::labels},
       {"min_offer_outcomes", &TrainOptions::min_offer_outcomes},
       {"name", &TrainOptions::name},

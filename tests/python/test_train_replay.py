@@ -691,6 +691,39 @@ def test_train_reports_the_timing_rules_it_tried(week_split):
     assert list(p["name"]) == ["separation"] and bool(p["chosen"][0])
 
 
+def test_scarce_agents_bar_flat_raised_or_chosen(week_split):
+    """Issue 13: scarce_agents="flat" (default) drops the base's raised
+    bar for scarce agents, "raise" keeps it in proportion, "auto" keeps
+    the one with more validation hits and reports the other's."""
+    train = week_split[0]
+    fast = dict(dwell_rule="quantile", early_offers="no")
+    flat = beckon.train(train, **fast)
+    g = flat.to_dict()["gates"]
+    assert g["plenty_agents"] == 1
+    assert g["threshold_at_one_agent"] == pytest.approx(
+        flat.decision_threshold)
+    t = flat.training["timing_candidates"][0]
+    assert t["flat_bar"] is True and t["other_bar_hits"] is None
+    assert flat.to_dict()["provenance"]["options"]["scarce_agents"] == "flat"
+
+    raised = beckon.train(train, scarce_agents="raise", **fast)
+    g = raised.to_dict()["gates"]
+    th = raised.decision_threshold
+    assert g["plenty_agents"] == 4
+    assert g["threshold_at_one_agent"] == pytest.approx(th + 0.5 * (1 - th))
+    assert raised.training["timing_candidates"][0]["flat_bar"] is False
+
+    auto = beckon.train(train, scarce_agents="auto", **fast)
+    a = auto.training["timing_candidates"][0]
+    hits = {True: flat.training["timing_candidates"][0]["hits"],
+            False: raised.training["timing_candidates"][0]["hits"]}
+    assert a["flat_bar"] == (hits[True] > hits[False])
+    assert a["hits"] == hits[a["flat_bar"]]
+    assert a["other_bar_hits"] == hits[not a["flat_bar"]]
+    with pytest.raises(beckon.InvalidArgumentError, match="scarce_agents"):
+        beckon.train(train, scarce_agents="sometimes")
+
+
 def test_varied_shop_and_split_groups():
     """Issue 13: the varied shop (groups the default rules do not match)
     and the trainer's opt-in group splits, reported per change."""

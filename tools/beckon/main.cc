@@ -547,9 +547,14 @@ absl::Status Train(const Args& args) {
       }
       std::cout << absl::StrFormat(
           "  %s %-32s hits %5d, offer rate %.4f, precision %.3f, recall "
-          "%.3f\n",
+          "%.3f%s\n",
           c.chosen ? "*" : " ", c.name, c.validation.hits,
-          c.validation.offer_rate, c.validation.precision, c.validation.recall);
+          c.validation.offer_rate, c.validation.precision, c.validation.recall,
+          c.other_bar_hits < 0
+              ? std::string()
+              : absl::StrFormat(c.flat_bar ? "; flat bar (%d with the raised)"
+                                           : "; raised bar (%d with the flat)",
+                                c.other_bar_hits));
     }
   }
   int pooled = 0, merged = 0;

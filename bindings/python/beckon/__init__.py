@@ -1029,8 +1029,12 @@ def train(events: Events, *, base: Optional[PolicyLike] = None,
     and ``early_offers="no"`` or ``"yes"`` pin one rule. Every rule tried
     is in ``policy.training["timing_candidates"]``, a list of dicts (name,
     early_offers, chosen, hits, offer_rate, precision, recall,
-    median_lead_s, validation_auc, error; ``pandas.DataFrame(...)`` makes
-    it a table).
+    median_lead_s, validation_auc, error, flat_bar, other_bar_hits;
+    ``pandas.DataFrame(...)`` makes it a table). ``flat_bar`` is True where
+    the rule's policy keeps no raised bar for scarce agents
+    (``scarce_agents``, default ``"auto"``: each rule is calibrated with
+    the base's raise and without, and the one with more validation hits
+    is kept; ``other_bar_hits`` is the other's, None if one was tried).
 
     Page groups follow the data: with ``split_groups="yes"`` a sub-template
     of a base group (``/checkout/payment`` under ``/checkout/*``) whose help
